@@ -1,0 +1,1 @@
+"""Community-health numbers computed from stored mentions: pure functions over DataFrames."""

@@ -1,0 +1,1 @@
+"""Getting bytes from the network politely, and deciding when to ask again."""

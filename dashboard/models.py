@@ -1,0 +1,142 @@
+"""Records shared by every layer: what a source is, what a mention is, what a poll did.
+
+Everything here is plain data. Timestamps are timezone-aware UTC datetimes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+
+class MentionKind(StrEnum):
+    POST = "post"
+    COMMENT = "comment"
+    PINGBACK = "pingback"
+    MENTION = "mention"
+
+
+class SourceStatus(StrEnum):
+    """What the dashboard shows for a source after its latest attempt."""
+
+    NEW = "new"  # never polled yet
+    OK = "ok"
+    NOT_MODIFIED = "not modified"
+    FAILING = "failing"
+    RATE_LIMITED = "rate-limited"
+    NEEDS_CREDENTIALS = "needs credentials"
+    GONE = "gone"
+
+    @property
+    def is_success(self) -> bool:
+        return self in (SourceStatus.OK, SourceStatus.NOT_MODIFIED)
+
+
+@dataclass(frozen=True, slots=True)
+class SourceConfig:
+    """One `[[feeds]]` entry of feeds.toml, validated.
+
+    `type` is "feed" for a plain RSS/Atom/RDF `url`, else the registered source name.
+    `options` holds the source-specific keys (query, tag, subreddit, token_env, ...).
+    """
+
+    name: str
+    type: str
+    interval: float  # seconds
+    url: str | None = None
+    base_url: str | None = None
+    tags: tuple[str, ...] = ()
+    max_items: int = 100
+    refresh_for: float = 7 * 86400.0  # seconds a mention keeps being re-read for engagement
+    options: Mapping[str, Any] = field(default_factory=dict)
+    line: int = 0  # line of the entry in feeds.toml, for messages
+
+    def option(self, key: str, default: Any = None) -> Any:
+        return self.options.get(key, default)
+
+    @property
+    def target(self) -> str:
+        """What this source watches, for listings: the feed URL or the search."""
+        if self.url:
+            return self.url
+        what = self.options.get("query") or self.options.get("tag") or ""
+        return f"{self.type}: {what}" if what else self.type
+
+
+@dataclass(frozen=True, slots=True)
+class Mention:
+    """One thing someone said about the community, as a source reported it.
+
+    Engagement counts are None when the source does not report them (never 0 for unknown).
+    `published` is None when the source gave no date; the store then uses the time first seen.
+    """
+
+    key: str
+    kind: MentionKind
+    url: str
+    title: str
+    author: str
+    published: datetime | None
+    summary: str = ""
+    likes: int | None = None
+    replies: int | None = None
+    shares: int | None = None
+    views: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PollOutcome:
+    """What one successful poll of one source produced (failures are exceptions, see fetch.errors)."""
+
+    mentions: tuple[Mention, ...] = ()
+    cursor: Mapping[str, Any] = field(default_factory=dict)  # saved and handed back next poll
+    not_modified: bool = False
+    http_status: int | None = None
+    bytes_read: int = 0
+    notes: str = ""  # e.g. "quota 287/300"
+    # A polite floor on the next poll (Stack Exchange `backoff`, X-RateLimit-Reset near zero...).
+    not_before: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PollRecord:
+    """One attempt at one source, as stored and shown."""
+
+    source: str
+    started_at: datetime
+    duration: float
+    status: SourceStatus
+    http_status: int | None = None
+    bytes_read: int = 0
+    new: int = 0
+    updated: int = 0
+    error_class: str = ""
+    error: str = ""
+    consecutive_failures: int = 0
+    next_poll_at: datetime | None = None
+    notes: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SourceState:
+    """Per-source scheduling and health state kept in the store between polls."""
+
+    name: str
+    type: str = "feed"
+    target: str = ""
+    config_hash: str = ""
+    status: SourceStatus = SourceStatus.NEW
+    cursor: Mapping[str, Any] = field(default_factory=dict)
+    last_attempt_at: datetime | None = None
+    last_success_at: datetime | None = None
+    http_status: int | None = None
+    consecutive_failures: int = 0
+    next_poll_at: datetime | None = None
+    error_class: str = ""
+    last_error: str = ""
+    notes: str = ""
+    url_override: str | None = None  # a permanent redirect seen consistently
+    mentions_total: int = 0

@@ -1,0 +1,1 @@
+"""The durable SQLite store: every mention, every poll, every source's state."""

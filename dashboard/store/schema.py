@@ -1,0 +1,109 @@
+"""The store's tables, and the migrations that bring an older database up to date.
+
+All timestamps are INTEGER seconds since the epoch, UTC (cheap to bucket in SQL, to load in pandas).
+The schema version lives in `PRAGMA user_version`; each migration is one transaction.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: the first schema.
+    """
+    CREATE TABLE sources (
+        id                   INTEGER PRIMARY KEY,
+        name                 TEXT NOT NULL UNIQUE,
+        type                 TEXT NOT NULL,
+        target               TEXT NOT NULL DEFAULT '',
+        config_hash          TEXT NOT NULL DEFAULT '',
+        status               TEXT NOT NULL DEFAULT 'new',
+        cursor               TEXT NOT NULL DEFAULT '{}',
+        last_attempt_at      INTEGER,
+        last_success_at      INTEGER,
+        http_status          INTEGER,
+        consecutive_failures INTEGER NOT NULL DEFAULT 0,
+        next_poll_at         INTEGER,
+        error_class          TEXT NOT NULL DEFAULT '',
+        last_error           TEXT NOT NULL DEFAULT '',
+        notes                TEXT NOT NULL DEFAULT '',
+        url_override         TEXT,               -- a permanent redirect, once seen consistently
+        redirect_target      TEXT,               -- the permanent redirect seen lately, not yet trusted
+        redirect_count       INTEGER NOT NULL DEFAULT 0,
+        active               INTEGER NOT NULL DEFAULT 1  -- still listed in feeds.toml
+    );
+
+    CREATE TABLE mentions (
+        id              INTEGER PRIMARY KEY,
+        source_id       INTEGER NOT NULL REFERENCES sources(id),
+        key             TEXT NOT NULL,
+        kind            TEXT NOT NULL,
+        url             TEXT NOT NULL DEFAULT '',
+        title           TEXT NOT NULL DEFAULT '',
+        author          TEXT NOT NULL DEFAULT '',
+        published_at    INTEGER NOT NULL,
+        first_seen_at   INTEGER NOT NULL,
+        updated_at      INTEGER NOT NULL,
+        summary         TEXT NOT NULL DEFAULT '',
+        likes           INTEGER,
+        replies         INTEGER,
+        shares          INTEGER,
+        views           INTEGER,
+        handled_at      INTEGER,
+        content_changes INTEGER NOT NULL DEFAULT 0,
+        UNIQUE (source_id, key)
+    );
+    CREATE INDEX mentions_published ON mentions (published_at);
+    CREATE INDEX mentions_source_published ON mentions (source_id, published_at);
+    CREATE INDEX mentions_source_author ON mentions (source_id, author, published_at);
+
+    -- One row when a mention is first stored, then one each time its counts change.
+    CREATE TABLE engagement_history (
+        mention_id INTEGER NOT NULL REFERENCES mentions(id),
+        at         INTEGER NOT NULL,
+        likes      INTEGER,
+        replies    INTEGER,
+        shares     INTEGER,
+        views      INTEGER,
+        PRIMARY KEY (mention_id, at)
+    ) WITHOUT ROWID;
+    CREATE INDEX engagement_history_at ON engagement_history (at);
+
+    -- Every attempt at every source.
+    CREATE TABLE polls (
+        id                   INTEGER PRIMARY KEY,
+        source_id            INTEGER NOT NULL REFERENCES sources(id),
+        started_at           INTEGER NOT NULL,
+        duration             REAL NOT NULL,
+        status               TEXT NOT NULL,
+        http_status          INTEGER,
+        bytes                INTEGER NOT NULL DEFAULT 0,
+        new                  INTEGER NOT NULL DEFAULT 0,
+        updated              INTEGER NOT NULL DEFAULT 0,
+        error_class          TEXT NOT NULL DEFAULT '',
+        error                TEXT NOT NULL DEFAULT '',
+        consecutive_failures INTEGER NOT NULL DEFAULT 0,
+        next_poll_at         INTEGER,
+        notes                TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX polls_source_started ON polls (source_id, started_at);
+    CREATE INDEX polls_started ON polls (started_at);
+    """,
+)
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def migrate(connection: sqlite3.Connection) -> None:
+    """Apply every migration newer than the database's `user_version`, each atomically."""
+    current = connection.execute("PRAGMA user_version").fetchone()[0]
+    if current > SCHEMA_VERSION:
+        raise RuntimeError(
+            f"this database was written by a newer version (schema {current} > {SCHEMA_VERSION})"
+        )
+    for version in range(current + 1, SCHEMA_VERSION + 1):
+        script = MIGRATIONS[version - 1]
+        # executescript commits first; wrap the statements and the version bump in one transaction.
+        connection.executescript(
+            f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version = {version};\nCOMMIT;"
+        )

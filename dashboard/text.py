@@ -1,0 +1,48 @@
+"""Untrusted text made safe: HTML to plain text for storage, and a sanitiser for display.
+
+Every string from the network goes through `plain_text` before it is stored, and through
+`display_safe` before it reaches the terminal (see ../shared notes: Rich and Textual let ESC, C1
+controls and bidi overrides through).
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+_TAG = re.compile(r"<[^>]*>?", re.DOTALL)
+_BLOCK_TAG = re.compile(r"<\s*(br|/p|/div|/li|/h[1-6]|/blockquote|/tr)\b[^>]*>", re.IGNORECASE)
+_SCRIPT_STYLE = re.compile(r"<\s*(script|style)\b.*?<\s*/\s*\1\s*>", re.IGNORECASE | re.DOTALL)
+_SPACES = re.compile(r"[ \t\f\v\u00a0]+")
+_BLANK_LINES = re.compile(r"\n\s*\n+")
+
+# C0 controls except tab and newline, DEL, C1 controls, bidi embeddings/overrides/isolates.
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_UNSAFE_ONE_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def plain_text(markup: str | None) -> str:
+    """HTML or text with entities -> readable plain text (tags dropped, entities decoded)."""
+    if not markup:
+        return ""
+    text = _SCRIPT_STYLE.sub(" ", markup)
+    text = _BLOCK_TAG.sub("\n", text)
+    text = _TAG.sub("", text)
+    text = html.unescape(text)
+    text = _SPACES.sub(" ", text.replace("\r\n", "\n").replace("\r", "\n"))
+    text = _BLANK_LINES.sub("\n\n", text)
+    return "\n".join(line.strip() for line in text.split("\n")).strip()
+
+
+def display_safe(text: object, *, one_line: bool = False) -> str:
+    """Drop every character that could act on the terminal; `one_line` also folds newlines and tabs."""
+    value = "" if text is None else str(text)
+    if one_line:
+        value = value.replace("\n", " ").replace("\t", " ")
+        return _UNSAFE_ONE_LINE.sub("", value)
+    return _UNSAFE.sub("", value)
+
+
+def shorten(text: str, width: int) -> str:
+    """Cut to `width` characters with an ellipsis, for table cells."""
+    return text if len(text) <= width else text[: max(0, width - 1)] + "…"
