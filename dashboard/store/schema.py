@@ -104,6 +104,4 @@ def migrate(connection: sqlite3.Connection) -> None:
     for version in range(current + 1, SCHEMA_VERSION + 1):
         script = MIGRATIONS[version - 1]
         # executescript commits first; wrap the statements and the version bump in one transaction.
-        connection.executescript(
-            f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version = {version};\nCOMMIT;"
-        )
+        connection.executescript(f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version = {version};\nCOMMIT;")
