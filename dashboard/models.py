@@ -139,4 +139,13 @@ class SourceState:
     last_error: str = ""
     notes: str = ""
     url_override: str | None = None  # a permanent redirect seen consistently
-    mentions_total: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class SourceUpdate:
+    """The scheduling facts of one attempt, decided by fetch.schedule."""
+
+    status: SourceStatus
+    next_poll_at: datetime | None
+    consecutive_failures: int
+    permanent_redirect: str | None = None  # where the source's URL pointed permanently this time

@@ -1,0 +1,382 @@
+"""The write side of the store: one transaction per source per poll, never a duplicate mention.
+
+A poll's mentions, its engagement-history rows, its `polls` row and the source's new state
+(cursor, status, next poll) are committed together, so a kill at any moment leaves either the
+whole poll or none of it.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from dashboard.models import (
+    Mention,
+    PollOutcome,
+    PollRecord,
+    SourceConfig,
+    SourceState,
+    SourceStatus,
+    SourceUpdate,
+)
+from dashboard.store.db import StoreError, checkpoint, connect, from_epoch, to_epoch
+
+# An entry whose text changes on every poll is updated in place at most this many times.
+MAX_CONTENT_CHANGES = 20
+# A permanent redirect is adopted once seen on this many consecutive polls (a hijack defence).
+REDIRECT_ADOPT_AFTER = 3
+_CHUNK = 500
+
+_COUNTS = ("likes", "replies", "shares", "views")
+
+
+class Store:
+    """The writer's handle on the database. Thread-safe: the poller writes from worker threads."""
+
+    def __init__(self, connection: sqlite3.Connection, path: Path) -> None:
+        self._db = connection
+        self.path = path
+        self._lock = threading.Lock()
+
+    @classmethod
+    def open(cls, path: Path | str) -> Store:
+        return cls(connect(path), Path(path))
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                yield self._db
+                self._db.execute("COMMIT")
+            except BaseException:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise
+
+    # -- sources --------------------------------------------------------------------------
+
+    def sync_sources(self, sources: Sequence[SourceConfig], hashes: Mapping[str, str]) -> None:
+        """Register the configured sources; a changed config revives a gone source."""
+        try:
+            with self._transaction() as db:
+                db.execute("UPDATE sources SET active = 0")
+                for source in sources:
+                    digest = hashes[source.name]
+                    db.execute(
+                        """
+                        INSERT INTO sources (name, type, target, config_hash, active)
+                        VALUES (?, ?, ?, ?, 1)
+                        ON CONFLICT (name) DO UPDATE SET
+                            type = excluded.type, target = excluded.target, active = 1,
+                            status = CASE WHEN config_hash != excluded.config_hash AND status = 'gone'
+                                          THEN 'new' ELSE status END,
+                            next_poll_at = CASE WHEN config_hash != excluded.config_hash
+                                                THEN NULL ELSE next_poll_at END,
+                            consecutive_failures = CASE WHEN config_hash != excluded.config_hash
+                                                        THEN 0 ELSE consecutive_failures END,
+                            url_override = CASE WHEN config_hash != excluded.config_hash
+                                                THEN NULL ELSE url_override END,
+                            config_hash = excluded.config_hash
+                        """,
+                        (source.name, source.type, source.target, digest),
+                    )
+        except sqlite3.Error as error:
+            raise StoreError(f"cannot write to {self.path}: {error}") from error
+
+    def states(self) -> dict[str, SourceState]:
+        return {state.name: state for state in self._select_states("")}
+
+    def state(self, name: str) -> SourceState:
+        found = self._select_states("WHERE name = ?", name)
+        return found[0] if found else SourceState(name=name)
+
+    def _select_states(self, where: str, *params: object) -> list[SourceState]:
+        with self._lock:
+            cursor = self._db.cursor()
+            cursor.row_factory = sqlite3.Row
+            rows = cursor.execute(f"SELECT * FROM sources {where}", params).fetchall()
+        return [_state_from_row(row) for row in rows]
+
+    def young_keys(self, source: str, since: datetime, limit: int = 100) -> list[str]:
+        """Keys of the source's mentions published since `since`, newest first: their engagement is re-read."""
+        with self._lock:
+            rows = self._db.execute(
+                """
+                SELECT m.key FROM mentions m JOIN sources s ON s.id = m.source_id
+                WHERE s.name = ? AND m.published_at >= ?
+                ORDER BY m.published_at DESC LIMIT ?
+                """,
+                (source, to_epoch(since), limit),
+            ).fetchall()
+        return [row[0] for row in rows]
+
+    # -- polls ----------------------------------------------------------------------------
+
+    def save_poll(
+        self, source: SourceConfig, record: PollRecord, update: SourceUpdate, outcome: PollOutcome | None
+    ) -> PollRecord:
+        """Store one attempt atomically; returns the record with its new/updated counts filled in."""
+        try:
+            with self._transaction() as db:
+                source_id = _source_id(db, source)
+                new = updated = 0
+                if outcome is not None and outcome.mentions:
+                    new, updated = _upsert_mentions(db, source_id, outcome.mentions, record.started_at)
+                record = replace(
+                    record,
+                    new=new,
+                    updated=updated,
+                    consecutive_failures=update.consecutive_failures,
+                    next_poll_at=update.next_poll_at,
+                )
+                _insert_poll(db, source_id, record)
+                _update_source(db, source_id, record, update, outcome)
+            return record
+        except sqlite3.Error as error:
+            raise StoreError(f"cannot write to {self.path}: {error}") from error
+
+    def mark_handled(self, mention_id: int, handled: bool = True, *, at: datetime | None = None) -> None:
+        moment = to_epoch(at or datetime.now().astimezone())
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE mentions SET handled_at = ? WHERE id = ?", (moment if handled else None, mention_id)
+            )
+
+    def checkpoint(self) -> None:
+        with self._lock:
+            checkpoint(self._db)
+
+
+def _source_id(db: sqlite3.Connection, source: SourceConfig) -> int:
+    row = db.execute("SELECT id FROM sources WHERE name = ?", (source.name,)).fetchone()
+    if row is not None:
+        return int(row[0])
+    cursor = db.execute(
+        "INSERT INTO sources (name, type, target) VALUES (?, ?, ?)", (source.name, source.type, source.target)
+    )
+    return int(cursor.lastrowid or 0)
+
+
+def _unique(mentions: Sequence[Mention]) -> list[Mention]:
+    """The first of each key: duplicate guids inside one feed exist in the wild."""
+    seen: dict[str, Mention] = {}
+    for mention in mentions:
+        seen.setdefault(mention.key, mention)
+    return list(seen.values())
+
+
+def _existing(db: sqlite3.Connection, source_id: int, keys: Sequence[str]) -> dict[str, tuple[Any, ...]]:
+    found: dict[str, tuple[Any, ...]] = {}
+    for start in range(0, len(keys), _CHUNK):
+        chunk = keys[start : start + _CHUNK]
+        marks = ",".join("?" * len(chunk))
+        for row in db.execute(
+            f"""SELECT key, id, url, title, author, summary, likes, replies, shares, views, content_changes
+                FROM mentions WHERE source_id = ? AND key IN ({marks})""",
+            (source_id, *chunk),
+        ):
+            found[row[0]] = row[1:]
+    return found
+
+
+def _upsert_mentions(
+    db: sqlite3.Connection, source_id: int, mentions: Sequence[Mention], seen_at: datetime
+) -> tuple[int, int]:
+    now = to_epoch(seen_at)
+    batch = _unique(mentions)
+    existing = _existing(db, source_id, [mention.key for mention in batch])
+    fresh = [mention for mention in batch if mention.key not in existing]
+    db.executemany(
+        """INSERT INTO mentions (source_id, key, kind, url, title, author, published_at, first_seen_at,
+                                 updated_at, summary, likes, replies, shares, views)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+        [
+            (
+                source_id,
+                m.key,
+                str(m.kind),
+                m.url,
+                m.title,
+                m.author,
+                to_epoch(m.published) if m.published else now,
+                now,
+                now,
+                m.summary,
+                m.likes,
+                m.replies,
+                m.shares,
+                m.views,
+            )
+            for m in fresh
+        ],
+    )
+    db.executemany(
+        """INSERT OR IGNORE INTO engagement_history (mention_id, at, likes, replies, shares, views)
+           SELECT id, ?, likes, replies, shares, views FROM mentions WHERE source_id = ? AND key = ?""",
+        [(now, source_id, m.key) for m in fresh if _has_counts(m)],
+    )
+    updated = _update_existing(db, [(m, existing[m.key]) for m in batch if m.key in existing], now)
+    return len(fresh), updated
+
+
+def _has_counts(mention: Mention) -> bool:
+    return any(getattr(mention, name) is not None for name in _COUNTS)
+
+
+def _update_existing(db: sqlite3.Connection, pairs: list[tuple[Mention, tuple[Any, ...]]], now: int) -> int:
+    """Engagement and text updated in place; a history row only where counts changed."""
+    count_rows: list[tuple[Any, ...]] = []
+    text_rows: list[tuple[Any, ...]] = []
+    history_rows: list[tuple[Any, ...]] = []
+    for mention, row in pairs:
+        mention_id, url, title, author, summary, *old_counts, changes = row
+        # A source that stops reporting a count leaves the known value in place.
+        counts = [
+            new if new is not None else old
+            for new, old in zip((getattr(mention, name) for name in _COUNTS), old_counts, strict=True)
+        ]
+        counts_changed = counts != old_counts
+        text_changed = (mention.url, mention.title, mention.author, mention.summary) != (
+            url,
+            title,
+            author,
+            summary,
+        )
+        if counts_changed:
+            count_rows.append((*counts, now, mention_id))
+            history_rows.append((mention_id, now, *counts))
+        if text_changed and changes < MAX_CONTENT_CHANGES:
+            text_rows.append((mention.url, mention.title, mention.author, mention.summary, now, mention_id))
+    db.executemany(
+        "UPDATE mentions SET likes = ?, replies = ?, shares = ?, views = ?, updated_at = ? WHERE id = ?",
+        count_rows,
+    )
+    db.executemany(
+        """UPDATE mentions SET url = ?, title = ?, author = ?, summary = ?, updated_at = ?,
+                               content_changes = content_changes + 1 WHERE id = ?""",
+        text_rows,
+    )
+    db.executemany(
+        """INSERT OR REPLACE INTO engagement_history (mention_id, at, likes, replies, shares, views)
+           VALUES (?, ?, ?, ?, ?, ?)""",
+        history_rows,
+    )
+    return len({row[-1] for row in count_rows} | {row[-1] for row in text_rows})
+
+
+def _insert_poll(db: sqlite3.Connection, source_id: int, record: PollRecord) -> None:
+    db.execute(
+        """INSERT INTO polls (source_id, started_at, duration, status, http_status, bytes, new, updated,
+                              error_class, error, consecutive_failures, next_poll_at, notes)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+        (
+            source_id,
+            to_epoch(record.started_at),
+            record.duration,
+            str(record.status),
+            record.http_status,
+            record.bytes_read,
+            record.new,
+            record.updated,
+            record.error_class,
+            record.error,
+            record.consecutive_failures,
+            to_epoch(record.next_poll_at) if record.next_poll_at else None,
+            record.notes,
+        ),
+    )
+
+
+def _update_source(
+    db: sqlite3.Connection,
+    source_id: int,
+    record: PollRecord,
+    update: SourceUpdate,
+    outcome: PollOutcome | None,
+) -> None:
+    succeeded = update.status.is_success
+    db.execute(
+        """UPDATE sources SET status = ?, last_attempt_at = ?, http_status = ?, consecutive_failures = ?,
+                              next_poll_at = ?, error_class = ?, last_error = ?, notes = ?,
+                              last_success_at = CASE WHEN ? THEN ? ELSE last_success_at END,
+                              cursor = CASE WHEN ? THEN ? ELSE cursor END
+           WHERE id = ?""",
+        (
+            str(update.status),
+            to_epoch(record.started_at),
+            record.http_status,
+            update.consecutive_failures,
+            to_epoch(update.next_poll_at) if update.next_poll_at else None,
+            record.error_class,
+            record.error,
+            record.notes,
+            succeeded,
+            to_epoch(record.started_at),
+            outcome is not None,
+            json.dumps(dict(outcome.cursor) if outcome is not None else {}),
+            source_id,
+        ),
+    )
+    if succeeded:
+        _track_redirect(db, source_id, update.permanent_redirect)
+
+
+def _track_redirect(db: sqlite3.Connection, source_id: int, target: str | None) -> None:
+    """Count consecutive polls that saw the same permanent redirect; adopt it after a few."""
+    if target is None:
+        db.execute("UPDATE sources SET redirect_target = NULL, redirect_count = 0 WHERE id = ?", (source_id,))
+        return
+    db.execute(
+        """UPDATE sources SET
+               redirect_count = CASE WHEN redirect_target = ? THEN redirect_count + 1 ELSE 1 END,
+               redirect_target = ?
+           WHERE id = ?""",
+        (target, target, source_id),
+    )
+    db.execute(
+        """UPDATE sources SET url_override = redirect_target, redirect_target = NULL, redirect_count = 0
+           WHERE id = ? AND redirect_count >= ?""",
+        (source_id, REDIRECT_ADOPT_AFTER),
+    )
+
+
+def _state_from_row(row: sqlite3.Row) -> SourceState:
+    try:
+        cursor = json.loads(row["cursor"] or "{}")
+    except ValueError:
+        cursor = {}
+    return SourceState(
+        name=row["name"],
+        type=row["type"],
+        target=row["target"],
+        config_hash=row["config_hash"],
+        status=SourceStatus(row["status"]),
+        cursor=cursor if isinstance(cursor, dict) else {},
+        last_attempt_at=from_epoch(row["last_attempt_at"]),
+        last_success_at=from_epoch(row["last_success_at"]),
+        http_status=row["http_status"],
+        consecutive_failures=row["consecutive_failures"],
+        next_poll_at=from_epoch(row["next_poll_at"]),
+        error_class=row["error_class"],
+        last_error=row["last_error"],
+        notes=row["notes"],
+        url_override=row["url_override"],
+    )

@@ -1,0 +1,58 @@
+"""The pure scheduling decisions."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+
+from dashboard.fetch import schedule
+from dashboard.fetch.errors import Gone, HTTPError, NeedsCredentials, RateLimited
+from dashboard.models import PollOutcome, SourceStatus
+
+NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+RNG = random.Random(7)
+
+
+def test_success_schedules_one_interval_later_and_resets_failures() -> None:
+    update = schedule.after_success(NOW, 900, PollOutcome())
+    assert update.status == SourceStatus.OK
+    assert update.next_poll_at == NOW + timedelta(seconds=900)
+    assert update.consecutive_failures == 0
+
+
+def test_not_modified_and_api_floor() -> None:
+    floor = NOW + timedelta(hours=2)
+    update = schedule.after_success(NOW, 900, PollOutcome(not_modified=True, not_before=floor))
+    assert update.status == SourceStatus.NOT_MODIFIED
+    assert update.next_poll_at == floor
+
+
+def test_retry_after_is_honoured_and_capped() -> None:
+    soon = schedule.after_failure(NOW, 900, RateLimited("429", until=NOW + timedelta(hours=3)), 0, RNG)
+    assert (soon.status, soon.next_poll_at) == (SourceStatus.RATE_LIMITED, NOW + timedelta(hours=3))
+    far = schedule.after_failure(NOW, 900, RateLimited("429", until=NOW + timedelta(days=400)), 0, RNG)
+    assert far.next_poll_at == NOW + timedelta(days=7)
+
+
+def test_gone_stops_polling() -> None:
+    update = schedule.after_failure(NOW, 900, Gone("410"), 0, RNG)
+    assert (update.status, update.next_poll_at) == (SourceStatus.GONE, None)
+
+
+def test_failures_back_off_exponentially_with_jitter_up_to_a_cap() -> None:
+    delays = []
+    for failures in range(12):
+        update = schedule.after_failure(NOW, 900, HTTPError("500", http_status=500), failures, RNG)
+        assert update.status == SourceStatus.FAILING
+        assert update.consecutive_failures == failures + 1
+        assert update.next_poll_at is not None
+        delays.append((update.next_poll_at - NOW).total_seconds())
+    assert 0.9 * 900 <= delays[0] <= 1.1 * 900
+    assert 0.9 * 1800 <= delays[1] <= 1.1 * 1800
+    assert max(delays) <= 6 * 3600
+    assert delays[-1] >= 0.9 * 6 * 3600
+
+
+def test_auth_failure_is_shown_as_needs_credentials() -> None:
+    update = schedule.after_failure(NOW, 900, NeedsCredentials("401", env_var="TOKEN"), 2, RNG)
+    assert update.status == SourceStatus.NEEDS_CREDENTIALS
