@@ -1,0 +1,310 @@
+"""RSS 2.0, Atom 1.0 and RSS 1.0/RDF feeds: conditional GET, then feedparser on the bytes.
+
+`poll` does the I/O (one GET with the validators saved last time); `parse_feed` is a pure function
+of the body, run in the poller's process pool, so it takes and returns only picklable values.
+"""
+
+from __future__ import annotations
+
+import calendar
+import hashlib
+import io
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urljoin
+
+import feedparser
+
+from dashboard.fetch.errors import FetchError, ParseError
+from dashboard.fetch.http_types import Request, Response
+from dashboard.models import Mention, MentionKind, PollOutcome
+from dashboard.sources.base import PollContext, Source, register
+from dashboard.text import plain_text
+
+SUMMARY_LIMIT = 2000  # characters of plain text kept per mention
+KEY_LIMIT = 512  # longer ids are replaced by their hash
+# A date this far past "now" is a broken clock or a scheduled post; we take "now" instead.
+FUTURE_TOLERANCE = timedelta(days=1)
+
+_PINGBACK_TITLE = re.compile(r"^\s*(pingback|trackback|r[ée]trolien)\s*:", re.IGNORECASE)
+_LINKBACK_TYPES = frozenset({"pingback", "trackback"})
+# WordPress names its comment feeds "Comments for SITE" / "Comments on: POST" (French: "Commentaires ...").
+_COMMENT_FEED_TITLE = re.compile(r"^\s*(comments\s+(on|for)\b|commentaires\s+(sur|pour)\b)", re.IGNORECASE)
+_REPLY_PREFIX = re.compile(r"^\s*in reply to\b", re.IGNORECASE)
+_HTML_START = re.compile(
+    rb"^(\xef\xbb\xbf)?\s*(<!--.*?-->\s*)*<(!doctype\s+html|html)[\s>]", re.IGNORECASE | re.DOTALL
+)
+_FEED_ALTERNATE = re.compile(
+    rb"<link\b[^>]*\btype\s*=\s*[\"']application/(?:rss|atom)\+xml[\"'][^>]*>", re.IGNORECASE
+)
+_HREF = re.compile(rb"\bhref\s*=\s*[\"']([^\"'<>]{1,500})[\"']", re.IGNORECASE)
+# Parts of a feed that change on every request without any entry changing (see content_hash).
+_VOLATILE = re.compile(rb"<lastBuildDate>[^<]*</lastBuildDate>|<!--.*?-->", re.DOTALL)
+_HEAD_UPDATED = re.compile(rb"<updated>[^<]*</updated>")
+_FIRST_ENTRY = re.compile(rb"<(?:\w+:)?(?:entry|item)[\s>]")
+
+
+@register
+class FeedSource(Source):
+    """A plain feed URL (`url = ...` in feeds.toml): blogs, comment feeds, YouTube channels."""
+
+    type_name = "feed"
+
+    async def poll(self, ctx: PollContext) -> PollOutcome:
+        url = self.config.url
+        if not url:
+            raise FetchError(f"source {self.config.name!r} has no feed url")
+        response = await ctx.fetch(Request(url, headers=conditional_headers(ctx.cursor)))
+        if response.not_modified:
+            return PollOutcome(not_modified=True, cursor=dict(ctx.cursor), http_status=response.status)
+        body = response.body
+        cursor = {
+            "etag": response.header("etag"),
+            "last_modified": response.header("last-modified"),
+            "content_hash": content_hash(body),
+        }
+        if is_unchanged(ctx.cursor, cursor):
+            return PollOutcome(
+                not_modified=True, cursor=cursor, http_status=response.status, bytes_read=len(body)
+            )
+        mentions = await ctx.parse(parse_feed, body, parse_headers(response), ctx.now)
+        return PollOutcome(
+            mentions=mentions[: self.config.max_items],
+            cursor=cursor,
+            http_status=response.status,
+            bytes_read=len(body),
+        )
+
+
+def conditional_headers(cursor: Mapping[str, Any]) -> dict[str, str]:
+    """If-None-Match / If-Modified-Since from the validators the last poll saved."""
+    headers: dict[str, str] = {}
+    if etag := cursor.get("etag"):
+        headers["If-None-Match"] = str(etag)
+    if last_modified := cursor.get("last_modified"):
+        headers["If-Modified-Since"] = str(last_modified)
+    return headers
+
+
+def is_unchanged(previous: Mapping[str, Any], current: Mapping[str, str]) -> bool:
+    """A 200 that repeats the stored ETag (Miniflux's rule) or the stored content hash needs no parse."""
+    old_etag = _strong(str(previous.get("etag") or ""))
+    if old_etag and old_etag == _strong(current["etag"]):
+        return True
+    return bool(previous.get("content_hash")) and previous.get("content_hash") == current["content_hash"]
+
+
+def _strong(etag: str) -> str:
+    # Servers that gzip on the fly turn "abc" into W/"abc": the same representation for our purpose.
+    return etag.strip().removeprefix("W/")
+
+
+def content_hash(body: bytes) -> str:
+    """SHA-256 of the body without what changes on every request (RSS lastBuildDate, the Atom
+    feed-level <updated>, XML comments such as "generated in 0.2 s"), so an unchanged feed is not re-parsed."""
+    stripped = _VOLATILE.sub(b"", body)
+    first_entry = _FIRST_ENTRY.search(stripped)
+    split = first_entry.start() if first_entry else len(stripped)
+    stripped = _HEAD_UPDATED.sub(b"", stripped[:split]) + stripped[split:]
+    return hashlib.sha256(stripped).hexdigest()
+
+
+def parse_headers(response: Response) -> dict[str, str]:
+    """The response headers for feedparser, with Content-Location made absolute from the final URL so
+    relative entry links resolve against the feed's own address."""
+    headers = dict(response.headers)
+    headers["content-location"] = urljoin(response.url, headers.get("content-location", ""))
+    return headers
+
+
+def parse_feed(body: bytes, headers: dict[str, str], fallback_time: datetime) -> tuple[Mention, ...]:
+    """Feed bytes -> mentions, in feed order, first of each key kept.
+
+    `headers` are the response headers (Content-Type carries the charset). `fallback_time` is "now":
+    dates more than a day after it are replaced by it. Raises ParseError when the body is not a feed.
+    """
+    if not body.strip():
+        raise ParseError("empty body where a feed was expected")
+    # A stream, never bytes or str: feedparser treats a str as a URL or file name and even tries
+    # open() on bytes, so a body such as b"/etc/passwd" would be read from disk.
+    result = feedparser.parse(
+        io.BytesIO(body),
+        response_headers=headers,
+        sanitize_html=False,
+        resolve_relative_uris=False,
+    )
+    feed = result.get("feed", {})
+    entries = result.get("entries", [])
+    if not entries:
+        _reject_non_feed(body, headers, result)
+        return ()
+    is_comment_feed = bool(_COMMENT_FEED_TITLE.match(_text(feed, "title")))
+    feed_author = _author(feed)
+    mentions: dict[str, Mention] = {}
+    for entry in entries:
+        mention = _mention(entry, is_comment_feed, feed_author, fallback_time)
+        if mention is not None and mention.key not in mentions:
+            mentions[mention.key] = mention
+    return tuple(mentions.values())
+
+
+def _reject_non_feed(body: bytes, headers: Mapping[str, str], result: Any) -> None:
+    """Raise ParseError for a body without entries that is not a (possibly empty) feed."""
+    content_type = headers.get("content-type", "")
+    version = result.get("version", "")
+    if _HTML_START.match(body[:4096]) or (not version and "html" in content_type.lower()):
+        raise ParseError("got an HTML page, not a feed" + _advertised_feed(body, headers))
+    if result.get("bozo") and not result.get("feed", {}).get("title"):
+        problem = result.get("bozo_exception")
+        raise ParseError(f"malformed feed XML: {problem}" if problem else "malformed feed XML")
+    if not version:
+        kind = content_type or "no content type"
+        raise ParseError(f"not an RSS, Atom or RDF feed ({kind})")
+
+
+def _advertised_feed(body: bytes, headers: Mapping[str, str]) -> str:
+    """The feed an HTML page links to in its head, as a hint for the user, or ""."""
+    link = _FEED_ALTERNATE.search(body[:65536])
+    href = _HREF.search(link.group(0)) if link else None
+    if href is None:
+        return ""
+    url = urljoin(headers.get("content-location", ""), href.group(1).decode("latin-1"))
+    return f" (the page links to a feed at {plain_text(url)})"
+
+
+def _mention(
+    entry: Mapping[str, Any], is_comment_feed: bool, feed_author: str, fallback_time: datetime
+) -> Mention | None:
+    title = _text(entry, "title")
+    summary = _summary(entry)
+    url = _web_link(entry)
+    published = _published(entry, fallback_time)
+    if not (title or summary or url):
+        return None  # nothing a person could read or open
+    return Mention(
+        key=_key(entry, url, title, summary),
+        kind=_kind(entry, title, summary, is_comment_feed),
+        url=url,
+        title=title,
+        author=_author(entry) or feed_author,
+        published=published,
+        summary=summary,
+        likes=_count(_attribute(entry, "media_starrating", "count")),
+        replies=_replies(entry),
+        views=_count(_attribute(entry, "media_statistics", "views")),
+    )
+
+
+def _key(entry: Mapping[str, Any], url: str, title: str, summary: str) -> str:
+    """guid/id, else link, else a hash of what the entry says (Miniflux's order)."""
+    key = str(entry.get("id") or "").strip() or url
+    if not key:
+        raw_date = str(entry.get("published") or entry.get("updated") or "")
+        key = "sha1:" + hashlib.sha1(f"{title}\n{raw_date}\n{summary}".encode()).hexdigest()
+    elif len(key) > KEY_LIMIT:
+        key = "sha1:" + hashlib.sha1(key.encode()).hexdigest()
+    return key
+
+
+def _kind(entry: Mapping[str, Any], title: str, summary: str, is_comment_feed: bool) -> MentionKind:
+    if _PINGBACK_TITLE.match(title) or _comment_type(entry) in _LINKBACK_TYPES:
+        return MentionKind.PINGBACK
+    if is_comment_feed or "thr_in-reply-to" in entry or _REPLY_PREFIX.match(summary):
+        return MentionKind.COMMENT
+    return MentionKind.POST
+
+
+def _comment_type(entry: Mapping[str, Any]) -> str:
+    """A `comment_type` element in any namespace prefix (wp:comment_type in WordPress exports)."""
+    for name, value in entry.items():
+        if name.endswith("comment_type") and isinstance(value, str):
+            return value.strip().lower()
+    return ""
+
+
+def _text(node: Mapping[str, Any], name: str) -> str:
+    """A title-like field as plain text: HTML is stripped, text/plain is kept literally."""
+    value = node.get(name)
+    if not isinstance(value, str):
+        return ""
+    detail = node.get(f"{name}_detail") or {}
+    return _plain(value, str(detail.get("type", "text/html")))
+
+
+def _plain(value: str, content_type: str) -> str:
+    if "html" in content_type:
+        return plain_text(value)
+    # Escaping first makes plain_text keep "<div>" literally while still normalising whitespace.
+    return plain_text(value.replace("&", "&amp;").replace("<", "&lt;"))
+
+
+def _summary(entry: Mapping[str, Any]) -> str:
+    """Plain text of the full content if present, else the summary, cut at a word boundary."""
+    for content in entry.get("content") or ():
+        text = _plain(str(content.get("value", "")), str(content.get("type", "text/html")))
+        if text:
+            return _truncate(text, SUMMARY_LIMIT)
+    return _truncate(_text(entry, "summary"), SUMMARY_LIMIT)
+
+
+def _truncate(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    space = cut.rfind(" ")
+    if space > limit * 0.8:
+        cut = cut[:space]
+    return cut.rstrip() + "…"
+
+
+def _author(node: Mapping[str, Any]) -> str:
+    """The author's name (not "email (name)"), as plain text."""
+    detail = node.get("author_detail") or {}
+    name = detail.get("name") or node.get("author") or ""
+    return plain_text(str(name))
+
+
+def _web_link(entry: Mapping[str, Any]) -> str:
+    # feedparser copies a non-URL id (tag:, urn:) into `link` when there is no link: drop those.
+    link = str(entry.get("link") or "").strip()
+    return link if link.lower().startswith(("http://", "https://")) else ""
+
+
+def _published(entry: Mapping[str, Any], fallback_time: datetime) -> datetime | None:
+    parsed = entry.get("published_parsed") or entry.get("updated_parsed")
+    if not parsed:
+        return None
+    try:
+        moment = datetime.fromtimestamp(calendar.timegm(parsed), UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+    return fallback_time if moment > fallback_time + FUTURE_TOLERANCE else moment
+
+
+def _replies(entry: Mapping[str, Any]) -> int | None:
+    """RSS slash:comments, Atom thr:total, else the thr:count of an Atom rel="replies" link."""
+    for name in ("slash_comments", "thr_total"):
+        count = _count(entry.get(name))
+        if count is not None:
+            return count
+    for link in entry.get("links") or ():
+        if link.get("rel") == "replies":
+            count = _count(link.get("thr:count") or link.get("count"))
+            if count is not None:
+                return count
+    return None
+
+
+def _attribute(entry: Mapping[str, Any], element: str, name: str) -> Any:
+    value = entry.get(element)
+    return value.get(name) if isinstance(value, Mapping) else None
+
+
+def _count(value: Any) -> int | None:
+    """A non-negative count such as "1,234", or None when absent or not a number."""
+    if value is None or isinstance(value, bool):
+        return None
+    digits = str(value).strip().replace(",", "").replace("_", "")
+    return int(digits) if digits.isdigit() and digits.isascii() else None
