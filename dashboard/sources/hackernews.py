@@ -1,0 +1,258 @@
+"""Hacker News mentions through the Algolia HN search API (no auth).
+
+New items: `search_by_date` (newest first) filtered with `numericFilters=created_at_i>=T`, paged with `page=`.
+The `>=` plus the keys already seen at exactly T keeps same-second items (frequent for comments) from
+being lost or counted twice.
+
+Engagement refresh: one `search` call with an OR tag filter, `tags=story,(story_1,story_2,...)`: the
+`story` tag restricts the `story_N` tags (which comments carry too, naming their story) to the stories
+themselves. Comments are not refreshed: Algolia does not report points or replies for comments.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from dashboard.fetch.errors import FetchError, ParseError, RateLimited
+from dashboard.fetch.http_types import Request, Response
+from dashboard.models import Mention, MentionKind, PollOutcome
+from dashboard.sources.base import KeySpec, PollContext, Source, register
+from dashboard.sources.common import as_count, from_epoch, from_iso, json_body, rate_limit_floor
+from dashboard.text import plain_text, shorten
+
+ITEM_URL = "https://news.ycombinator.com/item?id="
+SEARCH_PATH = "/api/v1/search_by_date"
+REFRESH_PATH = "/api/v1/search"
+TAGS = {"story": "story", "comment": "comment", "all": "(story,comment)"}
+MAX_HITS_PER_PAGE = 1000  # Algolia's own cap
+MAX_PAGES = 10  # a runaway guard; max_items is the real bound
+REFRESH_LIMIT = 100  # keys refreshed per poll, newest first, in one call
+TITLE_WIDTH = 120
+
+
+def text_of_plain(value: Any) -> str:
+    """Untrusted plain text (not HTML) through plain_text without losing `<`-looking text like `a <3 b`."""
+    return plain_text(html.escape(value, quote=False)) if isinstance(value, str) else ""
+
+
+def hit_to_mention(hit: Mapping[str, Any]) -> Mention | None:
+    """One Algolia hit -> a Mention; None when the hit has no objectID to key it by."""
+    object_id = str(hit.get("objectID") or "").strip()
+    if not object_id:
+        return None
+    tags = hit.get("_tags")
+    is_comment = "comment" in tags if isinstance(tags, list) else bool(hit.get("comment_text"))
+    body = plain_text(hit.get("comment_text") if is_comment else hit.get("story_text"))
+    if is_comment:
+        title = text_of_plain(hit.get("story_title")) or shorten(body.split("\n", 1)[0], TITLE_WIDTH)
+    else:
+        title = text_of_plain(hit.get("title"))
+    link = text_of_plain(hit.get("url") if not is_comment else hit.get("story_url"))
+    summary = "\n\n".join(part for part in (body, link) if part)
+    published = from_epoch(hit["created_at_i"]) if "created_at_i" in hit else from_iso(hit.get("created_at"))
+    return Mention(
+        key=object_id,
+        kind=MentionKind.COMMENT if is_comment else MentionKind.POST,
+        url=ITEM_URL + object_id,
+        title=title,
+        author=text_of_plain(hit.get("author")),
+        published=published,
+        summary=summary,
+        likes=as_count(hit.get("points")),
+        replies=as_count(hit.get("num_comments")),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class SearchPage:
+    mentions: tuple[Mention, ...]
+    pages: int  # nbPages: how many pages this query has in all
+
+
+def parse_search(body: Any) -> SearchPage:
+    """An Algolia search body -> its mentions (API order) and page count."""
+    if not isinstance(body, dict) or not isinstance(body.get("hits"), list):
+        raise ParseError("Algolia answer without a hits list")
+    mentions = tuple(
+        mention
+        for hit in body["hits"]
+        if isinstance(hit, dict) and (mention := hit_to_mention(hit)) is not None
+    )
+    return SearchPage(mentions=mentions, pages=as_count(body.get("nbPages")) or 0)
+
+
+def refresh_tags(keys: Iterable[str]) -> str:
+    """The tag filter that selects these stories by id: `story,(story_1,story_2)`."""
+    return "story,(" + ",".join(f"story_{key}" for key in keys) + ")"
+
+
+def newest_keys_first(keys: Sequence[str], limit: int) -> list[str]:
+    """HN ids grow with time: the `limit` newest numeric keys, deduplicated."""
+    numeric = {key for key in keys if key.isdigit()}
+    return sorted(numeric, key=int, reverse=True)[:limit]
+
+
+@dataclass(frozen=True, slots=True)
+class SeenUpTo:
+    """The newest creation time seen (epoch seconds) and the keys seen at exactly that second."""
+
+    at: float | None = None
+    keys: frozenset[str] = frozenset()
+
+    @classmethod
+    def from_cursor(cls, cursor: Mapping[str, Any]) -> SeenUpTo:
+        at = cursor.get("since")
+        keys = cursor.get("at_since")
+        return cls(
+            at=float(at) if isinstance(at, int | float) and not isinstance(at, bool) else None,
+            keys=frozenset(str(key) for key in keys) if isinstance(keys, list) else frozenset(),
+        )
+
+    def is_new(self, mention: Mention) -> bool:
+        if self.at is None or mention.published is None:
+            return True
+        moment = mention.published.timestamp()
+        return moment > self.at or (moment == self.at and mention.key not in self.keys)
+
+    def advance(self, mentions: Iterable[Mention]) -> SeenUpTo:
+        at, keys = self.at, set(self.keys)
+        for mention in mentions:
+            if mention.published is None:
+                continue
+            moment = mention.published.timestamp()
+            if at is None or moment > at:
+                at, keys = moment, {mention.key}
+            elif moment == at:
+                keys.add(mention.key)
+        return SeenUpTo(at=at, keys=frozenset(keys))
+
+    def to_cursor(self) -> dict[str, Any]:
+        if self.at is None:
+            return {}
+        return {"since": int(self.at) if self.at.is_integer() else self.at, "at_since": sorted(self.keys)}
+
+
+@dataclass(slots=True)
+class Exchange:
+    """What one poll's responses add up to: bytes, first status, the politest next poll, notes."""
+
+    now: datetime
+    bytes_read: int = 0
+    http_status: int | None = None
+    not_before: datetime | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def read(self, response: Response) -> Any:
+        """Account for a response and return its JSON."""
+        self.bytes_read += len(response.body)
+        if self.http_status is None:
+            self.http_status = response.status
+        self.hold_until(rate_limit_floor(response, self.now))
+        return json_body(response)
+
+    def hold_until(self, moment: datetime | None) -> None:
+        if moment is not None and (self.not_before is None or moment > self.not_before):
+            self.not_before = moment
+
+    def setback(self, what: str, error: FetchError) -> None:
+        """A non-essential request failed: say so, and respect a rate limit it reported."""
+        self.notes.append(f"{what} failed: {error.message}")
+        if isinstance(error, RateLimited):
+            self.hold_until(error.until)
+
+
+def unique(mentions: Iterable[Mention]) -> tuple[Mention, ...]:
+    """First occurrence of each key wins (new results before refreshed ones)."""
+    seen: dict[str, Mention] = {}
+    for mention in mentions:
+        seen.setdefault(mention.key, mention)
+    return tuple(seen.values())
+
+
+@register
+class HackerNewsSource(Source):
+    type_name = "hackernews"
+    default_base_url = "https://hn.algolia.com"
+    keys = {
+        "query": KeySpec(str, required=True, help="words to search for in stories and comments"),
+        "kind": KeySpec(str, default="story", choices=tuple(TAGS), help="story, comment or all (both)"),
+    }
+
+    @property
+    def query(self) -> str:
+        query = str(self.config.option("query") or "").strip()
+        if not query:
+            raise FetchError("hackernews needs a query")
+        return query
+
+    @property
+    def kind(self) -> str:
+        kind = str(self.config.option("kind") or "story")
+        return kind if kind in TAGS else "story"
+
+    async def poll(self, ctx: PollContext) -> PollOutcome:
+        exchange = Exchange(now=ctx.now)
+        seen = SeenUpTo() if ctx.first_poll else SeenUpTo.from_cursor(ctx.cursor)
+        found = await self._search(ctx, seen, exchange)
+        refreshed = await self._refresh(ctx, {m.key for m in found}, exchange)
+        cursor = seen.advance(found).to_cursor() or dict(ctx.cursor)
+        return PollOutcome(
+            mentions=unique([*found, *refreshed]),
+            cursor=cursor,
+            http_status=exchange.http_status,
+            bytes_read=exchange.bytes_read,
+            notes="; ".join(exchange.notes),
+            not_before=exchange.not_before,
+        )
+
+    async def _search(self, ctx: PollContext, seen: SeenUpTo, exchange: Exchange) -> list[Mention]:
+        """New hits, newest first, up to max_items over as many pages as needed."""
+        limit = max(1, self.config.max_items)
+        params = {
+            "query": self.query,
+            "tags": TAGS[self.kind],
+            "hitsPerPage": str(min(limit, MAX_HITS_PER_PAGE)),
+        }
+        if seen.at is not None:
+            params["numericFilters"] = f"created_at_i>={int(seen.at)}"
+        found: list[Mention] = []
+        page = 0
+        while len(found) < limit and page < MAX_PAGES:
+            request = Request(self.base_url + SEARCH_PATH, params={**params, "page": str(page)})
+            try:
+                result = parse_search(exchange.read(await ctx.fetch(request)))
+            except FetchError as error:
+                # Later pages of a first poll are a bounded backfill: keep what came. An incremental poll
+                # must not skip a gap, so it fails whole and retries from the same cursor.
+                if page == 0 or seen.at is not None:
+                    raise
+                exchange.setback(f"page {page + 1}", error)
+                break
+            found.extend(m for m in result.mentions if seen.is_new(m))
+            page += 1
+            if not result.mentions or page >= result.pages:
+                break
+        return list(unique(found))[:limit]
+
+    async def _refresh(self, ctx: PollContext, skip: set[str], exchange: Exchange) -> list[Mention]:
+        """Current points and comment counts of young stories, in one call (best effort)."""
+        if self.kind == "comment":
+            return []
+        keys = newest_keys_first([key for key in ctx.refresh_keys if key not in skip], REFRESH_LIMIT)
+        if not keys:
+            return []
+        request = Request(
+            self.base_url + REFRESH_PATH,
+            params={"tags": refresh_tags(keys), "hitsPerPage": str(len(keys))},
+        )
+        try:
+            result = parse_search(exchange.read(await ctx.fetch(request)))
+        except FetchError as error:
+            exchange.setback("engagement refresh", error)
+            return []
+        wanted = set(keys)
+        return [mention for mention in result.mentions if mention.key in wanted]
