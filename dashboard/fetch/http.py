@@ -1,0 +1,436 @@
+"""The one polite HTTP client every source goes through.
+
+Why not plain httpx calls: httpx's timeouts are per phase (a server trickling a byte a second never
+times out), its decoders hand over a whole inflated chunk before any size check (a gzip bomb costs
+hundreds of MiB), and requests cancelled while waiting for a pool slot can wedge the pool for good
+(httpcore issue 1093). So: one client, a semaphore below the pool size, a total deadline with
+`asyncio.timeout`, our own streaming inflate with a cap on decompressed bytes, and redirects followed
+by hand so a public feed cannot bounce us into the user's private network.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import zlib
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+from types import TracebackType
+from typing import Self
+
+import httpx
+
+import dashboard
+from dashboard.fetch.addresses import IPAddress, literal_address, redirect_refusal
+from dashboard.fetch.errors import (
+    DeadlineExceeded,
+    FetchError,
+    Gone,
+    HTTPError,
+    NeedsCredentials,
+    NetworkError,
+    ParseError,
+    RateLimited,
+    RedirectError,
+    TooLarge,
+)
+from dashboard.fetch.http_types import Request, Response
+
+DEFAULT_USER_AGENT = f"community-dashboard/{dashboard.__version__} (+https://github.com/community-dashboard/community-dashboard)"
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+PERMANENT_REDIRECT_STATUSES = frozenset({301, 308})
+MAX_RETRY_AFTER = timedelta(days=7)
+DEFAULT_RATE_LIMIT_WAIT = timedelta(seconds=60)
+# Inflate at most this much per step, so the cap is checked long before memory grows.
+_INFLATE_STEP = 64 * 1024
+
+Resolver = Callable[[str, int], Awaitable[Sequence[IPAddress]]]
+
+
+async def resolve_host(host: str, port: int) -> list[IPAddress]:
+    """Every address `host` resolves to (a literal IP resolves to itself)."""
+    literal = literal_address(host)
+    if literal is not None:
+        return [literal]
+    loop = asyncio.get_running_loop()
+    infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    found: list[IPAddress] = []
+    for _family, _type, _proto, _canonname, sockaddr in infos:
+        address = literal_address(str(sockaddr[0]))
+        if address is not None and address not in found:
+            found.append(address)
+    return found
+
+
+def retry_after_until(value: str, now: datetime) -> datetime | None:
+    """When a Retry-After header (delay in seconds, or an HTTP date) says to come back; capped at 7 days.
+
+    None when the header is missing or unreadable.
+    """
+    text = value.strip()
+    if not text:
+        return None
+    if text.isdigit():
+        delay = timedelta(seconds=min(int(text), int(MAX_RETRY_AFTER.total_seconds())))
+        return now + delay
+    try:
+        moment = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return min(max(moment, now), now + MAX_RETRY_AFTER)
+
+
+def status_error(status: int, reason: str, headers: Mapping[str, str], now: datetime) -> FetchError | None:
+    """The error a final (non-redirect) status stands for, or None when the response is usable."""
+    if 200 <= status < 300 or status == 304:
+        return None
+    label = f"HTTP {status} {reason}".strip()
+    retry_after = headers.get("retry-after", "")
+    if status == 429:
+        until = retry_after_until(retry_after, now) or now + DEFAULT_RATE_LIMIT_WAIT
+        return RateLimited(f"{label}: rate limited", until=until, http_status=status)
+    if status == 503:
+        comeback = retry_after_until(retry_after, now)
+        if comeback is not None:
+            return RateLimited(f"{label}: come back later", until=comeback, http_status=status)
+        return HTTPError(label, http_status=status)
+    if status == 410:
+        return Gone(f"{label}: the source was removed", http_status=status)
+    if status in (401, 403):
+        return NeedsCredentials(f"{label}: access denied", env_var="", http_status=status)
+    return HTTPError(label, http_status=status)
+
+
+class _Inflater:
+    """Streams one Content-Encoding back to plain bytes, never producing more than asked for."""
+
+    def __init__(self, encoding: str) -> None:
+        self.encoding = encoding
+        self._pending = b""  # deflate: bytes held until we can tell zlib-wrapped from raw
+        self._decoder: zlib._Decompress | None = None
+        if encoding == "gzip":
+            self._decoder = zlib.decompressobj(31)
+
+    def _start_deflate(self, head: bytes) -> zlib._Decompress:
+        # RFC 9110 deflate is zlib-wrapped; some servers send raw deflate. A zlib header is
+        # CMF=0x?8 with (CMF*256 + FLG) divisible by 31.
+        wrapped = len(head) >= 2 and head[0] & 0x0F == 8 and (head[0] * 256 + head[1]) % 31 == 0
+        return zlib.decompressobj(15 if wrapped else -15)
+
+    def feed(self, data: bytes, sink: Callable[[bytes], None]) -> None:
+        """Inflate `data` into `sink` in bounded steps (sink raises to stop)."""
+        if self._decoder is None:
+            self._pending += data
+            if len(self._pending) < 2:
+                return
+            self._decoder = self._start_deflate(self._pending)
+            data, self._pending = self._pending, b""
+        self._inflate(data, sink)
+
+    def finish(self, sink: Callable[[bytes], None]) -> None:
+        if self._decoder is None:
+            if not self._pending:
+                return
+            self._decoder = self._start_deflate(self._pending)
+            self._inflate(self._pending, sink)
+        self._inflate(b"", sink)
+        assert self._decoder is not None
+        tail = self._decoder.flush()
+        if tail:
+            sink(tail)
+
+    def _inflate(self, data: bytes, sink: Callable[[bytes], None]) -> None:
+        decoder = self._decoder
+        assert decoder is not None
+        try:
+            while True:
+                if decoder.eof:
+                    rest = decoder.unused_data
+                    # Concatenated gzip members are one body; anything else after the end is ignored.
+                    if self.encoding == "gzip" and rest[:2] == b"\x1f\x8b":
+                        decoder = self._decoder = zlib.decompressobj(31)
+                        data = rest
+                        continue
+                    return
+                out = decoder.decompress(data, _INFLATE_STEP)
+                if out:
+                    sink(out)
+                data = decoder.unconsumed_tail
+                if not data and not out:
+                    return
+        except zlib.error as error:
+            raise ParseError(f"the body is not valid {self.encoding} data ({error})") from error
+
+
+def _content_codings(headers: httpx.Headers) -> list[str]:
+    codings: list[str] = []
+    for value in headers.get_list("content-encoding"):
+        for part in value.split(","):
+            coding = part.strip().lower()
+            if coding and coding != "identity":
+                codings.append("gzip" if coding == "x-gzip" else coding)
+    return codings
+
+
+class _Body:
+    """Collects a body and raises TooLarge as soon as it passes the cap."""
+
+    def __init__(self, url: str, cap: int) -> None:
+        self.url = url
+        self.cap = cap
+        self.data = bytearray()
+
+    def add(self, chunk: bytes) -> None:
+        if len(self.data) + len(chunk) > self.cap:
+            raise TooLarge(f"body larger than {_size(self.cap)} (decompressed)")
+        self.data += chunk
+
+
+def _size(count: int) -> str:
+    if count >= 2**20:
+        return f"{count / 2**20:g} MiB"
+    if count >= 2**10:
+        return f"{count / 2**10:g} KiB"
+    return f"{count} bytes"
+
+
+def _merge_headers(base: Mapping[str, str], extra: Mapping[str, str]) -> httpx.Headers:
+    """The source's headers over ours, names compared case-insensitively."""
+    merged = httpx.Headers(base)
+    merged.update(extra)
+    return merged
+
+
+def _flatten_headers(headers: httpx.Headers) -> dict[str, str]:
+    """Lower-case names; a header sent several times becomes one comma-joined value (RFC 9110 5.3)."""
+    return {name: ", ".join(headers.get_list(name)) for name in headers}
+
+
+def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    return (url.scheme, url.host, url.port)
+
+
+def _describe_transport_error(error: httpx.TransportError) -> str:
+    text = str(error).strip().splitlines()
+    detail = text[0] if text else type(error).__name__
+    if isinstance(error, httpx.ConnectError):
+        return f"could not connect: {detail}"
+    if isinstance(error, httpx.RemoteProtocolError):
+        return f"the server broke off the exchange: {detail}"
+    if isinstance(error, httpx.ReadError):
+        return f"connection lost while reading: {detail}"
+    if isinstance(error, httpx.WriteError):
+        return f"connection lost while sending: {detail}"
+    return f"network error: {detail}"
+
+
+class Fetcher:
+    """One HTTP/1.1 client for the life of the app: bounded concurrency, a total deadline per fetch,
+    capped decompressed bodies, redirects followed by hand under an address policy."""
+
+    def __init__(
+        self,
+        *,
+        timeout: float = 30.0,
+        max_concurrency: int = 8,
+        max_body: int = 15 * 2**20,
+        max_redirects: int = 5,
+        user_agent: str | None = None,
+        resolver: Resolver | None = None,
+    ) -> None:
+        if max_concurrency < 1:
+            raise ValueError("max_concurrency must be at least 1")
+        self.timeout = timeout
+        self.max_concurrency = max_concurrency
+        self.max_body = max_body
+        self.max_redirects = max_redirects
+        self.user_agent = user_agent or DEFAULT_USER_AGENT
+        self._resolve: Resolver = resolver or resolve_host
+        self._semaphore = asyncio.Semaphore(max_concurrency)
+        # The pool is kept well above the semaphore, so no request ever waits for a pool slot and
+        # a cancelled waiter can never leave the pool wedged (httpcore issue 1093).
+        pool_size = max(2 * max_concurrency, max_concurrency + 8)
+        # One connection pool for the fetcher's life. We drive the transport directly rather than an
+        # AsyncClient: the client's redirect machinery parses every Location eagerly (and raises on odd
+        # ones) and its cookie jar would carry cookies from one site's feed into the next poll.
+        self._transport = httpx.AsyncHTTPTransport(
+            http1=True,
+            http2=False,
+            trust_env=False,
+            limits=httpx.Limits(
+                max_connections=pool_size,
+                max_keepalive_connections=max_concurrency,
+                keepalive_expiry=5.0,
+            ),
+        )
+        self._base_headers = {"User-Agent": self.user_agent, "Accept-Encoding": "gzip, deflate"}
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._transport.aclose()
+
+    async def fetch(self, request: Request) -> Response:
+        """Perform `request`, following redirects; a Response for 2xx/304, else a FetchError subclass."""
+        async with self._semaphore:
+            deadline = self.timeout
+            try:
+                async with asyncio.timeout(deadline):
+                    return await self._exchange(request, deadline)
+            except TimeoutError as error:
+                raise DeadlineExceeded(f"no complete answer within {deadline:g} s") from error
+
+    async def _exchange(self, request: Request, deadline: float) -> Response:
+        url = self._first_url(request)
+        method = request.method.upper()
+        json_body = request.json
+        headers = dict(request.headers)
+        permanent = True
+        hops = 0
+        seen = {str(url)}
+        while True:
+            status, reason, response_headers, body = await self._send_once(
+                method, url, headers, json_body, deadline
+            )
+            if status not in REDIRECT_STATUSES:
+                error = status_error(status, reason, response_headers, datetime.now(UTC))
+                if error is not None:
+                    raise error
+                return Response(
+                    url=str(url),
+                    status=status,
+                    headers=response_headers,
+                    body=body,
+                    permanent_redirect=str(url) if hops and permanent else None,
+                )
+            hops += 1
+            if hops > self.max_redirects:
+                raise RedirectError(f"more than {self.max_redirects} redirects", http_status=status)
+            target = self._redirect_target(url, response_headers, status)
+            if str(target) in seen:
+                raise RedirectError(f"redirect loop back to {target}", http_status=status)
+            seen.add(str(target))
+            await self._check_redirect(url, target, status)
+            permanent = permanent and status in PERMANENT_REDIRECT_STATUSES
+            if status == 303 or (status in (301, 302) and method == "POST"):
+                method, json_body = "GET", None
+            if _origin(target) != _origin(url):
+                headers = {
+                    name: value
+                    for name, value in headers.items()
+                    if name.lower() not in ("authorization", "cookie", "proxy-authorization")
+                }
+            url = target
+
+    def _first_url(self, request: Request) -> httpx.URL:
+        try:
+            url = httpx.URL(request.url)
+            if request.params:
+                url = url.copy_merge_params(dict(request.params))
+        except (httpx.InvalidURL, TypeError, ValueError) as error:
+            raise NetworkError(f"invalid URL {request.url!r}: {error}") from error
+        if url.scheme not in ("http", "https"):
+            raise NetworkError(f"unsupported URL scheme {url.scheme!r} (only http and https)")
+        if not url.host:
+            raise NetworkError(f"URL without a host: {request.url!r}")
+        return url
+
+    def _redirect_target(self, url: httpx.URL, headers: Mapping[str, str], status: int) -> httpx.URL:
+        location = headers.get("location", "").strip()
+        if not location:
+            raise RedirectError(f"HTTP {status} redirect without a Location", http_status=status)
+        try:
+            target = url.join(location)
+        except (httpx.InvalidURL, ValueError) as error:
+            raise RedirectError(f"redirect to an invalid URL {location!r}", http_status=status) from error
+        if target.scheme not in ("http", "https"):
+            raise RedirectError(
+                f"redirect to a {target.scheme or 'schemeless'} URL refused", http_status=status
+            )
+        if not target.host:
+            raise RedirectError(f"redirect to a URL without a host {location!r}", http_status=status)
+        return target
+
+    async def _check_redirect(self, url: httpx.URL, target: httpx.URL, status: int) -> None:
+        origin = await self._addresses(url)
+        destination = await self._addresses(target)
+        refusal = redirect_refusal(origin, destination)
+        if refusal is not None:
+            raise RedirectError(f"{refusal}: {target.host}", http_status=status)
+
+    async def _addresses(self, url: httpx.URL) -> Sequence[IPAddress]:
+        port = url.port or (443 if url.scheme == "https" else 80)
+        try:
+            return await self._resolve(url.host, port)
+        except OSError as error:
+            raise NetworkError(f"cannot resolve {url.host}: {error.strerror or error}") from error
+
+    async def _send_once(
+        self,
+        method: str,
+        url: httpx.URL,
+        headers: Mapping[str, str],
+        json_body: object | None,
+        deadline: float,
+    ) -> tuple[int, str, dict[str, str], bytes]:
+        """One request/response; the body is read (and inflated) only for usable statuses."""
+        try:
+            http_request = httpx.Request(
+                method,
+                url,
+                headers=_merge_headers(self._base_headers, headers),
+                json=json_body,
+                extensions={"timeout": httpx.Timeout(deadline).as_dict()},
+            )
+            response = await self._transport.handle_async_request(http_request)
+        except httpx.TimeoutException as error:
+            raise DeadlineExceeded(f"no answer within {deadline:g} s ({type(error).__name__})") from error
+        except httpx.TransportError as error:
+            raise NetworkError(_describe_transport_error(error)) from error
+        try:
+            response_headers = _flatten_headers(response.headers)
+            status = response.status_code
+            body = b""
+            if 200 <= status < 300:
+                body = await self._read_body(response, str(url))
+            return status, response.reason_phrase, response_headers, body
+        except httpx.TimeoutException as error:
+            raise DeadlineExceeded(f"body not received within {deadline:g} s") from error
+        except httpx.TransportError as error:
+            raise NetworkError(_describe_transport_error(error)) from error
+        finally:
+            await response.aclose()
+
+    async def _read_body(self, response: httpx.Response, url: str) -> bytes:
+        codings = _content_codings(response.headers)
+        if len(codings) > 1 or (codings and codings[0] not in ("gzip", "deflate")):
+            raise ParseError(f"unsupported Content-Encoding {', '.join(codings)!r}")
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > self.max_body:
+            raise TooLarge(f"body of {_size(int(declared))} is larger than {_size(self.max_body)}")
+        body = _Body(url, self.max_body)
+        raw_seen = 0
+        inflater = _Inflater(codings[0]) if codings else None
+        async for chunk in response.aiter_raw():
+            raw_seen += len(chunk)
+            if raw_seen > self.max_body:
+                raise TooLarge(f"body larger than {_size(self.max_body)}")
+            if inflater is None:
+                body.add(chunk)
+            else:
+                inflater.feed(chunk, body.add)
+        if inflater is not None:
+            inflater.finish(body.add)
+        return bytes(body.data)
