@@ -3,16 +3,20 @@ through the real Fetcher against the local HTTP server (conditional GET, gzip, u
 
 from __future__ import annotations
 
+import gzip
 import pickle
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import ParamSpec, TypeVar
+from http.server import BaseHTTPRequestHandler
+from typing import Any, ParamSpec, TypeVar
 
 import pytest
 
+from dashboard.demo.httpserver import Handler, LocalServer, Reply, Seen
 from dashboard.fetch.errors import ParseError
-from dashboard.models import Mention, MentionKind, SourceConfig
-from dashboard.sources.base import InlineParser, source_types
+from dashboard.fetch.http import Fetcher
+from dashboard.models import Mention, MentionKind, PollOutcome, SourceConfig
+from dashboard.sources.base import InlineParser, PollContext, source_types
 from dashboard.sources.feed import FeedSource, content_hash, parse_feed
 from tests.conftest import FIXTURES, fixture_bytes
 
@@ -233,6 +237,15 @@ def test_future_dates_are_clamped_to_the_fallback_time() -> None:
     assert by_key(parse("edge-cases.xml"))["future-1"].published == NOW
 
 
+@pytest.mark.parametrize("date", ["0001-01-01T00:00:00Z", "1970-01-01T00:00:00Z", "not a date at all"])
+def test_placeholder_and_unreadable_dates_become_none(date: str) -> None:
+    body = f"<feed xmlns='http://www.w3.org/2005/Atom'><title>T</title><entry><id>a</id><title>x</title><updated>{date}</updated></entry></feed>"
+
+    (mention,) = parse_feed(body.encode(), ATOM, NOW)
+
+    assert mention.published is None
+
+
 def test_long_summaries_are_cut_at_a_word_boundary() -> None:
     words = " ".join(f"word{number}" for number in range(1000))
     body = f"<rss version='2.0'><channel><title>T</title><item><guid>k</guid><title>Long</title><description>{words}</description></item></channel></rss>"
@@ -296,6 +309,11 @@ def test_malformed_xml_without_entries_is_a_parse_error() -> None:
         parse("malformed.xml")
 
 
+def test_json_is_a_parse_error_naming_the_content_type() -> None:
+    with pytest.raises(ParseError, match="application/json"):
+        parse_feed(b'{"items": []}', {"content-type": "application/json"}, NOW)
+
+
 def test_xml_that_is_not_a_feed_is_a_parse_error() -> None:
     with pytest.raises(ParseError, match="not an RSS, Atom or RDF feed"):
         parse_feed(b"<?xml version='1.0'?><config><a>1</a></config>", {"content-type": "text/xml"}, NOW)
@@ -354,3 +372,124 @@ class CountingParser(InlineParser):
 
 def feed_config(url: str, max_items: int = 100) -> SourceConfig:
     return SourceConfig(name="blog", type="feed", interval=600.0, url=url, max_items=max_items)
+
+
+# --- FeedSource.poll through the real Fetcher and the local server ----------------------------------
+
+
+ETAG = '"rss2-v1"'
+LAST_MODIFIED = "Tue, 10 Jun 2025 09:00:00 GMT"
+
+
+def conditional_feed(body: bytes, *, etag: str = ETAG, honour_validators: bool = True) -> Handler:
+    """A feed route that answers 304 when the client's If-None-Match matches, like most servers."""
+
+    def handle(seen: Seen, raw: BaseHTTPRequestHandler) -> Reply:
+        if honour_validators and seen.headers.get("if-none-match") == etag:
+            return Reply(304, headers={"ETag": etag})
+        headers = {"Content-Type": "application/rss+xml; charset=utf-8", "ETag": etag}
+        return Reply(200, body, {**headers, "Last-Modified": LAST_MODIFIED})
+
+    return handle
+
+
+async def poll(source: FeedSource, parser: CountingParser, cursor: Mapping[str, Any]) -> PollOutcome:
+    async with Fetcher(timeout=5.0) as fetcher:
+        context = PollContext(fetch=fetcher.fetch, parse=parser, now=NOW, cursor=cursor)
+        return await source.poll(context)
+
+
+async def test_second_poll_sends_validators_and_a_304_is_not_modified_without_parsing(
+    server: LocalServer,
+) -> None:
+    body = feed("rss2.xml")
+    server.route("/feed.xml", conditional_feed(body))
+    source = FeedSource(feed_config(server.url("/feed.xml")))
+    parser = CountingParser()
+
+    first = await poll(source, parser, {})
+    second = await poll(source, parser, first.cursor)
+
+    assert (first.http_status, first.not_modified, first.bytes_read) == (200, False, len(body))
+    assert [mention.title for mention in first.mentions][:2] == ["Release 2.0 is out", "Meetup in Lisbon"]
+    assert first.mentions[2].url == server.url("/2025/06/relative")  # relative link, final URL as base
+    assert first.cursor == {"etag": ETAG, "last_modified": LAST_MODIFIED, "content_hash": content_hash(body)}
+    initial, conditional = server.requests_to("/feed.xml")
+    assert "if-none-match" not in initial.headers
+    assert "if-modified-since" not in initial.headers
+    assert conditional.headers["if-none-match"] == ETAG
+    assert conditional.headers["if-modified-since"] == LAST_MODIFIED
+    assert (second.http_status, second.not_modified, second.mentions) == (304, True, ())
+    assert second.cursor == first.cursor
+    assert parser.calls == 1  # the 304 was not parsed
+
+
+async def test_a_200_repeating_the_stored_etag_is_not_parsed(server: LocalServer) -> None:
+    server.route("/feed.xml", conditional_feed(feed("rss2.xml"), honour_validators=False))
+    source = FeedSource(feed_config(server.url("/feed.xml")))
+    parser = CountingParser()
+
+    first = await poll(source, parser, {})
+    # The body differs, but the server says it is the same representation.
+    server.route("/feed.xml", conditional_feed(feed("atom.xml"), honour_validators=False))
+    second = await poll(source, parser, first.cursor)
+
+    assert (second.http_status, second.not_modified, second.mentions) == (200, True, ())
+    assert parser.calls == 1
+
+
+async def test_an_unchanged_body_without_validators_is_not_parsed_again(server: LocalServer) -> None:
+    body = feed("rss2.xml")
+    server.route("/feed.xml", body, headers={"Content-Type": "application/rss+xml"})
+    source = FeedSource(feed_config(server.url("/feed.xml")))
+    parser = CountingParser()
+
+    first = await poll(source, parser, {})
+    rebuilt = body.replace(b"Tue, 10 Jun 2025 09:00:00 +0000", b"Wed, 11 Jun 2025 12:00:00 +0000")
+    server.route("/feed.xml", rebuilt, headers={"Content-Type": "application/rss+xml"})
+    same = await poll(source, parser, first.cursor)
+    server.route(
+        "/feed.xml", body.replace(b"Lisbon", b"Porto"), headers={"Content-Type": "application/rss+xml"}
+    )
+    changed = await poll(source, parser, same.cursor)
+
+    assert (first.cursor["etag"], first.cursor["last_modified"]) == ("", "")
+    assert "if-none-match" not in server.requests_to("/feed.xml")[1].headers
+    assert (same.http_status, same.not_modified, same.bytes_read) == (200, True, len(rebuilt))
+    assert not changed.not_modified
+    assert "Meetup in Porto" in [mention.title for mention in changed.mentions]
+    assert parser.calls == 2
+
+
+async def test_gzip_encoded_feed_is_parsed(server: LocalServer) -> None:
+    body = feed("iso-8859-1.xml")
+    server.route(
+        "/feed.xml",
+        gzip.compress(body),
+        headers={"Content-Type": "application/rss+xml; charset=ISO-8859-1", "Content-Encoding": "gzip"},
+    )
+    parser = CountingParser()
+
+    outcome = await poll(FeedSource(feed_config(server.url("/feed.xml"))), parser, {})
+
+    (mention,) = outcome.mentions
+    assert mention.author == "François Müller-Øberg"
+    assert outcome.bytes_read == len(body)
+    assert outcome.cursor["content_hash"] == content_hash(body)
+
+
+async def test_poll_keeps_at_most_max_items_in_feed_order(server: LocalServer) -> None:
+    server.route("/feed.xml", feed("rss2.xml"), headers={"Content-Type": "application/rss+xml"})
+
+    outcome = await poll(FeedSource(feed_config(server.url("/feed.xml"), max_items=2)), CountingParser(), {})
+
+    assert [mention.title for mention in outcome.mentions] == ["Release 2.0 is out", "Meetup in Lisbon"]
+
+
+async def test_poll_of_an_html_page_raises_parse_error(server: LocalServer) -> None:
+    server.route("/", feed("page.html"), headers={"Content-Type": "text/html; charset=utf-8"})
+
+    with pytest.raises(ParseError, match="HTML page") as caught:
+        await poll(FeedSource(feed_config(server.url("/"))), CountingParser(), {})
+
+    assert server.url("/feed/") in caught.value.message

@@ -27,6 +27,8 @@ SUMMARY_LIMIT = 2000  # characters of plain text kept per mention
 KEY_LIMIT = 512  # longer ids are replaced by their hash
 # A date this far past "now" is a broken clock or a scheduled post; we take "now" instead.
 FUTURE_TOLERANCE = timedelta(days=1)
+# Earlier dates are placeholders (0001-01-01, the epoch); pandas cannot even hold years before 1677.
+EARLIEST_DATE = datetime(1990, 1, 1, tzinfo=UTC)
 
 _PINGBACK_TITLE = re.compile(r"^\s*(pingback|trackback|r[ée]trolien)\s*:", re.IGNORECASE)
 _LINKBACK_TYPES = frozenset({"pingback", "trackback"})
@@ -129,12 +131,15 @@ def parse_feed(body: bytes, headers: dict[str, str], fallback_time: datetime) ->
         raise ParseError("empty body where a feed was expected")
     # A stream, never bytes or str: feedparser treats a str as a URL or file name and even tries
     # open() on bytes, so a body such as b"/etc/passwd" would be read from disk.
-    result = feedparser.parse(
-        io.BytesIO(body),
-        response_headers=headers,
-        sanitize_html=False,
-        resolve_relative_uris=False,
-    )
+    try:
+        result = feedparser.parse(
+            io.BytesIO(body),
+            response_headers=headers,
+            sanitize_html=False,
+            resolve_relative_uris=False,
+        )
+    except Exception as error:  # feedparser reports most trouble as `bozo`; anything else is ours to name
+        raise ParseError(f"feedparser failed: {type(error).__name__}: {error}") from error
     feed = result.get("feed", {})
     entries = result.get("entries", [])
     if not entries:
@@ -157,8 +162,8 @@ def _reject_non_feed(body: bytes, headers: Mapping[str, str], result: Any) -> No
     if _HTML_START.match(body[:4096]) or (not version and "html" in content_type.lower()):
         raise ParseError("got an HTML page, not a feed" + _advertised_feed(body, headers))
     if result.get("bozo") and not result.get("feed", {}).get("title"):
-        problem = result.get("bozo_exception")
-        raise ParseError(f"malformed feed XML: {problem}" if problem else "malformed feed XML")
+        problem = result.get("bozo_exception") or "no details"
+        raise ParseError(f"malformed feed XML ({content_type or 'no content type'}): {problem}")
     if not version:
         kind = content_type or "no content type"
         raise ParseError(f"not an RSS, Atom or RDF feed ({kind})")
@@ -279,6 +284,8 @@ def _published(entry: Mapping[str, Any], fallback_time: datetime) -> datetime | 
     try:
         moment = datetime.fromtimestamp(calendar.timegm(parsed), UTC)
     except (OverflowError, OSError, ValueError):
+        return None
+    if moment < EARLIEST_DATE:
         return None
     return fallback_time if moment > fallback_time + FUTURE_TOLERANCE else moment
 
