@@ -1,0 +1,256 @@
+"""Lemmy: posts matching a search on one instance (`base_url` is the instance, e.g. https://lemmy.world).
+
+`/api/v3/search?type_=Posts&sort=New` lists matches newest first, 50 a page. A first poll reads up to
+`max_items`; later polls page only until they reach the newest publication time already seen.
+
+Cursor: `{"newest_id": int, "since": float}` - the highest post id seen and the latest publication time
+seen (epoch seconds). A post is new when its id is above `newest_id`: ids grow as posts reach the
+instance, so a late-federated post with an older date still counts as new when a page read holds it.
+
+Engagement refresh: young posts the search re-read are returned with their current counts; the others
+are re-read with `/api/v3/post?id=` (one call per post), at most `REFRESH_PER_POLL` per poll, newest first.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from math import ceil
+from typing import Any
+
+from dashboard.fetch.errors import FetchError, Gone, HTTPError, ParseError, RateLimited
+from dashboard.fetch.http_types import Request, Response
+from dashboard.models import Mention, MentionKind, PollOutcome
+from dashboard.sources.base import KeySpec, PollContext, Source, register
+from dashboard.sources.common import as_count, from_iso, json_body, needs_credentials, rate_limit_floor
+from dashboard.text import plain_text, shorten
+
+SEARCH_PATH = "/api/v3/search"
+POST_PATH = "/api/v3/post"
+PAGE_SIZE = 50  # Lemmy's largest `limit`
+REFRESH_PER_POLL = 20
+SUMMARY_CHARS = 500
+
+
+# --- parsing: JSON -> mentions (pure) -------------------------------------------------------------------
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _plain(value: Any) -> str:
+    """Untrusted plain text (titles, names): entities and tag-like text are kept as the author typed them."""
+    return plain_text(html.escape(value, quote=False)) if isinstance(value, str) else ""
+
+
+def _web_url(value: Any) -> str:
+    """Only http(s) links are kept: anything else from the network is not a link to open."""
+    return value if isinstance(value, str) and value.startswith(("https://", "http://")) else ""
+
+
+def mention_from_post_view(view: Mapping[str, Any], instance: str = "") -> Mention | None:
+    """A PostView (`{"post", "creator", "community", "counts"}`) -> a Mention; None if deleted or removed."""
+    post = _mapping(view.get("post"))
+    post_id = as_count(post.get("id"))
+    if post_id is None or post.get("deleted") is True or post.get("removed") is True:
+        return None
+    counts = _mapping(view.get("counts"))
+    body = post.get("body")
+    return Mention(
+        key=str(post_id),
+        kind=MentionKind.POST,
+        url=_web_url(post.get("ap_id")) or (f"{instance}/post/{post_id}" if instance else ""),
+        title=_plain(post.get("name")),
+        author=_plain(_mapping(view.get("creator")).get("name")),
+        published=from_iso(post.get("published")),
+        summary=shorten(plain_text(body if isinstance(body, str) else ""), SUMMARY_CHARS),
+        likes=as_count(counts.get("score")),
+        replies=as_count(counts.get("comments")),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class SearchPage:
+    mentions: tuple[Mention, ...]
+    size: int  # posts on the page, deleted ones included: a short page is the last one
+
+
+def parse_search(data: Any, instance: str = "") -> SearchPage:
+    """A `/api/v3/search` body -> its posts as mentions, in API order."""
+    if not isinstance(data, Mapping) or not isinstance(data.get("posts"), list):
+        raise ParseError("Lemmy search answer without a 'posts' list")
+    posts = data["posts"]
+    mentions = (mention_from_post_view(view, instance) for view in posts if isinstance(view, Mapping))
+    return SearchPage(tuple(mention for mention in mentions if mention is not None), len(posts))
+
+
+def parse_post(data: Any, instance: str = "") -> Mention | None:
+    """A `/api/v3/post?id=` body (`{"post_view": {...}}`) -> its mention (None if deleted)."""
+    if not isinstance(data, Mapping) or not isinstance(data.get("post_view"), Mapping):
+        raise ParseError("Lemmy post answer without a 'post_view'")
+    return mention_from_post_view(data["post_view"], instance)
+
+
+@dataclass(frozen=True, slots=True)
+class SeenUpTo:
+    """The highest post id and the latest publication time (epoch seconds) seen so far."""
+
+    newest_id: int | None = None
+    since: float | None = None
+
+    @classmethod
+    def from_cursor(cls, cursor: Mapping[str, Any]) -> SeenUpTo:
+        since = cursor.get("since")
+        return cls(
+            newest_id=as_count(cursor.get("newest_id")),
+            since=float(since) if isinstance(since, int | float) and not isinstance(since, bool) else None,
+        )
+
+    def is_new(self, mention: Mention) -> bool:
+        return self.newest_id is None or int(mention.key) > self.newest_id
+
+    def reached(self, page: SearchPage) -> bool:
+        """True once a page goes back to the newest publication time already seen (older pages are known)."""
+        if self.since is None:
+            return any(not self.is_new(mention) for mention in page.mentions)
+        return any(m.published is not None and m.published.timestamp() <= self.since for m in page.mentions)
+
+    def advance(self, mentions: Iterable[Mention]) -> SeenUpTo:
+        newest_id, since = self.newest_id, self.since
+        for mention in mentions:
+            newest_id = max(newest_id or 0, int(mention.key))
+            if mention.published is not None:
+                since = max(since or 0.0, mention.published.timestamp())
+        return SeenUpTo(newest_id, since)
+
+    def to_cursor(self) -> dict[str, Any]:
+        saved: dict[str, Any] = {}
+        if self.newest_id is not None:
+            saved["newest_id"] = self.newest_id
+        if self.since is not None:
+            saved["since"] = int(self.since) if self.since.is_integer() else self.since
+        return saved
+
+
+def refresh_order(keys: Iterable[str], skip: Iterable[str], limit: int = REFRESH_PER_POLL) -> list[str]:
+    """The young post ids still to re-read, newest (highest id) first, at most `limit`."""
+    done = set(skip)
+    ids = sorted({int(key) for key in keys if key.isdigit() and key not in done}, reverse=True)
+    return [str(post_id) for post_id in ids[:limit]]
+
+
+# --- the source ---------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Exchange:
+    """What one poll's responses add up to: bytes, first status, the politest next poll, notes."""
+
+    now: datetime
+    bytes_read: int = 0
+    http_status: int | None = None
+    not_before: datetime | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def read(self, response: Response) -> Any:
+        self.bytes_read += len(response.body)
+        if self.http_status is None:
+            self.http_status = response.status
+        self.hold_until(rate_limit_floor(response, self.now))
+        return json_body(response)
+
+    def hold_until(self, moment: datetime | None) -> None:
+        if moment is not None and (self.not_before is None or moment > self.not_before):
+            self.not_before = moment
+
+
+@register
+class LemmySource(Source):
+    type_name = "lemmy"
+    default_base_url = None  # the instance to search: base_url is required
+    keys = {"query": KeySpec(str, required=True, help="words to search for in post titles and bodies")}
+
+    @property
+    def instance(self) -> str:
+        if not self.base_url:
+            raise FetchError("lemmy needs base_url = the instance to search, e.g. https://lemmy.world")
+        return self.base_url
+
+    async def poll(self, ctx: PollContext) -> PollOutcome:
+        exchange = Exchange(now=ctx.now)
+        seen = SeenUpTo() if ctx.first_poll else SeenUpTo.from_cursor(ctx.cursor)
+        young = set(ctx.refresh_keys)
+        found, read = await self._search(ctx, seen, exchange)
+        refreshed = [mention for mention in read if mention.key in young and mention.key not in found]
+        refreshed += await self._refresh(ctx, refresh_order(young, {m.key for m in read}), exchange)
+        return PollOutcome(
+            mentions=(*found.values(), *refreshed),
+            cursor=seen.advance(read).to_cursor() or dict(ctx.cursor),
+            http_status=exchange.http_status,
+            bytes_read=exchange.bytes_read,
+            notes="; ".join(exchange.notes),
+            not_before=exchange.not_before,
+        )
+
+    async def _search(
+        self, ctx: PollContext, seen: SeenUpTo, exchange: Exchange
+    ) -> tuple[dict[str, Mention], list[Mention]]:
+        """New posts (up to max_items) and every post read on the way."""
+        limit = max(1, self.config.max_items)
+        found: dict[str, Mention] = {}
+        read: list[Mention] = []
+        for page_number in range(1, ceil(limit / PAGE_SIZE) + 1):
+            try:
+                body = exchange.read(await self._get(ctx, SEARCH_PATH, self._params(page_number)))
+            except FetchError as error:
+                # Later pages of a first poll are a bounded backfill: keep what came. An incremental poll
+                # must not leave a gap, so it fails whole and retries from the same cursor.
+                if page_number == 1 or seen.newest_id is not None:
+                    raise
+                exchange.notes.append(f"page {page_number} failed: {error.message}")
+                if isinstance(error, RateLimited):
+                    exchange.hold_until(error.until)
+                break
+            page = parse_search(body, self.instance)
+            read.extend(page.mentions)
+            for mention in page.mentions:
+                if seen.is_new(mention) and len(found) < limit:
+                    found.setdefault(mention.key, mention)
+            if page.size < PAGE_SIZE or len(found) >= limit or seen.reached(page):
+                break
+        return found, read
+
+    def _params(self, page: int) -> dict[str, str]:
+        query = str(self.config.option("query") or "").strip()
+        if not query:
+            raise FetchError("lemmy needs a query")
+        return {"q": query, "type_": "Posts", "sort": "New", "limit": str(PAGE_SIZE), "page": str(page)}
+
+    async def _get(self, ctx: PollContext, path: str, params: Mapping[str, str]) -> Response:
+        try:
+            return await ctx.fetch(Request(self.instance + path, params=params))
+        except FetchError as error:
+            # Lemmy has no API keys; an instance that refuses anonymous reads needs an account.
+            raise needs_credentials(error, "") from error
+
+    async def _refresh(self, ctx: PollContext, post_ids: list[str], exchange: Exchange) -> list[Mention]:
+        """Re-read young posts one by one: a vanished post is skipped, a rate limit ends the round."""
+        refreshed: list[Mention] = []
+        for post_id in post_ids:
+            try:
+                mention = parse_post(
+                    exchange.read(await self._get(ctx, POST_PATH, {"id": post_id})), self.instance
+                )
+            except (HTTPError, Gone, ParseError):
+                continue  # deleted or unreadable: its stored counts stay as they were
+            except FetchError as error:
+                exchange.notes.append(f"engagement refresh stopped: {error.message}")
+                if isinstance(error, RateLimited):
+                    exchange.hold_until(error.until)
+                break
+            if mention is not None:
+                refreshed.append(mention)
+        return refreshed
