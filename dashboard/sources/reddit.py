@@ -1,0 +1,272 @@
+"""Reddit mentions through the public `.json` search listings (no auth).
+
+Reddit search has no "newer than" filter, so every poll reads `sort=new` pages (newest first, `after=` to
+page) and keeps what is newer than the cursor, stopping at the first page that reaches known posts.
+Reddit's legacy JSON escapes `&`, `<` and `>` in titles and selftext (we do not ask for `raw_json=1`), so
+`plain_text` decodes them without mistaking literal text for tags.
+
+Engagement refresh: `/api/info.json?id=t3_a,t3_b,...` (100 fullnames a call).
+Anonymous Reddit answers 403 as often as 429 when it throttles: both are treated as a rate limit.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import quote
+
+from dashboard.fetch.errors import FetchError, NeedsCredentials, ParseError, RateLimited
+from dashboard.fetch.http_types import Request, Response
+from dashboard.models import Mention, MentionKind, PollOutcome
+from dashboard.sources.base import KeySpec, PollContext, Source, register
+from dashboard.sources.common import as_count, from_epoch, json_body, rate_limit_floor
+from dashboard.text import plain_text
+
+WEB_ROOT = "https://www.reddit.com"
+PAGE_LIMIT = 100  # Reddit's maximum listing size
+MAX_PAGES = 10  # a runaway guard; max_items is the real bound
+REFRESH_LIMIT = 100  # fullnames refreshed per poll (one info.json call), newest first
+FORBIDDEN_WAIT = timedelta(minutes=10)
+_SUBREDDIT = re.compile(r"[A-Za-z0-9_]{2,21}")
+_FULLNAME = re.compile(r"t3_[0-9a-z]+")
+
+
+def post_to_mention(post: Mapping[str, Any]) -> Mention | None:
+    """The `data` of one t3 listing child -> a Mention; None without an id."""
+    name = str(post.get("name") or "")
+    if not name and post.get("id"):
+        name = f"t3_{post['id']}"
+    if not _FULLNAME.fullmatch(name):
+        return None
+    permalink = str(post.get("permalink") or "")
+    url = WEB_ROOT + permalink if permalink.startswith("/") else f"{WEB_ROOT}/comments/{name[3:]}/"
+    text = plain_text(post.get("selftext") if isinstance(post.get("selftext"), str) else "")
+    link = post.get("url")
+    is_link_post = isinstance(link, str) and not post.get("is_self") and link.rstrip("/") != url.rstrip("/")
+    return Mention(
+        key=name,
+        kind=MentionKind.POST,
+        url=url,
+        title=plain_text(post.get("title") if isinstance(post.get("title"), str) else ""),
+        author=plain_text(post.get("author") if isinstance(post.get("author"), str) else ""),
+        published=from_epoch(post.get("created_utc")),
+        summary=text or (plain_text(link) if is_link_post and isinstance(link, str) else ""),
+        likes=as_count(post.get("score")),
+        replies=as_count(post.get("num_comments")),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ListingPage:
+    mentions: tuple[Mention, ...]
+    after: str | None  # fullname to page on from, None on the last page
+
+
+def parse_listing(body: Any) -> ListingPage:
+    """A Reddit Listing -> its posts (API order) and the `after` token."""
+    data = body.get("data") if isinstance(body, dict) else None
+    if not isinstance(data, dict) or not isinstance(data.get("children"), list):
+        raise ParseError("Reddit answer is not a Listing")
+    mentions = tuple(
+        mention
+        for child in data["children"]
+        if isinstance(child, dict)
+        and child.get("kind") == "t3"
+        and isinstance(child.get("data"), dict)
+        and (mention := post_to_mention(child["data"])) is not None
+    )
+    after = data.get("after")
+    return ListingPage(mentions=mentions, after=after if isinstance(after, str) and after else None)
+
+
+def newest_keys_first(keys: Sequence[str], limit: int) -> list[str]:
+    """Reddit ids are base-36 counters: the `limit` newest t3 fullnames, deduplicated."""
+    fullnames = {key for key in keys if _FULLNAME.fullmatch(key)}
+    return sorted(fullnames, key=lambda key: int(key[3:], 36), reverse=True)[:limit]
+
+
+def search_path(subreddit: str) -> str:
+    return f"/r/{quote(subreddit)}/search.json" if subreddit else "/search.json"
+
+
+def clean_subreddit(value: Any) -> str:
+    """`r/Python`, `/r/Python/` or `Python` -> `Python`; FetchError for something that is no name."""
+    name = str(value or "").strip().strip("/")
+    name = name[2:] if name.lower().startswith("r/") else name
+    if name and not _SUBREDDIT.fullmatch(name):
+        raise FetchError(f"reddit subreddit {name!r} is not a subreddit name")
+    return name
+
+
+def throttled(error: FetchError, now: datetime) -> FetchError:
+    """Reddit's 403 to an anonymous client means "too many requests", not "log in"."""
+    if isinstance(error, NeedsCredentials) and error.http_status == 403:
+        return RateLimited(
+            f"{error.message} (Reddit answers 403 when it throttles anonymous clients)",
+            until=now + FORBIDDEN_WAIT,
+            http_status=403,
+        )
+    return error
+
+
+@dataclass(frozen=True, slots=True)
+class SeenUpTo:
+    """The newest creation time seen (epoch seconds) and the keys seen at exactly that second."""
+
+    at: float | None = None
+    keys: frozenset[str] = frozenset()
+
+    @classmethod
+    def from_cursor(cls, cursor: Mapping[str, Any]) -> SeenUpTo:
+        at = cursor.get("since")
+        keys = cursor.get("at_since")
+        return cls(
+            at=float(at) if isinstance(at, int | float) and not isinstance(at, bool) else None,
+            keys=frozenset(str(key) for key in keys) if isinstance(keys, list) else frozenset(),
+        )
+
+    def is_new(self, mention: Mention) -> bool:
+        if self.at is None or mention.published is None:
+            return True
+        moment = mention.published.timestamp()
+        return moment > self.at or (moment == self.at and mention.key not in self.keys)
+
+    def is_past(self, mention: Mention) -> bool:
+        """Strictly older than the cursor: everything after it in a newest-first listing is known."""
+        if self.at is None or mention.published is None:
+            return False
+        return mention.published.timestamp() < self.at
+
+    def advance(self, mentions: Iterable[Mention]) -> SeenUpTo:
+        at, keys = self.at, set(self.keys)
+        for mention in mentions:
+            if mention.published is None:
+                continue
+            moment = mention.published.timestamp()
+            if at is None or moment > at:
+                at, keys = moment, {mention.key}
+            elif moment == at:
+                keys.add(mention.key)
+        return SeenUpTo(at=at, keys=frozenset(keys))
+
+    def to_cursor(self) -> dict[str, Any]:
+        if self.at is None:
+            return {}
+        return {"since": int(self.at) if self.at.is_integer() else self.at, "at_since": sorted(self.keys)}
+
+
+@dataclass(slots=True)
+class Exchange:
+    """What one poll's responses add up to: bytes, first status, the politest next poll, notes."""
+
+    now: datetime
+    bytes_read: int = 0
+    http_status: int | None = None
+    not_before: datetime | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def read(self, response: Response) -> Any:
+        """Account for a response and return its JSON."""
+        self.bytes_read += len(response.body)
+        if self.http_status is None:
+            self.http_status = response.status
+        self.hold_until(rate_limit_floor(response, self.now))
+        return json_body(response)
+
+    def hold_until(self, moment: datetime | None) -> None:
+        if moment is not None and (self.not_before is None or moment > self.not_before):
+            self.not_before = moment
+
+    def setback(self, what: str, error: FetchError) -> None:
+        """A non-essential request failed: say so, and respect a rate limit it reported."""
+        self.notes.append(f"{what} failed: {error.message}")
+        if isinstance(error, RateLimited):
+            self.hold_until(error.until)
+
+
+def unique(mentions: Iterable[Mention]) -> tuple[Mention, ...]:
+    """First occurrence of each key wins (new results before refreshed ones)."""
+    seen: dict[str, Mention] = {}
+    for mention in mentions:
+        seen.setdefault(mention.key, mention)
+    return tuple(seen.values())
+
+
+@register
+class RedditSource(Source):
+    type_name = "reddit"
+    default_base_url = "https://www.reddit.com"
+    keys = {
+        "query": KeySpec(str, required=True, help="Reddit search terms"),
+        "subreddit": KeySpec(str, default="", help="search only this subreddit (name without r/)"),
+    }
+
+    @property
+    def query(self) -> str:
+        query = str(self.config.option("query") or "").strip()
+        if not query:
+            raise FetchError("reddit needs a query")
+        return query
+
+    async def poll(self, ctx: PollContext) -> PollOutcome:
+        exchange = Exchange(now=ctx.now)
+        seen = SeenUpTo() if ctx.first_poll else SeenUpTo.from_cursor(ctx.cursor)
+        try:
+            found = await self._search(ctx, seen, exchange)
+        except FetchError as error:
+            raise throttled(error, ctx.now) from error
+        refreshed = await self._refresh(ctx, {m.key for m in found}, exchange)
+        cursor = seen.advance(found).to_cursor() or dict(ctx.cursor)
+        return PollOutcome(
+            mentions=unique([*found, *refreshed]),
+            cursor=cursor,
+            http_status=exchange.http_status,
+            bytes_read=exchange.bytes_read,
+            notes="; ".join(exchange.notes),
+            not_before=exchange.not_before,
+        )
+
+    async def _search(self, ctx: PollContext, seen: SeenUpTo, exchange: Exchange) -> list[Mention]:
+        """New posts, newest first, until known posts, the last page or max_items."""
+        limit = max(1, self.config.max_items)
+        subreddit = clean_subreddit(self.config.option("subreddit"))
+        params = {"q": self.query, "sort": "new", "limit": str(min(limit, PAGE_LIMIT))}
+        if subreddit:
+            params["restrict_sr"] = "1"
+        url = self.base_url + search_path(subreddit)
+        found: list[Mention] = []
+        after: str | None = None
+        for page in range(MAX_PAGES):
+            request = Request(url, params={**params, "after": after} if after else params)
+            try:
+                listing = parse_listing(exchange.read(await ctx.fetch(request)))
+            except FetchError as error:
+                # Later pages of a first poll are a bounded backfill: keep what came. An incremental
+                # poll must not leave a gap, so it fails whole and retries from the same cursor.
+                if page == 0 or seen.at is not None:
+                    raise
+                exchange.setback(f"page {page + 1}", throttled(error, ctx.now))
+                break
+            found.extend(m for m in listing.mentions if seen.is_new(m))
+            after = listing.after
+            # Same-second posts may straddle pages: only a strictly older post ends the search.
+            if any(seen.is_past(m) for m in listing.mentions) or not after or len(found) >= limit:
+                break
+        return list(unique(found))[:limit]
+
+    async def _refresh(self, ctx: PollContext, skip: set[str], exchange: Exchange) -> list[Mention]:
+        """Current score and comment counts of young posts, in one call (best effort)."""
+        keys = newest_keys_first([key for key in ctx.refresh_keys if key not in skip], REFRESH_LIMIT)
+        if not keys:
+            return []
+        request = Request(self.base_url + "/api/info.json", params={"id": ",".join(keys)})
+        try:
+            listing = parse_listing(exchange.read(await ctx.fetch(request)))
+        except FetchError as error:
+            exchange.setback("engagement refresh", throttled(error, ctx.now))
+            return []
+        wanted = set(keys)
+        return [mention for mention in listing.mentions if mention.key in wanted]
