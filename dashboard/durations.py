@@ -32,7 +32,12 @@ def parse_duration(text: str) -> float:
     stripped = text.strip() if isinstance(text, str) else ""
     match = _DURATION.fullmatch(stripped)
     if not stripped or match is None or not any(match.groups()):
-        raise DurationError(f"expected a duration like {DURATION_EXAMPLES}, got {_quoted(text)}")
+        hint = (
+            f' (add a unit: "{stripped}s", "{stripped}m"...)'
+            if stripped.isdigit() and len(stripped) < 10
+            else ""
+        )
+        raise DurationError(f"expected a duration like {DURATION_EXAMPLES}, got {_quoted(text)}{hint}")
     seconds = sum(
         int(amount) * UNITS[unit] for amount, unit in zip(match.groups(), UNITS, strict=True) if amount
     )

@@ -326,6 +326,15 @@ def test_parse_duration_rejects_anything_else(text: str) -> None:
     assert isinstance(caught.value, ValueError)
 
 
+def test_a_bare_number_is_told_to_add_a_unit() -> None:
+    with pytest.raises(DurationError) as caught:
+        parse_duration("90")
+    assert (
+        str(caught.value)
+        == 'expected a duration like "90s", "15m", "1h30m" or "2d", got "90" (add a unit: "90s", "90m"...)'
+    )
+
+
 @pytest.mark.parametrize(
     ("seconds", "text"), [(90, "1m30s"), (5400, "1h30m"), (172800, "2d"), (0, "0s"), (59.6, "1m")]
 )
