@@ -1,0 +1,225 @@
+"""Polling: for each source, when it is due, fetch, parse and store its mentions.
+
+The poller is the only place that ties sources, the fetcher and the store together. Each poll of a
+source ends in exactly one stored attempt (success or failure); no exception from one source ever
+stops the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+from dashboard.config import Config, source_config_hash
+from dashboard.fetch.errors import FetchError, NeedsCredentials, RateLimited
+from dashboard.fetch.http_types import Request, Response
+from dashboard.fetch.schedule import after_failure, after_success
+from dashboard.models import PollOutcome, PollRecord, SourceConfig, SourceState, SourceStatus, SourceUpdate
+from dashboard.sources.base import Fetch, PollContext, RunParser, Source, make_source
+from dashboard.store.writer import Store
+
+CHECKPOINT_EVERY = 300.0  # seconds between WAL checkpoints while running
+IDLE_TICK = 1.0  # the longest the run loop sleeps before looking at the schedule again
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Poller:
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        fetch: Fetch,
+        parser: RunParser,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        env: Mapping[str, str] | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self._fetch = fetch
+        self._parser = parser
+        self._clock = clock
+        self._env = dict(os.environ if env is None else env)
+        self._rng = rng or random.Random()
+        self._in_flight: dict[str, asyncio.Task[PollRecord]] = {}
+        self.sources = {source.name: source for source in config.sources}
+        store.sync_sources(config.sources, {s.name: source_config_hash(s) for s in config.sources})
+
+    # -- deciding ---------------------------------------------------------------------------
+
+    def due(self, *, force: bool = False) -> list[SourceConfig]:
+        """Sources to poll now. `force` ignores intervals and backoff, never a Retry-After or a 410."""
+        now = self._clock()
+        states = self.store.states()
+        return [
+            source
+            for name, source in self.sources.items()
+            if name not in self._in_flight and _is_due(states.get(name), now, force=force)
+        ]
+
+    def next_due_at(self) -> datetime | None:
+        states = self.store.states()
+        times = [
+            state.next_poll_at or self._clock() if state else self._clock()
+            for name in self.sources
+            if name not in self._in_flight
+            and ((state := states.get(name)) is None or state.status != SourceStatus.GONE)
+        ]
+        return min(times, default=None)
+
+    # -- polling ----------------------------------------------------------------------------
+
+    async def poll_once(self, *, force: bool = False, only: Iterable[str] | None = None) -> list[PollRecord]:
+        """Poll every due source (all of them with `force`) concurrently; one record per source."""
+        wanted = set(only) if only is not None else None
+        sources = [s for s in self.due(force=force) if wanted is None or s.name in wanted]
+        return list(await asyncio.gather(*(self.poll_source(source) for source in sources)))
+
+    async def poll_source(self, source: SourceConfig) -> PollRecord:
+        """Poll one source; at most one poll of a source runs at a time."""
+        running = self._in_flight.get(source.name)
+        if running is not None:
+            return await asyncio.shield(running)
+        task = asyncio.ensure_future(self._poll(source))
+        self._in_flight[source.name] = task
+        try:
+            return await asyncio.shield(task)
+        finally:
+            if task.done():
+                self._in_flight.pop(source.name, None)
+
+    async def run(
+        self,
+        stop: asyncio.Event,
+        *,
+        on_record: Callable[[PollRecord], object] | None = None,
+        paused: asyncio.Event | None = None,
+    ) -> None:
+        """Poll each source on its own schedule until `stop` is set; in-flight polls then finish."""
+        tasks: set[asyncio.Task[None]] = set()
+        last_checkpoint = time.monotonic()
+
+        async def poll_and_report(source: SourceConfig) -> None:
+            record = await self.poll_source(source)
+            if on_record is not None:
+                on_record(record)
+
+        while not stop.is_set():
+            if paused is None or not paused.is_set():
+                for source in self.due():
+                    task = asyncio.create_task(poll_and_report(source))
+                    tasks.add(task)
+                    task.add_done_callback(tasks.discard)
+            if time.monotonic() - last_checkpoint > CHECKPOINT_EVERY:
+                await asyncio.to_thread(self.store.checkpoint)
+                last_checkpoint = time.monotonic()
+            await _sleep_until(stop, self._seconds_until_next())
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    def _seconds_until_next(self) -> float:
+        next_at = self.next_due_at()
+        if next_at is None:
+            return IDLE_TICK
+        return max(0.05, min(IDLE_TICK, (next_at - self._clock()).total_seconds()))
+
+    async def _poll(self, configured: SourceConfig) -> PollRecord:
+        state = await asyncio.to_thread(self.store.state, configured.name)
+        source_config = replace(configured, url=state.url_override) if state.url_override else configured
+        source = make_source(source_config)
+        started_at = self._clock()
+        redirects: list[str | None] = []
+        context = PollContext(
+            fetch=self._watching_redirects(source_config, redirects),
+            parse=self._parser,
+            now=started_at,
+            cursor=state.cursor,
+            refresh_keys=await asyncio.to_thread(
+                self.store.young_keys, configured.name, started_at - timedelta(seconds=configured.refresh_for)
+            ),
+            env=self._env,
+            first_poll=state.last_success_at is None,
+        )
+        began = time.monotonic()
+        outcome, update, error = await self._attempt(source, context, state, started_at, redirects)
+        record = PollRecord(
+            source=configured.name,
+            started_at=started_at,
+            duration=time.monotonic() - began,
+            status=update.status,
+            http_status=outcome.http_status if outcome else (error.http_status if error else None),
+            bytes_read=outcome.bytes_read if outcome else 0,
+            error_class=error.error_class if error else "",
+            error=_describe(error) if error else "",
+            notes=outcome.notes if outcome else "",
+        )
+        return await asyncio.to_thread(self.store.save_poll, configured, record, update, outcome)
+
+    async def _attempt(
+        self,
+        source: Source,
+        context: PollContext,
+        state: SourceState,
+        started_at: datetime,
+        redirects: list[str | None],
+    ) -> tuple[PollOutcome | None, SourceUpdate, FetchError | None]:
+        interval = max(source.config.interval, source.min_interval)
+        try:
+            outcome = await source.poll(context)
+        except FetchError as error:
+            update = after_failure(started_at, interval, error, state.consecutive_failures, self._rng)
+            return None, update, error
+        except Exception as error:  # a bug in one source must not stop the others
+            failure = FetchError(f"internal error in the {source.type_name} source: {error!r}")
+            failure.error_class = "internal"
+            update = after_failure(started_at, interval, failure, state.consecutive_failures, self._rng)
+            return None, update, failure
+        redirect = redirects[0] if redirects else None
+        return outcome, after_success(started_at, interval, outcome, redirect=redirect), None
+
+    def _watching_redirects(self, source: SourceConfig, seen: list[str | None]) -> Fetch:
+        """The fetcher, noting where a feed's own URL permanently redirects (adopted after a few polls)."""
+
+        async def fetch(request: Request) -> Response:
+            response = await self._fetch(request)
+            if source.url is not None and request.url == source.url:
+                seen.append(response.permanent_redirect)
+            return response
+
+        return fetch
+
+
+async def _sleep_until(stop: asyncio.Event, seconds: float) -> None:
+    """Sleep `seconds`, waking at once when `stop` is set."""
+    try:
+        async with asyncio.timeout(seconds):
+            await stop.wait()
+    except TimeoutError:
+        pass
+
+
+def _is_due(state: SourceState | None, now: datetime, *, force: bool) -> bool:
+    if state is None or state.next_poll_at is None:
+        return state is None or state.status != SourceStatus.GONE
+    if state.status == SourceStatus.GONE:
+        return False
+    if state.status == SourceStatus.RATE_LIMITED and state.next_poll_at > now:
+        return False
+    return force or state.next_poll_at <= now
+
+
+def _describe(error: FetchError) -> str:
+    if isinstance(error, RateLimited):
+        return f"{error.message} (rate-limited until {error.until:%Y-%m-%d %H:%M:%S} UTC)"
+    if isinstance(error, NeedsCredentials) and error.env_var and error.env_var not in error.message:
+        return f"{error.message} (set {error.env_var})"
+    return error.message
