@@ -1,0 +1,205 @@
+"""ProcessParser: results and errors come back, stuck parses are killed, other calls survive."""
+
+from __future__ import annotations
+
+import asyncio
+import operator
+import os
+import pickle
+import re
+import time
+from collections.abc import AsyncIterator
+
+import pytest
+
+from dashboard.fetch.errors import ParseError, ParseTimeout
+from dashboard.fetch.parsepool import ProcessParser
+
+# Budgets leave room for the worker to import this module on its first call (pytest comes with it).
+BUDGET = 2.0
+
+
+class CustomParseFailure(Exception):
+    pass
+
+
+class Unpicklable(Exception):
+    def __init__(self, message: str, *, required: int) -> None:
+        super().__init__(message)
+        self.required = required
+
+
+def count_words(body: bytes, *, separator: str = " ") -> dict[str, int]:
+    words = body.decode().split(separator)
+    return {word: words.count(word) for word in words}
+
+
+def worker_pid() -> int:
+    return os.getpid()
+
+
+def fail_custom(message: str) -> None:
+    raise CustomParseFailure(message)
+
+
+def fail_with_status() -> None:
+    raise ParseError("not a feed", http_status=200)
+
+
+def fail_unpicklable() -> None:
+    raise Unpicklable("odd", required=1)
+
+
+def spin_forever() -> None:
+    while True:
+        pass
+
+
+def nap(seconds: float) -> float:
+    time.sleep(seconds)
+    return seconds
+
+
+def return_unpicklable() -> object:
+    return lambda: None
+
+
+@pytest.fixture
+async def parser() -> AsyncIterator[ProcessParser]:
+    with ProcessParser(workers=2, budget=BUDGET) as pool:
+        yield pool
+
+
+async def test_result_is_returned(parser: ProcessParser) -> None:
+    assert await parser(count_words, b"a-b-a", separator="-") == {"a": 2, "b": 1}
+
+
+async def test_workers_are_reused(parser: ProcessParser) -> None:
+    first = await parser(worker_pid)
+    second = await parser(worker_pid)
+    assert first == second != os.getpid()
+
+
+async def test_exception_propagates_as_is(parser: ProcessParser) -> None:
+    with pytest.raises(CustomParseFailure, match="bad bytes"):
+        await parser(fail_custom, "bad bytes")
+    with pytest.raises(ParseError) as caught:
+        await parser(fail_with_status)
+    assert (caught.value.message, caught.value.http_status) == ("not a feed", 200)
+    # The worker that raised is healthy and reused.
+    assert await parser(count_words, b"x") == {"x": 1}
+
+
+async def test_unpicklable_exception_becomes_parse_error(parser: ProcessParser) -> None:
+    with pytest.raises(ParseError, match="Unpicklable: odd"):
+        await parser(fail_unpicklable)
+
+
+async def test_unpicklable_result_becomes_parse_error(parser: ProcessParser) -> None:
+    with pytest.raises(ParseError, match="could not be sent back"):
+        await parser(return_unpicklable)
+
+
+async def test_unpicklable_function_is_refused_before_any_worker(parser: ProcessParser) -> None:
+    with pytest.raises((pickle.PicklingError, AttributeError)):
+        await parser(lambda: None)
+    assert await parser(count_words, b"y") == {"y": 1}
+
+
+@pytest.fixture
+async def quick_parser() -> AsyncIterator[ProcessParser]:
+    """A short budget, used only with standard-library functions (nothing to import on the first call)."""
+    with ProcessParser(workers=2, budget=0.5) as pool:
+        yield pool
+
+
+async def test_infinite_loop_is_killed_at_budget_and_next_call_works() -> None:
+    with ProcessParser(workers=1, budget=1.0) as pool:
+        stuck_pid = await pool(worker_pid)  # warm: the loop below runs in this very worker
+        started = time.monotonic()
+        with pytest.raises(ParseTimeout, match="longer than 1 s"):
+            await pool(spin_forever)
+        elapsed = time.monotonic() - started
+        assert 1.0 <= elapsed < 2.0
+        assert await pool(count_words, b"after") == {"after": 1}
+        assert await pool(worker_pid) != stuck_pid
+
+
+async def test_parse_stuck_in_c_code_is_killed(quick_parser: ProcessParser) -> None:
+    # Exponential backtracking inside the C regex engine: no Python-level interrupt reaches it.
+    started = time.monotonic()
+    with pytest.raises(ParseTimeout):
+        await quick_parser(re.match, r"(a+)+$", "a" * 60 + "b")
+    assert time.monotonic() - started < 1.5
+    assert await quick_parser(re.match, r"(a+)+$", "aaab") is None
+
+
+async def test_one_stuck_call_does_not_lose_the_others(quick_parser: ProcessParser) -> None:
+    stuck = asyncio.create_task(quick_parser(re.match, r"(a+)+$", "a" * 60 + "b"))
+    quick = [asyncio.create_task(quick_parser(operator.mul, index, 0.05)) for index in range(8)]
+    naps = [asyncio.create_task(quick_parser(time.sleep, 0.05)) for _ in range(4)]
+    assert await asyncio.gather(*quick) == [index * 0.05 for index in range(8)]
+    assert await asyncio.gather(*naps) == [None] * 4
+    with pytest.raises(ParseTimeout):
+        await stuck
+
+
+async def test_waiting_for_a_worker_does_not_count_against_the_budget() -> None:
+    with ProcessParser(workers=1, budget=0.5) as pool:
+        started = time.monotonic()
+        await asyncio.gather(*(pool(time.sleep, 0.2) for _ in range(4)))
+    assert time.monotonic() - started >= 0.8  # longer than the budget in total, never for one call
+
+
+async def test_worker_that_dies_is_replaced(parser: ProcessParser) -> None:
+    with pytest.raises(ParseError, match="exit code 3"):
+        await parser(os._exit, 3)
+    assert await parser(count_words, b"alive") == {"alive": 1}
+
+
+async def test_cancelled_call_kills_its_worker_and_pool_goes_on(parser: ProcessParser) -> None:
+    busy_pid = await parser(worker_pid)
+    task = asyncio.create_task(parser(nap, 30))
+    await asyncio.sleep(0.2)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    pids = {await parser(worker_pid) for _ in range(3)}
+    assert busy_pid not in pids
+    assert await parser(nap, 0) == 0
+
+
+async def test_workers_are_recycled_after_many_calls() -> None:
+    with ProcessParser(workers=1, budget=BUDGET, max_calls_per_worker=3) as pool:
+        pids = [await pool(worker_pid) for _ in range(6)]
+    assert pids[0] == pids[1] == pids[2]
+    assert pids[3] == pids[4] == pids[5] != pids[0]
+
+
+async def test_close_stops_calls_in_flight_and_refuses_new_ones() -> None:
+    pool = ProcessParser(workers=1, budget=BUDGET)
+    await pool(nap, 0)
+    task = asyncio.create_task(pool(nap, 30))
+    await asyncio.sleep(0.2)
+    pool.close()
+    with pytest.raises(ParseError, match="closed"):
+        await task
+    with pytest.raises(RuntimeError, match="closed"):
+        await pool(nap, 0)
+
+
+async def test_async_context_manager_closes() -> None:
+    async with ProcessParser(workers=1, budget=BUDGET) as pool:
+        pid = await pool(worker_pid)
+    deadline = time.monotonic() + 3
+    while _alive(pid) and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    assert not _alive(pid)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
