@@ -1,0 +1,355 @@
+"""The dashboard app: composes the main screen, runs the poller and the analytics off the UI thread.
+
+Data flows down as attributes (the app hands each result to the main screen, which hands each
+panel its part); panels post messages up (a mention chosen, a mention handled, a filter edited).
+Reading goes through `dashboard.ui.data` in thread workers; polling runs the core's Poller in an
+async worker, one poll per source at a time, each finished poll posting `PollFinished`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from textual import on, work
+from textual.app import App
+from textual.binding import Binding, BindingType
+from textual.message import Message
+from textual.reactive import reactive
+from textual.timer import Timer
+from textual.worker import get_current_worker
+
+from dashboard.config import Config
+from dashboard.models import PollRecord
+from dashboard.ui import data
+from dashboard.ui.commands import DashboardCommands
+from dashboard.ui.safe import safe_str
+from dashboard.ui.screens.detail import MentionDetailScreen
+from dashboard.ui.screens.help import HelpScreen
+from dashboard.ui.screens.main import MainScreen
+from dashboard.ui.screens.source_detail import SourceDetailScreen
+from dashboard.ui.widgets.kpis import HeaderState
+from dashboard.ui.widgets.mentions import MentionTablePanel
+from dashboard.ui.widgets.needs_reply import NeedsReplyPanel
+from dashboard.ui.widgets.sources import SourcesPanel
+from dashboard.ui.widgets.stream import MAX_ROWS, MentionFilter, StreamPanel
+
+if TYPE_CHECKING:
+    from dashboard.analytics.dashboard import DashboardData
+    from dashboard.fetch.poller import Poller
+    from dashboard.store.writer import Store
+
+WINDOWS: tuple[str, ...] = ("24h", "7d", "30d")
+WINDOW_LABELS = {"24h": "24 h", "7d": "7 d", "30d": "30 d"}
+REFRESH_DEBOUNCE = 0.75  # seconds: polls finishing close together recompute once
+FILTER_DEBOUNCE = 0.25
+REFRESH_EVERY = 30.0  # seconds: time moves on, and a read-only instance sees the writer's polls
+QUIT_GRACE = 5.0  # seconds in-flight polls get to finish when quitting
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class DashboardApp(App[None]):
+    """The live dashboard. Build it with `make_app`."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "Community dashboard"
+    COMMANDS = App.COMMANDS | {DashboardCommands}
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("r", "poll_now", "Poll now"),
+        Binding("p", "toggle_pause", "Pause"),
+        Binding("w", "cycle_window", "Window"),
+        Binding("slash", "filter", "Filter"),
+        Binding("e", "export", "Export"),
+        Binding("question_mark", "help", "Help"),
+        Binding("q", "quit", "Quit"),
+    ]
+
+    class PollFinished(Message):
+        """One source's poll ended (success or failure) and is stored."""
+
+        def __init__(self, record: PollRecord) -> None:
+            super().__init__()
+            self.record = record
+
+    class DashboardComputed(Message):
+        """Fresh analytics for the window."""
+
+        def __init__(self, dashboard: DashboardData, window: str) -> None:
+            super().__init__()
+            self.dashboard = dashboard
+            self.window = window
+
+    class MentionsLoaded(Message):
+        """The live stream's newest rows (under the current filter)."""
+
+        def __init__(self, rows: list[dict[str, Any]], mention_filter: MentionFilter) -> None:
+            super().__init__()
+            self.rows = rows
+            self.mention_filter = mention_filter
+
+    window: reactive[str] = reactive("24h")
+    paused: reactive[bool] = reactive(False)
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        database: Path,
+        readonly: bool = False,
+        clock: Callable[[], datetime] = utc_now,
+        poll: bool = True,
+    ) -> None:
+        super().__init__()
+        self.config = config
+        self.database = database
+        self.readonly = readonly
+        self.clock = clock
+        self.polling_enabled = poll and not readonly
+        self.mention_filter = MentionFilter()
+        self._store: Store | None = None
+        self._poller: Poller | None = None
+        self._stop = asyncio.Event()
+        self._pause = asyncio.Event()
+        self._refresh_timer: Timer | None = None
+        self._filter_timer: Timer | None = None
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        self.push_screen(MainScreen())
+        if not self.readonly:
+            self._store = data.open_store(self.database)
+        self._update_header()
+        self.refresh_now()
+        self.set_interval(REFRESH_EVERY, self.refresh_now, name="periodic refresh")
+        if self.polling_enabled:
+            self._run_poller()
+
+    @property
+    def main(self) -> MainScreen:
+        return self._main_screen()
+
+    def _has_main(self) -> bool:
+        return any(isinstance(screen, MainScreen) for screen in self.screen_stack)
+
+    def _main_screen(self) -> MainScreen:
+        for screen in self.screen_stack:
+            if isinstance(screen, MainScreen):
+                return screen
+        raise LookupError("the main screen is not mounted")
+
+    async def action_quit(self) -> None:
+        """Stop polling; wait (briefly) for in-flight polls and for writes, then leave."""
+        self._stop.set()
+        pending = [worker for worker in self.workers if worker.group in ("poll", "write")]
+        if pending:
+            self.notify("Finishing in-flight work…", timeout=QUIT_GRACE)
+            try:
+                async with asyncio.timeout(QUIT_GRACE):
+                    await self.workers.wait_for_complete(pending)
+            except TimeoutError:
+                pass
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+        self.exit()
+
+    # -- polling ------------------------------------------------------------------------------
+
+    @work(group="poll", exit_on_error=False, name="poller")
+    async def _run_poller(self) -> None:
+        """Poll each source on its own schedule until quit; re-armed by the Poller after each poll."""
+        try:
+            async with data.running_poller(self.config, self.database, clock=self.clock) as poller:
+                self._poller = poller
+                await poller.run(self._stop, on_record=self._poll_finished, paused=self._pause)
+        except Exception as error:
+            self.notify(f"Polling stopped: {safe_str(error)}", severity="error", markup=False, timeout=30)
+            raise
+        finally:
+            self._poller = None
+
+    def _poll_finished(self, record: PollRecord) -> None:
+        self.post_message(self.PollFinished(record))
+
+    def on_dashboard_app_poll_finished(self, message: PollFinished) -> None:
+        self.schedule_refresh()
+
+    def action_poll_now(self) -> None:
+        if not self.polling_enabled:
+            self.notify(self._why_not_polling(), severity="warning")
+            return
+        if self._poller is None:
+            self.notify("The poller is still starting.", severity="information")
+            return
+        self.notify("Polling every source now…")
+        self._poll_all_now(self._poller)
+
+    @work(group="poll", exit_on_error=False, name="poll now")
+    async def _poll_all_now(self, poller: Poller) -> None:
+        records = await poller.poll_once(force=True)
+        for record in records:
+            self.post_message(self.PollFinished(record))
+        new = sum(record.new for record in records)
+        failing = sum(1 for record in records if not record.status.is_success)
+        summary = f"Polled {len(records)} sources: {new} new mentions"
+        self.notify(summary + (f", {failing} failing" if failing else ""), severity="information")
+
+    def action_toggle_pause(self) -> None:
+        if not self.polling_enabled:
+            self.notify(self._why_not_polling(), severity="warning")
+            return
+        self.paused = not self.paused
+
+    def watch_paused(self, paused: bool) -> None:
+        if paused:
+            self._pause.set()
+        else:
+            self._pause.clear()
+        self._update_header()
+        if self._has_main() and self.polling_enabled:
+            self.notify("Polling paused." if paused else "Polling resumed.")
+
+    def _why_not_polling(self) -> str:
+        if self.readonly:
+            return "Read-only: this instance never polls (the other one does)."
+        return "Polling is off in this instance."
+
+    # -- analytics and the stream -------------------------------------------------------------
+
+    def schedule_refresh(self, delay: float = REFRESH_DEBOUNCE) -> None:
+        """Recompute soon; polls finishing close together cause one recompute, not one each."""
+        if self._refresh_timer is None:
+            self._refresh_timer = self.set_timer(delay, self.refresh_now, name="debounced refresh")
+
+    def refresh_now(self) -> None:
+        if self._refresh_timer is not None:
+            self._refresh_timer.stop()
+            self._refresh_timer = None
+        self._update_header()
+        self._compute(self.window, self.clock())
+        self._load_stream(self.mention_filter)
+
+    @work(thread=True, group="dashboard", exclusive=True, exit_on_error=False)
+    def _compute(self, window: str, now: datetime) -> None:
+        dashboard = data.compute(self.database, window, now, keywords=self.config.settings.keywords)
+        if not get_current_worker().is_cancelled:
+            self.post_message(self.DashboardComputed(dashboard, window))
+
+    @work(thread=True, group="stream", exclusive=True, exit_on_error=False)
+    def _load_stream(self, mention_filter: MentionFilter) -> None:
+        rows = data.latest_mentions(self.database, mention_filter, limit=MAX_ROWS)
+        if not get_current_worker().is_cancelled:
+            self.post_message(self.MentionsLoaded(rows, mention_filter))
+
+    def on_dashboard_app_dashboard_computed(self, message: DashboardComputed) -> None:
+        if message.window == self.window:
+            self.main.dashboard = message.dashboard
+
+    def on_dashboard_app_mentions_loaded(self, message: MentionsLoaded) -> None:
+        if message.mention_filter == self.mention_filter:
+            self.main.show_stream(message.rows, self.clock())
+
+    def _update_header(self) -> None:
+        if not self._has_main():
+            return
+        if self.readonly:
+            polling = "read-only"
+        elif not self.polling_enabled:
+            polling = "off"
+        else:
+            polling = "paused" if self.paused else "idle"
+        self.main.header = HeaderState(WINDOW_LABELS.get(self.window, self.window), self.clock(), polling)
+
+    def action_cycle_window(self) -> None:
+        position = WINDOWS.index(self.window) if self.window in WINDOWS else -1
+        self.window = WINDOWS[(position + 1) % len(WINDOWS)]
+
+    def action_set_window(self, window: str) -> None:
+        self.window = window
+
+    def watch_window(self, window: str) -> None:
+        if self._has_main():
+            self.refresh_now()
+
+    # -- panels' requests ---------------------------------------------------------------------
+
+    def action_filter(self) -> None:
+        self.main.open_filter()
+
+    @on(StreamPanel.FilterChanged)
+    def _filter_changed(self, message: StreamPanel.FilterChanged) -> None:
+        self.mention_filter = message.mention_filter
+        if self._filter_timer is not None:
+            self._filter_timer.stop()
+        self._filter_timer = self.set_timer(FILTER_DEBOUNCE, self._filter_settled, name="filter debounce")
+
+    def _filter_settled(self) -> None:
+        self._filter_timer = None
+        self._load_stream(self.mention_filter)
+
+    @on(MentionTablePanel.MentionChosen)
+    def _mention_chosen(self, message: MentionTablePanel.MentionChosen) -> None:
+        database = self.database
+        self.push_screen(
+            MentionDetailScreen(
+                message.mention_id, lambda mention_id: data.mention_detail(database, mention_id)
+            )
+        )
+
+    @on(SourcesPanel.SourceChosen)
+    def _source_chosen(self, message: SourcesPanel.SourceChosen) -> None:
+        self.push_screen(SourceDetailScreen(message.source, now=self.clock()))
+
+    @on(NeedsReplyPanel.HandledMarked)
+    def _handled_marked(self, message: NeedsReplyPanel.HandledMarked) -> None:
+        if self.readonly or self._store is None:
+            self.notify("Read-only: marking handled is done in the instance that polls.", severity="warning")
+            return
+        self._mark_handled(self._store, message.mention_id, message.title)
+
+    @work(thread=True, group="write", exit_on_error=False)
+    def _mark_handled(self, store: Store, mention_id: int, title: str) -> None:
+        store.mark_handled(mention_id, True)
+        self.notify(f"Handled: {title}", markup=False)
+        self.call_from_thread(self.refresh_now)
+
+    # -- the rest -----------------------------------------------------------------------------
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def action_export(self) -> None:
+        writer = data.snapshot_writer()
+        if writer is None:
+            self.notify("Export isn't available in this version yet.", severity="warning")
+            return
+        self._export(self.window, self.clock())
+
+    @work(thread=True, group="write", exit_on_error=False)
+    def _export(self, window: str, now: datetime) -> None:
+        try:
+            path = data.export_snapshot(self.database, window, now, self.config)
+        except Exception as error:
+            self.notify(f"Export failed: {safe_str(error)}", severity="error", markup=False)
+            return
+        self.notify(f"Snapshot written to {path}", markup=False)
+
+
+def make_app(
+    config: Config,
+    *,
+    database: Path,
+    readonly: bool = False,
+    clock: Callable[[], datetime] = utc_now,
+    poll: bool = True,
+) -> DashboardApp:
+    """The one way to build the dashboard, for the CLI, the tests and the screenshots."""
+    return DashboardApp(config, database=database, readonly=readonly, clock=clock, poll=poll)

@@ -1,0 +1,46 @@
+"""The dashboard's actions in the command palette (ctrl+p), by name."""
+
+from __future__ import annotations
+
+from functools import partial
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+# (name shown in the palette, what it does, the app action it runs)
+COMMANDS: tuple[tuple[str, str, str], ...] = (
+    ("Poll now", "Poll every source now (r)", "poll_now"),
+    ("Pause or resume polling", "Stop or restart the schedule (p)", "toggle_pause"),
+    ("Cycle window", "24 h → 7 d → 30 d (w)", "cycle_window"),
+    ("Window: last 24 hours", "Show the last 24 hours", "set_window('24h')"),
+    ("Window: last 7 days", "Show the last 7 days", "set_window('7d')"),
+    ("Window: last 30 days", "Show the last 30 days", "set_window('30d')"),
+    ("Filter the live stream", "Words, source:NAME, kind:post (/)", "filter"),
+    ("Export a snapshot", "Write the window's data to the export folder (e)", "export"),
+    ("Show live stream", "Panel 1", "screen.show_panel('stream')"),
+    ("Show needs reply", "Panel 2", "screen.show_panel('needs-reply')"),
+    ("Show volume", "Panel 3", "screen.show_panel('volume')"),
+    ("Show rising now", "Panel 4", "screen.show_panel('rising')"),
+    ("Show voices", "Panel 5", "screen.show_panel('voices')"),
+    ("Show share of voice", "Panel 6", "screen.show_panel('topics')"),
+    ("Show sources", "Panel 7", "screen.show_panel('sources')"),
+    ("Show alerts", "Panel 8", "screen.show_panel('alerts')"),
+    ("Help", "Keys and panels (?)", "help"),
+    ("Quit", "Stop polling once in-flight writes finish (q)", "quit"),
+)
+
+
+class DashboardCommands(Provider):
+    """Every dashboard action, searchable by name."""
+
+    async def discover(self) -> Hits:
+        for name, help_text, action in COMMANDS:
+            yield DiscoveryHit(name, partial(self.app.run_action, action), help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for name, help_text, action in COMMANDS:
+            score = matcher.match(name)
+            if score > 0:
+                yield Hit(
+                    score, matcher.highlight(name), partial(self.app.run_action, action), help=help_text
+                )

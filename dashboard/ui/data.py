@@ -1,0 +1,88 @@
+"""The UI's only doorway to the core: reading, analytics, writes and polling, called from workers.
+
+Each call opens what it needs for the duration of the call (a read-only `StoreReader` per query, so
+thread workers never share a connection). Nothing here runs on the UI thread.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from dashboard.config import Config
+from dashboard.fetch.service import running_poller
+from dashboard.store.reader import MentionDetail, StoreReader
+from dashboard.store.writer import Store
+from dashboard.ui.widgets.rows import records
+from dashboard.ui.widgets.stream import MentionFilter
+
+if TYPE_CHECKING:
+    from dashboard.analytics.dashboard import DashboardData
+
+__all__ = [
+    "compute",
+    "export_snapshot",
+    "latest_mentions",
+    "mention_detail",
+    "open_store",
+    "running_poller",
+    "snapshot_writer",
+]
+
+
+def open_store(database: Path) -> Store:
+    """The writer handle the UI uses for `mark_handled` (the poller has its own)."""
+    return Store.open(database)
+
+
+def compute(database: Path, window: str, now: datetime, *, keywords: Sequence[str]) -> DashboardData:
+    """Every panel's figures for the window ending `now` ("24h", "7d", "30d")."""
+    from dashboard.analytics.dashboard import compute_dashboard
+    from dashboard.analytics.windows import Window
+
+    with StoreReader.open(database) as reader:
+        return compute_dashboard(reader, Window.last(window, now), keywords=tuple(keywords), now=now)
+
+
+def latest_mentions(database: Path, mention_filter: MentionFilter, *, limit: int) -> list[dict[str, Any]]:
+    """The stream's newest mentions under the filter, newest first."""
+    with StoreReader.open(database) as reader:
+        frame = reader.latest_mentions(
+            limit=limit,
+            text=mention_filter.text or None,
+            source=mention_filter.source,
+            kind=mention_filter.kind,
+        )
+    return records(frame)
+
+
+def mention_detail(database: Path, mention_id: int) -> MentionDetail | None:
+    with StoreReader.open(database) as reader:
+        return reader.mention(mention_id)
+
+
+SnapshotWriter = Callable[..., Path]
+
+
+def snapshot_writer() -> SnapshotWriter | None:
+    """`dashboard.export.snapshot.write_snapshot`, once that module exists."""
+    try:
+        module = importlib.import_module("dashboard.export.snapshot")
+    except ImportError:
+        return None
+    writer = getattr(module, "write_snapshot", None)
+    return writer if callable(writer) else None
+
+
+def export_snapshot(database: Path, window: str, now: datetime, config: Config) -> Path:
+    """Write a snapshot of the window with the export module; returns where it went."""
+    from dashboard.analytics.windows import Window
+
+    writer = snapshot_writer()
+    if writer is None:
+        raise RuntimeError("export isn't available in this version")
+    with StoreReader.open(database) as reader:
+        return writer(reader, Window.last(window, now), config.export.directory, config)

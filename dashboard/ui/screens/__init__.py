@@ -1,0 +1,1 @@
+"""The dashboard's screens: the main grid, a mention's detail, a source's error, help."""

@@ -1,0 +1,139 @@
+"""The one dashboard screen: header figures over a grid of panels.
+
+Wide terminals (>= 120 x 36) show every panel at once; smaller ones show a row of tabs and one
+panel at a time (keys 1-8 switch). Data arrives as attributes and is handed down to each panel.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Container
+from textual.reactive import reactive
+from textual.screen import Screen
+from textual.widgets import Footer, Tab, Tabs
+
+from dashboard.ui.widgets.alerts import AlertsPanel
+from dashboard.ui.widgets.kpis import HeaderState, KpiBar
+from dashboard.ui.widgets.needs_reply import NeedsReplyPanel
+from dashboard.ui.widgets.panel import Panel
+from dashboard.ui.widgets.rising import RisingPanel
+from dashboard.ui.widgets.rows import records
+from dashboard.ui.widgets.sources import SourcesPanel
+from dashboard.ui.widgets.stream import StreamPanel
+from dashboard.ui.widgets.topics import TopicsPanel
+from dashboard.ui.widgets.voices import VoicesPanel
+from dashboard.ui.widgets.volume import VolumePanel, volume_view
+
+if TYPE_CHECKING:
+    from dashboard.analytics.dashboard import DashboardData
+
+# (panel id, tab label), in the order of the tabs and of the number keys.
+PANELS: tuple[tuple[str, str], ...] = (
+    ("stream", "Live"),
+    ("needs-reply", "Replies"),
+    ("volume", "Volume"),
+    ("rising", "Rising"),
+    ("voices", "Voices"),
+    ("topics", "Topics"),
+    ("sources", "Sources"),
+    ("alerts", "Alerts"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class StreamRows:
+    """The live stream's rows as the reader returned them, newest first."""
+
+    rows: tuple[dict[str, Any], ...] = field(default=())
+
+
+class MainScreen(Screen[None]):
+    CSS_PATH = "main.tcss"
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (36, "-tall")]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(str(number), f"show_panel('{panel}')", label, show=False)
+        for number, (panel, label) in enumerate(PANELS, start=1)
+    ]
+
+    dashboard: reactive[DashboardData | None] = reactive(None, always_update=True)
+    header: reactive[HeaderState] = reactive(HeaderState)
+
+    def compose(self) -> ComposeResult:
+        yield KpiBar(id="kpis")
+        yield Tabs(*(Tab(label, id=f"tab-{panel}") for panel, label in PANELS), id="panel-tabs")
+        with Container(id="panels"):
+            yield VolumePanel(id="volume")
+            yield AlertsPanel(id="alerts")
+            yield StreamPanel(id="stream", classes="-current")
+            yield NeedsReplyPanel(id="needs-reply")
+            yield RisingPanel(id="rising")
+            yield VoicesPanel(id="voices")
+            yield TopicsPanel(id="topics")
+            yield SourcesPanel(id="sources")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#stream-table").focus()
+
+    def watch_header(self, header: HeaderState) -> None:
+        self.query_one(KpiBar).state = header
+
+    def watch_dashboard(self, data: DashboardData | None) -> None:
+        if data is None:
+            return
+        now = self.header.now or data.computed_at
+        with self.app.batch_update():
+            self.query_one(KpiBar).kpis = data.kpis
+            self.query_one(VolumePanel).show(
+                volume_view(data.volume, data.volume_status, data.spikes),
+                now,
+                f"{data.window.label} · per {'hour' if data.window.bucket == 'h' else 'day'}",
+            )
+            self.query_one(NeedsReplyPanel).now = now
+            self.query_one(RisingPanel).now = now
+            self.query_one(SourcesPanel).now = now
+            self.query_one(AlertsPanel).now = now
+            self.query_one(NeedsReplyPanel).rows = tuple(records(data.needs_reply))
+            self.query_one(RisingPanel).rows = tuple(records(data.rising))
+            self.query_one(VoicesPanel).rows = tuple(records(data.voices))
+            topics = self.query_one(TopicsPanel)
+            topics.share_of_voice = tuple(records(data.share_of_voice))
+            topics.trending = tuple(records(data.trending))
+            self.query_one(SourcesPanel).rows = tuple(records(data.sources))
+            alerts = self.query_one(AlertsPanel)
+            alerts.spikes = tuple(records(data.spikes))
+            alerts.sources = tuple(records(data.sources))
+
+    def show_stream(self, rows: Sequence[dict[str, Any]], now: datetime | None) -> None:
+        stream = self.query_one(StreamPanel)
+        stream.now = now
+        stream.rows = tuple(rows)
+
+    def action_show_panel(self, panel: str) -> None:
+        """Bring a panel forward: its tab in compact layouts, focus in every layout."""
+        self.query_one(Tabs).active = f"tab-{panel}"
+        self._focus_panel(panel)
+
+    def open_filter(self) -> None:
+        self.action_show_panel("stream")
+        self.query_one(StreamPanel).open_filter()
+
+    @on(Tabs.TabActivated, "#panel-tabs")
+    def _tab_activated(self, event: Tabs.TabActivated) -> None:
+        panel_id = (event.tab.id or "").removeprefix("tab-")
+        for panel in self.query_one("#panels").query_children(Panel):
+            panel.set_class(panel.id == panel_id, "-current")
+
+    def _focus_panel(self, panel_id: str) -> None:
+        panel = self.query_one(f"#{panel_id}", Panel)
+        focusable = [widget for widget in panel.query("*") if widget.focusable]
+        if focusable:
+            self.call_after_refresh(focusable[-1].focus)

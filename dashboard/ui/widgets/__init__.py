@@ -1,0 +1,1 @@
+"""One widget per panel, each with its own .tcss beside it."""

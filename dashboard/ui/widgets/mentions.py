@@ -1,0 +1,82 @@
+"""The behaviour shared by panels whose rows are mentions: Enter opens one, `o` opens its link."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.message import Message
+from textual.reactive import reactive
+from textual.widgets import DataTable
+
+from dashboard.ui.widgets.panel import Panel
+from dashboard.ui.widgets.rows import Record, int_of, openable_url, text_of
+from dashboard.ui.widgets.table import KeyedTable, TableRow
+
+
+class MentionTablePanel(Panel):
+    """A panel listing mentions keyed by their store id; subclasses say how a row looks."""
+
+    COLUMNS: ClassVar[tuple[tuple[str, str], ...]] = ()
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("o", "open_link", "Open link")]
+
+    class MentionChosen(Message):
+        """The user asked for a mention's details (Enter or a click on a row)."""
+
+        def __init__(self, mention_id: int) -> None:
+            super().__init__()
+            self.mention_id = mention_id
+
+    rows: reactive[tuple[dict[str, Any], ...] | None] = reactive(None, always_update=True)
+    now: reactive[datetime | None] = reactive(None)
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self._by_key: dict[str, dict[str, Any]] = {}
+
+    def compose(self) -> ComposeResult:
+        yield KeyedTable(self.COLUMNS)
+
+    @property
+    def table(self) -> KeyedTable:
+        return self.query_one(KeyedTable)
+
+    def watch_rows(self, rows: Sequence[dict[str, Any]] | None) -> None:
+        if rows is None:
+            return
+        self._by_key = {str(int_of(record, "id")): dict(record) for record in rows}
+        self.refresh_rows()
+
+    def refresh_rows(self) -> None:
+        """Re-render every row from the records held (after new data, or when time moved on)."""
+        now = self.now or datetime.now().astimezone()
+        self.table.sync([self.make_row(record, now) for record in self._by_key.values()])
+        self.border_subtitle = self.subtitle()
+
+    def make_row(self, record: Record, now: datetime) -> TableRow:
+        raise NotImplementedError
+
+    def subtitle(self) -> str:
+        return str(len(self._by_key))
+
+    def record_under_cursor(self) -> dict[str, Any] | None:
+        key = self.table.current_key
+        return self._by_key.get(key) if key is not None else None
+
+    def action_open_link(self) -> None:
+        record = self.record_under_cursor()
+        url = openable_url(text_of(record, "url")) if record else None
+        if url is None:
+            self.notify("This mention has no web link to open.", severity="warning")
+            return
+        self.app.open_url(url)
+
+    @on(DataTable.RowSelected)
+    def _row_chosen(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        if event.row_key.value is not None:
+            self.post_message(self.MentionChosen(int(event.row_key.value)))

@@ -1,0 +1,62 @@
+"""Mentions waiting for an answer, oldest first; `x` marks one handled (stored, survives restarts)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import ClassVar
+
+from rich.text import Text
+from textual.binding import Binding, BindingType
+from textual.message import Message
+
+from dashboard.ui.formatting import age_hours
+from dashboard.ui.safe import safe_str, safe_text
+from dashboard.ui.theme import cell_style
+from dashboard.ui.widgets.mentions import MentionTablePanel
+from dashboard.ui.widgets.rows import Record, int_of, number_of, text_of
+from dashboard.ui.widgets.table import TableRow
+
+OVERDUE_HOURS = 24.0
+
+
+class NeedsReplyPanel(MentionTablePanel):
+    """The reply queue across every source."""
+
+    TITLE = "Needs reply"
+    COLUMNS = (("Age", "age"), ("Source", "source"), ("Author", "author"), ("Title", "title"))
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("x", "mark_handled", "Handled")]
+
+    class HandledMarked(Message):
+        """The user marked a mention handled; the app stores it."""
+
+        def __init__(self, mention_id: int, title: str) -> None:
+            super().__init__()
+            self.mention_id = mention_id
+            self.title = title
+
+    def make_row(self, record: Record, now: datetime) -> TableRow:
+        hours = number_of(record, "age_hours")
+        overdue = hours is not None and hours >= OVERDUE_HOURS
+        age_style = cell_style(self.app, "bold $warning") if overdue else ""
+        return TableRow(
+            key=str(int_of(record, "id")),
+            cells=(
+                Text(age_hours(hours), style=age_style, justify="right", end=""),
+                safe_text(text_of(record, "source"), width=14),
+                safe_text(text_of(record, "author"), width=18),
+                safe_text(text_of(record, "title") or text_of(record, "url"), width=70),
+            ),
+        )
+
+    def subtitle(self) -> str:
+        return f"{len(self._by_key)} waiting · x: handled"
+
+    def action_mark_handled(self) -> None:
+        record = self.record_under_cursor()
+        if record is None:
+            self.notify("Nothing is waiting for a reply.", severity="information")
+            return
+        mention_id = int_of(record, "id")
+        if mention_id is not None:
+            title = safe_str(text_of(record, "title") or text_of(record, "url"), width=60)
+            self.post_message(self.HandledMarked(mention_id, title))

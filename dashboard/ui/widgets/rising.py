@@ -1,0 +1,35 @@
+"""Mentions whose engagement grows fastest right now (from stored engagement snapshots)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from rich.text import Text
+
+from dashboard.ui.formatting import format_count
+from dashboard.ui.safe import safe_text
+from dashboard.ui.widgets.mentions import MentionTablePanel
+from dashboard.ui.widgets.rows import Record, int_of, number_of, text_of
+from dashboard.ui.widgets.table import TableRow
+
+
+class RisingPanel(MentionTablePanel):
+    """Top mentions by engagement gained per hour."""
+
+    TITLE = "Rising now"
+    COLUMNS = (("Source", "source"), ("Title", "title"), ("Gained", "gained"), ("/h", "per_hour"))
+
+    def make_row(self, record: Record, now: datetime) -> TableRow:
+        gained = number_of(record, "gained")
+        per_hour = number_of(record, "per_hour")
+        return TableRow(
+            key=str(int_of(record, "id")),
+            cells=(
+                safe_text(text_of(record, "source"), width=14),
+                safe_text(text_of(record, "title") or text_of(record, "url"), width=60),
+                Text(f"+{format_count(gained)}" if gained is not None else "–", justify="right", end=""),
+                Text(
+                    format_count(round(per_hour, 1)) if per_hour is not None else "–", justify="right", end=""
+                ),
+            ),
+        )

@@ -1,0 +1,77 @@
+"""Reading records (rows of the analytics' and reader's frames) tolerantly, for table cells."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import pandas as pd
+
+from dashboard.ui.formatting import is_missing
+
+Record = Mapping[str, Any]
+
+
+def records(frame: pd.DataFrame | None) -> list[dict[str, Any]]:
+    """A frame's rows as dicts (column name -> value); an absent frame has none."""
+    if frame is None or frame.empty:
+        return []
+    return [{str(key): value for key, value in row.items()} for row in frame.to_dict("records")]
+
+
+def text_of(record: Record, column: str) -> str:
+    value = record.get(column)
+    return "" if is_missing(value) else str(value)
+
+
+def number_of(record: Record, column: str) -> float | None:
+    value = record.get(column)
+    if is_missing(value):
+        return None
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+
+
+def int_of(record: Record, column: str) -> int | None:
+    number = number_of(record, column)
+    return None if number is None else int(number)
+
+
+def moment_of(record: Record, column: str) -> datetime | None:
+    """A timestamp column (pandas Timestamp, datetime or epoch seconds) as an aware UTC datetime."""
+    value = record.get(column)
+    if is_missing(value):
+        return None
+    if isinstance(value, int | float):
+        return datetime.fromtimestamp(float(value), UTC)
+    try:
+        stamp = pd.Timestamp(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    if stamp.tzinfo is None:
+        stamp = stamp.tz_localize(UTC)
+    return stamp.to_pydatetime()
+
+
+def engagement_of(record: Record) -> float | None:
+    """Likes + replies + shares, counting only what the source reported (None if none)."""
+    counts = [number_of(record, column) for column in ("likes", "replies", "shares")]
+    known = [count for count in counts if count is not None]
+    if "engagement" in record and not known:
+        return number_of(record, "engagement")
+    return sum(known) if known else None
+
+
+def openable_url(url: str) -> str | None:
+    """The URL if a browser may open it (http or https only: never file:, javascript:, data:)."""
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return None
+    if parts.scheme.lower() in ("http", "https") and parts.netloc:
+        return url.strip()
+    return None

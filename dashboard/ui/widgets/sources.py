@@ -1,0 +1,115 @@
+"""Every configured source and its health; Enter shows the full last error."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.message import Message
+from textual.reactive import reactive
+from textual.widgets import DataTable
+
+from dashboard.models import SourceStatus
+from dashboard.ui.formatting import local_time
+from dashboard.ui.safe import safe_str
+from dashboard.ui.theme import cell_style
+from dashboard.ui.widgets.panel import Panel
+from dashboard.ui.widgets.rows import Record, int_of, moment_of, text_of
+from dashboard.ui.widgets.table import KeyedTable, TableRow
+
+STATUS_STYLE = {
+    SourceStatus.OK: "$success",
+    SourceStatus.NOT_MODIFIED: "$success",
+    SourceStatus.FAILING: "bold $error",
+    SourceStatus.RATE_LIMITED: "$warning",
+    SourceStatus.NEEDS_CREDENTIALS: "bold $warning",
+    SourceStatus.GONE: "$error",
+    SourceStatus.NEW: "$text-muted",
+}
+FAILING = frozenset(
+    {SourceStatus.FAILING, SourceStatus.RATE_LIMITED, SourceStatus.NEEDS_CREDENTIALS, SourceStatus.GONE}
+)
+
+
+def status_of(record: Record) -> SourceStatus:
+    try:
+        return SourceStatus(text_of(record, "status"))
+    except ValueError:
+        return SourceStatus.FAILING
+
+
+def status_label(record: Record, now: datetime) -> str:
+    """'ok', 'failing ×3', 'rate-limited until 14:05', 'needs credentials', 'gone'..."""
+    status = status_of(record)
+    if status is SourceStatus.FAILING:
+        failures = int_of(record, "consecutive_failures") or 0
+        return f"failing ×{failures}" if failures > 1 else "failing"
+    if status is SourceStatus.RATE_LIMITED:
+        return f"rate-limited until {local_time(moment_of(record, 'next_poll_at'), now)}"
+    return status.value
+
+
+class SourcesPanel(Panel):
+    """One row per source: status, last success, next poll and the last error in short."""
+
+    TITLE = "Sources"
+    COLUMNS = (("Source", "name"), ("Status", "status"), ("Last ok", "last_success"),
+               ("Next", "next_poll"), ("Last error", "error"))  # fmt: skip
+
+    class SourceChosen(Message):
+        """The user asked for a source's full state and error (Enter on a row)."""
+
+        def __init__(self, source: dict[str, Any]) -> None:
+            super().__init__()
+            self.source = source
+
+    rows: reactive[tuple[dict[str, Any], ...] | None] = reactive(None, always_update=True)
+    now: reactive[datetime | None] = reactive(None)
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self._by_name: dict[str, dict[str, Any]] = {}
+
+    def compose(self) -> ComposeResult:
+        yield KeyedTable(self.COLUMNS)
+
+    def watch_rows(self, rows: tuple[dict[str, Any], ...] | None) -> None:
+        if rows is None:
+            return
+        self._by_name = {text_of(record, "name"): dict(record) for record in rows}
+        now = self.now or datetime.now().astimezone()
+        self.query_one(KeyedTable).sync([self.make_row(record, now) for record in self._by_name.values()])
+        failing = sum(1 for record in rows if status_of(record) in FAILING)
+        self.border_subtitle = f"{len(rows)} · {failing} failing · Enter: details"
+
+    def make_row(self, record: Record, now: datetime) -> TableRow:
+        status = status_of(record)
+        error = (
+            text_of(record, "last_error")
+            if status not in (SourceStatus.OK, SourceStatus.NOT_MODIFIED)
+            else ""
+        )
+        return TableRow(
+            key=text_of(record, "name"),
+            cells=(
+                Text(safe_str(text_of(record, "name"), width=18), end=""),
+                Text(status_label(record, now), style=cell_style(self.app, STATUS_STYLE[status]), end=""),
+                Text(local_time(moment_of(record, "last_success_at"), now), end=""),
+                Text(local_time(moment_of(record, "next_poll_at"), now), end=""),
+                Text(safe_str(error, width=48), style=cell_style(self.app, "$text-muted"), end=""),
+            ),
+        )
+
+    def record_under_cursor(self) -> dict[str, Any] | None:
+        key = self.query_one(KeyedTable).current_key
+        return self._by_name.get(key) if key is not None else None
+
+    @on(DataTable.RowSelected)
+    def _row_chosen(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        record = self._by_name.get(event.row_key.value or "")
+        if record is not None:
+            self.post_message(self.SourceChosen(record))

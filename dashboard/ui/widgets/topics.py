@@ -1,0 +1,75 @@
+"""Share of voice over the configured keywords, and the terms trending in the window."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.reactive import reactive
+
+from dashboard.ui.formatting import format_count
+from dashboard.ui.safe import safe_str
+from dashboard.ui.theme import cell_style
+from dashboard.ui.widgets.panel import Panel
+from dashboard.ui.widgets.rows import Record, number_of, text_of
+from dashboard.ui.widgets.styles import widget_css
+from dashboard.ui.widgets.table import KeyedTable, TableRow
+
+BAR_WIDTH = 12
+
+
+def share_bar(share: float | None, width: int = BAR_WIDTH) -> str:
+    """A share in [0, 1] as a bar of eighth blocks followed by a percentage."""
+    if share is None:
+        return "–"
+    share = min(1.0, max(0.0, share))
+    eighths = round(share * width * 8)
+    full, part = divmod(eighths, 8)
+    bar = "█" * full + (" ▏▎▍▌▋▊▉"[part] if part else "")
+    return f"{bar.ljust(width)} {share * 100:3.0f}%"
+
+
+class TopicsPanel(Panel):
+    """Two small tables: keywords by share of mentions, then the trending terms."""
+
+    DEFAULT_CSS = widget_css(__file__)
+    TITLE = "Share of voice · trending"
+
+    share_of_voice: reactive[tuple[dict[str, Any], ...] | None] = reactive(None, always_update=True)
+    trending: reactive[tuple[dict[str, Any], ...] | None] = reactive(None, always_update=True)
+
+    def compose(self) -> ComposeResult:
+        yield KeyedTable((("Keyword", "keyword"), ("Mentions", "mentions"), ("Share", "share")), id="sov")
+        yield KeyedTable((("Trending", "term"), ("Count", "count"), ("Score", "score")), id="trending")
+
+    def watch_share_of_voice(self, rows: tuple[dict[str, Any], ...] | None) -> None:
+        if rows is not None:
+            self.query_one("#sov", KeyedTable).sync([self.keyword_row(record) for record in rows])
+
+    def watch_trending(self, rows: tuple[dict[str, Any], ...] | None) -> None:
+        if rows is not None:
+            self.query_one("#trending", KeyedTable).sync([trend_row(record) for record in rows])
+
+    def keyword_row(self, record: Record) -> TableRow:
+        share = number_of(record, "share")
+        return TableRow(
+            key=text_of(record, "keyword"),
+            cells=(
+                Text(safe_str(text_of(record, "keyword"), width=20), end=""),
+                Text(format_count(number_of(record, "mentions")), justify="right", end=""),
+                Text(share_bar(share), style=cell_style(self.app, "$primary"), end=""),
+            ),
+        )
+
+
+def trend_row(record: Record) -> TableRow:
+    score = number_of(record, "score")
+    return TableRow(
+        key=text_of(record, "term"),
+        cells=(
+            Text(safe_str(text_of(record, "term"), width=24), end=""),
+            Text(format_count(number_of(record, "count")), justify="right", end=""),
+            Text(f"{score:.1f}" if score is not None else "–", justify="right", end=""),
+        ),
+    )

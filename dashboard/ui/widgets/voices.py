@@ -1,0 +1,59 @@
+"""The most active voices of the window; people seen for the first time are marked new."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.reactive import reactive
+
+from dashboard.ui.formatting import format_count
+from dashboard.ui.safe import safe_str
+from dashboard.ui.theme import cell_style
+from dashboard.ui.widgets.panel import Panel
+from dashboard.ui.widgets.rows import Record, number_of, text_of
+from dashboard.ui.widgets.table import KeyedTable, TableRow
+
+NEW_MARK = "★ "
+
+
+def voice_key(record: Record) -> str:
+    """Authors are only unique within a source."""
+    return f"{text_of(record, 'source')}\x1f{text_of(record, 'author')}"
+
+
+class VoicesPanel(Panel):
+    """Top authors by mentions, with their engagement; new voices first seen in this window."""
+
+    TITLE = "Voices"
+    COLUMNS = (("Author", "author"), ("Source", "source"), ("Mentions", "mentions"), ("Eng.", "engagement"))
+
+    rows: reactive[tuple[dict[str, Any], ...] | None] = reactive(None, always_update=True)
+
+    def compose(self) -> ComposeResult:
+        yield KeyedTable(self.COLUMNS)
+
+    def watch_rows(self, rows: tuple[dict[str, Any], ...] | None) -> None:
+        if rows is None:
+            return
+        table = self.query_one(KeyedTable)
+        table.sync([self.make_row(record) for record in rows])
+        new = sum(1 for record in rows if record.get("is_new") is True)
+        self.border_subtitle = f"{len(rows)} · {new} new" if rows else ""
+
+    def make_row(self, record: Record) -> TableRow:
+        is_new = record.get("is_new") is True
+        author = Text(end="", no_wrap=True)
+        if is_new:
+            author.append(NEW_MARK, style=cell_style(self.app, "bold $accent"))
+        author.append(safe_str(text_of(record, "author"), width=22))
+        return TableRow(
+            key=voice_key(record),
+            cells=(
+                author,
+                Text(safe_str(text_of(record, "source"), width=14), end=""),
+                Text(format_count(number_of(record, "mentions")), justify="right", end=""),
+                Text(format_count(number_of(record, "engagement")), justify="right", end=""),
+            ),
+        )
