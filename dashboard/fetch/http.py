@@ -209,8 +209,18 @@ def _flatten_headers(headers: httpx.Headers) -> dict[str, str]:
     return {name: ", ".join(headers.get_list(name)) for name in headers}
 
 
-def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
-    return (url.scheme, url.host, url.port)
+def _keeps_credentials(url: httpx.URL, target: httpx.URL) -> bool:
+    """Credentials follow a redirect only to the same origin, or its upgrade from http to https."""
+    if url.host != target.host:
+        return False
+    if url.scheme == target.scheme:
+        return url.port == target.port
+    return (
+        url.scheme == "http"
+        and target.scheme == "https"
+        and url.port in (None, 80)
+        and target.port in (None, 443)
+    )
 
 
 def _describe_transport_error(error: httpx.TransportError) -> str:
@@ -259,7 +269,7 @@ class Fetcher:
         self._transport = httpx.AsyncHTTPTransport(
             http1=True,
             http2=False,
-            trust_env=False,
+            trust_env=True,  # the transport only reads SSL_CERT_FILE / SSL_CERT_DIR from it
             limits=httpx.Limits(
                 max_connections=pool_size,
                 max_keepalive_connections=max_concurrency,
@@ -326,7 +336,7 @@ class Fetcher:
             permanent = permanent and status in PERMANENT_REDIRECT_STATUSES
             if status == 303 or (status in (301, 302) and method == "POST"):
                 method, json_body = "GET", None
-            if _origin(target) != _origin(url):
+            if not _keeps_credentials(url, target):
                 headers = {
                     name: value
                     for name, value in headers.items()
