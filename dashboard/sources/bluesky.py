@@ -1,0 +1,402 @@
+"""Bluesky mentions through `app.bsky.feed.searchPosts`, anonymously or with an app password.
+
+Since 2025 the public AppView often answers anonymous searches with 403, and paging with `cursor`
+needs a login: with `identifier_env` and `password_env` set (an app password, never the account
+password), the source logs in with `com.atproto.server.createSession` and sends the access token as
+`Authorization: Bearer` to the account's service (bsky.social by default, which proxies app.bsky calls).
+The session is kept for the life of this source object and renewed once when the service refuses it.
+
+Later polls pass `since` (the newest `sortAt` seen; inclusive, so keys seen at that instant are
+skipped). A post's time is min(createdAt, indexedAt), the AppView's `sortAt`: createdAt is written by
+the poster's client and can lie (a post "from 2030" must not push the cursor into the future).
+
+Engagement refresh: `app.bsky.feed.getPosts?uris=...` (25 uris a call).
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from dashboard.fetch.errors import FetchError, HTTPError, NeedsCredentials, ParseError, RateLimited
+from dashboard.fetch.http_types import Request, Response
+from dashboard.models import Mention, MentionKind, PollOutcome, SourceConfig
+from dashboard.sources.base import KeySpec, PollContext, Source, register
+from dashboard.sources.common import (
+    as_count,
+    from_epoch,
+    from_iso,
+    json_body,
+    needs_credentials,
+    rate_limit_floor,
+)
+from dashboard.text import plain_text, shorten
+
+WEB_ROOT = "https://bsky.app/profile/"
+SEARCH = "/xrpc/app.bsky.feed.searchPosts"
+GET_POSTS = "/xrpc/app.bsky.feed.getPosts"
+CREATE_SESSION = "/xrpc/com.atproto.server.createSession"
+DEFAULT_SERVICE = "https://bsky.social"
+DEFAULT_IDENTIFIER_ENV = "BLUESKY_IDENTIFIER"
+DEFAULT_PASSWORD_ENV = "BLUESKY_APP_PASSWORD"
+PAGE_LIMIT = 100  # searchPosts maximum
+MAX_PAGES = 10  # a runaway guard; max_items is the real bound
+REFRESH_LIMIT = 100  # posts refreshed per poll, newest first
+REFRESH_BATCH = 25  # getPosts maximum
+TITLE_WIDTH = 120
+_POST_COLLECTION = "/app.bsky.feed.post/"
+_HANDLE = re.compile(r"[A-Za-z0-9][A-Za-z0-9.-]*")  # a domain name: safe inside the web link
+
+
+def text_of_plain(value: Any) -> str:
+    """Untrusted plain text (not HTML) through plain_text without losing `<`-looking text like `I <3 it`."""
+    return plain_text(html.escape(value, quote=False)) if isinstance(value, str) else ""
+
+
+def post_time(post: Mapping[str, Any], record: Mapping[str, Any]) -> datetime | None:
+    """The post's `sortAt`: the earlier of createdAt (client-written) and indexedAt (AppView-written)."""
+    moments = [
+        m for m in (from_iso(record.get("createdAt")), from_iso(post.get("indexedAt"))) if m is not None
+    ]
+    return min(moments) if moments else None
+
+
+def web_url(uri: str, handle: str) -> str:
+    """at://DID/app.bsky.feed.post/RKEY -> https://bsky.app/profile/HANDLE/post/RKEY."""
+    did, _, rkey = uri.removeprefix("at://").partition(_POST_COLLECTION)
+    return f"{WEB_ROOT}{quote(handle or did, safe=':')}/post/{quote(rkey, safe='')}"
+
+
+def mapping(value: Any) -> Mapping[str, Any]:
+    """A JSON value that should be an object, or an empty one."""
+    return value if isinstance(value, dict) else {}
+
+
+def post_to_mention(post: Mapping[str, Any]) -> Mention | None:
+    """One postView -> a Mention; None when its uri is not a post's."""
+    uri = post.get("uri")
+    if not isinstance(uri, str) or not uri.startswith("at://") or _POST_COLLECTION not in uri:
+        return None
+    record, author = mapping(post.get("record")), mapping(post.get("author"))
+    handle = author.get("handle")
+    # "handle.invalid" is the AppView's placeholder when a handle no longer verifies; the DID stands in.
+    if not isinstance(handle, str) or not _HANDLE.fullmatch(handle) or handle == "handle.invalid":
+        handle = ""
+    text = text_of_plain(record.get("text"))
+    reposts, quotes = as_count(post.get("repostCount")), as_count(post.get("quoteCount"))
+    return Mention(
+        key=uri,
+        kind=MentionKind.COMMENT if record.get("reply") else MentionKind.POST,
+        url=web_url(uri, handle),
+        title=shorten(text.split("\n", 1)[0], TITLE_WIDTH),
+        author=text_of_plain(handle or author.get("did")),
+        published=post_time(post, record),
+        summary=text,
+        likes=as_count(post.get("likeCount")),
+        replies=as_count(post.get("replyCount")),
+        shares=None if reposts is None and quotes is None else (reposts or 0) + (quotes or 0),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class PostsPage:
+    mentions: tuple[Mention, ...]
+    cursor: str | None
+
+
+def parse_posts(body: Any) -> PostsPage:
+    """A searchPosts or getPosts body -> its posts (API order) and the paging cursor."""
+    if not isinstance(body, dict) or not isinstance(body.get("posts"), list):
+        raise ParseError("Bluesky answer without a posts list")
+    mentions = tuple(
+        mention
+        for post in body["posts"]
+        if isinstance(post, dict) and (mention := post_to_mention(post)) is not None
+    )
+    cursor = body.get("cursor")
+    return PostsPage(mentions=mentions, cursor=cursor if isinstance(cursor, str) and cursor else None)
+
+
+def access_token(body: Any) -> str:
+    """The accessJwt of a createSession answer."""
+    token = body.get("accessJwt") if isinstance(body, dict) else None
+    if not isinstance(token, str) or not token:
+        raise ParseError("Bluesky createSession answer without an accessJwt")
+    return token
+
+
+def newest_keys_first(keys: Sequence[str], limit: int) -> list[str]:
+    """Record keys are TIDs, which sort by time as text: the `limit` newest post uris."""
+    uris = {key for key in keys if key.startswith("at://") and _POST_COLLECTION in key}
+    return sorted(uris, key=lambda uri: uri.rpartition("/")[2], reverse=True)[:limit]
+
+
+def get_posts_url(host: str, uris: Sequence[str]) -> str:
+    """getPosts takes `uris` repeated, which a params mapping cannot carry."""
+    return f"{host}{GET_POSTS}?{urlencode([('uris', uri) for uri in uris])}"
+
+
+def service_rate_limit_floor(response: Response, now: datetime) -> datetime | None:
+    """Like common.rate_limit_floor, also reading the atproto services' unprefixed `RateLimit-*` headers
+    (IETF draft: remaining count, reset as epoch seconds)."""
+    if response.header("ratelimit-remaining").strip() != "0":
+        return rate_limit_floor(response, now)
+    reset = from_epoch(response.header("ratelimit-reset").strip() or None)
+    return reset if reset is not None and reset > now else now + timedelta(minutes=1)
+
+
+def iso_z(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass(frozen=True, slots=True)
+class SeenUpTo:
+    """The newest post time seen (epoch seconds) and the keys seen at exactly that instant."""
+
+    at: float | None = None
+    keys: frozenset[str] = frozenset()
+
+    @classmethod
+    def from_cursor(cls, cursor: Mapping[str, Any]) -> SeenUpTo:
+        at = cursor.get("since")
+        keys = cursor.get("at_since")
+        return cls(
+            at=float(at) if isinstance(at, int | float) and not isinstance(at, bool) else None,
+            keys=frozenset(str(key) for key in keys) if isinstance(keys, list) else frozenset(),
+        )
+
+    def is_new(self, mention: Mention) -> bool:
+        if self.at is None or mention.published is None:
+            return True
+        moment = mention.published.timestamp()
+        return moment > self.at or (moment == self.at and mention.key not in self.keys)
+
+    def advance(self, mentions: Iterable[Mention]) -> SeenUpTo:
+        at, keys = self.at, set(self.keys)
+        for mention in mentions:
+            if mention.published is None:
+                continue
+            moment = mention.published.timestamp()
+            if at is None or moment > at:
+                at, keys = moment, {mention.key}
+            elif moment == at:
+                keys.add(mention.key)
+        return SeenUpTo(at=at, keys=frozenset(keys))
+
+    def to_cursor(self) -> dict[str, Any]:
+        if self.at is None:
+            return {}
+        return {"since": int(self.at) if self.at.is_integer() else self.at, "at_since": sorted(self.keys)}
+
+
+@dataclass(slots=True)
+class Exchange:
+    """What one poll's responses add up to: bytes, first status, the politest next poll, notes."""
+
+    now: datetime
+    bytes_read: int = 0
+    http_status: int | None = None
+    not_before: datetime | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def read(self, response: Response) -> Any:
+        """Account for a response and return its JSON."""
+        self.bytes_read += len(response.body)
+        if self.http_status is None:
+            self.http_status = response.status
+        self.hold_until(service_rate_limit_floor(response, self.now))
+        return json_body(response)
+
+    def hold_until(self, moment: datetime | None) -> None:
+        if moment is not None and (self.not_before is None or moment > self.not_before):
+            self.not_before = moment
+
+    def setback(self, what: str, error: FetchError) -> None:
+        """A non-essential request failed: say so, and respect a rate limit it reported."""
+        self.notes.append(f"{what} failed: {error.message}")
+        if isinstance(error, RateLimited):
+            self.hold_until(error.until)
+
+
+def unique(mentions: Iterable[Mention]) -> tuple[Mention, ...]:
+    """First occurrence of each key wins (new results before refreshed ones)."""
+    seen: dict[str, Mention] = {}
+    for mention in mentions:
+        seen.setdefault(mention.key, mention)
+    return tuple(seen.values())
+
+
+@dataclass(frozen=True, slots=True)
+class Login:
+    identifier: str
+    password: str = field(repr=False)  # never in a traceback or a log line
+
+
+class StaleSession(Exception):
+    """The service refused a session token we had reused: log in again once."""
+
+
+@register
+class BlueskySource(Source):
+    type_name = "bluesky"
+    default_base_url = "https://public.api.bsky.app"
+    keys = {
+        "query": KeySpec(str, required=True, help="Bluesky search terms (Lucene-like syntax)"),
+        "identifier_env": KeySpec(
+            str,
+            default=DEFAULT_IDENTIFIER_ENV,
+            help="environment variable holding the handle or email to log in",
+        ),
+        "password_env": KeySpec(
+            str, default=DEFAULT_PASSWORD_ENV, help="environment variable holding an app password"
+        ),
+        "service": KeySpec(
+            str,
+            default=DEFAULT_SERVICE,
+            help="where to log in and search when logged in (your PDS or bsky.social)",
+        ),
+    }
+
+    def __init__(self, config: SourceConfig) -> None:
+        super().__init__(config)
+        self._session: tuple[Login, str] | None = None  # the login and its access token
+
+    @property
+    def query(self) -> str:
+        query = str(self.config.option("query") or "").strip()
+        if not query:
+            raise FetchError("bluesky needs a query")
+        return query
+
+    @property
+    def env_names(self) -> tuple[str, str]:
+        return (
+            str(self.config.option("identifier_env") or DEFAULT_IDENTIFIER_ENV),
+            str(self.config.option("password_env") or DEFAULT_PASSWORD_ENV),
+        )
+
+    @property
+    def credentials_hint(self) -> str:
+        return " and ".join(self.env_names)
+
+    def login(self, env: Mapping[str, str]) -> Login | None:
+        """The app-password login from the environment; None for anonymous; NeedsCredentials when half set."""
+        identifier_env, password_env = self.env_names
+        identifier, password = env.get(identifier_env, "").strip(), env.get(password_env, "").strip()
+        if identifier and password:
+            return Login(identifier, password)
+        if identifier or password:
+            missing = password_env if identifier else identifier_env
+            raise NeedsCredentials(f"Bluesky login needs {missing} too (set {missing})", env_var=missing)
+        return None
+
+    def host(self, login: Login | None) -> str:
+        """Anonymous: the public AppView. Logged in: the service, unless base_url says otherwise."""
+        if login is None or self.config.base_url:
+            return self.base_url
+        return str(self.config.option("service") or DEFAULT_SERVICE).rstrip("/")
+
+    async def poll(self, ctx: PollContext) -> PollOutcome:
+        login = self.login(ctx.env)
+        try:
+            return await self._poll_once(ctx, login)
+        except StaleSession:
+            self._session = None
+            return await self._poll_once(ctx, login)
+
+    async def _poll_once(self, ctx: PollContext, login: Login | None) -> PollOutcome:
+        exchange = Exchange(now=ctx.now)
+        reused = login is not None and self._session is not None and self._session[0] == login
+        headers = {"Authorization": f"Bearer {await self._token(ctx, login, exchange)}"} if login else {}
+        seen = SeenUpTo() if ctx.first_poll else SeenUpTo.from_cursor(ctx.cursor)
+        try:
+            found = await self._search(ctx, self.host(login), headers, seen, exchange)
+        except (NeedsCredentials, HTTPError) as error:
+            if reused and error.http_status in (400, 401):  # ExpiredToken is a 400 in XRPC
+                raise StaleSession from error
+            raise needs_credentials(error, self.credentials_hint) from error
+        refreshed = await self._refresh(ctx, self.host(login), headers, {m.key for m in found}, exchange)
+        cursor = seen.advance(found).to_cursor() or dict(ctx.cursor)
+        return PollOutcome(
+            mentions=unique([*found, *refreshed]),
+            cursor=cursor,
+            http_status=exchange.http_status,
+            bytes_read=exchange.bytes_read,
+            notes="; ".join(exchange.notes),
+            not_before=exchange.not_before,
+        )
+
+    async def _token(self, ctx: PollContext, login: Login, exchange: Exchange) -> str:
+        """An access token for `login`: the kept one, else a new session."""
+        if self._session is not None and self._session[0] == login:
+            return self._session[1]
+        request = Request(
+            self.host(login) + CREATE_SESSION,
+            method="POST",
+            json={"identifier": login.identifier, "password": login.password},
+        )
+        try:
+            token = access_token(exchange.read(await ctx.fetch(request)))
+        except (NeedsCredentials, HTTPError) as error:
+            if error.http_status in (400, 401, 403):
+                raise NeedsCredentials(
+                    f"Bluesky refused the login: {error.message} (check {self.credentials_hint})",
+                    env_var=self.credentials_hint,
+                    http_status=error.http_status,
+                ) from error
+            raise
+        self._session = (login, token)
+        return token
+
+    async def _search(
+        self, ctx: PollContext, host: str, headers: Mapping[str, str], seen: SeenUpTo, exchange: Exchange
+    ) -> list[Mention]:
+        """New posts, newest first, up to max_items over as many pages as the service allows."""
+        limit = max(1, self.config.max_items)
+        params = {"q": self.query, "sort": "latest", "limit": str(min(limit, PAGE_LIMIT))}
+        if seen.at is not None:
+            params["since"] = iso_z(datetime.fromtimestamp(seen.at, UTC))
+        found: list[Mention] = []
+        page_cursor: str | None = None
+        for page in range(MAX_PAGES):
+            request = Request(
+                host + SEARCH,
+                params={**params, "cursor": page_cursor} if page_cursor else params,
+                headers=headers,
+            )
+            try:
+                result = parse_posts(exchange.read(await ctx.fetch(request)))
+            except FetchError as error:
+                # Anonymous paging is refused: keep what came and say how to get more. Other failures
+                # after the first page: a first poll keeps its bounded backfill; a later poll fails whole
+                # rather than leave a gap, and retries from the same cursor.
+                if page == 0 or (seen.at is not None and not isinstance(error, NeedsCredentials)):
+                    raise
+                exchange.setback(f"page {page + 1}", needs_credentials(error, self.credentials_hint))
+                break
+            found.extend(m for m in result.mentions if seen.is_new(m))
+            page_cursor = result.cursor
+            if not result.mentions or not page_cursor or len(found) >= limit:
+                break
+        return list(unique(found))[:limit]
+
+    async def _refresh(
+        self, ctx: PollContext, host: str, headers: Mapping[str, str], skip: set[str], exchange: Exchange
+    ) -> list[Mention]:
+        """Current counts of young posts via getPosts, 25 a call (best effort)."""
+        keys = newest_keys_first([key for key in ctx.refresh_keys if key not in skip], REFRESH_LIMIT)
+        refreshed: list[Mention] = []
+        for start in range(0, len(keys), REFRESH_BATCH):
+            request = Request(get_posts_url(host, keys[start : start + REFRESH_BATCH]), headers=headers)
+            try:
+                refreshed.extend(parse_posts(exchange.read(await ctx.fetch(request))).mentions)
+            except FetchError as error:
+                exchange.setback("engagement refresh", error)
+                break
+        wanted = set(keys)
+        return [m for m in refreshed if m.key in wanted]
