@@ -7,6 +7,7 @@ import operator
 import os
 import pickle
 import re
+import sys
 import time
 from collections.abc import AsyncIterator
 
@@ -60,6 +61,13 @@ def nap(seconds: float) -> float:
     return seconds
 
 
+def chatter() -> str:
+    print("parser says hello on stdout")
+    print("parser warns on stderr", file=sys.stderr)
+    os.write(2, b"parser writes to fd 2\n")
+    return "done"
+
+
 def return_unpicklable() -> object:
     return lambda: None
 
@@ -72,6 +80,14 @@ async def parser() -> AsyncIterator[ProcessParser]:
 
 async def test_result_is_returned(parser: ProcessParser) -> None:
     assert await parser(count_words, b"a-b-a", separator="-") == {"a": 2, "b": 1}
+
+
+async def test_worker_output_never_reaches_the_terminal(
+    parser: ProcessParser, capfd: pytest.CaptureFixture[str]
+) -> None:
+    assert await parser(chatter) == "done"
+    captured = capfd.readouterr()
+    assert "parser" not in captured.out + captured.err
 
 
 async def test_workers_are_reused(parser: ProcessParser) -> None:

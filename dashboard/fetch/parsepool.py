@@ -15,6 +15,7 @@ import multiprocessing
 import os
 import pickle
 import signal
+import sys
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from multiprocessing.connection import Connection
@@ -45,10 +46,24 @@ def _portable_exception(error: BaseException) -> BaseException:
     return error
 
 
+def _silence_output() -> None:
+    """Workers share the dashboard's terminal: a parser's warning printed there would scribble over the
+    full-screen UI. Everything a worker has to say goes back through its pipe instead."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(AttributeError, OSError, ValueError):
+            stream.flush()
+    for fd in (1, 2):
+        with contextlib.suppress(OSError):
+            os.dup2(devnull, fd)
+    os.close(devnull)
+
+
 def _serve(conn: Connection) -> None:
     """A worker's loop: read a pickled (fn, args, kwargs), reply with ("ok", result) or ("raised", error)."""
     # Ctrl-C in the terminal goes to the whole process group; the parent decides what workers do.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _silence_output()
     while True:
         try:
             data = conn.recv_bytes()
