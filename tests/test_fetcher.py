@@ -8,11 +8,12 @@ import zlib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 
 import dashboard
-from dashboard.demo.httpserver import LocalServer, Reply
+from dashboard.demo.httpserver import LocalServer, Reply, Seen
 from dashboard.fetch.addresses import IPAddress, literal_address
 from dashboard.fetch.errors import (
     Gone,
@@ -279,6 +280,27 @@ async def test_303_after_post_becomes_get(server: LocalServer, fetcher: Fetcher)
     server.route("/result", b"done")
     await fetcher.fetch(Request(server.url("/submit"), method="POST", json={"a": 1}))
     assert server.requests_to("/result")[0].method == "GET"
+
+
+async def test_post_redirected_to_itself_as_get_is_not_a_loop(server: LocalServer, fetcher: Fetcher) -> None:
+    def post_redirect_get(seen: Seen, raw: BaseHTTPRequestHandler) -> Reply:
+        if seen.method == "POST":
+            return Reply(303, headers={"Location": "/form"})
+        return Reply(200, b"the form")
+
+    server.route("/form", post_redirect_get)
+    response = await fetcher.fetch(Request(server.url("/form"), method="POST", json={}))
+    assert response.body == b"the form"
+    assert [seen.method for seen in server.requests_to("/form")] == ["POST", "GET"]
+
+
+async def test_long_location_is_shortened_in_the_message(server: LocalServer, fetcher: Fetcher) -> None:
+    long_path = "/a" + "b" * 5000
+    server.route("/jump", Reply(302, headers={"Location": long_path}))
+    server.route(long_path, Reply(302, headers={"Location": long_path}))
+    with pytest.raises(RedirectError, match="loop") as caught:
+        await fetcher.fetch(Request(server.url("/jump")))
+    assert len(caught.value.message) < 200
 
 
 async def test_307_keeps_method_and_body(server: LocalServer, fetcher: Fetcher) -> None:

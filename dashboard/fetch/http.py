@@ -189,6 +189,11 @@ class _Body:
         self.data += chunk
 
 
+def _short(text: str, limit: int = 120) -> str:
+    """Server-chosen text (a Location) shortened for a one-line message."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _size(count: int) -> str:
     if count >= 2**20:
         return f"{count / 2**20:g} MiB"
@@ -224,8 +229,9 @@ def _keeps_credentials(url: httpx.URL, target: httpx.URL) -> bool:
 
 
 def _describe_transport_error(error: httpx.TransportError) -> str:
+    """One short human line: the kind of failure and the first line of what the library said."""
     text = str(error).strip().splitlines()
-    detail = text[0] if text else type(error).__name__
+    detail = text[0][:160] if text else type(error).__name__
     if isinstance(error, httpx.ConnectError):
         return f"could not connect: {detail}"
     if isinstance(error, httpx.RemoteProtocolError):
@@ -239,7 +245,13 @@ def _describe_transport_error(error: httpx.TransportError) -> str:
 
 class Fetcher:
     """One HTTP/1.1 client for the life of the app: bounded concurrency, a total deadline per fetch,
-    capped decompressed bodies, redirects followed by hand under an address policy."""
+    capped decompressed bodies, redirects followed by hand under an address policy.
+
+    `timeout` is the deadline of one whole fetch (connect, headers, every body byte, every redirect),
+    read at the start of each fetch; time spent waiting for one of the `max_concurrency` slots does
+    not count. `resolver` is how redirect targets are resolved for the address policy (tests
+    substitute one; the default asks the system resolver).
+    """
 
     def __init__(
         self,
@@ -309,7 +321,7 @@ class Fetcher:
         headers = dict(request.headers)
         permanent = True
         hops = 0
-        seen = {str(url)}
+        seen = {(method, str(url))}
         while True:
             status, reason, response_headers, body = await self._send_once(
                 method, url, headers, json_body, deadline
@@ -329,13 +341,13 @@ class Fetcher:
             if hops > self.max_redirects:
                 raise RedirectError(f"more than {self.max_redirects} redirects", http_status=status)
             target = self._redirect_target(url, response_headers, status)
-            if str(target) in seen:
-                raise RedirectError(f"redirect loop back to {target}", http_status=status)
-            seen.add(str(target))
             await self._check_redirect(url, target, status)
             permanent = permanent and status in PERMANENT_REDIRECT_STATUSES
             if status == 303 or (status in (301, 302) and method == "POST"):
                 method, json_body = "GET", None
+            if (method, str(target)) in seen:
+                raise RedirectError(f"redirect loop back to {_short(str(target))}", http_status=status)
+            seen.add((method, str(target)))
             if not _keeps_credentials(url, target):
                 headers = {
                     name: value
@@ -364,13 +376,15 @@ class Fetcher:
         try:
             target = url.join(location)
         except (httpx.InvalidURL, ValueError) as error:
-            raise RedirectError(f"redirect to an invalid URL {location!r}", http_status=status) from error
+            raise RedirectError(
+                f"redirect to an invalid URL {_short(location)!r}", http_status=status
+            ) from error
         if target.scheme not in ("http", "https"):
             raise RedirectError(
                 f"redirect to a {target.scheme or 'schemeless'} URL refused", http_status=status
             )
         if not target.host:
-            raise RedirectError(f"redirect to a URL without a host {location!r}", http_status=status)
+            raise RedirectError(f"redirect to a URL without a host {_short(location)!r}", http_status=status)
         return target
 
     async def _check_redirect(self, url: httpx.URL, target: httpx.URL, status: int) -> None:
