@@ -27,6 +27,7 @@ from dashboard.sources.stackexchange import (
     SeenUpTo,
     StackExchangeSource,
     error_of,
+    explain_refusal,
     parse_page,
     question_to_mention,
     refresh_due,
@@ -328,10 +329,10 @@ async def test_refused_request_is_a_clear_error(server: LocalServer, fetcher: Fe
     assert "daily quota" in caught.value.message
 
 
-async def test_error_body_kept_by_the_fetcher_is_read() -> None:
+def test_error_body_kept_by_the_fetcher_is_read() -> None:
     refused = HTTPError("HTTP 400 Bad Request", http_status=400)
     refused.body = THROTTLED  # type: ignore[attr-defined]  # what a fetcher that keeps error bodies gives
-    explained = StackExchangeSource._explained(refused, NOW, "")
+    explained = explain_refusal(refused, NOW)
     assert isinstance(explained, RateLimited)
     assert explained.until == NOW + timedelta(seconds=80430)
 

@@ -184,10 +184,11 @@ class LemmySource(Source):
         seen = SeenUpTo() if ctx.first_poll else SeenUpTo.from_cursor(ctx.cursor)
         young = set(ctx.refresh_keys)
         found, read = await self._search(ctx, seen, exchange)
-        refreshed = [mention for mention in read if mention.key in young and mention.key not in found]
-        refreshed += await self._refresh(ctx, refresh_order(young, {m.key for m in read}), exchange)
+        refreshed = {m.key: m for m in read if m.key in young and m.key not in found}
+        for mention in await self._refresh(ctx, refresh_order(young, {m.key for m in read}), exchange):
+            refreshed[mention.key] = mention
         return PollOutcome(
-            mentions=(*found.values(), *refreshed),
+            mentions=(*found.values(), *refreshed.values()),
             cursor=seen.advance(read).to_cursor() or dict(ctx.cursor),
             http_status=exchange.http_status,
             bytes_read=exchange.bytes_read,

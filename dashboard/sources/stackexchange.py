@@ -182,6 +182,25 @@ def refresh_due(refreshed_at: int | None, now: datetime, quota_remaining: int | 
     return refreshed_at is None or now.timestamp() - refreshed_at >= REFRESH_EVERY
 
 
+def explain_refusal(error: HTTPError, now: datetime, key_env: str = "") -> FetchError:
+    """Stack Exchange answers every refusal with HTTP 400 and says why in the body (`error_id`): read it
+    when the fetcher kept the body (`error.body`), else say what a 400 from this API usually means."""
+    body = getattr(error, "body", None)
+    if isinstance(body, bytes | bytearray) and body.strip():
+        try:
+            mapped = error_of(json.loads(body), now, key_env, error.http_status)
+        except ValueError:
+            mapped = None
+        if mapped is not None:
+            return mapped
+    if error.http_status == 400:
+        return HTTPError(
+            f"{error.message} (Stack Exchange: a bad parameter or site name, or the daily quota is spent)",
+            http_status=400,
+        )
+    return error
+
+
 # --- the source ---------------------------------------------------------------------------------------
 
 
@@ -329,25 +348,6 @@ class StackExchangeSource(Source):
         try:
             return await ctx.fetch(Request(self.base_url + path, params=params))
         except HTTPError as error:
-            raise self._explained(error, ctx.now, key_env) from error
+            raise explain_refusal(error, ctx.now, key_env) from error
         except FetchError as error:
             raise needs_credentials(error, key_env or SUGGESTED_KEY_ENV) from error
-
-    @staticmethod
-    def _explained(error: HTTPError, now: datetime, key_env: str) -> FetchError:
-        """Stack Exchange answers every refusal with HTTP 400 and says why in the body: read it when the
-        fetcher kept it (`error.body`), else say what a 400 from this API usually means."""
-        body = getattr(error, "body", None)
-        if isinstance(body, bytes | bytearray) and body.strip():
-            try:
-                mapped = error_of(json.loads(body), now, key_env, error.http_status)
-            except ValueError:
-                mapped = None
-            if mapped is not None:
-                return mapped
-        if error.http_status == 400:
-            return HTTPError(
-                f"{error.message} (Stack Exchange: a bad parameter or site name, or the daily quota is spent)",
-                http_status=400,
-            )
-        return error
