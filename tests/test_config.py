@@ -770,3 +770,40 @@ def test_text_with_a_lone_surrogate_is_a_clean_error() -> None:
         error_of('[settings]\n\nkeywords = ["x\udcff"]\n')
         == "feeds.toml:3: not UTF-8 text; save the file as UTF-8"
     )
+
+
+# ---- the example feeds.toml of the repository --------------------------------------------------------
+
+REPO_FEEDS = Path(__file__).resolve().parent.parent / "feeds.toml"
+SOCIAL_TYPES = ("discourse", "github", "hackernews", "lemmy", "mastodon", "reddit", "stackexchange")
+
+
+def test_the_example_feeds_toml_of_the_repository_loads() -> None:
+    config = load_config(REPO_FEEDS)
+
+    feeds = [source for source in config.sources if source.type == "feed"]
+    social = [source for source in config.sources if source.type != "feed"]
+    assert len(feeds) == 4
+    assert all(source.url and source.url.startswith("https://") for source in feeds)
+    assert sorted(source.type for source in social) == list(SOCIAL_TYPES)
+    assert all("textual" in (source.option("query"), source.option("tag")) for source in social)
+    assert config.settings.keywords == ("textual", "rich", "tui")
+    assert config.settings.database is None
+    assert config.export.every == 3600.0
+    reddit = config.source_named("Reddit r/Python: textual")
+    assert reddit is not None
+    assert reddit.option("subreddit") == "Python"
+
+
+def test_the_commented_bluesky_entry_of_the_example_works_once_uncommented() -> None:
+    text = REPO_FEEDS.read_text()
+    head, commented = text.split("# [[feeds]]\n")
+    uncommented = "[[feeds]]\n" + "\n".join(line.removeprefix("# ") for line in commented.splitlines())
+
+    config = parse_config(head + uncommented, REPO_FEEDS)
+
+    bluesky = config.sources[-1]
+    assert (bluesky.type, bluesky.option("query")) == ("bluesky", "textual")
+    assert bluesky.option("identifier_env") == "BLUESKY_IDENTIFIER"
+    assert bluesky.option("password_env") == "BLUESKY_APP_PASSWORD"
+    assert bluesky.option("service") == "https://bsky.social"
