@@ -324,3 +324,4 @@ async def test_invalid_query_is_a_clear_error(server: LocalServer, fetcher: Fetc
     with pytest.raises(HTTPError, match="rejected the search query") as caught:
         await make_source(config(server)).poll(context(fetcher, first_poll=True))
     assert caught.value.http_status == 422
+    assert "is:issue" in caught.value.message

@@ -1,7 +1,8 @@
 """GitHub: issues and pull requests matching a search (GitHub search syntax, e.g. `driftwood in:title`).
 
 `/search/issues?sort=created&order=desc` lists matches newest first, 100 a page (the API returns at most
-1,000 results a query). Later polls append a `created:>=TIME` qualifier with the newest creation time
+1,000 results a query). Since 2025 GitHub often answers 422 to a query without `is:issue` or
+`is:pull-request`: the query is sent as written, and the 422 message says so (two sources cover both). Later polls append a `created:>=TIME` qualifier with the newest creation time
 seen; the ids seen at exactly that second are kept so a same-second item is neither lost nor doubled.
 
 Cursor: `{"since": int, "at_since": [item ids as str]}` - the newest `created_at` seen (epoch seconds)
@@ -161,7 +162,11 @@ def relabelled(error: FetchError, now: datetime, token_env: str) -> FetchError:
             f"GitHub search rate limit (HTTP 403){hint}", until=now + FORBIDDEN_WAIT, http_status=403
         )
     if error.http_status == 422 and isinstance(error, HTTPError):
-        return HTTPError(f"{error.message}: GitHub rejected the search query", http_status=422)
+        return HTTPError(
+            f"{error.message}: GitHub rejected the search query (its syntax; GitHub now often requires"
+            " is:issue or is:pull-request in it)",
+            http_status=422,
+        )
     return needs_credentials(error, token_env or SUGGESTED_TOKEN_ENV)
 
 
