@@ -308,3 +308,13 @@ async def test_html_instead_of_json_is_a_parse_error(server: LocalServer, fetche
     server.route("/api/v1/search_by_date", b"<html>maintenance</html>", headers={"Content-Type": "text/html"})
     with pytest.raises(ParseError):
         await make_source(config(server)).poll(context(fetcher, first_poll=True))
+
+
+async def test_a_busy_second_poll_says_when_max_items_cut_it_short(
+    server: LocalServer, fetcher: Fetcher
+) -> None:
+    cursor = {"since": BY_ID["46100001"]["created_at_i"], "at_since": ["46100001"]}
+    server.route("/api/v1/search_by_date", FakeAlgolia(HITS))
+    outcome = await make_source(config(server, max_items=2)).poll(context(fetcher, cursor=cursor))
+    assert [m.key for m in outcome.mentions] == ["46100007", "46100005"]
+    assert "max_items (2)" in outcome.notes

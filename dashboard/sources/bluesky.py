@@ -383,6 +383,8 @@ class BlueskySource(Source):
             page_cursor = result.cursor
             if not result.mentions or not page_cursor or len(found) >= limit:
                 break
+        if seen.at is not None and len(found) >= limit:
+            exchange.notes.append(f"max_items ({limit}) new items read: older new ones may have been skipped")
         return list(unique(found))[:limit]
 
     async def _refresh(

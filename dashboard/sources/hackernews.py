@@ -236,6 +236,8 @@ class HackerNewsSource(Source):
             page += 1
             if not result.mentions or page >= result.pages:
                 break
+        if seen.at is not None and len(found) >= limit:
+            exchange.notes.append(f"max_items ({limit}) new items read: older new ones may have been skipped")
         return list(unique(found))[:limit]
 
     async def _refresh(self, ctx: PollContext, skip: set[str], exchange: Exchange) -> list[Mention]:

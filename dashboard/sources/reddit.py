@@ -255,6 +255,8 @@ class RedditSource(Source):
             # Same-second posts may straddle pages: only a strictly older post ends the search.
             if any(seen.is_past(m) for m in listing.mentions) or not after or len(found) >= limit:
                 break
+        if seen.at is not None and len(found) >= limit:
+            exchange.notes.append(f"max_items ({limit}) new items read: older new ones may have been skipped")
         return list(unique(found))[:limit]
 
     async def _refresh(self, ctx: PollContext, skip: set[str], exchange: Exchange) -> list[Mention]:
