@@ -1,0 +1,34 @@
+"""Everything a running poller needs, opened and closed together (the CLI and the dashboard share it)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import datetime
+from pathlib import Path
+
+from dashboard.config import Config
+from dashboard.fetch.http import Fetcher
+from dashboard.fetch.parsepool import ProcessParser
+from dashboard.fetch.poller import Poller, utc_now
+from dashboard.store.writer import Store
+
+# The CPU budget of one feed's parse: a crafted feed that takes longer is stopped and marked failing.
+PARSE_BUDGET = 20.0
+
+
+@asynccontextmanager
+async def running_poller(
+    config: Config, database: Path, *, clock: Callable[[], datetime] = utc_now
+) -> AsyncIterator[Poller]:
+    """A poller with its fetcher, parse workers and store; all closed on exit, in-flight writes done."""
+    store = Store.open(database)
+    try:
+        with ProcessParser(workers=os.cpu_count() or 2, budget=PARSE_BUDGET) as parser:
+            async with Fetcher(
+                timeout=config.settings.timeout, max_concurrency=config.settings.max_concurrency
+            ) as fetcher:
+                yield Poller(config, store, fetcher.fetch, parser, clock=clock)
+    finally:
+        store.close()
