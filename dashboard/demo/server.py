@@ -51,6 +51,9 @@ RELEASES_FEED = "/lumen-tui/lumen/releases.atom"
 YOUTUBE_FEED = "/youtube/feeds/videos.xml"
 FEED_SIZES = {"blog": 10, "comments": 30, "releases": 10, "youtube": 15}  # items a feed carries
 MASTODON_TAG = "lumen"
+# Credentials are read from environment variables named in feeds.toml: the demo names ones that are never
+# set, so a user's real tokens are never sent, not even to the local demo server.
+NO_TOKEN = "COMMUNITY_DASHBOARD_DEMO_NO_"
 STACK_QUOTA = 10_000  # the keyed quota: a demo left running all day must not run dry
 GITHUB_LIMIT = 30  # search requests a minute (with a token)
 
@@ -117,7 +120,11 @@ class DemoServer:
     # -- feeds.toml ------------------------------------------------------------------------------
 
     def feeds(self) -> tuple[DemoFeed, ...]:
-        """Every source the demo plays, pointed at this server, with short intervals."""
+        """Every source the demo plays, pointed at this server, with short intervals.
+
+        Stack Exchange and GitHub get their sources' `min_interval` (10 min, 1 min): the poller would
+        stretch a shorter one anyway, and the file should say what really happens.
+        """
         base = self.base_url
         return (
             DemoFeed("Lumen blog", "30s", ("blog",), url=base + BLOG_FEED),
@@ -131,14 +138,29 @@ class DemoServer:
             ),
             self._api("Hacker News", "hackernews", "15s", ("social",), query="lumen", kind="all"),
             self._api("Reddit", "reddit", "20s", ("social",), query="lumen"),
-            self._api("Mastodon #lumen", "mastodon", "15s", ("social",), tag=MASTODON_TAG),
-            self._api("Bluesky", "bluesky", "20s", ("social",), query="lumen"),
+            self._api(
+                "Mastodon #lumen",
+                "mastodon",
+                "15s",
+                ("social",),
+                tag=MASTODON_TAG,
+                token_env=NO_TOKEN + "MASTODON",
+            ),
+            self._api(
+                "Bluesky",
+                "bluesky",
+                "20s",
+                ("social",),
+                query="lumen",
+                identifier_env=NO_TOKEN + "BLUESKY_ID",
+                password_env=NO_TOKEN + "BLUESKY_PASSWORD",
+            ),
             self._api("Lemmy", "lemmy", "30s", ("social",), query="lumen"),
             self._api(
-                "Stack Overflow", "stackexchange", "30s", ("support",), query="lumen", site="stackoverflow"
+                "Stack Overflow", "stackexchange", "10m", ("support",), query="lumen", site="stackoverflow"
             ),
             self._api("Lumen forum", "discourse", "25s", ("support",), query="lumen"),
-            self._api("GitHub issues", "github", "30s", ("code",), query="lumen"),
+            self._api("GitHub issues", "github", "1m", ("code",), query="lumen"),
         )
 
     def _api(self, name: str, source: str, interval: str, tags: tuple[str, ...], **options: str) -> DemoFeed:
@@ -571,6 +593,8 @@ class DemoServer:
         ordered = list(questions)
         if sort == "votes":
             ordered.sort(key=lambda q: self.world.counts(q, now).score)
+        elif sort == "activity":
+            ordered.sort(key=lambda q: (self.world.counts(q, now).active_at, q.ident))
         else:
             ordered.sort(key=lambda q: (q.published, q.ident))
         if seen.param("order", "desc") != "asc":
@@ -644,6 +668,8 @@ class DemoServer:
         sort = seen.param("sort")
         if sort in ("comments", "reactions"):
             items.sort(key=lambda item: self.world.counts(item, now).score)
+        elif sort == "updated":
+            items.sort(key=lambda item: (self.world.counts(item, now).active_at, item.ident))
         else:
             items.sort(key=lambda item: (item.published, item.ident))
         if seen.param("order", "desc") != "asc":

@@ -457,6 +457,7 @@ class Counts:
     comments: int
     shares: int
     views: int
+    active_at: datetime  # when the reply count last went up (the publication time if it never did)
 
 
 @dataclass(frozen=True, slots=True)
@@ -473,7 +474,8 @@ class Incident:
 INCIDENTS: tuple[Incident, ...] = (
     Incident("lemmy", "error", 180.0, 360.0, 500),
     Incident("github", "rate-limit", 240.0, 330.0, 429),
-    Incident("stackexchange", "backoff", 400.0, 430.0),
+    # Stack Exchange is polled every 10 minutes: this window catches the second poll.
+    Incident("stackexchange", "backoff", 570.0, 720.0),
 )
 
 
@@ -629,6 +631,14 @@ def release_version(index: int) -> str:
     return f"0.{7 + index // 4}.{index % 4}"
 
 
+def _reached(mention: Happening, level: float) -> datetime:
+    """When a mention's grown engagement first reached `level` (inverting the growth curve)."""
+    if level <= 0 or mention.reach <= 0:
+        return mention.published
+    share = min(level / mention.reach, 1.0 - 1e-9)
+    return mention.published + timedelta(seconds=math.ceil(-GROWTH_SECONDS * math.log(1.0 - share)))
+
+
 def _poisson(rng: random.Random, mean: float) -> int:
     """Knuth's method: fine for the small means of one slot."""
     limit, count, product = math.exp(-mean), 0, rng.random()
@@ -709,13 +719,15 @@ class DemoWorld:
         age = max(0.0, (moment - mention.published).total_seconds())
         grown = mention.reach * (1.0 - math.exp(-age / GROWTH_SECONDS))
         if mention.stream == "blog":
-            replies = sum(1 for c in self.mentions("comments", moment) if c.parent == mention.ident)
-            return Counts(score=0, comments=replies, shares=0, views=0)
+            replies = [c.published for c in self.mentions("comments", moment) if c.parent == mention.ident]
+            return Counts(0, len(replies), 0, 0, max(replies, default=mention.published))
+        comments = int(grown * spec.comment_ratio)
         return Counts(
             score=int(grown),
-            comments=int(grown * spec.comment_ratio),
+            comments=comments,
             shares=int(grown * spec.share_ratio),
             views=int(grown * spec.view_ratio) + (int(age // 60) if spec.view_ratio else 0),
+            active_at=_reached(mention, comments / spec.comment_ratio if spec.comment_ratio else 0.0),
         )
 
     def incident(self, stream: str, now: datetime | None = None) -> ActiveIncident | None:
