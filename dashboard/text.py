@@ -10,7 +10,8 @@ from __future__ import annotations
 import html
 import re
 
-_TAG = re.compile(r"<[^>]*>?", re.DOTALL)
+# Only tag-shaped text: "<" then a letter, "/", "!" or "?". "I <3 this" and "a < b" stay as written.
+_TAG = re.compile(r"<[A-Za-z/!?][^<>]*>", re.DOTALL)
 _BLOCK_TAG = re.compile(r"<\s*(br|/p|/div|/li|/h[1-6]|/blockquote|/tr)\b[^>]*>", re.IGNORECASE)
 _SCRIPT_STYLE = re.compile(r"<\s*(script|style)\b.*?<\s*/\s*\1\s*>", re.IGNORECASE | re.DOTALL)
 _SPACES = re.compile(r"[ \t\f\v\u00a0]+")

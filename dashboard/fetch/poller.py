@@ -51,6 +51,8 @@ class Poller:
         self._env = dict(os.environ if env is None else env)
         self._rng = rng or random.Random()
         self._in_flight: dict[str, asyncio.Task[PollRecord]] = {}
+        # One Source object per source for the poller's life: sessions (Bluesky's login) are reused.
+        self._instances: dict[tuple[str, str | None], Source] = {}
         self.sources = {source.name: source for source in config.sources}
         store.sync_sources(config.sources, {s.name: source_config_hash(s) for s in config.sources})
 
@@ -135,7 +137,7 @@ class Poller:
     async def _poll(self, configured: SourceConfig) -> PollRecord:
         state = await asyncio.to_thread(self.store.state, configured.name)
         source_config = replace(configured, url=state.url_override) if state.url_override else configured
-        source = make_source(source_config)
+        source = self._instance(source_config)
         started_at = self._clock()
         redirects: list[str | None] = []
         context = PollContext(
@@ -185,6 +187,12 @@ class Poller:
             return None, update, failure
         redirect = redirects[0] if redirects else None
         return outcome, after_success(started_at, interval, outcome, redirect=redirect), None
+
+    def _instance(self, config: SourceConfig) -> Source:
+        key = (config.name, config.url)
+        if key not in self._instances:
+            self._instances[key] = make_source(config)
+        return self._instances[key]
 
     def _watching_redirects(self, source: SourceConfig, seen: list[str | None]) -> Fetch:
         """The fetcher, noting where a feed's own URL permanently redirects (adopted after a few polls)."""

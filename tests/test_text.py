@@ -1,0 +1,57 @@
+"""Plain text for storage and the one display sanitiser."""
+
+from __future__ import annotations
+
+import pytest
+
+from dashboard.text import display_safe, plain_text, shorten
+
+
+@pytest.mark.parametrize(
+    ("markup", "expected"),
+    [
+        ("<p>Hello <b>world</b></p>", "Hello world"),
+        ("I <3 this", "I <3 this"),
+        ("a < b and c > d", "a < b and c > d"),
+        ("&lt;b&gt;not a tag&lt;/b&gt; &amp; more", "<b>not a tag</b> & more"),
+        ("line one<br>line two", "line one\nline two"),
+        ("<script>alert(1)</script>kept", "kept"),
+        ("<!-- hidden -->shown", "shown"),
+        ("  spaced \t out  ", "spaced out"),
+        ("", ""),
+        (None, ""),
+    ],
+)
+def test_plain_text(markup: str | None, expected: str) -> None:
+    assert plain_text(markup) == expected
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        "\x1b]52;c;aGVsbG8=\x07",  # OSC 52: writes the clipboard
+        "\x1b]0;pwned\x07",  # OSC 0: sets the window title
+        "\x1b[2J",  # CSI clear screen
+        "\x9b2J",  # C1 CSI
+        "\u202eevil",  # right-to-left override
+        "\u2066isolate\u2069",
+        "\x00\x08\x7f",
+    ],
+)
+def test_display_safe_lets_no_control_through(hostile: str) -> None:
+    shown = display_safe(f"title {hostile} end")
+    assert not any(ord(c) < 0x20 and c not in "\t\n" for c in shown)
+    assert not any(0x7F <= ord(c) <= 0x9F for c in shown)
+    assert not any(c in shown for c in "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+    assert shown.startswith("title ")
+    assert shown.endswith(" end")
+
+
+def test_display_safe_keeps_text_and_folds_lines_on_request() -> None:
+    assert display_safe("Grüße 日本 🎉 [/bold]\nnext") == "Grüße 日本 🎉 [/bold]\nnext"
+    assert display_safe("a\nb\tc", one_line=True) == "a b c"
+
+
+def test_shorten() -> None:
+    assert shorten("abcdef", 4) == "abc…"
+    assert shorten("abc", 4) == "abc"
