@@ -123,7 +123,7 @@ class MainScreen(Screen[None]):
         self._focus_panel(panel)
 
     def open_filter(self) -> None:
-        self.action_show_panel("stream")
+        self.query_one(Tabs).active = "tab-stream"
         self.query_one(StreamPanel).open_filter()
 
     @on(Tabs.TabActivated, "#panel-tabs")

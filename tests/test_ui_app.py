@@ -1,0 +1,198 @@
+"""The whole app, live: polling RSS feeds served by the local test server into a temporary store."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+import pytest
+from textual.pilot import Pilot
+
+from dashboard.config import Config, load_config
+from dashboard.demo.httpserver import LocalServer, Reply
+from dashboard.ui.app import DashboardApp, make_app
+from dashboard.ui.screens.detail import MentionDetailScreen
+from dashboard.ui.screens.help import HelpScreen
+from dashboard.ui.screens.main import MainScreen
+from dashboard.ui.widgets.kpis import KpiBar
+from dashboard.ui.widgets.stream import StreamPanel
+from tests.test_ui_samples import HOSTILE_TITLES
+
+Check = Callable[[], bool]
+
+
+def rss(name: str, titles: list[str], *, now: datetime | None = None) -> bytes:
+    """An RSS 2.0 feed whose items were published over the last hours (newest first)."""
+    moment = now or datetime.now(UTC)
+    items = "".join(
+        f"<item><title>{escape(title)}</title><link>https://example.org/{name}/{number}</link>"
+        f"<guid>{name}-{number}</guid><pubDate>{format_datetime(moment - timedelta(minutes=30 * number))}</pubDate>"
+        f"<author>a{number}@example.org (Author {number})</author>"
+        f"<description>Body of {escape(title)}: about textual</description></item>"
+        for number, title in enumerate(titles)
+    )
+    return (
+        f'<?xml version="1.0"?><rss version="2.0"><channel><title>{name}</title>'
+        f"<link>https://example.org/</link><description>d</description>{items}</channel></rss>"
+    ).encode()
+
+
+def write_config(directory: Path, server: LocalServer, names: list[str], *, interval: str = "1h") -> Config:
+    lines = ["[settings]", f'interval = "{interval}"', 'timeout = "5s"', 'keywords = ["textual"]', ""]
+    for name in names:
+        lines += ["[[feeds]]", f'name = "{name}"', f'url = "{server.url("/" + name + ".xml")}"', ""]
+    path = directory / "feeds.toml"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return load_config(path)
+
+
+@pytest.fixture
+def two_feeds(server: LocalServer, tmp_path: Path) -> Iterator[Config]:
+    server.route("/news.xml", rss("news", [f"News item {n} about textual" for n in range(5)]))
+    server.route("/blog.xml", rss("blog", ["Blog post one", *HOSTILE_TITLES]))
+    yield write_config(tmp_path, server, ["news", "blog"])
+
+
+async def wait_for(pilot: Pilot[None], check: Check, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        await pilot.pause(0.05)
+
+
+def stream_of(app: DashboardApp) -> StreamPanel:
+    return (
+        app.screen_stack[1].query_one(StreamPanel)
+        if len(app.screen_stack) > 1
+        else app.query_one(StreamPanel)
+    )
+
+
+def main_screen(app: DashboardApp) -> MainScreen:
+    return next(screen for screen in app.screen_stack if isinstance(screen, MainScreen))
+
+
+def stream_rows(app: DashboardApp) -> int:
+    return main_screen(app).query_one(StreamPanel).table.row_count
+
+
+async def run_live(
+    config: Config,
+    database: Path,
+    body: Callable[[DashboardApp, Pilot[None]], Awaitable[None]],
+    **kwargs: object,
+) -> DashboardApp:
+    app = make_app(config, database=database, **kwargs)  # type: ignore[arg-type]
+    async with app.run_test(size=(160, 48)) as pilot:
+        await body(app, pilot)
+    return app
+
+
+async def test_polls_the_feeds_and_fills_the_stream(
+    two_feeds: Config, tmp_path: Path, server: LocalServer
+) -> None:
+    async def body(app: DashboardApp, pilot: Pilot[None]) -> None:
+        await wait_for(pilot, lambda: stream_rows(app) == 5 + 1 + len(HOSTILE_TITLES))
+        table = main_screen(app).query_one(StreamPanel).table
+        titles = {table.get_row_at(row)[4].plain for row in range(table.row_count)}
+        assert "[@click=app.quit]Click me[/]" in titles
+        assert len(server.requests_to("/news.xml")) == 1
+
+    await run_live(two_feeds, tmp_path / "m.db", body)
+
+
+async def test_keys_poll_pause_window_help_and_quit(
+    two_feeds: Config, tmp_path: Path, server: LocalServer
+) -> None:
+    async def body(app: DashboardApp, pilot: Pilot[None]) -> None:
+        await wait_for(pilot, lambda: stream_rows(app) > 0 and app._poller is not None)
+        await pilot.press("r")
+        await wait_for(pilot, lambda: len(server.requests_to("/news.xml")) == 2)
+        header = main_screen(app).query_one(KpiBar)
+        await pilot.press("p")
+        assert app.paused and app._pause.is_set()
+        assert "paused" in header.render().plain
+        await pilot.press("p")
+        assert not app.paused and not app._pause.is_set()
+        await pilot.press("w")
+        assert app.window == "7d"
+        assert "Window 7 d" in header.render().plain
+        await pilot.press("w", "w")
+        assert app.window == "24h"
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
+        assert isinstance(app.screen, MainScreen)
+        await pilot.press("e")
+        await pilot.pause()
+        assert any("Export" in str(n.message) for n in app._notifications)
+        await pilot.press("q")
+        await wait_for(pilot, lambda: not app.is_running)
+
+    await run_live(two_feeds, tmp_path / "m.db", body)
+
+
+async def test_filter_enter_detail_and_open_link(two_feeds: Config, tmp_path: Path) -> None:
+    opened: list[str] = []
+
+    async def body(app: DashboardApp, pilot: Pilot[None]) -> None:
+        app.open_url = lambda url, new_tab=True: opened.append(url)  # type: ignore[method-assign]
+        await wait_for(pilot, lambda: stream_rows(app) == 13)
+        await pilot.press("slash")
+        stream = main_screen(app).query_one(StreamPanel)
+        assert stream.filter_input.has_focus
+        await pilot.press(*"source:news")
+        await wait_for(pilot, lambda: stream_rows(app) == 5)
+        await pilot.press("enter")  # back to the table
+        assert stream.table.has_focus
+        await pilot.press("o")
+        assert opened == ["https://example.org/news/0"]
+        await pilot.press("enter")
+        await wait_for(
+            pilot, lambda: isinstance(app.screen, MentionDetailScreen) and app.screen.detail is not None
+        )
+        detail = app.screen
+        assert isinstance(detail, MentionDetailScreen)
+        assert detail.detail is not None and detail.detail.title == "News item 0 about textual"
+        await pilot.press("o")
+        assert opened[-1] == "https://example.org/news/0"
+        await pilot.press("escape")
+        await pilot.press("slash", "escape")
+        await wait_for(pilot, lambda: stream_rows(app) == 13)
+
+    await run_live(two_feeds, tmp_path / "m.db", body)
+
+
+async def test_a_readonly_instance_reads_while_another_polls(two_feeds: Config, tmp_path: Path) -> None:
+    database = tmp_path / "m.db"
+
+    async def writer(app: DashboardApp, pilot: Pilot[None]) -> None:
+        await wait_for(pilot, lambda: stream_rows(app) == 13)
+
+    await run_live(two_feeds, database, writer)
+
+    async def reader(app: DashboardApp, pilot: Pilot[None]) -> None:
+        await wait_for(pilot, lambda: stream_rows(app) == 13)
+        assert app._poller is None
+        await pilot.press("r")
+        await pilot.pause()
+        assert any("Read-only" in str(n.message) for n in app._notifications)
+        assert "read-only" in main_screen(app).query_one(KpiBar).render().plain
+
+    await run_live(two_feeds, database, reader, readonly=True)
+
+
+async def test_a_failing_feed_does_not_stop_the_others(server: LocalServer, tmp_path: Path) -> None:
+    server.route("/ok.xml", rss("ok", ["Fine"]))
+    server.route("/broken.xml", Reply(500, b"[bold]oops[/] \x1b]0;pwned\x07"))
+    config = write_config(tmp_path, server, ["ok", "broken"])
+
+    async def body(app: DashboardApp, pilot: Pilot[None]) -> None:
+        await wait_for(pilot, lambda: stream_rows(app) == 1)
+
+    await run_live(config, tmp_path / "m.db", body)
