@@ -54,7 +54,7 @@ def write_config(directory: Path, server: LocalServer, names: list[str], *, inte
 def two_feeds(server: LocalServer, tmp_path: Path) -> Iterator[Config]:
     server.route("/news.xml", rss("news", [f"News item {n} about textual" for n in range(5)]))
     server.route("/blog.xml", rss("blog", ["Blog post one", *HOSTILE_TITLES]))
-    yield write_config(tmp_path, server, ["news", "blog"])
+    return write_config(tmp_path, server, ["news", "blog"])
 
 
 async def wait_for(pilot: Pilot[None], check: Check, timeout: float = 15.0) -> None:
@@ -115,10 +115,12 @@ async def test_keys_poll_pause_window_help_and_quit(
         await wait_for(pilot, lambda: len(server.requests_to("/news.xml")) == 2)
         header = main_screen(app).query_one(KpiBar)
         await pilot.press("p")
-        assert app.paused and app._pause.is_set()
+        assert app.paused
+        assert app._pause.is_set()
         assert "paused" in header.render().plain
         await pilot.press("p")
-        assert not app.paused and not app._pause.is_set()
+        assert not app.paused
+        assert not app._pause.is_set()
         await pilot.press("w")
         assert app.window == "7d"
         assert "Window 7 d" in header.render().plain
@@ -158,7 +160,8 @@ async def test_filter_enter_detail_and_open_link(two_feeds: Config, tmp_path: Pa
         )
         detail = app.screen
         assert isinstance(detail, MentionDetailScreen)
-        assert detail.detail is not None and detail.detail.title == "News item 0 about textual"
+        assert detail.detail is not None
+        assert detail.detail.title == "News item 0 about textual"
         await pilot.press("o")
         assert opened[-1] == "https://example.org/news/0"
         await pilot.press("escape")
