@@ -401,3 +401,12 @@ async def test_missing_forum_is_a_clear_error(fetcher: Fetcher) -> None:
     source = make_source(SourceConfig(name="f", type="discourse", interval=900))
     with pytest.raises(FetchError, match="base_url"):
         await source.poll(context(fetcher, first_poll=True))
+
+
+async def test_incremental_poll_cut_by_max_items_says_so(server: LocalServer, fetcher: Fetcher) -> None:
+    server.route("/search.json", FakeSearch(SEARCH["posts"], SEARCH["topics"], per_page=2))
+    outcome = await make_source(search_config(server, max_items=3)).poll(
+        context(fetcher, cursor={"mode": "search", "newest_id": 1})
+    )
+    assert len(outcome.mentions) == 3
+    assert outcome.notes == "max_items (3) new items read: older new ones may have been skipped"

@@ -325,3 +325,11 @@ async def test_invalid_query_is_a_clear_error(server: LocalServer, fetcher: Fetc
         await make_source(config(server)).poll(context(fetcher, first_poll=True))
     assert caught.value.http_status == 422
     assert "is:issue" in caught.value.message
+
+
+async def test_incremental_poll_cut_by_max_items_says_so(server: LocalServer, fetcher: Fetcher) -> None:
+    server.route("/search/issues", FakeGitHub(ITEMS))
+    cursor = {"since": NEWEST - 86400, "at_since": []}
+    outcome = await make_source(config(server, max_items=2)).poll(context(fetcher, cursor=cursor))
+    assert len(outcome.mentions) == 2
+    assert outcome.notes == "max_items (2) new items read: older new ones may have been skipped"

@@ -307,3 +307,12 @@ async def test_missing_instance_is_a_clear_error(fetcher: Fetcher) -> None:
     source = make_source(SourceConfig(name="l", type="lemmy", interval=900, options={"query": "x"}))
     with pytest.raises(FetchError, match="base_url"):
         await source.poll(context(fetcher, first_poll=True))
+
+
+async def test_incremental_poll_cut_by_max_items_says_so(server: LocalServer, fetcher: Fetcher) -> None:
+    posts = [synthetic_post(1000 + n, NOW - timedelta(minutes=n)) for n in range(130)]
+    server.route("/api/v3/search", FakeLemmy(posts))
+    cursor = {"newest_id": 1, "since": (NOW - timedelta(days=1)).timestamp()}
+    outcome = await make_source(config(server, max_items=60)).poll(context(fetcher, cursor=cursor))
+    assert len(outcome.mentions) == 60
+    assert outcome.notes == "max_items (60) new items read: older new ones may have been skipped"

@@ -350,3 +350,13 @@ async def test_unset_key_variable_is_noted_and_not_sent(server: LocalServer, fet
     outcome = await make_source(config(server, key_env="SO_KEY")).poll(context(fetcher, first_poll=True))
     assert "key" not in server.requests_to("/2.3/search/advanced")[0].query
     assert outcome.notes == "quota 286/300; SO_KEY is not set: anonymous quota"
+
+
+async def test_incremental_poll_cut_by_max_items_says_so(server: LocalServer, fetcher: Fetcher) -> None:
+    server.route("/2.3/search/advanced", FakeStackExchange(ITEMS))
+    cursor = {"since": ITEMS[-1]["creation_date"] - 1, "at_since": []}
+    outcome = await make_source(config(server, max_items=3)).poll(context(fetcher, cursor=cursor))
+    assert len(outcome.mentions) == 3
+    assert (
+        outcome.notes == "quota 286/300; max_items (3) new items read: older new ones may have been skipped"
+    )

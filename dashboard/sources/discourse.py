@@ -323,6 +323,8 @@ class DiscourseSource(Source):
                 refresh_pages += 1
                 continue
             break
+        if seen.newest_id is not None and len(reading.new) >= limit:
+            exchange.notes.append(f"max_items ({limit}) new items read: older new ones may have been skipped")
         return reading
 
     async def _page(

@@ -276,6 +276,8 @@ class GitHubSource(Source):
             spent = exchange.not_before is not None  # X-RateLimit-Remaining: 0
             if page.size < per_page or len(found) >= limit or page_number * per_page >= page.total or spent:
                 break
+        if seen.since is not None and len(found) >= limit:
+            exchange.notes.append(f"max_items ({limit}) new items read: older new ones may have been skipped")
         return list(found.values())
 
     async def _refresh(

@@ -222,6 +222,8 @@ class LemmySource(Source):
                     found.setdefault(mention.key, mention)
             if page.size < PAGE_SIZE or len(found) >= limit or seen.reached(page):
                 break
+        if seen.newest_id is not None and len(found) >= limit:
+            exchange.notes.append(f"max_items ({limit}) new items read: older new ones may have been skipped")
         return found, read
 
     def _params(self, page: int) -> dict[str, str]:

@@ -328,6 +328,8 @@ class StackExchangeSource(Source):
             if not page.has_more or len(found) >= limit or page.backoff:
                 break
             page_number += 1
+        if seen.since is not None and len(found) >= limit:
+            exchange.notes.append(f"max_items ({limit}) new items read: older new ones may have been skipped")
         return list(found.values())
 
     async def _refresh(self, ctx: PollContext, ids: Sequence[str], exchange: Exchange) -> list[Mention]:
