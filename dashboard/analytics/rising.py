@@ -1,0 +1,63 @@
+"""Rising mentions: engagement gained per hour, from the stored engagement snapshots.
+
+For each mention with at least two engagement_history rows inside a recent span (24 h by default), the
+velocity is (total at the last row - total at the first row) / hours between them, total being
+likes + replies + shares over the known ones. Absolute counts favour old, big posts; velocity finds
+what is taking off now.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import numpy as np
+import pandas as pd
+
+from dashboard.analytics.windows import epochs_of
+
+VELOCITY_COLUMNS = ("id", "gained", "hours", "per_hour")
+RISING_SPAN = timedelta(hours=24)
+# Two snapshots closer than this say little about a rate (and divide by almost nothing).
+MIN_SPAN = timedelta(minutes=10)
+
+
+def velocities(history: pd.DataFrame, *, min_span: timedelta = MIN_SPAN) -> pd.DataFrame:
+    """[id, gained, hours, per_hour] for every mention in `history` [mention_id, at, engagement] whose
+    first and last known totals are at least `min_span` apart."""
+    known = history.loc[history["engagement"].notna(), ["mention_id", "at", "engagement"]]
+    frame = pd.DataFrame(
+        {
+            "id": known["mention_id"].to_numpy(dtype=np.int64),
+            "epoch": epochs_of(known["at"]),
+            "total": known["engagement"].to_numpy(dtype=np.int64),
+        }
+    ).sort_values(["id", "epoch"], kind="stable")
+    grouped = frame.groupby("id", sort=True)
+    ends = grouped.agg(
+        first_epoch=("epoch", "first"),
+        last_epoch=("epoch", "last"),
+        first_total=("total", "first"),
+        last_total=("total", "last"),
+    )
+    hours = (ends["last_epoch"] - ends["first_epoch"]) / 3600.0
+    result = pd.DataFrame(
+        {
+            "id": ends.index.to_numpy(dtype=np.int64),
+            "gained": (ends["last_total"] - ends["first_total"]).to_numpy(dtype=np.int64),
+            "hours": hours.to_numpy(dtype=float),
+        }
+    )
+    result = result[result["hours"] * 3600 >= min_span.total_seconds()].copy()
+    result["per_hour"] = result["gained"] / result["hours"]
+    return result.reset_index(drop=True)
+
+
+def rising(history: pd.DataFrame, *, top_n: int = 10, min_span: timedelta = MIN_SPAN) -> pd.DataFrame:
+    """The `top_n` mentions that gained engagement fastest (gained > 0), highest per_hour first."""
+    speeds = velocities(history, min_span=min_span)
+    gaining = speeds[speeds["gained"] > 0]
+    ordered = gaining.sort_values(["per_hour", "id"], ascending=[False, False])
+    return ordered.head(top_n).reset_index(drop=True)
+
+
+__all__ = ["MIN_SPAN", "RISING_SPAN", "VELOCITY_COLUMNS", "rising", "velocities"]

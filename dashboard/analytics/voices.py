@@ -1,0 +1,136 @@
+"""Voices: the distinct (source, author) pairs who mention the community.
+
+The same name on two sources is two voices (nothing proves they are one person). Mentions without an
+author are not anybody's voice and are left out of every number here.
+- new voice: first mention on that source ever falls inside the window; returning: seen before it;
+- reach = voices / mentions with an author (1.0: everyone spoke once; near 0: a few people talk a lot);
+- passion = share of those mentions written by voices who posted more than once in the window.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from dashboard.analytics.windows import Window, epochs_of, utc_times
+from dashboard.store.reader import TIMESTAMP
+
+AUTHOR_STAT_COLUMNS = ("source", "author", "mentions", "engagement", "engagement_known", "first_seen_at")
+VOICE_COLUMNS = ("source", "author", "mentions", "engagement", "first_seen_at", "is_new")
+
+
+@dataclass(frozen=True, slots=True)
+class VoiceSummary:
+    unique: int
+    new: int
+    returning: int
+    mentions: int  # mentions with an author
+    reach: float | None  # None without any mention
+    passion: float | None
+
+
+def first_seen_from_rows(mentions: pd.DataFrame) -> pd.DataFrame:
+    """[source, author, first_seen_at]: each voice's first mention in the given (all-time) rows."""
+    named = mentions.loc[mentions["author"] != "", ["source", "author", "published_at"]]
+    first = named.groupby(["source", "author"], sort=True)["published_at"].min().reset_index()
+    return first.rename(columns={"published_at": "first_seen_at"})
+
+
+def author_stats_from_rows(mentions: pd.DataFrame, first_seen: pd.DataFrame, window: Window) -> pd.DataFrame:
+    """The pandas equivalent of StoreReader.author_stats (`AUTHOR_STAT_COLUMNS`), from loaded rows."""
+    epochs = epochs_of(mentions["published_at"])
+    inside = (epochs >= window.start_epoch) & (epochs < window.end_epoch)
+    rows = mentions.loc[inside & (mentions["author"] != "").to_numpy(), ["source", "author", "engagement"]]
+    stats = (
+        rows.groupby(["source", "author"], sort=True)
+        .agg(
+            mentions=("engagement", "size"),
+            engagement=("engagement", "sum"),
+            engagement_known=("engagement", "count"),
+        )
+        .reset_index()
+    )
+    stats = stats.merge(first_seen, on=["source", "author"], how="left")
+    for column in ("mentions", "engagement", "engagement_known"):
+        stats[column] = stats[column].astype(np.int64)
+    stats["first_seen_at"] = stats["first_seen_at"].astype(TIMESTAMP)
+    return stats[list(AUTHOR_STAT_COLUMNS)]
+
+
+def is_new(stats: pd.DataFrame, window: Window) -> np.ndarray:
+    """True for voices whose first mention on that source ever is inside the window."""
+    return np.asarray(epochs_of(stats["first_seen_at"]) >= window.start_epoch)
+
+
+def summarise_voices(stats: pd.DataFrame, window: Window) -> VoiceSummary:
+    """Unique, new and returning voices, reach and passion over `author_stats` of `window`."""
+    unique = len(stats)
+    new = int(is_new(stats, window).sum()) if unique else 0
+    mentions = int(stats["mentions"].sum()) if unique else 0
+    repeated = int(stats.loc[stats["mentions"] > 1, "mentions"].sum()) if unique else 0
+    return VoiceSummary(
+        unique=unique,
+        new=new,
+        returning=unique - new,
+        mentions=mentions,
+        reach=unique / mentions if mentions else None,
+        passion=repeated / mentions if mentions else None,
+    )
+
+
+def top_voices(
+    stats: pd.DataFrame,
+    window: Window,
+    *,
+    by: Literal["mentions", "engagement"] = "mentions",
+    top_n: int = 10,
+) -> pd.DataFrame:
+    """The top `top_n` voices by mentions (ties: engagement) or by engagement (ties: mentions), then
+    source and author for a stable order: `VOICE_COLUMNS`; engagement is NaN where unknown."""
+    frame = pd.DataFrame(
+        {
+            "source": stats["source"].astype("str"),
+            "author": stats["author"].astype("str"),
+            "mentions": stats["mentions"].astype(np.int64),
+            "engagement": stats["engagement"].astype(float).where(stats["engagement_known"] > 0),
+            "first_seen_at": stats["first_seen_at"],
+            "is_new": is_new(stats, window),
+        }
+    )
+    other = "engagement" if by == "mentions" else "mentions"
+    ordered = frame.sort_values(
+        [by, other, "source", "author"], ascending=[False, False, True, True], na_position="last"
+    )
+    return ordered.head(top_n).reset_index(drop=True)
+
+
+def new_voices_per_bucket(stats: pd.DataFrame, window: Window) -> pd.DataFrame:
+    """[bucket_start, source, new_voices]: each new voice counted in the bucket of its first mention."""
+    fresh = stats.loc[is_new(stats, window)]
+    buckets = window.bucket_of(epochs_of(fresh["first_seen_at"]))
+    counted = (
+        pd.DataFrame({"bucket": buckets, "source": fresh["source"].to_numpy()})
+        .groupby(["bucket", "source"], sort=True)
+        .size()
+        .rename("new_voices")
+        .reset_index()
+    )
+    counted.insert(0, "bucket_start", utc_times(counted.pop("bucket").to_numpy()))
+    counted["new_voices"] = counted["new_voices"].astype(np.int64)
+    return counted
+
+
+__all__ = [
+    "AUTHOR_STAT_COLUMNS",
+    "VOICE_COLUMNS",
+    "VoiceSummary",
+    "author_stats_from_rows",
+    "first_seen_from_rows",
+    "is_new",
+    "new_voices_per_bucket",
+    "summarise_voices",
+    "top_voices",
+]
