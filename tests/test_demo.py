@@ -649,15 +649,15 @@ def test_lemmy_fails_with_500_for_a_while_then_recovers(demo: DemoServer, clock:
 
 def test_github_is_rate_limited_with_retry_after(demo: DemoServer, clock: FakeClock) -> None:
     path = EVERY_ROUTE[11]
-    clock.set(239)
+    clock.set(224)
     assert get(demo, path)[0] == 200
     clock.set(250)
     status, headers, body = get(demo, path)
     assert status == 429
-    assert headers["retry-after"] == "80"
+    assert headers["retry-after"] == "95"
     assert headers["x-ratelimit-remaining"] == "0"
     assert "rate limit" in json.loads(body)["message"]
-    clock.set(330)
+    clock.set(345)
     assert get(demo, path)[0] == 200
 
 

@@ -473,7 +473,8 @@ class Incident:
 
 INCIDENTS: tuple[Incident, ...] = (
     Incident("lemmy", "error", 180.0, 360.0, 500),
-    Incident("github", "rate-limit", 240.0, 330.0, 429),
+    # Wider than GitHub's one-minute poll interval, so some poll always lands in it.
+    Incident("github", "rate-limit", 225.0, 345.0, 429),
     # Stack Exchange is polled every 10 minutes: this window catches the second poll.
     Incident("stackexchange", "backoff", 570.0, 720.0),
 )
