@@ -886,10 +886,3 @@ class DemoWorld:
             variant=text.variant,
             token=draft.token,
         )
-
-
-def totals(
-    world: DemoWorld, now: datetime | None = None, streams: Sequence[str] = tuple(STREAMS)
-) -> dict[str, int]:
-    """How many mentions each stream holds at `now` (for tests and the CLI's banner)."""
-    return {stream: len(world.mentions(stream, now)) for stream in streams}
