@@ -29,7 +29,6 @@ RELEASES_REPO = "lumen-tui/lumen"
 YOUTUBE_CHANNEL_ID = "UCLumenTuiDemo0000000000"
 YOUTUBE_CHANNEL_NAME = "Lumen TUI"
 LEMMY_INSTANCE = "https://lemmy.example"
-DISCOURSE_FORUM = "https://discuss.lumen-tui.example"
 STACK_SITE = "https://stackoverflow.com"
 
 # Characters XML 1.0 cannot carry at all: a real server would have produced a broken feed; we drop them.
