@@ -40,18 +40,17 @@ def parse_span(spec: str) -> timedelta:
 
 
 def span_label(span: timedelta) -> str:
-    """A short human label: "24 h", "7 d", "1 h 30 min"."""
+    """A short human label: "24 h", "36 h", "7 d", "1 h 30 min" (hours up to 48 h, then days)."""
     seconds = int(span.total_seconds())
+    if seconds % 86400 == 0 and span > HOURLY_UP_TO:
+        return f"{seconds // 86400} d"
+    if seconds % 3600 == 0 and span <= HOURLY_UP_TO:
+        return f"{seconds // 3600} h"
     pieces = []
     for unit, size in (("d", 86400), ("h", 3600), ("min", 60), ("s", 1)):
         amount, seconds = divmod(seconds, size)
         if amount:
             pieces.append(f"{amount} {unit}")
-    if pieces[:1] and pieces[0].endswith(" d") and len(pieces) == 1:
-        return pieces[0]
-    if len(pieces) == 2 and pieces[0].endswith(" d") and pieces[1].endswith(" h"):
-        # "1 d 12 h" reads worse than "36 h".
-        return f"{int(span.total_seconds()) // 3600} h"
     return " ".join(pieces) or "0 s"
 
 
