@@ -78,7 +78,10 @@ class LocalServer:
         return self.base_url + path
 
     def route(self, path: str, reply: Reply | Handler | bytes | str, **kwargs: Any) -> None:
-        """Serve `path` (without query): a Reply, a Handler, or a body with optional status/headers."""
+        """Serve `path` (without query): a Reply, a Handler, or a body with optional status/headers.
+
+        A path ending in "*" serves every path under it (the longest such prefix wins).
+        """
         if isinstance(reply, str):
             reply = reply.encode()
         if isinstance(reply, bytes):
@@ -100,6 +103,12 @@ class LocalServer:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def _find_route(self, path: str) -> Reply | Handler | None:
+        if path in self.routes:
+            return self.routes[path]
+        prefixes = [key for key in self.routes if key.endswith("*") and path.startswith(key[:-1])]
+        return self.routes[max(prefixes, key=len)] if prefixes else None
+
     def _dispatch(self, raw: BaseHTTPRequestHandler) -> None:
         parts = urlsplit(raw.path)
         length = int(raw.headers.get("Content-Length") or 0)
@@ -113,7 +122,7 @@ class LocalServer:
         )
         with self._lock:
             self.seen.append(seen)
-            route = self.routes.get(parts.path)
+            route = self._find_route(parts.path)
         if route is None:
             reply: Reply | None = Reply(404, b"not found", {"Content-Type": "text/plain"})
         elif isinstance(route, Reply):

@@ -58,16 +58,6 @@ STACK_QUOTA = 10_000  # the keyed quota: a demo left running all day must not ru
 GITHUB_LIMIT = 30  # search requests a minute (with a token)
 
 
-class _Routes(dict[str, Reply | Handler]):
-    """LocalServer's route table, plus prefix routes: a key ending in "*" serves every path under it."""
-
-    def get(self, path: str, default: Any = None) -> Any:
-        if path in self:
-            return self[path]
-        prefixes = [key for key in self if key.endswith("*") and path.startswith(key[:-1])]
-        return self[max(prefixes, key=len)] if prefixes else default
-
-
 @dataclass(frozen=True, slots=True)
 class DemoFeed:
     """One `[[feeds]]` entry of the demo's feeds.toml."""
@@ -95,7 +85,6 @@ class DemoServer:
     ) -> None:
         self.world = DemoWorld(seed=seed, start=start, clock=clock)
         self.server = LocalServer(host, port)
-        self.server.routes = _Routes(self.server.routes)
         self._lock = threading.Lock()
         self._requests: dict[tuple[str, int], int] = {}  # (counter, window) -> requests, for quota headers
         for path, handler in self._handlers().items():
