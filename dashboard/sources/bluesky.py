@@ -19,7 +19,7 @@ import html
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -29,7 +29,6 @@ from dashboard.models import Mention, MentionKind, PollOutcome, SourceConfig
 from dashboard.sources.base import KeySpec, PollContext, Source, register
 from dashboard.sources.common import (
     as_count,
-    from_epoch,
     from_iso,
     json_body,
     needs_credentials,
@@ -141,15 +140,6 @@ def get_posts_url(host: str, uris: Sequence[str]) -> str:
     return f"{host}{GET_POSTS}?{urlencode([('uris', uri) for uri in uris])}"
 
 
-def service_rate_limit_floor(response: Response, now: datetime) -> datetime | None:
-    """Like common.rate_limit_floor, also reading the atproto services' unprefixed `RateLimit-*` headers
-    (IETF draft: remaining count, reset as epoch seconds)."""
-    if response.header("ratelimit-remaining").strip() != "0":
-        return rate_limit_floor(response, now)
-    reset = from_epoch(response.header("ratelimit-reset").strip() or None)
-    return reset if reset is not None and reset > now else now + timedelta(minutes=1)
-
-
 def iso_z(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
@@ -209,7 +199,7 @@ class Exchange:
         self.bytes_read += len(response.body)
         if self.http_status is None:
             self.http_status = response.status
-        self.hold_until(service_rate_limit_floor(response, self.now))
+        self.hold_until(rate_limit_floor(response, self.now))
         return json_body(response)
 
     def hold_until(self, moment: datetime | None) -> None:

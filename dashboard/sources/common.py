@@ -52,16 +52,23 @@ def as_count(value: Any) -> int | None:
 
 
 def rate_limit_floor(response: Response, now: datetime) -> datetime | None:
-    """When X-RateLimit-Remaining says 0, the earliest polite next poll (from X-RateLimit-Reset).
+    """When a rate-limit window is spent (remaining 0), the earliest polite next poll (from its reset).
 
-    GitHub sends the reset as epoch seconds; Mastodon as an ISO timestamp.
+    Reads the unprefixed `RateLimit-*` headers of the IETF draft, as atproto services send them (reset
+    as epoch seconds), and the older `X-RateLimit-*` (GitHub: epoch seconds; Mastodon: an ISO time).
     """
-    remaining = response.header("x-ratelimit-remaining")
-    if remaining.strip() not in ("0", "0.0"):
+    if _spent(response.header("ratelimit-remaining")):
+        moment = from_epoch(response.header("ratelimit-reset").strip() or None)
+    elif _spent(response.header("x-ratelimit-remaining")):
+        reset = response.header("x-ratelimit-reset").strip()
+        moment = from_epoch(reset) if reset.isdigit() else from_iso(reset)
+    else:
         return None
-    reset = response.header("x-ratelimit-reset")
-    moment = from_epoch(reset) if reset.strip().isdigit() else from_iso(reset)
-    return moment if moment and moment > now else now + timedelta(minutes=1)
+    return moment if moment is not None and moment > now else now + timedelta(minutes=1)
+
+
+def _spent(remaining: str) -> bool:
+    return remaining.strip() in ("0", "0.0")
 
 
 def needs_credentials(error: FetchError, env_var: str) -> FetchError:
