@@ -5,12 +5,18 @@ Also tests that the samples themselves follow the contract's shapes, so a drift 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import random
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from dashboard.config import Config, Settings, source_config_hash
+from dashboard.models import Mention, MentionKind, PollOutcome, PollRecord, SourceConfig, SourceStatus, SourceUpdate
+from dashboard.store.writer import Store
 
 NOW = datetime(2025, 3, 14, 12, 0, tzinfo=UTC)
 HOSTILE_TITLES = (
@@ -208,3 +214,109 @@ def test_samples_follow_the_contract_shapes() -> None:
         data.spikes.columns
     )
     assert list(data.needs_reply["age_hours"]) == sorted(data.needs_reply["age_hours"], reverse=True)
+
+
+# -- a pre-filled store, written through the real Store, for snapshots -------------------------------
+
+SNAPSHOT_KEYWORDS = ("textual", "rich", "tui")
+
+
+def snapshot_config(directory: Path) -> Config:
+    """Five sources of several types; the store below gives them every status the panel shows."""
+    sources = (
+        SourceConfig("Hacker News", "hackernews", 900.0, options={"query": "textual"}),
+        SourceConfig("r/Python", "reddit", 900.0, options={"query": "textual"}),
+        SourceConfig("Textual blog", "feed", 3600.0, url="https://blog.example/feed.xml"),
+        SourceConfig("Mastodon #textual", "mastodon", 900.0, options={"tag": "textual"}),
+        SourceConfig("Stack Overflow", "stackexchange", 1800.0, options={"tag": "textual"}),
+    )
+    settings = Settings(keywords=SNAPSHOT_KEYWORDS, database=directory / "snapshot.db")
+    return Config(path=directory / "feeds.toml", settings=settings, sources=sources)
+
+
+def _mention(source: str, number: int, published: datetime, rng: random.Random, title: str = "") -> Mention:
+    words = ["textual", "rich", "tui", "widgets", "release", "terminal", "python", "dashboard"]
+    chosen = " ".join(rng.sample(words, 3))
+    return Mention(
+        key=f"{source}-{number}",
+        kind=MentionKind.COMMENT if number % 4 == 0 else MentionKind.POST,
+        url=f"https://example.com/{source.replace(' ', '-').lower()}/{number}",
+        title=title or f"{chosen.capitalize()} — thread {number}",
+        author=f"{source.split()[0].lower()}_user{number % 9}",
+        published=published,
+        summary=f"Full text of mention {number}: {chosen}.\nSecond paragraph with more about {chosen}.",
+        likes=rng.randint(0, 40),
+        replies=0 if number % 5 == 0 else rng.randint(1, 9),
+        shares=rng.randint(0, 5) if source != "Textual blog" else None,
+    )
+
+
+def fill_store(database: Path, config: Config, now: datetime = NOW) -> None:
+    """A week of mentions (a spike five hours ago, hostile titles, growing engagement) and source states."""
+    rng = random.Random(1234)
+    with Store.open(database) as store:
+        store.sync_sources(config.sources, {source.name: source_config_hash(source) for source in config.sources})
+        for index, source in enumerate(config.sources[:3]):
+            mentions = []
+            for number in range(0, 7 * 24, 3 + index):
+                published = now - timedelta(hours=7 * 24 - number, minutes=17 * index)
+                title = HOSTILE_TITLES[number % len(HOSTILE_TITLES)] if index == 2 and number > 140 else ""
+                mentions.append(_mention(source.name, number, published, rng, title))
+            if index == 0:  # the spike
+                mentions += [
+                    _mention(source.name, 1000 + n, now - timedelta(hours=5, minutes=3 * n), rng) for n in range(14)
+                ]
+            _save(store, source, now - timedelta(hours=3), mentions)
+            grown = [
+                replace(m, likes=(m.likes or 0) + 25 * (k + 1), replies=(m.replies or 0) + k)
+                for k, m in enumerate(mentions[-4:])
+                if m.published and m.published < now - timedelta(hours=3)
+            ]
+            _save(store, source, now - timedelta(minutes=20), grown)
+        mastodon, stack = config.sources[3], config.sources[4]
+        _save(store, mastodon, now - timedelta(days=2), [_mention(mastodon.name, 1, now - timedelta(days=2), rng)])
+        _fail(store, mastodon, now - timedelta(minutes=10), SourceStatus.FAILING, 3, 500,
+              "http", "HTTP 500 from https://mastodon.example/api/v1/timelines/tag/textual: [b]Internal[/b] error")  # fmt: skip
+        _fail(store, stack, now - timedelta(minutes=5), SourceStatus.RATE_LIMITED, 1, 429,
+              "rate-limited", "HTTP 429 (rate-limited until 2025-03-14 12:45:00 UTC)",
+              next_poll_at=now + timedelta(minutes=45))  # fmt: skip
+
+
+def _save(store: Store, source: SourceConfig, at: datetime, mentions: list[Mention]) -> None:
+    record = PollRecord(source.name, at, 0.4, SourceStatus.OK, http_status=200)
+    update = SourceUpdate(SourceStatus.OK, at + timedelta(seconds=source.interval), 0)
+    store.save_poll(source, record, update, PollOutcome(mentions=tuple(mentions), http_status=200))
+
+
+def _fail(
+    store: Store,
+    source: SourceConfig,
+    at: datetime,
+    status: SourceStatus,
+    failures: int,
+    http_status: int,
+    error_class: str,
+    error: str,
+    next_poll_at: datetime | None = None,
+) -> None:
+    next_at = next_poll_at or at + timedelta(minutes=30)
+    record = PollRecord(
+        source.name, at, 1.2, status, http_status=http_status, error_class=error_class, error=error
+    )
+    store.save_poll(source, record, SourceUpdate(status, next_at, failures), None)
+
+
+def test_the_filled_store_has_every_status_a_spike_and_history(tmp_path: Path) -> None:
+    from dashboard.analytics.dashboard import compute_dashboard
+    from dashboard.analytics.windows import Window
+    from dashboard.store.reader import StoreReader
+
+    config = snapshot_config(tmp_path)
+    fill_store(tmp_path / "s.db", config)
+    with StoreReader.open(tmp_path / "s.db") as reader:
+        data = compute_dashboard(reader, Window.last("24h", NOW), keywords=SNAPSHOT_KEYWORDS, now=NOW)
+    assert set(data.sources["status"]) == {"ok", "failing", "rate-limited"}
+    assert not data.spikes.empty
+    assert not data.rising.empty
+    assert not data.needs_reply.empty
+    assert data.volume_status.isin(["no data"]).any().any()

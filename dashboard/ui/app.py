@@ -302,7 +302,9 @@ class DashboardApp(App[None]):
         database = self.database
         self.push_screen(
             MentionDetailScreen(
-                message.mention_id, lambda mention_id: data.mention_detail(database, mention_id)
+                message.mention_id,
+                lambda mention_id: data.mention_detail(database, mention_id),
+                now=self.clock(),
             )
         )
 

@@ -97,10 +97,13 @@ class MentionDetailScreen(ModalScreen[None]):
         yield Static(counts_line(mention), id="detail-counts")
         series = engagement_series(mention)
         caption = (
-            f"engagement over {len(series)} snapshots" if len(series) > 1 else "no engagement history yet"
+            f"engagement over {len(series)} snapshots: {format_count(series[0])} → {format_count(series[-1])}"
+            if len(series) > 1
+            else "no change in engagement seen yet"
         )
         yield Static(Content.styled(caption, "$text-muted"), id="detail-history-caption")
-        yield Sparkline(series or [0.0], id="detail-history")
+        if len(series) > 1:
+            yield Sparkline(series, id="detail-history")
         with VerticalScroll(id="detail-body"):
             yield Static(safe_content(mention.summary or "(no text)"), id="detail-text")
 

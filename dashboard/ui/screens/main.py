@@ -95,7 +95,7 @@ class MainScreen(Screen[None]):
             self.query_one(VolumePanel).show(
                 volume_view(data.volume, data.volume_status, data.spikes),
                 now,
-                f"{data.window.label} · per {'hour' if data.window.bucket == 'h' else 'day'}",
+                f"{self.header.window_label} · per {'hour' if data.window.bucket == 'h' else 'day'}",
             )
             self.query_one(NeedsReplyPanel).now = now
             self.query_one(RisingPanel).now = now

@@ -24,9 +24,9 @@ class KpiValues(Protocol):
     @property
     def mentions_previous(self) -> int: ...
     @property
-    def engagement(self) -> int | float: ...
+    def engagement(self) -> int | None: ...
     @property
-    def engagement_previous(self) -> int | float: ...
+    def engagement_previous(self) -> int | None: ...
     @property
     def unique_voices(self) -> int: ...
     @property
@@ -100,7 +100,7 @@ def header_content(kpis: KpiValues | None, state: HeaderState) -> Content:
     return Content("  ").join(tiles)
 
 
-def _figure(label: str, value: str, current: float, previous: float) -> Content:
+def _figure(label: str, value: str, current: float | None, previous: float | None) -> Content:
     change = change_against(current, previous)
     parts: list[str | tuple[str, str]] = [(f"{label} ", "$text-muted"), (value, "bold")]
     if change.label:

@@ -17,7 +17,7 @@ class RisingPanel(MentionTablePanel):
     """Top mentions by engagement gained per hour."""
 
     TITLE = "Rising now"
-    COLUMNS = (("Source", "source"), ("Title", "title"), ("Gained", "gained"), ("/h", "per_hour"))
+    COLUMNS = (("Gained", "gained"), ("/h", "per_hour"), ("Source", "source"), ("Title", "title"))
 
     def make_row(self, record: Record, now: datetime) -> TableRow:
         gained = number_of(record, "gained")
@@ -25,11 +25,11 @@ class RisingPanel(MentionTablePanel):
         return TableRow(
             key=str(int_of(record, "id")),
             cells=(
-                safe_text(text_of(record, "source"), width=14),
-                safe_text(text_of(record, "title") or text_of(record, "url"), width=60),
                 Text(f"+{format_count(gained)}" if gained is not None else "–", justify="right", end=""),
                 Text(
                     format_count(round(per_hour, 1)) if per_hour is not None else "–", justify="right", end=""
                 ),
+                safe_text(text_of(record, "source"), width=14),
+                safe_text(text_of(record, "title") or text_of(record, "url"), width=60),
             ),
         )

@@ -56,8 +56,8 @@ class SourcesPanel(Panel):
     """One row per source: status, last success, next poll and the last error in short."""
 
     TITLE = "Sources"
-    COLUMNS = (("Source", "name"), ("Status", "status"), ("Last ok", "last_success"),
-               ("Next", "next_poll"), ("Last error", "error"))  # fmt: skip
+    COLUMNS = (("Source", "name"), ("Status", "status"), ("Next", "next_poll"),
+               ("Last ok", "last_success"), ("Last error", "error"))  # fmt: skip
 
     class SourceChosen(Message):
         """The user asked for a source's full state and error (Enter on a row)."""
@@ -95,10 +95,10 @@ class SourcesPanel(Panel):
         return TableRow(
             key=text_of(record, "name"),
             cells=(
-                Text(safe_str(text_of(record, "name"), width=18), end=""),
+                Text(safe_str(text_of(record, "name"), width=16), end=""),
                 Text(status_label(record, now), style=cell_style(self.app, STATUS_STYLE[status]), end=""),
-                Text(local_time(moment_of(record, "last_success_at"), now), end=""),
                 Text(local_time(moment_of(record, "next_poll_at"), now), end=""),
+                Text(local_time(moment_of(record, "last_success_at"), now), end=""),
                 Text(safe_str(error, width=48), style=cell_style(self.app, "$text-muted"), end=""),
             ),
         )

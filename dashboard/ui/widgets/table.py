@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rich.text import Text
+from textual import events
 from textual.widgets import DataTable
 from textual.widgets.data_table import RowKey
 
@@ -46,13 +47,25 @@ class KeyedTable(DataTable[Text]):
         self._column_spec = tuple(columns)
 
     def on_mount(self) -> None:
-        for label, key in self._column_spec:
-            self.add_column(label, key=key)
+        self.ensure_columns()
 
     def ensure_columns(self) -> None:
-        """Add the columns now if the table is synced before it is mounted."""
+        """Add the columns once, whether the table is first synced before or after it is mounted."""
         if not self.columns:
-            self.on_mount()
+            for label, key in self._column_spec:
+                self.add_column(label, key=key)
+
+    async def _on_idle(self, event: events.Idle) -> None:
+        """Measure new rows (DataTable does it when idle), then drop renders cached at the old widths.
+
+        DataTable's cell cache is keyed by an update counter, not by column width: a frame drawn
+        between `add_row` and this measurement would otherwise keep columns at their header width.
+        """
+        widths = [column.content_width for column in self.columns.values()]
+        await super()._on_idle(event)
+        if widths != [column.content_width for column in self.columns.values()]:
+            self._update_count += 1
+            self.refresh()
 
     @property
     def column_keys(self) -> tuple[str, ...]:
@@ -91,7 +104,7 @@ class KeyedTable(DataTable[Text]):
             content_changed = False
             for column, old, new in zip(columns, current, cells, strict=False):
                 if old != new:
-                    self.update_cell(row.key, column, new)
+                    self.update_cell(row.key, column, new, update_width=True)
                     content_changed = True
             if content_changed:
                 updated.append(row.key)

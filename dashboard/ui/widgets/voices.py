@@ -8,7 +8,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.reactive import reactive
 
-from dashboard.ui.formatting import format_count
+from dashboard.ui.formatting import format_count, is_missing
 from dashboard.ui.safe import safe_str
 from dashboard.ui.theme import cell_style
 from dashboard.ui.widgets.panel import Panel
@@ -23,11 +23,16 @@ def voice_key(record: Record) -> str:
     return f"{text_of(record, 'source')}\x1f{text_of(record, 'author')}"
 
 
+def is_new(record: Record) -> bool:
+    value = record.get("is_new")
+    return False if is_missing(value) else bool(value)
+
+
 class VoicesPanel(Panel):
     """Top authors by mentions, with their engagement; new voices first seen in this window."""
 
     TITLE = "Voices"
-    COLUMNS = (("Author", "author"), ("Source", "source"), ("Mentions", "mentions"), ("Eng.", "engagement"))
+    COLUMNS = (("Mentions", "mentions"), ("Eng.", "engagement"), ("Author", "author"), ("Source", "source"))
 
     rows: reactive[tuple[dict[str, Any], ...] | None] = reactive(None, always_update=True)
 
@@ -39,21 +44,20 @@ class VoicesPanel(Panel):
             return
         table = self.query_one(KeyedTable)
         table.sync([self.make_row(record) for record in rows])
-        new = sum(1 for record in rows if record.get("is_new") is True)
+        new = sum(1 for record in rows if is_new(record))
         self.border_subtitle = f"{len(rows)} · {new} new" if rows else ""
 
     def make_row(self, record: Record) -> TableRow:
-        is_new = record.get("is_new") is True
         author = Text(end="", no_wrap=True)
-        if is_new:
+        if is_new(record):
             author.append(NEW_MARK, style=cell_style(self.app, "bold $accent"))
         author.append(safe_str(text_of(record, "author"), width=22))
         return TableRow(
             key=voice_key(record),
             cells=(
-                author,
-                Text(safe_str(text_of(record, "source"), width=14), end=""),
                 Text(format_count(number_of(record, "mentions")), justify="right", end=""),
                 Text(format_count(number_of(record, "engagement")), justify="right", end=""),
+                author,
+                Text(safe_str(text_of(record, "source"), width=14), end=""),
             ),
         )

@@ -1,0 +1,87 @@
+"""Snapshots of the dashboard on a pre-filled store with a frozen clock (no polling).
+
+Regenerate after an intended change with `pytest tests/test_ui_snapshots.py --snapshot-update`
+and look at the SVGs in tests/__snapshots__/ before committing them.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+
+from dashboard.ui.app import DashboardApp, make_app
+from tests.test_ui_samples import NOW, fill_store, snapshot_config
+
+WIDE = (160, 48)
+NARROW = (80, 24)
+
+
+@pytest.fixture(autouse=True)
+def utc_local_time(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Local times render as UTC on every machine."""
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    directory = tmp_path_factory.mktemp("snapshots")
+    fill_store(directory / "snapshot.db", snapshot_config(directory))
+    return directory
+
+
+def frozen_app(directory: Path) -> DashboardApp:
+    return make_app(snapshot_config(directory), database=directory / "snapshot.db", clock=lambda: NOW, poll=False)
+
+
+async def loaded(pilot: Pilot[Any]) -> None:
+    """Wait for the analytics and the stream, then for the tables to measure their columns."""
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+def then(*keys: str) -> Any:
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await loaded(pilot)
+        await pilot.press(*keys)
+        await loaded(pilot)
+
+    return run_before
+
+
+@pytest.mark.parametrize("size", [NARROW, WIDE], ids=["80x24", "160x48"])
+def test_main_screen(snap_compare: Any, store: Path, size: tuple[int, int]) -> None:
+    assert snap_compare(frozen_app(store), terminal_size=size, run_before=loaded)
+
+
+@pytest.mark.parametrize("key", list("12345678"))
+def test_each_panel_at_80x24(snap_compare: Any, store: Path, key: str) -> None:
+    assert snap_compare(frozen_app(store), terminal_size=NARROW, run_before=then(key))
+
+
+@pytest.mark.parametrize("size", [NARROW, WIDE], ids=["80x24", "160x48"])
+def test_mention_detail(snap_compare: Any, store: Path, size: tuple[int, int]) -> None:
+    assert snap_compare(frozen_app(store), terminal_size=size, run_before=then("enter"))
+
+
+@pytest.mark.parametrize("size", [NARROW, WIDE], ids=["80x24", "160x48"])
+def test_failing_source_error(snap_compare: Any, store: Path, size: tuple[int, int]) -> None:
+    assert snap_compare(frozen_app(store), terminal_size=size, run_before=then("7", "down", "down", "down", "enter"))
+
+
+def test_help_screen(snap_compare: Any, store: Path) -> None:
+    assert snap_compare(frozen_app(store), terminal_size=WIDE, run_before=then("question_mark"))
+
+
+def test_window_cycled_to_seven_days(snap_compare: Any, store: Path) -> None:
+    assert snap_compare(frozen_app(store), terminal_size=WIDE, run_before=then("w"))
