@@ -15,7 +15,15 @@ import numpy as np
 import pandas as pd
 
 from dashboard.config import Config, Settings, source_config_hash
-from dashboard.models import Mention, MentionKind, PollOutcome, PollRecord, SourceConfig, SourceStatus, SourceUpdate
+from dashboard.models import (
+    Mention,
+    MentionKind,
+    PollOutcome,
+    PollRecord,
+    SourceConfig,
+    SourceStatus,
+    SourceUpdate,
+)
 from dashboard.store.writer import Store
 
 NOW = datetime(2025, 3, 14, 12, 0, tzinfo=UTC)
@@ -255,7 +263,9 @@ def fill_store(database: Path, config: Config, now: datetime = NOW) -> None:
     """A week of mentions (a spike five hours ago, hostile titles, growing engagement) and source states."""
     rng = random.Random(1234)
     with Store.open(database) as store:
-        store.sync_sources(config.sources, {source.name: source_config_hash(source) for source in config.sources})
+        store.sync_sources(
+            config.sources, {source.name: source_config_hash(source) for source in config.sources}
+        )
         for index, source in enumerate(config.sources[:3]):
             mentions = []
             for number in range(0, 7 * 24, 3 + index):
@@ -264,7 +274,8 @@ def fill_store(database: Path, config: Config, now: datetime = NOW) -> None:
                 mentions.append(_mention(source.name, number, published, rng, title))
             if index == 0:  # the spike
                 mentions += [
-                    _mention(source.name, 1000 + n, now - timedelta(hours=5, minutes=3 * n), rng) for n in range(14)
+                    _mention(source.name, 1000 + n, now - timedelta(hours=5, minutes=3 * n), rng)
+                    for n in range(14)
                 ]
             _save(store, source, now - timedelta(hours=3), mentions)
             grown = [
@@ -274,7 +285,12 @@ def fill_store(database: Path, config: Config, now: datetime = NOW) -> None:
             ]
             _save(store, source, now - timedelta(minutes=20), grown)
         mastodon, stack = config.sources[3], config.sources[4]
-        _save(store, mastodon, now - timedelta(days=2), [_mention(mastodon.name, 1, now - timedelta(days=2), rng)])
+        _save(
+            store,
+            mastodon,
+            now - timedelta(days=2),
+            [_mention(mastodon.name, 1, now - timedelta(days=2), rng)],
+        )
         _fail(store, mastodon, now - timedelta(minutes=10), SourceStatus.FAILING, 3, 500,
               "http", "HTTP 500 from https://mastodon.example/api/v1/timelines/tag/textual: [b]Internal[/b] error")  # fmt: skip
         _fail(store, stack, now - timedelta(minutes=5), SourceStatus.RATE_LIMITED, 1, 429,
