@@ -11,10 +11,18 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from dashboard.fetch.errors import HTTPError, ParseError, RateLimited
 from dashboard.fetch.http_types import Response
-from dashboard.sources.common import rate_limit_floor
+from dashboard.models import Mention, MentionKind
+from dashboard.sources.common import Exchange, rate_limit_floor
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+
+
+def mention(key: str, published: datetime | None = NOW) -> Mention:
+    return Mention(
+        key, MentionKind.POST, f"https://x.example/{key}", title=key, author="", published=published
+    )
 
 
 def response(headers: Mapping[str, str] | None = None, body: bytes = b"{}", status: int = 200) -> Response:
@@ -63,3 +71,65 @@ def test_either_spent_window_counts() -> None:
         "X-RateLimit-Reset": str(int(later.timestamp())),
     }
     assert rate_limit_floor(response(headers), NOW) == later
+
+
+# --- Exchange ----------------------------------------------------------------------------------------------
+
+
+def test_exchange_adds_up_bytes_keeps_the_first_status_and_returns_json() -> None:
+    exchange = Exchange(now=NOW)
+    assert exchange.read(response(body=b'{"a": 1}', status=203)) == {"a": 1}
+    assert exchange.read(response(body=b"[]", status=200)) == []
+    assert (exchange.bytes_read, exchange.http_status, exchange.not_before) == (10, 203, None)
+
+
+def test_exchange_counts_a_body_that_is_not_json_before_refusing_it() -> None:
+    exchange = Exchange(now=NOW)
+    with pytest.raises(ParseError):
+        exchange.read(response(body=b"<html>busy</html>"))
+    assert (exchange.bytes_read, exchange.http_status) == (17, 200)
+
+
+def test_exchange_keeps_the_latest_floor_of_all_it_met() -> None:
+    exchange = Exchange(now=NOW)
+    later = NOW + timedelta(minutes=7)
+    exchange.read(response({"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(int(later.timestamp()))}))
+    exchange.hold_until(NOW + timedelta(minutes=2))
+    exchange.hold_until(None)
+    assert exchange.not_before == later
+    exchange.hold_until(NOW + timedelta(minutes=9))
+    assert exchange.not_before == NOW + timedelta(minutes=9)
+
+
+def test_setback_is_noted_and_a_reported_rate_limit_respected() -> None:
+    exchange = Exchange(now=NOW)
+    exchange.setback("page 2", HTTPError("HTTP 500", http_status=500))
+    assert exchange.not_before is None
+    until = NOW + timedelta(minutes=5)
+    exchange.setback("engagement refresh", RateLimited("HTTP 429", until=until, http_status=429), "stopped")
+    assert exchange.notes == ["page 2 failed: HTTP 500", "engagement refresh stopped: HTTP 429"]
+    assert exchange.not_before == until
+
+
+@pytest.mark.parametrize(
+    ("new_items", "incremental", "noted"),
+    [(3, True, True), (5, True, True), (2, True, False), (3, False, False)],
+)
+def test_max_items_is_noted_only_when_it_cut_an_incremental_poll(
+    new_items: int, incremental: bool, noted: bool
+) -> None:
+    exchange = Exchange(now=NOW)
+    exchange.note_max_items(new_items, 3, incremental=incremental)
+    expected = ["max_items (3) new items read: older new ones may have been skipped"] if noted else []
+    assert exchange.notes == expected
+
+
+def test_outcome_carries_everything_the_exchange_added_up() -> None:
+    exchange = Exchange(now=NOW)
+    exchange.read(response({"RateLimit-Remaining": "0"}, body=b"{}", status=200))
+    exchange.notes += ["one", "two"]
+    outcome = exchange.outcome(iter([mention("a"), mention("b")]), {"since": 5})
+    assert [m.key for m in outcome.mentions] == ["a", "b"]
+    assert isinstance(outcome.mentions, tuple)
+    assert (outcome.cursor, outcome.http_status, outcome.bytes_read) == ({"since": 5}, 200, 2)
+    assert (outcome.notes, outcome.not_before) == ("one; two", NOW + timedelta(minutes=1))

@@ -23,17 +23,11 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from dashboard.fetch.errors import FetchError, HTTPError, NeedsCredentials, ParseError, RateLimited
-from dashboard.fetch.http_types import Request, Response
+from dashboard.fetch.errors import FetchError, HTTPError, NeedsCredentials, ParseError
+from dashboard.fetch.http_types import Request
 from dashboard.models import Mention, MentionKind, PollOutcome, SourceConfig
 from dashboard.sources.base import KeySpec, PollContext, Source, register
-from dashboard.sources.common import (
-    as_count,
-    from_iso,
-    json_body,
-    needs_credentials,
-    rate_limit_floor,
-)
+from dashboard.sources.common import Exchange, as_count, from_iso, needs_credentials
 from dashboard.text import plain_text, shorten
 
 WEB_ROOT = "https://bsky.app/profile/"
@@ -184,35 +178,6 @@ class SeenUpTo:
         return {"since": int(self.at) if self.at.is_integer() else self.at, "at_since": sorted(self.keys)}
 
 
-@dataclass(slots=True)
-class Exchange:
-    """What one poll's responses add up to: bytes, first status, the politest next poll, notes."""
-
-    now: datetime
-    bytes_read: int = 0
-    http_status: int | None = None
-    not_before: datetime | None = None
-    notes: list[str] = field(default_factory=list)
-
-    def read(self, response: Response) -> Any:
-        """Account for a response and return its JSON."""
-        self.bytes_read += len(response.body)
-        if self.http_status is None:
-            self.http_status = response.status
-        self.hold_until(rate_limit_floor(response, self.now))
-        return json_body(response)
-
-    def hold_until(self, moment: datetime | None) -> None:
-        if moment is not None and (self.not_before is None or moment > self.not_before):
-            self.not_before = moment
-
-    def setback(self, what: str, error: FetchError) -> None:
-        """A non-essential request failed: say so, and respect a rate limit it reported."""
-        self.notes.append(f"{what} failed: {error.message}")
-        if isinstance(error, RateLimited):
-            self.hold_until(error.until)
-
-
 def unique(mentions: Iterable[Mention]) -> tuple[Mention, ...]:
     """First occurrence of each key wins (new results before refreshed ones)."""
     seen: dict[str, Mention] = {}
@@ -312,14 +277,7 @@ class BlueskySource(Source):
             raise needs_credentials(error, self.credentials_hint) from error
         refreshed = await self._refresh(ctx, self.host(login), headers, {m.key for m in found}, exchange)
         cursor = seen.advance(found).to_cursor() or dict(ctx.cursor)
-        return PollOutcome(
-            mentions=unique([*found, *refreshed]),
-            cursor=cursor,
-            http_status=exchange.http_status,
-            bytes_read=exchange.bytes_read,
-            notes="; ".join(exchange.notes),
-            not_before=exchange.not_before,
-        )
+        return exchange.outcome(unique([*found, *refreshed]), cursor)
 
     async def _token(self, ctx: PollContext, login: Login, exchange: Exchange) -> str:
         """An access token for `login`: the kept one, else a new session."""
@@ -373,8 +331,7 @@ class BlueskySource(Source):
             page_cursor = result.cursor
             if not result.mentions or not page_cursor or len(found) >= limit:
                 break
-        if seen.at is not None and len(found) >= limit:
-            exchange.notes.append(f"max_items ({limit}) new items read: older new ones may have been skipped")
+        exchange.note_max_items(len(found), limit, incremental=seen.at is not None)
         return list(unique(found))[:limit]
 
     async def _refresh(

@@ -1,13 +1,20 @@
-"""Small helpers every API source shares: JSON bodies, timestamps, rate-limit headers, auth."""
+"""What every API source shares: JSON bodies, timestamps, rate-limit headers, auth, and the per-poll
+accounting of responses (`Exchange`).
+
+Each source module keeps only what is specific to its API: endpoints, field names, paging, id order.
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from dashboard.fetch.errors import FetchError, NeedsCredentials, ParseError, RateLimited
 from dashboard.fetch.http_types import Response
+from dashboard.models import Mention, PollOutcome
 
 
 def json_body(response: Response) -> Any:
@@ -79,7 +86,64 @@ def needs_credentials(error: FetchError, env_var: str) -> FetchError:
     return error
 
 
+@dataclass(slots=True)
+class Exchange:
+    """What one poll's responses add up to: bytes, first status, the politest next poll, notes.
+
+    A poll makes one and passes every response through `read` (or `count`) and every best-effort
+    failure through `setback`; `outcome` turns the lot into the poll's PollOutcome.
+    """
+
+    now: datetime
+    bytes_read: int = 0
+    http_status: int | None = None
+    not_before: datetime | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def count(self, response: Response) -> None:
+        """Add up the bytes; the first response's status stands for the poll."""
+        self.bytes_read += len(response.body)
+        if self.http_status is None:
+            self.http_status = response.status
+
+    def read(self, response: Response) -> Any:
+        """Count a response, respect its rate-limit headers, and return its JSON."""
+        self.count(response)
+        self.hold_until(rate_limit_floor(response, self.now))
+        return json_body(response)
+
+    def hold_until(self, moment: datetime | None) -> None:
+        """Keep the latest floor on the next poll: every limit met in this poll must be respected."""
+        if moment is not None and (self.not_before is None or moment > self.not_before):
+            self.not_before = moment
+
+    def setback(self, what: str, error: FetchError, verb: str = "failed") -> None:
+        """A non-essential request failed: say so, and respect a rate limit it reported."""
+        self.notes.append(f"{what} {verb}: {error.message}")
+        if isinstance(error, RateLimited):
+            self.hold_until(error.until)
+
+    def note_max_items(self, new_items: int, limit: int, *, incremental: bool) -> None:
+        """An incremental poll that reached max_items may have left older new items behind: say so."""
+        if incremental and new_items >= limit:
+            self.notes.append(f"max_items ({limit}) new items read: older new ones may have been skipped")
+
+    def summary(self) -> str:
+        return "; ".join(self.notes)
+
+    def outcome(self, mentions: Iterable[Mention], cursor: Mapping[str, Any]) -> PollOutcome:
+        return PollOutcome(
+            mentions=tuple(mentions),
+            cursor=cursor,
+            http_status=self.http_status,
+            bytes_read=self.bytes_read,
+            notes=self.summary(),
+            not_before=self.not_before,
+        )
+
+
 __all__ = [
+    "Exchange",
     "RateLimited",
     "as_count",
     "from_epoch",

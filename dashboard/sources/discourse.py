@@ -23,15 +23,14 @@ from __future__ import annotations
 import html
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
-from dashboard.fetch.errors import FetchError, ParseError, RateLimited
+from dashboard.fetch.errors import FetchError, ParseError
 from dashboard.fetch.http_types import Request, Response
 from dashboard.models import Mention, MentionKind, PollOutcome
 from dashboard.sources.base import KeySpec, PollContext, Source, register
-from dashboard.sources.common import as_count, from_iso, json_body, needs_credentials, rate_limit_floor
+from dashboard.sources.common import Exchange, as_count, from_iso, needs_credentials
 from dashboard.text import plain_text, shorten
 
 SEARCH_PATH = "/search.json"
@@ -210,28 +209,6 @@ def search_query(query: str) -> str:
 
 
 @dataclass(slots=True)
-class Exchange:
-    """What one poll's responses add up to: bytes, first status, the politest next poll, notes."""
-
-    now: datetime
-    bytes_read: int = 0
-    http_status: int | None = None
-    not_before: datetime | None = None
-    notes: list[str] = field(default_factory=list)
-
-    def read(self, response: Response) -> Any:
-        self.bytes_read += len(response.body)
-        if self.http_status is None:
-            self.http_status = response.status
-        self.hold_until(rate_limit_floor(response, self.now))
-        return json_body(response)
-
-    def hold_until(self, moment: datetime | None) -> None:
-        if moment is not None and (self.not_before is None or moment > self.not_before):
-            self.not_before = moment
-
-
-@dataclass(slots=True)
 class Reading:
     """What the listing gave so far: new mentions, young ones re-read, and every id seen."""
 
@@ -268,14 +245,8 @@ class DiscourseSource(Source):
         seen = SeenUpTo(mode) if ctx.first_poll else SeenUpTo.from_cursor(ctx.cursor, mode)
         headers = self._headers(ctx, exchange)
         reading = await self._read(ctx, seen, headers, exchange)
-        return PollOutcome(
-            mentions=(*reading.new.values(), *reading.refreshed.values()),
-            cursor=seen.advance(reading.ids).to_cursor() or dict(ctx.cursor),
-            http_status=exchange.http_status,
-            bytes_read=exchange.bytes_read,
-            notes="; ".join(exchange.notes),
-            not_before=exchange.not_before,
-        )
+        cursor = seen.advance(reading.ids).to_cursor() or dict(ctx.cursor)
+        return exchange.outcome((*reading.new.values(), *reading.refreshed.values()), cursor)
 
     def _headers(self, ctx: PollContext, exchange: Exchange) -> dict[str, str]:
         headers = {"Accept": "application/json"}
@@ -303,9 +274,7 @@ class DiscourseSource(Source):
                 # what came. New items of an incremental poll must not leave a gap: that fails whole.
                 if index == 0 or (seen.newest_id is not None and refresh_pages == 0):
                     raise
-                exchange.notes.append(f"page {index + 1} failed: {error.message}")
-                if isinstance(error, RateLimited):
-                    exchange.hold_until(error.until)
+                exchange.setback(f"page {index + 1}", error)
                 break
             reached_known = False
             for item_id, mention in listing.items:
@@ -323,8 +292,7 @@ class DiscourseSource(Source):
                 refresh_pages += 1
                 continue
             break
-        if seen.newest_id is not None and len(reading.new) >= limit:
-            exchange.notes.append(f"max_items ({limit}) new items read: older new ones may have been skipped")
+        exchange.note_max_items(len(reading.new), limit, incremental=seen.newest_id is not None)
         return reading
 
     async def _page(

@@ -24,16 +24,16 @@ from __future__ import annotations
 
 import html
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from math import ceil
 from typing import Any
 
 from dashboard.fetch.errors import FetchError, HTTPError, ParseError, RateLimited
-from dashboard.fetch.http_types import Request, Response
+from dashboard.fetch.http_types import Request
 from dashboard.models import Mention, MentionKind, PollOutcome
 from dashboard.sources.base import KeySpec, PollContext, Source, register
-from dashboard.sources.common import as_count, from_iso, json_body, needs_credentials, rate_limit_floor
+from dashboard.sources.common import Exchange, as_count, from_iso, needs_credentials
 from dashboard.text import plain_text, shorten
 
 SEARCH_PATH = "/search/issues"
@@ -42,6 +42,7 @@ MAX_RESULTS = 1000  # the search API never returns more for one query
 SUMMARY_CHARS = 500
 SUGGESTED_TOKEN_ENV = "GITHUB_TOKEN"
 FORBIDDEN_WAIT = timedelta(seconds=60)  # a 403 without its headers: the search window is one minute
+INCOMPLETE_NOTE = "results may be incomplete"
 HEADERS = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}
 
 
@@ -173,36 +174,6 @@ def relabelled(error: FetchError, now: datetime, token_env: str) -> FetchError:
 # --- the source ---------------------------------------------------------------------------------------
 
 
-@dataclass(slots=True)
-class Exchange:
-    """What one poll's responses add up to: bytes, first status, the politest next poll, notes."""
-
-    now: datetime
-    bytes_read: int = 0
-    http_status: int | None = None
-    not_before: datetime | None = None
-    notes: list[str] = field(default_factory=list)
-
-    def read(self, response: Response) -> SearchPage:
-        self.bytes_read += len(response.body)
-        if self.http_status is None:
-            self.http_status = response.status
-        self.hold_until(rate_limit_floor(response, self.now))
-        page = parse_search(json_body(response))
-        if page.incomplete and "results may be incomplete" not in self.notes:
-            self.notes.append("results may be incomplete")
-        return page
-
-    def hold_until(self, moment: datetime | None) -> None:
-        if moment is not None and (self.not_before is None or moment > self.not_before):
-            self.not_before = moment
-
-    def setback(self, what: str, error: FetchError) -> None:
-        self.notes.append(f"{what} failed: {error.message}")
-        if isinstance(error, RateLimited):
-            self.hold_until(error.until)
-
-
 @register
 class GitHubSource(Source):
     type_name = "github"
@@ -234,14 +205,8 @@ class GitHubSource(Source):
         seen = SeenUpTo() if ctx.first_poll else SeenUpTo.from_cursor(ctx.cursor)
         found = await self._search(ctx, seen, headers, exchange)
         refreshed = await self._refresh(ctx, {m.key for m in found}, headers, exchange)
-        return PollOutcome(
-            mentions=(*found, *refreshed),
-            cursor=seen.advance(found).to_cursor() or dict(ctx.cursor),
-            http_status=exchange.http_status,
-            bytes_read=exchange.bytes_read,
-            notes="; ".join(exchange.notes),
-            not_before=exchange.not_before,
-        )
+        cursor = seen.advance(found).to_cursor() or dict(ctx.cursor)
+        return exchange.outcome((*found, *refreshed), cursor)
 
     async def _search(
         self, ctx: PollContext, seen: SeenUpTo, headers: Mapping[str, str], exchange: Exchange
@@ -262,7 +227,7 @@ class GitHubSource(Source):
                 "page": str(page_number),
             }
             try:
-                page = exchange.read(await self._get(ctx, params, headers))
+                page = await self._search_page(ctx, params, headers, exchange)
             except FetchError as error:
                 # Later pages of a first poll are a bounded backfill: keep what came. An incremental poll
                 # must not leave a gap, so it fails whole and retries from the same cursor.
@@ -276,8 +241,7 @@ class GitHubSource(Source):
             spent = exchange.not_before is not None  # X-RateLimit-Remaining: 0
             if page.size < per_page or len(found) >= limit or page_number * per_page >= page.total or spent:
                 break
-        if seen.since is not None and len(found) >= limit:
-            exchange.notes.append(f"max_items ({limit}) new items read: older new ones may have been skipped")
+        exchange.note_max_items(len(found), limit, incremental=seen.since is not None)
         return list(found.values())
 
     async def _refresh(
@@ -296,14 +260,21 @@ class GitHubSource(Source):
             "page": "1",
         }
         try:
-            page = exchange.read(await self._get(ctx, params, headers))
+            page = await self._search_page(ctx, params, headers, exchange)
         except FetchError as error:
             exchange.setback("engagement refresh", error)
             return []
         return [mention for mention in page.mentions if mention.key in young]
 
-    async def _get(self, ctx: PollContext, params: Mapping[str, str], headers: Mapping[str, str]) -> Response:
+    async def _search_page(
+        self, ctx: PollContext, params: Mapping[str, str], headers: Mapping[str, str], exchange: Exchange
+    ) -> SearchPage:
+        """One search call; a search that timed out on GitHub's side (incomplete_results) is noted once."""
         try:
-            return await ctx.fetch(Request(self.base_url + SEARCH_PATH, params=params, headers=headers))
+            response = await ctx.fetch(Request(self.base_url + SEARCH_PATH, params=params, headers=headers))
         except FetchError as error:
             raise relabelled(error, ctx.now, self.token_env) from error
+        page = parse_search(exchange.read(response))
+        if page.incomplete and INCOMPLETE_NOTE not in exchange.notes:
+            exchange.notes.append(INCOMPLETE_NOTE)
+        return page

@@ -15,16 +15,15 @@ from __future__ import annotations
 
 import html
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
 from math import ceil
 from typing import Any
 
-from dashboard.fetch.errors import FetchError, Gone, HTTPError, ParseError, RateLimited
+from dashboard.fetch.errors import FetchError, Gone, HTTPError, ParseError
 from dashboard.fetch.http_types import Request, Response
 from dashboard.models import Mention, MentionKind, PollOutcome
 from dashboard.sources.base import KeySpec, PollContext, Source, register
-from dashboard.sources.common import as_count, from_iso, json_body, needs_credentials, rate_limit_floor
+from dashboard.sources.common import Exchange, as_count, from_iso, needs_credentials
 from dashboard.text import plain_text, shorten
 
 SEARCH_PATH = "/api/v3/search"
@@ -145,28 +144,6 @@ def refresh_order(keys: Iterable[str], skip: Iterable[str], limit: int = REFRESH
 # --- the source ---------------------------------------------------------------------------------------
 
 
-@dataclass(slots=True)
-class Exchange:
-    """What one poll's responses add up to: bytes, first status, the politest next poll, notes."""
-
-    now: datetime
-    bytes_read: int = 0
-    http_status: int | None = None
-    not_before: datetime | None = None
-    notes: list[str] = field(default_factory=list)
-
-    def read(self, response: Response) -> Any:
-        self.bytes_read += len(response.body)
-        if self.http_status is None:
-            self.http_status = response.status
-        self.hold_until(rate_limit_floor(response, self.now))
-        return json_body(response)
-
-    def hold_until(self, moment: datetime | None) -> None:
-        if moment is not None and (self.not_before is None or moment > self.not_before):
-            self.not_before = moment
-
-
 @register
 class LemmySource(Source):
     type_name = "lemmy"
@@ -187,14 +164,8 @@ class LemmySource(Source):
         refreshed = {m.key: m for m in read if m.key in young and m.key not in found}
         for mention in await self._refresh(ctx, refresh_order(young, {m.key for m in read}), exchange):
             refreshed[mention.key] = mention
-        return PollOutcome(
-            mentions=(*found.values(), *refreshed.values()),
-            cursor=seen.advance(read).to_cursor() or dict(ctx.cursor),
-            http_status=exchange.http_status,
-            bytes_read=exchange.bytes_read,
-            notes="; ".join(exchange.notes),
-            not_before=exchange.not_before,
-        )
+        cursor = seen.advance(read).to_cursor() or dict(ctx.cursor)
+        return exchange.outcome((*found.values(), *refreshed.values()), cursor)
 
     async def _search(
         self, ctx: PollContext, seen: SeenUpTo, exchange: Exchange
@@ -211,9 +182,7 @@ class LemmySource(Source):
                 # must not leave a gap, so it fails whole and retries from the same cursor.
                 if page_number == 1 or seen.newest_id is not None:
                     raise
-                exchange.notes.append(f"page {page_number} failed: {error.message}")
-                if isinstance(error, RateLimited):
-                    exchange.hold_until(error.until)
+                exchange.setback(f"page {page_number}", error)
                 break
             page = parse_search(body, self.instance)
             read.extend(page.mentions)
@@ -222,8 +191,7 @@ class LemmySource(Source):
                     found.setdefault(mention.key, mention)
             if page.size < PAGE_SIZE or len(found) >= limit or seen.reached(page):
                 break
-        if seen.newest_id is not None and len(found) >= limit:
-            exchange.notes.append(f"max_items ({limit}) new items read: older new ones may have been skipped")
+        exchange.note_max_items(len(found), limit, incremental=seen.newest_id is not None)
         return found, read
 
     def _params(self, page: int) -> dict[str, str]:
@@ -250,9 +218,7 @@ class LemmySource(Source):
             except (HTTPError, Gone, ParseError):
                 continue  # deleted or unreadable: its stored counts stay as they were
             except FetchError as error:
-                exchange.notes.append(f"engagement refresh stopped: {error.message}")
-                if isinstance(error, RateLimited):
-                    exchange.hold_until(error.until)
+                exchange.setback("engagement refresh", error, "stopped")
                 break
             if mention is not None:
                 refreshed.append(mention)

@@ -11,16 +11,14 @@ instances answer 404; then the newest timeline page is re-read instead and the c
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from dashboard.fetch.errors import FetchError, HTTPError, NeedsCredentials, ParseError, RateLimited
-from dashboard.fetch.http_types import Request, Response
+from dashboard.fetch.errors import FetchError, HTTPError, NeedsCredentials, ParseError
+from dashboard.fetch.http_types import Request
 from dashboard.models import Mention, MentionKind, PollOutcome
 from dashboard.sources.base import KeySpec, PollContext, Source, register
-from dashboard.sources.common import as_count, from_iso, json_body, needs_credentials, rate_limit_floor
+from dashboard.sources.common import Exchange, as_count, from_iso, needs_credentials
 from dashboard.text import plain_text, shorten
 
 PAGE_LIMIT = 40  # Mastodon's maximum for timelines
@@ -107,35 +105,6 @@ def credentials_error(error: FetchError, env_var: str) -> FetchError:
     return needs_credentials(error, env_var)
 
 
-@dataclass(slots=True)
-class Exchange:
-    """What one poll's responses add up to: bytes, first status, the politest next poll, notes."""
-
-    now: datetime
-    bytes_read: int = 0
-    http_status: int | None = None
-    not_before: datetime | None = None
-    notes: list[str] = field(default_factory=list)
-
-    def read(self, response: Response) -> Any:
-        """Account for a response and return its JSON."""
-        self.bytes_read += len(response.body)
-        if self.http_status is None:
-            self.http_status = response.status
-        self.hold_until(rate_limit_floor(response, self.now))
-        return json_body(response)
-
-    def hold_until(self, moment: datetime | None) -> None:
-        if moment is not None and (self.not_before is None or moment > self.not_before):
-            self.not_before = moment
-
-    def setback(self, what: str, error: FetchError) -> None:
-        """A non-essential request failed: say so, and respect a rate limit it reported."""
-        self.notes.append(f"{what} failed: {error.message}")
-        if isinstance(error, RateLimited):
-            self.hold_until(error.until)
-
-
 def unique(mentions: Iterable[Mention]) -> tuple[Mention, ...]:
     """First occurrence of each key wins (new results before refreshed ones)."""
     seen: dict[str, Mention] = {}
@@ -182,14 +151,7 @@ class MastodonSource(Source):
         if found:
             cursor["min_id"] = max((m.key for m in found), key=id_order)
         refreshed = await self._refresh(ctx, {m.key for m in found}, cursor, exchange)
-        return PollOutcome(
-            mentions=unique([*found, *refreshed]),
-            cursor=cursor,
-            http_status=exchange.http_status,
-            bytes_read=exchange.bytes_read,
-            notes="; ".join(exchange.notes),
-            not_before=exchange.not_before,
-        )
+        return exchange.outcome(unique([*found, *refreshed]), cursor)
 
     @property
     def _timeline_url(self) -> str:

@@ -13,16 +13,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
 from dashboard.fetch.errors import FetchError, NeedsCredentials, ParseError, RateLimited
-from dashboard.fetch.http_types import Request, Response
+from dashboard.fetch.http_types import Request
 from dashboard.models import Mention, MentionKind, PollOutcome
 from dashboard.sources.base import KeySpec, PollContext, Source, register
-from dashboard.sources.common import as_count, from_epoch, json_body, rate_limit_floor
+from dashboard.sources.common import Exchange, as_count, from_epoch
 from dashboard.text import plain_text
 
 WEB_ROOT = "https://www.reddit.com"
@@ -158,35 +158,6 @@ class SeenUpTo:
         return {"since": int(self.at) if self.at.is_integer() else self.at, "at_since": sorted(self.keys)}
 
 
-@dataclass(slots=True)
-class Exchange:
-    """What one poll's responses add up to: bytes, first status, the politest next poll, notes."""
-
-    now: datetime
-    bytes_read: int = 0
-    http_status: int | None = None
-    not_before: datetime | None = None
-    notes: list[str] = field(default_factory=list)
-
-    def read(self, response: Response) -> Any:
-        """Account for a response and return its JSON."""
-        self.bytes_read += len(response.body)
-        if self.http_status is None:
-            self.http_status = response.status
-        self.hold_until(rate_limit_floor(response, self.now))
-        return json_body(response)
-
-    def hold_until(self, moment: datetime | None) -> None:
-        if moment is not None and (self.not_before is None or moment > self.not_before):
-            self.not_before = moment
-
-    def setback(self, what: str, error: FetchError) -> None:
-        """A non-essential request failed: say so, and respect a rate limit it reported."""
-        self.notes.append(f"{what} failed: {error.message}")
-        if isinstance(error, RateLimited):
-            self.hold_until(error.until)
-
-
 def unique(mentions: Iterable[Mention]) -> tuple[Mention, ...]:
     """First occurrence of each key wins (new results before refreshed ones)."""
     seen: dict[str, Mention] = {}
@@ -220,14 +191,7 @@ class RedditSource(Source):
             raise throttled(error, ctx.now) from error
         refreshed = await self._refresh(ctx, {m.key for m in found}, exchange)
         cursor = seen.advance(found).to_cursor() or dict(ctx.cursor)
-        return PollOutcome(
-            mentions=unique([*found, *refreshed]),
-            cursor=cursor,
-            http_status=exchange.http_status,
-            bytes_read=exchange.bytes_read,
-            notes="; ".join(exchange.notes),
-            not_before=exchange.not_before,
-        )
+        return exchange.outcome(unique([*found, *refreshed]), cursor)
 
     async def _search(self, ctx: PollContext, seen: SeenUpTo, exchange: Exchange) -> list[Mention]:
         """New posts, newest first, until known posts, the last page or max_items."""
@@ -255,8 +219,7 @@ class RedditSource(Source):
             # Same-second posts may straddle pages: only a strictly older post ends the search.
             if any(seen.is_past(m) for m in listing.mentions) or not after or len(found) >= limit:
                 break
-        if seen.at is not None and len(found) >= limit:
-            exchange.notes.append(f"max_items ({limit}) new items read: older new ones may have been skipped")
+        exchange.note_max_items(len(found), limit, incremental=seen.at is not None)
         return list(unique(found))[:limit]
 
     async def _refresh(self, ctx: PollContext, skip: set[str], exchange: Exchange) -> list[Mention]:

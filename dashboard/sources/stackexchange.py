@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -29,7 +29,7 @@ from dashboard.fetch.errors import FetchError, HTTPError, NeedsCredentials, Pars
 from dashboard.fetch.http_types import Request, Response
 from dashboard.models import Mention, MentionKind, PollOutcome
 from dashboard.sources.base import KeySpec, PollContext, Source, register
-from dashboard.sources.common import as_count, from_epoch, json_body, needs_credentials
+from dashboard.sources.common import Exchange, as_count, from_epoch, json_body, needs_credentials
 from dashboard.text import plain_text, shorten
 
 SEARCH_PATH = "/2.3/search/advanced"
@@ -205,31 +205,23 @@ def explain_refusal(error: HTTPError, now: datetime, key_env: str = "") -> Fetch
 
 
 @dataclass(slots=True)
-class Exchange:
-    """What one poll's answers add up to: bytes, first status, quota, the politest next poll, notes."""
+class QuotaExchange(Exchange):
+    """An Exchange that also reads the API's wrapper: the daily quota (shown in the notes) and `backoff`.
 
-    now: datetime
+    The API reports its limits in that wrapper, not in headers, so `read_page` reads no rate-limit headers.
+    """
+
     key_env: str = ""
-    bytes_read: int = 0
-    http_status: int | None = None
-    not_before: datetime | None = None
     quota: tuple[int | None, int | None] = (None, None)  # (remaining, max) from the latest answer
-    notes: list[str] = field(default_factory=list)
 
-    def read(self, response: Response) -> Page:
-        self.bytes_read += len(response.body)
-        if self.http_status is None:
-            self.http_status = response.status
+    def read_page(self, response: Response) -> Page:
+        self.count(response)
         page = parse_page(json_body(response), self.now, self.key_env)
         if page.quota_remaining is not None:
             self.quota = (page.quota_remaining, page.quota_max)
         if page.backoff:
             self.hold_until(self.now + timedelta(seconds=min(page.backoff, MAX_WAIT.total_seconds())))
         return page
-
-    def hold_until(self, moment: datetime | None) -> None:
-        if moment is not None and (self.not_before is None or moment > self.not_before):
-            self.not_before = moment
 
     def summary(self) -> str:
         remaining, most = self.quota
@@ -254,7 +246,7 @@ class StackExchangeSource(Source):
 
     async def poll(self, ctx: PollContext) -> PollOutcome:
         key_env = str(self.config.option("key_env") or "")
-        exchange = Exchange(now=ctx.now, key_env=key_env)
+        exchange = QuotaExchange(now=ctx.now, key_env=key_env)
         if key_env and not ctx.env.get(key_env):
             exchange.notes.append(f"{key_env} is not set: anonymous quota")
         seen = SeenUpTo() if ctx.first_poll else SeenUpTo.from_cursor(ctx.cursor)
@@ -270,14 +262,7 @@ class StackExchangeSource(Source):
             refreshed_at = int(ctx.now.timestamp())
         if refreshed_at is not None:
             cursor["refreshed_at"] = refreshed_at
-        return PollOutcome(
-            mentions=(*found, *refreshed),
-            cursor=cursor,
-            http_status=exchange.http_status,
-            bytes_read=exchange.bytes_read,
-            notes=exchange.summary(),
-            not_before=exchange.not_before,
-        )
+        return exchange.outcome((*found, *refreshed), cursor)
 
     def _common_params(self, ctx: PollContext) -> dict[str, str]:
         params = {"site": str(self.config.option("site") or "stackoverflow"), "filter": FILTER}
@@ -304,7 +289,7 @@ class StackExchangeSource(Source):
             params["fromdate"] = str(seen.since)
         return params
 
-    async def _search(self, ctx: PollContext, seen: SeenUpTo, exchange: Exchange) -> list[Mention]:
+    async def _search(self, ctx: PollContext, seen: SeenUpTo, exchange: QuotaExchange) -> list[Mention]:
         """New questions, newest first, up to max_items over as many pages as the API has."""
         limit = max(1, self.config.max_items)
         params = self._search_params(ctx, seen, min(limit, PAGE_SIZE))
@@ -312,15 +297,15 @@ class StackExchangeSource(Source):
         page_number = 1
         while True:
             try:
-                page = exchange.read(await self._get(ctx, SEARCH_PATH, {**params, "page": str(page_number)}))
+                page = exchange.read_page(
+                    await self._get(ctx, SEARCH_PATH, {**params, "page": str(page_number)})
+                )
             except FetchError as error:
                 # Later pages of a first poll are a bounded backfill: keep what came. An incremental poll
                 # must not leave a gap, so it fails whole and retries from the same cursor.
                 if page_number == 1 or seen.since is not None:
                     raise
-                exchange.notes.append(f"page {page_number} failed: {error.message}")
-                if isinstance(error, RateLimited):
-                    exchange.hold_until(error.until)
+                exchange.setback(f"page {page_number}", error)
                 break
             for mention in page.mentions:
                 if seen.is_new(mention) and len(found) < limit:
@@ -328,19 +313,16 @@ class StackExchangeSource(Source):
             if not page.has_more or len(found) >= limit or page.backoff:
                 break
             page_number += 1
-        if seen.since is not None and len(found) >= limit:
-            exchange.notes.append(f"max_items ({limit}) new items read: older new ones may have been skipped")
+        exchange.note_max_items(len(found), limit, incremental=seen.since is not None)
         return list(found.values())
 
-    async def _refresh(self, ctx: PollContext, ids: Sequence[str], exchange: Exchange) -> list[Mention]:
+    async def _refresh(self, ctx: PollContext, ids: Sequence[str], exchange: QuotaExchange) -> list[Mention]:
         """Current score, answers and views of young questions, in one call (best effort)."""
         params = {"pagesize": str(PAGE_SIZE), **self._common_params(ctx)}
         try:
-            page = exchange.read(await self._get(ctx, QUESTIONS_PATH + ";".join(ids), params))
+            page = exchange.read_page(await self._get(ctx, QUESTIONS_PATH + ";".join(ids), params))
         except FetchError as error:
-            exchange.notes.append(f"engagement refresh failed: {error.message}")
-            if isinstance(error, RateLimited):
-                exchange.hold_until(error.until)
+            exchange.setback("engagement refresh", error)
             return []
         wanted = set(ids)
         return [mention for mention in page.mentions if mention.key in wanted]
