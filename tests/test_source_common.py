@@ -14,7 +14,7 @@ import pytest
 from dashboard.fetch.errors import HTTPError, ParseError, RateLimited
 from dashboard.fetch.http_types import Response
 from dashboard.models import Mention, MentionKind
-from dashboard.sources.common import Exchange, rate_limit_floor
+from dashboard.sources.common import Exchange, SeenUpTo, rate_limit_floor
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
@@ -71,6 +71,57 @@ def test_either_spent_window_counts() -> None:
         "X-RateLimit-Reset": str(int(later.timestamp())),
     }
     assert rate_limit_floor(response(headers), NOW) == later
+
+
+# --- SeenUpTo ---------------------------------------------------------------------------------------------
+
+
+def test_seen_up_to_starts_empty_and_takes_everything_as_new() -> None:
+    seen = SeenUpTo()
+    assert seen.is_new(mention("a"))
+    assert not seen.is_past(mention("a", NOW - timedelta(days=9)))
+    assert seen.to_cursor() == {}
+    assert seen.advance([]) == seen
+
+
+def test_seen_up_to_keeps_the_newest_second_and_every_key_at_it() -> None:
+    older, twin_a, twin_b = mention("o", NOW - timedelta(seconds=1)), mention("a"), mention("b")
+    seen = SeenUpTo().advance([twin_a, older]).advance([twin_b, older])
+    assert seen.to_cursor() == {"since": int(NOW.timestamp()), "at_since": ["a", "b"]}
+    assert [seen.is_new(m) for m in (older, twin_a, twin_b, mention("c"))] == [False, False, False, True]
+    assert seen.is_new(mention("late", NOW + timedelta(seconds=1)))
+    assert seen.is_past(older)
+    assert not seen.is_past(mention("c"))
+
+
+def test_a_newer_second_replaces_the_keys_and_undated_mentions_move_nothing() -> None:
+    seen = SeenUpTo().advance([mention("a")])
+    newer = seen.advance([mention("undated", None), mention("n", NOW + timedelta(seconds=3))])
+    assert newer.to_cursor() == {"since": int(NOW.timestamp()) + 3, "at_since": ["n"]}
+    assert newer.is_new(mention("undated", None))  # no date to compare: the store tells it by key
+
+
+def test_sub_second_times_round_trip_exactly() -> None:
+    moment = NOW + timedelta(milliseconds=250)
+    seen = SeenUpTo().advance([mention("p", moment)])
+    assert seen.to_cursor() == {"since": moment.timestamp(), "at_since": ["p"]}
+    assert SeenUpTo.from_cursor(seen.to_cursor()) == seen
+    assert not seen.is_new(mention("p", moment))
+    assert seen.is_new(mention("q", moment))
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [{}, {"since": True, "at_since": ["a"]}, {"since": "1700000000"}, {"since": None, "at_since": "a"}],
+)
+def test_a_cursor_without_a_numeric_time_reads_as_a_first_poll(cursor: dict[str, object]) -> None:
+    assert SeenUpTo.from_cursor(cursor).at is None
+    assert SeenUpTo.from_cursor(cursor).is_new(mention("a"))
+
+
+def test_cursor_keys_are_read_as_text() -> None:
+    seen = SeenUpTo.from_cursor({"since": 1700000000, "at_since": [17, "b"]})
+    assert seen == SeenUpTo(at=1700000000.0, keys=frozenset({"17", "b"}))
 
 
 # --- Exchange ----------------------------------------------------------------------------------------------

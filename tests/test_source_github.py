@@ -21,9 +21,9 @@ from dashboard.fetch.errors import HTTPError, NeedsCredentials, ParseError, Rate
 from dashboard.fetch.http import Fetcher
 from dashboard.models import Mention, MentionKind, SourceConfig
 from dashboard.sources.base import InlineParser, PollContext, make_source, source_types
+from dashboard.sources.common import SeenUpTo
 from dashboard.sources.github import (
     GitHubSource,
-    SeenUpTo,
     github_time,
     item_to_mention,
     parse_search,

@@ -20,9 +20,9 @@ from dashboard.fetch.errors import NeedsCredentials, ParseError, RateLimited
 from dashboard.fetch.http import Fetcher
 from dashboard.models import Mention, MentionKind, SourceConfig
 from dashboard.sources.base import InlineParser, PollContext, make_source, source_types
+from dashboard.sources.common import SeenUpTo
 from dashboard.sources.hackernews import (
     HackerNewsSource,
-    SeenUpTo,
     hit_to_mention,
     newest_keys_first,
     parse_search,

@@ -21,10 +21,10 @@ from dashboard.fetch.errors import HTTPError, NeedsCredentials, ParseError, Rate
 from dashboard.fetch.http import Fetcher
 from dashboard.models import Mention, MentionKind, SourceConfig
 from dashboard.sources.base import InlineParser, PollContext, make_source, source_types
+from dashboard.sources.common import SeenUpTo
 from dashboard.sources.stackexchange import (
     QUOTA_RESERVE,
     REFRESH_EVERY,
-    SeenUpTo,
     StackExchangeSource,
     error_of,
     explain_refusal,

@@ -27,7 +27,7 @@ from dashboard.fetch.errors import FetchError, HTTPError, NeedsCredentials, Pars
 from dashboard.fetch.http_types import Request
 from dashboard.models import Mention, MentionKind, PollOutcome, SourceConfig
 from dashboard.sources.base import KeySpec, PollContext, Source, register
-from dashboard.sources.common import Exchange, as_count, from_iso, needs_credentials
+from dashboard.sources.common import Exchange, SeenUpTo, as_count, from_iso, needs_credentials
 from dashboard.text import plain_text, shorten
 
 WEB_ROOT = "https://bsky.app/profile/"
@@ -136,46 +136,6 @@ def get_posts_url(host: str, uris: Sequence[str]) -> str:
 
 def iso_z(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-@dataclass(frozen=True, slots=True)
-class SeenUpTo:
-    """The newest post time seen (epoch seconds) and the keys seen at exactly that instant."""
-
-    at: float | None = None
-    keys: frozenset[str] = frozenset()
-
-    @classmethod
-    def from_cursor(cls, cursor: Mapping[str, Any]) -> SeenUpTo:
-        at = cursor.get("since")
-        keys = cursor.get("at_since")
-        return cls(
-            at=float(at) if isinstance(at, int | float) and not isinstance(at, bool) else None,
-            keys=frozenset(str(key) for key in keys) if isinstance(keys, list) else frozenset(),
-        )
-
-    def is_new(self, mention: Mention) -> bool:
-        if self.at is None or mention.published is None:
-            return True
-        moment = mention.published.timestamp()
-        return moment > self.at or (moment == self.at and mention.key not in self.keys)
-
-    def advance(self, mentions: Iterable[Mention]) -> SeenUpTo:
-        at, keys = self.at, set(self.keys)
-        for mention in mentions:
-            if mention.published is None:
-                continue
-            moment = mention.published.timestamp()
-            if at is None or moment > at:
-                at, keys = moment, {mention.key}
-            elif moment == at:
-                keys.add(mention.key)
-        return SeenUpTo(at=at, keys=frozenset(keys))
-
-    def to_cursor(self) -> dict[str, Any]:
-        if self.at is None:
-            return {}
-        return {"since": int(self.at) if self.at.is_integer() else self.at, "at_since": sorted(self.keys)}
 
 
 def unique(mentions: Iterable[Mention]) -> tuple[Mention, ...]:

@@ -86,6 +86,58 @@ def needs_credentials(error: FetchError, env_var: str) -> FetchError:
     return error
 
 
+@dataclass(frozen=True, slots=True)
+class SeenUpTo:
+    """How far earlier polls read: the newest publication time seen (epoch seconds) and the keys seen at
+    exactly that time.
+
+    A later poll asks the API for items since that time, inclusively, so items sharing its second are
+    never lost; the keys tell the ones already stored from those that arrived since, so none is counted
+    twice. Saved in the cursor as `{"since": time, "at_since": [keys]}`.
+    """
+
+    at: float | None = None
+    keys: frozenset[str] = frozenset()
+
+    @classmethod
+    def from_cursor(cls, cursor: Mapping[str, Any]) -> SeenUpTo:
+        at = cursor.get("since")
+        keys = cursor.get("at_since")
+        return cls(
+            at=float(at) if isinstance(at, int | float) and not isinstance(at, bool) else None,
+            keys=frozenset(str(key) for key in keys) if isinstance(keys, list) else frozenset(),
+        )
+
+    def is_new(self, mention: Mention) -> bool:
+        if self.at is None or mention.published is None:
+            return True
+        moment = mention.published.timestamp()
+        return moment > self.at or (moment == self.at and mention.key not in self.keys)
+
+    def is_past(self, mention: Mention) -> bool:
+        """Strictly older than the cursor: everything after it in a newest-first listing is known."""
+        if self.at is None or mention.published is None:
+            return False
+        return mention.published.timestamp() < self.at
+
+    def advance(self, mentions: Iterable[Mention]) -> SeenUpTo:
+        at, keys = self.at, set(self.keys)
+        for mention in mentions:
+            if mention.published is None:
+                continue
+            moment = mention.published.timestamp()
+            if at is None or moment > at:
+                at, keys = moment, {mention.key}
+            elif moment == at:
+                keys.add(mention.key)
+        return SeenUpTo(at=at, keys=frozenset(keys))
+
+    def to_cursor(self) -> dict[str, Any]:
+        if self.at is None:
+            return {}
+        return {"since": int(self.at) if self.at.is_integer() else self.at, "at_since": sorted(self.keys)}
+
+
 @dataclass(slots=True)
 class Exchange:
     """What one poll's responses add up to: bytes, first status, the politest next poll, notes.
@@ -145,6 +197,7 @@ class Exchange:
 __all__ = [
     "Exchange",
     "RateLimited",
+    "SeenUpTo",
     "as_count",
     "from_epoch",
     "from_iso",

@@ -176,6 +176,7 @@ def parse_latest(data: Any, forum: str) -> Listing:
     return Listing(tuple(items), bool(topic_list.get("more_topics_url")))
 
 
+# Not common.SeenUpTo: Discourse listings take no date filter, and forum ids grow with time.
 @dataclass(frozen=True, slots=True)
 class SeenUpTo:
     """The highest id seen in one mode: post ids for search, topic ids for latest."""

@@ -23,7 +23,7 @@ needs no credentials and a bad token is a 401.
 from __future__ import annotations
 
 import html
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from math import ceil
@@ -33,7 +33,7 @@ from dashboard.fetch.errors import FetchError, HTTPError, ParseError, RateLimite
 from dashboard.fetch.http_types import Request
 from dashboard.models import Mention, MentionKind, PollOutcome
 from dashboard.sources.base import KeySpec, PollContext, Source, register
-from dashboard.sources.common import Exchange, as_count, from_iso, needs_credentials
+from dashboard.sources.common import Exchange, SeenUpTo, as_count, from_iso, needs_credentials
 from dashboard.text import plain_text, shorten
 
 SEARCH_PATH = "/search/issues"
@@ -113,43 +113,6 @@ def with_created_since(query: str, since: datetime) -> str:
     return f"{query} created:>={github_time(since)}"
 
 
-@dataclass(frozen=True, slots=True)
-class SeenUpTo:
-    """The newest creation time seen (epoch seconds) and the item ids created at exactly that second."""
-
-    since: int | None = None
-    at_since: frozenset[str] = frozenset()
-
-    @classmethod
-    def from_cursor(cls, cursor: Mapping[str, Any]) -> SeenUpTo:
-        keys = cursor.get("at_since")
-        return cls(
-            since=as_count(cursor.get("since")),
-            at_since=frozenset(str(key) for key in keys) if isinstance(keys, list) else frozenset(),
-        )
-
-    def is_new(self, mention: Mention) -> bool:
-        if self.since is None or mention.published is None:
-            return True
-        moment = int(mention.published.timestamp())
-        return moment > self.since or (moment == self.since and mention.key not in self.at_since)
-
-    def advance(self, mentions: Iterable[Mention]) -> SeenUpTo:
-        since, keys = self.since, set(self.at_since)
-        for mention in mentions:
-            if mention.published is None:
-                continue
-            moment = int(mention.published.timestamp())
-            if since is None or moment > since:
-                since, keys = moment, {mention.key}
-            elif moment == since:
-                keys.add(mention.key)
-        return SeenUpTo(since, frozenset(keys))
-
-    def to_cursor(self) -> dict[str, Any]:
-        return {} if self.since is None else {"since": self.since, "at_since": sorted(self.at_since)}
-
-
 def relabelled(error: FetchError, now: datetime, token_env: str) -> FetchError:
     """GitHub's 403 on search is its rate limit (primary or secondary), not a missing credential; a 401
     is a bad token, named by its environment variable."""
@@ -215,8 +178,8 @@ class GitHubSource(Source):
         limit = max(1, self.config.max_items)
         per_page = min(limit, PAGE_SIZE)
         query = self.query
-        if seen.since is not None:
-            query = with_created_since(query, datetime.fromtimestamp(seen.since, UTC))
+        if seen.at is not None:
+            query = with_created_since(query, datetime.fromtimestamp(seen.at, UTC))
         found: dict[str, Mention] = {}
         for page_number in range(1, ceil(min(limit, MAX_RESULTS) / per_page) + 1):
             params = {
@@ -231,7 +194,7 @@ class GitHubSource(Source):
             except FetchError as error:
                 # Later pages of a first poll are a bounded backfill: keep what came. An incremental poll
                 # must not leave a gap, so it fails whole and retries from the same cursor.
-                if page_number == 1 or seen.since is not None:
+                if page_number == 1 or seen.at is not None:
                     raise
                 exchange.setback(f"page {page_number}", error)
                 break
@@ -241,7 +204,7 @@ class GitHubSource(Source):
             spent = exchange.not_before is not None  # X-RateLimit-Remaining: 0
             if page.size < per_page or len(found) >= limit or page_number * per_page >= page.total or spent:
                 break
-        exchange.note_max_items(len(found), limit, incremental=seen.since is not None)
+        exchange.note_max_items(len(found), limit, incremental=seen.at is not None)
         return list(found.values())
 
     async def _refresh(

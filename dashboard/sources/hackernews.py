@@ -20,7 +20,7 @@ from dashboard.fetch.errors import FetchError, ParseError
 from dashboard.fetch.http_types import Request
 from dashboard.models import Mention, MentionKind, PollOutcome
 from dashboard.sources.base import KeySpec, PollContext, Source, register
-from dashboard.sources.common import Exchange, as_count, from_epoch, from_iso
+from dashboard.sources.common import Exchange, SeenUpTo, as_count, from_epoch, from_iso
 from dashboard.text import plain_text, shorten
 
 ITEM_URL = "https://news.ycombinator.com/item?id="
@@ -93,46 +93,6 @@ def newest_keys_first(keys: Sequence[str], limit: int) -> list[str]:
     """HN ids grow with time: the `limit` newest numeric keys, deduplicated."""
     numeric = {key for key in keys if key.isdigit()}
     return sorted(numeric, key=int, reverse=True)[:limit]
-
-
-@dataclass(frozen=True, slots=True)
-class SeenUpTo:
-    """The newest creation time seen (epoch seconds) and the keys seen at exactly that second."""
-
-    at: float | None = None
-    keys: frozenset[str] = frozenset()
-
-    @classmethod
-    def from_cursor(cls, cursor: Mapping[str, Any]) -> SeenUpTo:
-        at = cursor.get("since")
-        keys = cursor.get("at_since")
-        return cls(
-            at=float(at) if isinstance(at, int | float) and not isinstance(at, bool) else None,
-            keys=frozenset(str(key) for key in keys) if isinstance(keys, list) else frozenset(),
-        )
-
-    def is_new(self, mention: Mention) -> bool:
-        if self.at is None or mention.published is None:
-            return True
-        moment = mention.published.timestamp()
-        return moment > self.at or (moment == self.at and mention.key not in self.keys)
-
-    def advance(self, mentions: Iterable[Mention]) -> SeenUpTo:
-        at, keys = self.at, set(self.keys)
-        for mention in mentions:
-            if mention.published is None:
-                continue
-            moment = mention.published.timestamp()
-            if at is None or moment > at:
-                at, keys = moment, {mention.key}
-            elif moment == at:
-                keys.add(mention.key)
-        return SeenUpTo(at=at, keys=frozenset(keys))
-
-    def to_cursor(self) -> dict[str, Any]:
-        if self.at is None:
-            return {}
-        return {"since": int(self.at) if self.at.is_integer() else self.at, "at_since": sorted(self.keys)}
 
 
 def unique(mentions: Iterable[Mention]) -> tuple[Mention, ...]:

@@ -93,6 +93,7 @@ def parse_post(data: Any, instance: str = "") -> Mention | None:
     return mention_from_post_view(data["post_view"], instance)
 
 
+# Not common.SeenUpTo: ids, not dates, decide what is new here (a late-federated post has an old date).
 @dataclass(frozen=True, slots=True)
 class SeenUpTo:
     """The highest post id and the latest publication time (epoch seconds) seen so far."""

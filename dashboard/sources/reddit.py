@@ -22,7 +22,7 @@ from dashboard.fetch.errors import FetchError, NeedsCredentials, ParseError, Rat
 from dashboard.fetch.http_types import Request
 from dashboard.models import Mention, MentionKind, PollOutcome
 from dashboard.sources.base import KeySpec, PollContext, Source, register
-from dashboard.sources.common import Exchange, as_count, from_epoch
+from dashboard.sources.common import Exchange, SeenUpTo, as_count, from_epoch
 from dashboard.text import plain_text
 
 WEB_ROOT = "https://www.reddit.com"
@@ -110,52 +110,6 @@ def throttled(error: FetchError, now: datetime) -> FetchError:
             http_status=403,
         )
     return error
-
-
-@dataclass(frozen=True, slots=True)
-class SeenUpTo:
-    """The newest creation time seen (epoch seconds) and the keys seen at exactly that second."""
-
-    at: float | None = None
-    keys: frozenset[str] = frozenset()
-
-    @classmethod
-    def from_cursor(cls, cursor: Mapping[str, Any]) -> SeenUpTo:
-        at = cursor.get("since")
-        keys = cursor.get("at_since")
-        return cls(
-            at=float(at) if isinstance(at, int | float) and not isinstance(at, bool) else None,
-            keys=frozenset(str(key) for key in keys) if isinstance(keys, list) else frozenset(),
-        )
-
-    def is_new(self, mention: Mention) -> bool:
-        if self.at is None or mention.published is None:
-            return True
-        moment = mention.published.timestamp()
-        return moment > self.at or (moment == self.at and mention.key not in self.keys)
-
-    def is_past(self, mention: Mention) -> bool:
-        """Strictly older than the cursor: everything after it in a newest-first listing is known."""
-        if self.at is None or mention.published is None:
-            return False
-        return mention.published.timestamp() < self.at
-
-    def advance(self, mentions: Iterable[Mention]) -> SeenUpTo:
-        at, keys = self.at, set(self.keys)
-        for mention in mentions:
-            if mention.published is None:
-                continue
-            moment = mention.published.timestamp()
-            if at is None or moment > at:
-                at, keys = moment, {mention.key}
-            elif moment == at:
-                keys.add(mention.key)
-        return SeenUpTo(at=at, keys=frozenset(keys))
-
-    def to_cursor(self) -> dict[str, Any]:
-        if self.at is None:
-            return {}
-        return {"since": int(self.at) if self.at.is_integer() else self.at, "at_since": sorted(self.keys)}
 
 
 def unique(mentions: Iterable[Mention]) -> tuple[Mention, ...]:

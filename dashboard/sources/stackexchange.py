@@ -29,7 +29,7 @@ from dashboard.fetch.errors import FetchError, HTTPError, NeedsCredentials, Pars
 from dashboard.fetch.http_types import Request, Response
 from dashboard.models import Mention, MentionKind, PollOutcome
 from dashboard.sources.base import KeySpec, PollContext, Source, register
-from dashboard.sources.common import Exchange, as_count, from_epoch, json_body, needs_credentials
+from dashboard.sources.common import Exchange, SeenUpTo, as_count, from_epoch, json_body, needs_credentials
 from dashboard.text import plain_text, shorten
 
 SEARCH_PATH = "/2.3/search/advanced"
@@ -130,43 +130,6 @@ def parse_page(body: Any, now: datetime, key_env: str = "") -> Page:
         quota_remaining=as_count(body.get("quota_remaining")),
         backoff=as_count(body.get("backoff")),
     )
-
-
-@dataclass(frozen=True, slots=True)
-class SeenUpTo:
-    """The newest creation date seen (epoch seconds) and the question ids seen at exactly that second."""
-
-    since: int | None = None
-    at_since: frozenset[str] = frozenset()
-
-    @classmethod
-    def from_cursor(cls, cursor: Mapping[str, Any]) -> SeenUpTo:
-        keys = cursor.get("at_since")
-        return cls(
-            since=as_count(cursor.get("since")),
-            at_since=frozenset(str(key) for key in keys) if isinstance(keys, list) else frozenset(),
-        )
-
-    def is_new(self, mention: Mention) -> bool:
-        if self.since is None or mention.published is None:
-            return True
-        moment = int(mention.published.timestamp())
-        return moment > self.since or (moment == self.since and mention.key not in self.at_since)
-
-    def advance(self, mentions: Iterable[Mention]) -> SeenUpTo:
-        since, keys = self.since, set(self.at_since)
-        for mention in mentions:
-            if mention.published is None:
-                continue
-            moment = int(mention.published.timestamp())
-            if since is None or moment > since:
-                since, keys = moment, {mention.key}
-            elif moment == since:
-                keys.add(mention.key)
-        return SeenUpTo(since, frozenset(keys))
-
-    def to_cursor(self) -> dict[str, Any]:
-        return {} if self.since is None else {"since": self.since, "at_since": sorted(self.at_since)}
 
 
 def refresh_ids(keys: Iterable[str], skip: Iterable[str], limit: int = PAGE_SIZE) -> list[str]:
@@ -285,8 +248,8 @@ class StackExchangeSource(Source):
         tagged = str(self.config.option("tagged") or "").strip()
         if tagged:
             params["tagged"] = tagged
-        if seen.since is not None:
-            params["fromdate"] = str(seen.since)
+        if seen.at is not None:
+            params["fromdate"] = str(int(seen.at))
         return params
 
     async def _search(self, ctx: PollContext, seen: SeenUpTo, exchange: QuotaExchange) -> list[Mention]:
@@ -303,7 +266,7 @@ class StackExchangeSource(Source):
             except FetchError as error:
                 # Later pages of a first poll are a bounded backfill: keep what came. An incremental poll
                 # must not leave a gap, so it fails whole and retries from the same cursor.
-                if page_number == 1 or seen.since is not None:
+                if page_number == 1 or seen.at is not None:
                     raise
                 exchange.setback(f"page {page_number}", error)
                 break
@@ -313,7 +276,7 @@ class StackExchangeSource(Source):
             if not page.has_more or len(found) >= limit or page.backoff:
                 break
             page_number += 1
-        exchange.note_max_items(len(found), limit, incremental=seen.since is not None)
+        exchange.note_max_items(len(found), limit, incremental=seen.at is not None)
         return list(found.values())
 
     async def _refresh(self, ctx: PollContext, ids: Sequence[str], exchange: QuotaExchange) -> list[Mention]:
