@@ -147,14 +147,18 @@ class StoreBuilder:
             (mention_id, epoch(moment), likes, replies, shares, views),
         )
 
-    def poll(self, source: str, started: datetime, status: str = "ok", *, http_status: int | None = 200) -> None:
+    def poll(
+        self, source: str, started: datetime, status: str = "ok", *, http_status: int | None = 200
+    ) -> None:
         self.connection.execute(
             """INSERT INTO polls (source_id, started_at, duration, status, http_status)
                VALUES (?, ?, 0.5, ?, ?)""",
             (self.source_id(source), epoch(started), status, http_status),
         )
 
-    def polls(self, source: str, start: datetime, end: datetime, every: timedelta, status: str = "ok") -> None:
+    def polls(
+        self, source: str, start: datetime, end: datetime, every: timedelta, status: str = "ok"
+    ) -> None:
         """One attempt every `every` from `start` (included) to `end` (excluded)."""
         moment = start
         while moment < end:
@@ -209,7 +213,13 @@ def build_scenario(path: Path) -> StoreBuilder:
         "Mastodon", at(-22 + 5 / 60), author="alice", title="Trying it", likes=3, replies=1, shares=0
     )
     builder.mention(
-        "Mastodon", at(-9 - 20 / 60), author="carol", title="I love textual and RICH", likes=1, replies=0, shares=2
+        "Mastodon",
+        at(-9 - 20 / 60),
+        author="carol",
+        title="I love textual and RICH",
+        likes=1,
+        replies=0,
+        shares=2,
     )
     builder.mention("Mastodon", at(-7), author="dave", title="Anyone?", likes=0, replies=0, shares=0)
     m_carol = builder.mention("Mastodon", at(-2), author="carol", title="Again", likes=4, replies=1, shares=0)

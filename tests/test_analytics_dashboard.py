@@ -37,7 +37,8 @@ def test_kpis(data) -> None:  # type: ignore[no-untyped-def]
     assert (kpis.mentions, kpis.mentions_previous) == (10, 2)
     assert (kpis.mentions_change.absolute, kpis.mentions_change.percent) == (8.0, 400.0)
     assert (kpis.engagement, kpis.engagement_previous) == (28, 8)
-    assert kpis.engagement_change is not None and kpis.engagement_change.percent == 250.0
+    assert kpis.engagement_change is not None
+    assert kpis.engagement_change.percent == 250.0
     assert (kpis.unique_voices, kpis.new_voices, kpis.returning_voices) == (8, 6, 2)
     assert kpis.reach == pytest.approx(0.8)
     assert kpis.passion == pytest.approx(0.4)
@@ -52,20 +53,30 @@ def test_kpis(data) -> None:  # type: ignore[no-untyped-def]
 def test_volume_shows_failed_buckets_as_no_data_not_zero(data) -> None:  # type: ignore[no-untyped-def]
     volume, status = data.volume, data.volume_status
     assert list(volume.columns) == ["Blog", "Mastodon", "Reddit", "Fresh", "total"]
-    assert len(volume) == 24 and volume.index[0] == hour(24)
+    assert len(volume) == 24
+    assert volume.index[0] == hour(24)
     # Mastodon failed at 02:30 and 03:30: carol's 02:40 mention is not shown, the bucket is NaN.
-    assert math.isnan(volume.loc[hour(10), "Mastodon"]) and math.isnan(volume.loc[hour(9), "Mastodon"])
+    assert math.isnan(volume.loc[hour(10), "Mastodon"])
+    assert math.isnan(volume.loc[hour(9), "Mastodon"])
     assert status.loc[hour(10), "Mastodon"] == "no data"
     assert status.loc[hour(10), "total"] == "partial"
     assert volume.loc[hour(10), "total"] == 0.0  # Blog 0 + Reddit 0 + Fresh 0 had data
     # Reddit: rate-limited at 20:30, carried through 21:00 and 22:00, ok again at 23:30.
     assert [status.loc[hour(h), "Reddit"] for h in (17, 16, 15, 14, 13, 12)] == [
-        "ok", "no data", "no data", "no data", "ok", "ok",
+        "ok",
+        "no data",
+        "no data",
+        "no data",
+        "ok",
+        "ok",
     ]
     assert math.isnan(volume.loc[hour(14.5 + 0.5), "Reddit"])  # erin's 21:30 mention hidden
-    assert volume.loc[hour(20), "Reddit"] == 1.0 and volume.loc[hour(1), "Reddit"] == 1.0
-    assert volume.loc[hour(23), "Blog"] == 1.0 and volume.loc[hour(11), "Blog"] == 1.0
-    assert (volume["Fresh"] == 0).all() and (status["Fresh"] == "ok").all()
+    assert volume.loc[hour(20), "Reddit"] == 1.0
+    assert volume.loc[hour(1), "Reddit"] == 1.0
+    assert volume.loc[hour(23), "Blog"] == 1.0
+    assert volume.loc[hour(11), "Blog"] == 1.0
+    assert (volume["Fresh"] == 0).all()
+    assert (status["Fresh"] == "ok").all()
     assert volume["total"].sum() == 8.0  # the 10 mentions less the 2 in no-data buckets
     no_data = status.drop(columns="total").eq("no data")
     assert volume.drop(columns="total")[no_data].isna().all().all()
@@ -73,20 +84,28 @@ def test_volume_shows_failed_buckets_as_no_data_not_zero(data) -> None:  # type:
 
 def test_engagement_by_source(data) -> None:  # type: ignore[no-untyped-def]
     frame = data.engagement
-    assert frame.loc["Mastodon", "engagement"] == 12 and frame.loc["Reddit", "engagement"] == 16
+    assert frame.loc["Mastodon", "engagement"] == 12
+    assert frame.loc["Reddit", "engagement"] == 16
     assert math.isnan(frame.loc["Blog", "engagement"])  # unknown, not zero
     assert frame.loc["total", "engagement"] == 28
     assert frame.loc["total", "engagement_per_mention"] == pytest.approx(4.0)  # 28 over 7 that report it
     assert frame.loc["Reddit", "engagement_per_mention"] == pytest.approx(16 / 3)
-    assert frame.loc["total", "likes"] == 21 and frame.loc["total", "likes_per_mention"] == pytest.approx(3.0)
+    assert frame.loc["total", "likes"] == 21
+    assert frame.loc["total", "likes_per_mention"] == pytest.approx(3.0)
     assert math.isnan(frame.loc["Reddit", "shares"])  # Reddit does not report shares
 
 
 def test_voices_ranked_with_new_ones_marked(data) -> None:  # type: ignore[no-untyped-def]
     voices = data.voices
     assert list(zip(voices["source"], voices["author"], strict=True)) == [
-        ("Mastodon", "carol"), ("Blog", "alice"), ("Reddit", "alice"), ("Mastodon", "alice"),
-        ("Reddit", "erin"), ("Reddit", "frank"), ("Mastodon", "dave"), ("Blog", "bob"),
+        ("Mastodon", "carol"),
+        ("Blog", "alice"),
+        ("Reddit", "alice"),
+        ("Mastodon", "alice"),
+        ("Reddit", "erin"),
+        ("Reddit", "frank"),
+        ("Mastodon", "dave"),
+        ("Blog", "bob"),
     ]
     assert list(voices["is_new"]) == [True, False, True, True, False, True, True, True]
     assert list(data.voices_by_engagement["author"][:2]) == ["alice", "carol"]  # Reddit alice: 10
@@ -100,7 +119,8 @@ def test_needs_reply_rising_share_trending(data) -> None:  # type: ignore[no-unt
     assert list(rising["author"]) == ["carol", "alice", "erin"]
     assert rising["per_hour"].tolist() == pytest.approx([5 / (85 / 60), 4 / 18, 1 / 7])
     share = data.share_of_voice.set_index("keyword")
-    assert share.loc["textual", "mentions"] == 3 and share.loc["rich", "mentions"] == 2
+    assert share.loc["textual", "mentions"] == 3
+    assert share.loc["rich", "mentions"] == 2
     assert share["share"].sum() == pytest.approx(1.0)
     assert list(data.trending.columns) == ["term", "count", "baseline_count", "score"]
     assert set(data.sources["name"]) == {"Blog", "Mastodon", "Reddit", "Fresh", "Old feed"}
@@ -115,13 +135,27 @@ def test_metrics_table_rows_and_no_data(scenario: StoreBuilder) -> None:
     assert row["status"] == "no data"
     assert np.isnan([row["mentions"], row["engagement"], row["unique_voices"], row["new_voices"]]).all()
     first = table[(table["bucket_start"] == hour(22)) & (table["source"] == "Mastodon")].iloc[0]
-    assert (first["mentions"], first["engagement"], first["unique_voices"], first["new_voices"]) == (1, 4, 1, 1)
+    assert (first["mentions"], first["engagement"], first["unique_voices"], first["new_voices"]) == (
+        1,
+        4,
+        1,
+        1,
+    )
     blog = table[(table["bucket_start"] == hour(23)) & (table["source"] == "Blog")].iloc[0]
-    assert blog["mentions"] == 1 and math.isnan(blog["engagement"]) and blog["new_voices"] == 0
+    assert blog["mentions"] == 1
+    assert math.isnan(blog["engagement"])
+    assert blog["new_voices"] == 0
     empty = table[(table["bucket_start"] == hour(5)) & (table["source"] == "Blog")].iloc[0]
-    assert (empty["mentions"], empty["engagement"], empty["unique_voices"], empty["status"]) == (0, 0, 0, "ok")
+    assert (empty["mentions"], empty["engagement"], empty["unique_voices"], empty["status"]) == (
+        0,
+        0,
+        0,
+        "ok",
+    )
     ok = table["status"] == "ok"
-    assert table.loc[ok, "new_voices"].sum() == 5  # 6 new voices, carol's first mention is in a no-data bucket
+    assert (
+        table.loc[ok, "new_voices"].sum() == 5
+    )  # 6 new voices, carol's first mention is in a no-data bucket
     assert (table["bucket_end"] - table["bucket_start"] == pd.Timedelta(hours=1)).all()
 
 

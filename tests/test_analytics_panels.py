@@ -27,7 +27,9 @@ def attempts(rows: list[tuple[str, float, str]]) -> pd.DataFrame:
     )
 
 
-def grid(polls: pd.DataFrame, carried: pd.DataFrame, names: list[str], window: Window = WINDOW) -> pd.DataFrame:
+def grid(
+    polls: pd.DataFrame, carried: pd.DataFrame, names: list[str], window: Window = WINDOW
+) -> pd.DataFrame:
     return health.bucket_status(health.summarise_attempts(polls, window), carried, names, window)
 
 
@@ -84,11 +86,14 @@ def test_volume_total_sums_only_sources_with_data() -> None:
         }
     )
     frame, frame_status = volume.volume_table(stats, status)
-    assert math.isnan(frame.iloc[0]["a"]) and frame.iloc[0]["total"] == 2.0
+    assert math.isnan(frame.iloc[0]["a"])
+    assert frame.iloc[0]["total"] == 2.0
     assert frame_status.iloc[0]["total"] == "partial"
     # a's failure carries forward: every later bucket is "no data" for a, never 0.
-    assert frame["a"].isna().all() and (frame_status["a"] == "no data").all()
-    assert frame.iloc[5]["total"] == 7.0 and frame_status.iloc[5]["total"] == "partial"
+    assert frame["a"].isna().all()
+    assert (frame_status["a"] == "no data").all()
+    assert frame.iloc[5]["total"] == 7.0
+    assert frame_status.iloc[5]["total"] == "partial"
     assert frame["total"].sum() == 9.0
 
 
@@ -119,11 +124,13 @@ def test_same_name_on_two_sources_is_two_voices() -> None:
     assert summary.passion == pytest.approx(3 / 5)
     top = voices.top_voices(stats, WINDOW, by="engagement", top_n=2)
     assert list(zip(top["source"], top["author"], top["is_new"], strict=True)) == [
-        ("HN", "sam", False), ("Reddit", "sam", True),
+        ("HN", "sam", False),
+        ("Reddit", "sam", True),
     ]
     assert math.isnan(voices.top_voices(stats, WINDOW)["engagement"].iloc[2])  # kim: none known
     per_bucket = voices.new_voices_per_bucket(stats, WINDOW)
-    assert list(per_bucket["new_voices"]) == [1, 1] and list(per_bucket["source"]) == ["Reddit", "HN"]
+    assert list(per_bucket["new_voices"]) == [1, 1]
+    assert list(per_bucket["source"]) == ["Reddit", "HN"]
 
 
 def test_voice_summary_without_mentions() -> None:
@@ -136,7 +143,15 @@ def test_voice_summary_without_mentions() -> None:
 
 def test_share_of_voice_whole_words_case_insensitive() -> None:
     texts = pd.Series(
-        ["I use Rust, and Go.", "trust the process", "RUST is fast", "c++ and Go", "gopher", "Go go go", "x_rust"]
+        [
+            "I use Rust, and Go.",
+            "trust the process",
+            "RUST is fast",
+            "c++ and Go",
+            "gopher",
+            "Go go go",
+            "x_rust",
+        ]
     )
     share = keywords.share_of_voice(texts, ["rust", "Go", "c++", "", "RUST", "zig"]).set_index("keyword")
     assert list(share.index) == ["rust", "Go", "c++", "zig"]
@@ -146,7 +161,8 @@ def test_share_of_voice_whole_words_case_insensitive() -> None:
 
 def test_share_of_voice_without_any_match_is_nan() -> None:
     share = keywords.share_of_voice(pd.Series(["nothing here"]), ["rust"])
-    assert share["mentions"].tolist() == [0] and math.isnan(share["share"].iloc[0])
+    assert share["mentions"].tolist() == [0]
+    assert math.isnan(share["share"].iloc[0])
 
 
 def test_keyword_hits_match_the_reference_regex() -> None:
@@ -202,14 +218,14 @@ def test_trending_scales_sampled_counts() -> None:
 def spike_table(values: dict[str, list[float]], window: Window) -> pd.DataFrame:
     span = spikes.spike_span(window)
     index = span.bucket_starts()
-    return pd.DataFrame({name: series for name, series in values.items()}, index=index)
+    return pd.DataFrame(dict(values.items()), index=index)
 
 
 def test_spike_detected_against_median_and_mad() -> None:
     window = Window.last("3h", NOW)
     hours = len(spikes.spike_span(window).bucket_epochs())  # 168 + 3
     calm = [2.0, 3.0] * (hours // 2) + [2.0] * (hours % 2)
-    burst = calm[:-2] + [12.0, 3.0]
+    burst = [*calm[:-2], 12.0, 3.0]
     sparse = [0.0] * (hours - 1) + [4.0]  # MAD = 0 and mean deviation ~ 0: but only 4 mentions
     table = spike_table({"a": burst, "b": calm, "c": sparse}, window)
     table[""] = table.sum(axis=1)
@@ -287,11 +303,16 @@ def snapshots(rows: list[tuple[int, float, float | None]]) -> pd.DataFrame:
 def test_rising_is_velocity_not_size() -> None:
     history = snapshots(
         [
-            (1, 10.0, 1000), (1, 0.0, 1100),  # big but slow: 10/h
-            (2, 2.0, 0), (2, 1.0, 30),  # small but fast: 30/h
-            (3, 3.0, 5), (3, 2.0, None),  # unknown totals are skipped: one known row only
-            (4, 1.0, 8), (4, 1.0 - 1 / 120, 20),  # 30 s apart: below the minimum span
-            (5, 6.0, 9), (5, 1.0, 9),  # no gain
+            (1, 10.0, 1000),
+            (1, 0.0, 1100),  # big but slow: 10/h
+            (2, 2.0, 0),
+            (2, 1.0, 30),  # small but fast: 30/h
+            (3, 3.0, 5),
+            (3, 2.0, None),  # unknown totals are skipped: one known row only
+            (4, 1.0, 8),
+            (4, 1.0 - 1 / 120, 20),  # 30 s apart: below the minimum span
+            (5, 6.0, 9),
+            (5, 1.0, 9),  # no gain
         ]
     )
     top = rising.rising(history, top_n=5)
@@ -334,7 +355,9 @@ def test_median_first_response() -> None:
     )
     first.loc[3, "first_reply_at"] = pd.NaT
     assert replies.response_times(first).tolist() == [
-        pd.Timedelta(hours=1), pd.Timedelta(hours=3), pd.Timedelta(0),
+        pd.Timedelta(hours=1),
+        pd.Timedelta(hours=3),
+        pd.Timedelta(0),
     ]
     assert replies.median_first_response(first) == timedelta(hours=1)
     assert replies.median_first_response(first.iloc[3:]) is None

@@ -43,7 +43,9 @@ def test_mention_frame_columns_and_dtypes(scenario: StoreBuilder) -> None:
     dtypes = {column: str(dtype) for column, dtype in frame.dtypes.items()}
     assert dtypes["published_at"] == dtypes["first_seen_at"] == dtypes["handled_at"] == "datetime64[us, UTC]"
     assert {dtypes[c] for c in ("likes", "replies", "shares", "views", "engagement")} == {"Int64"}
-    assert dtypes["id"] == "int64" and dtypes["handled"] == "bool" and dtypes["title"] == "str"
+    assert dtypes["id"] == "int64"
+    assert dtypes["handled"] == "bool"
+    assert dtypes["title"] == "str"
     assert frame["published_at"].is_monotonic_increasing
 
 
@@ -53,7 +55,8 @@ def test_unknown_counts_are_na_never_zero(scenario: StoreBuilder) -> None:
     assert frame.loc["Anyone?", "engagement"] == 0  # known zeros stay zeros
     assert frame.loc["Data enrichment", "engagement"] == 4  # shares unknown: 1 + 3
     assert pd.isna(frame.loc["Data enrichment", "shares"])
-    assert frame.loc["Thanks", "handled"] and not frame.loc["Anyone?", "handled"]
+    assert frame.loc["Thanks", "handled"]
+    assert not frame.loc["Anyone?", "handled"]
     assert frame.loc["Thanks", "source_type"] == "reddit"
 
 
@@ -85,10 +88,13 @@ def test_latest_mentions_pages_newest_first(scenario: StoreBuilder) -> None:
     assert second["title"].tolist()[0] == "I love textual and RICH"
     assert set(first["id"]).isdisjoint(second["id"])
     assert reader.latest_mentions(text="RICH")["title"].tolist() == [  # a substring, any case
-        "I love textual and RICH", "Rich text in the terminal", "Data enrichment",
+        "I love textual and RICH",
+        "Rich text in the terminal",
+        "Data enrichment",
     ]
     assert reader.latest_mentions(text="carol", source="Mastodon")["author"].tolist() == ["carol", "carol"]
-    assert reader.latest_mentions(text="%").empty and reader.latest_mentions(text="_").empty
+    assert reader.latest_mentions(text="%").empty
+    assert reader.latest_mentions(text="_").empty
     assert reader.latest_mentions(kind="post", source="Nope").empty
 
 
@@ -97,11 +103,17 @@ def test_mentions_since_and_detail(scenario: StoreBuilder) -> None:
     newest = reader.max_mention_id()
     assert reader.mentions_since(newest).empty
     added = scenario.mention("Blog", at(-0.1), author="new", title="Just in")
-    assert reader.mentions_since(newest)["id"].tolist() == [added] and reader.max_mention_id() == added
+    assert reader.mentions_since(newest)["id"].tolist() == [added]
+    assert reader.max_mention_id() == added
     carol = int(reader.latest_mentions(text="Again")["id"].iloc[0])
     detail = reader.mention(carol)
     assert detail is not None
-    assert (detail.source, detail.author, detail.engagement, detail.handled) == ("Mastodon", "carol", 5, False)
+    assert (detail.source, detail.author, detail.engagement, detail.handled) == (
+        "Mastodon",
+        "carol",
+        5,
+        False,
+    )
     assert [snapshot.likes for snapshot in detail.history] == [0, 2, 4]
     assert detail.history[1].at == at(-1.5)
     assert reader.mention(10_000) is None
@@ -110,13 +122,17 @@ def test_mentions_since_and_detail(scenario: StoreBuilder) -> None:
 def test_sources_count_mentions_incrementally(scenario: StoreBuilder) -> None:
     reader = scenario.reader()
     frame = reader.sources().set_index("name")
-    assert frame.loc["Mastodon", "mentions_total"] == 5 and frame.loc["Fresh", "mentions_total"] == 0
-    assert not frame.loc["Old feed", "active"] and frame.loc["Blog", "status"] == "not modified"
-    assert str(frame["last_attempt_at"].dtype) == "datetime64[us, UTC]" and pd.isna(frame.loc["Fresh", "last_attempt_at"])
+    assert frame.loc["Mastodon", "mentions_total"] == 5
+    assert frame.loc["Fresh", "mentions_total"] == 0
+    assert not frame.loc["Old feed", "active"]
+    assert frame.loc["Blog", "status"] == "not modified"
+    assert str(frame["last_attempt_at"].dtype) == "datetime64[us, UTC]"
+    assert pd.isna(frame.loc["Fresh", "last_attempt_at"])
     scenario.mention("Fresh", at(-1), author="x")
     scenario.mention("Mastodon", at(-1), author="y")
     again = reader.sources().set_index("name")
-    assert again.loc["Mastodon", "mentions_total"] == 6 and again.loc["Fresh", "mentions_total"] == 1
+    assert again.loc["Mastodon", "mentions_total"] == 6
+    assert again.loc["Fresh", "mentions_total"] == 1
 
 
 def test_history_polls_and_snapshots(scenario: StoreBuilder) -> None:
@@ -130,7 +146,8 @@ def test_history_polls_and_snapshots(scenario: StoreBuilder) -> None:
     assert polls["status"].tolist() == ["rate-limited", "ok"]
     assert polls["http_status"].tolist() == [429, 200]
     carried = reader.last_polls_before(at(-24)).set_index("source")
-    assert carried.loc["Reddit", "status"] == "ok" and "Fresh" not in carried.index
+    assert carried.loc["Reddit", "status"] == "ok"
+    assert "Fresh" not in carried.index
 
 
 def test_open_is_read_only(tmp_path: Path) -> None:
@@ -193,7 +210,10 @@ def test_hourly_counts_unanswered_and_texts(generated: StoreReader) -> None:
     counts = generated.hourly_counts(end - timedelta(days=2), end)
     assert counts["mentions"].sum() == len(rows)
     by_hour = rows.groupby([rows["published_at"].dt.floor("h"), "source"]).size()
-    assert counts.set_index(["bucket_start", "source"])["mentions"].sort_index().tolist() == by_hour.sort_index().tolist()
+    assert (
+        counts.set_index(["bucket_start", "source"])["mentions"].sort_index().tolist()
+        == by_hour.sort_index().tolist()
+    )
     waiting = generated.unanswered(end - timedelta(days=2), end)
     expected = rows[rows["replies"].eq(0).fillna(False) & ~rows["handled"]]
     assert waiting["id"].tolist() == expected["id"].tolist()
@@ -201,8 +221,10 @@ def test_hourly_counts_unanswered_and_texts(generated: StoreReader) -> None:
     assert len(generated.unanswered(end - timedelta(days=2), end, limit=3)) == 3
     everything = generated.texts(end - timedelta(days=2), end)
     sample = generated.texts(end - timedelta(days=2), end, max_docs=50)
-    assert everything.attrs["sampled_every"] == 1 and len(everything) == len(rows)
-    assert sample.attrs["sampled_every"] > 1 and len(sample) <= 50
+    assert everything.attrs["sampled_every"] == 1
+    assert len(everything) == len(rows)
+    assert sample.attrs["sampled_every"] > 1
+    assert len(sample) <= 50
     assert set(sample["id"]) <= set(everything["id"])
     candidates = generated.keyword_candidates(end - timedelta(days=2), end, ["ourproject"])
     contains = everything["text"].str.contains("ourproject", case=False)
@@ -212,4 +234,5 @@ def test_hourly_counts_unanswered_and_texts(generated: StoreReader) -> None:
 def test_history_frame_engagement_is_na_aware() -> None:
     null = -(2**62)
     frame = history_frame([(1, 0, 2, null, null, 7), (1, 60, null, null, null, 9)])
-    assert frame["engagement"].tolist()[0] == 2 and pd.isna(frame["engagement"].iloc[1])
+    assert frame["engagement"].tolist()[0] == 2
+    assert pd.isna(frame["engagement"].iloc[1])
