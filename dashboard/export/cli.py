@@ -1,0 +1,366 @@
+"""The `export` and `feeds` commands.
+
+    community-dashboard export [--what all|mentions|metrics|voices|sources] [--since 7d|DATE]
+                               [--until DATE] [--source NAME ...] [--kind KIND ...] [--excel] [-o PATH]
+    community-dashboard feeds import FILE.opml
+    community-dashboard feeds export [-o FILE.opml]
+
+Exit status: 0 done, 1 the output could not be written (disk full, permission...), 2 a usage or
+configuration mistake. Messages never include a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import os
+import re
+import sys
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO
+
+from dashboard.models import MentionKind
+from dashboard.text import display_safe
+
+if TYPE_CHECKING:
+    from dashboard.analytics.windows import Window
+    from dashboard.config import Config
+    from dashboard.export.csvfile import Block, Progress, TableSpec, Written
+    from dashboard.export.tables import Selection
+    from dashboard.store.reader import StoreReader
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+WHAT = ("all", "mentions", "metrics", "voices", "sources")
+DEFAULT_SINCE = "7d"
+STDOUT = "-"
+_DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+class UsageError(Exception):
+    """A command-line value that cannot be used; printed as is, exit status 2."""
+
+
+def add_export_commands(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
+) -> None:
+    """Register `export` and `feeds` on the main parser's subcommands."""
+    export = commands.add_parser(
+        "export",
+        parents=[common],
+        help="write mentions, metrics, voices and sources as CSV (or a whole snapshot folder)",
+        description=(
+            "Write CSV files for spreadsheets and scripts: UTF-8, RFC 4180 quoting, ISO 8601 UTC times, "
+            "empty cells for unknown values. Text cells that a spreadsheet would run as a formula get a "
+            "leading quote. Files appear only once complete."
+        ),
+    )
+    export.add_argument(
+        "--what",
+        choices=WHAT,
+        default="all",
+        help="which table; 'all' writes a snapshot folder with every table, kpis.csv and manifest.json "
+        "(default: all)",
+    )
+    export.add_argument(
+        "--since",
+        default=DEFAULT_SINCE,
+        metavar="7d|DATE",
+        help="start of the window: a duration back from now (24h, 7d, 30d) or an ISO date/time, UTC "
+        "unless it has an offset (default: 7d)",
+    )
+    export.add_argument(
+        "--until",
+        metavar="DATE",
+        help="end of the window (exclusive; a bare date includes that whole day; default: now)",
+    )
+    export.add_argument(
+        "--source", action="append", metavar="NAME", help="only this source (repeat for several)"
+    )
+    export.add_argument(
+        "--kind",
+        action="append",
+        choices=[str(kind) for kind in MentionKind],
+        help="only this kind of mention (repeat for several)",
+    )
+    export.add_argument("--excel", action="store_true", help="start files with a BOM so Excel reads UTF-8")
+    export.add_argument(
+        "-o",
+        "--output",
+        metavar="PATH",
+        help="file to write ('-' for standard output); for --what all, the folder to put the snapshot "
+        "in (default: [export] dir of feeds.toml)",
+    )
+    export.set_defaults(handler=run_export)
+
+    feeds = commands.add_parser("feeds", help="import feeds from OPML, or export them as OPML")
+    actions = feeds.add_subparsers(title="actions", metavar="ACTION", required=True)
+    importing = actions.add_parser(
+        "import",
+        parents=[common],
+        help="add the feeds of an OPML file to feeds.toml (keeps its comments; skips known URLs)",
+    )
+    importing.add_argument("file", type=Path, metavar="FILE.opml")
+    importing.set_defaults(handler=run_feeds_import)
+    exporting = actions.add_parser(
+        "export", parents=[common], help="write the RSS/Atom feeds of feeds.toml as OPML 2.0"
+    )
+    exporting.add_argument(
+        "-o", "--output", default=STDOUT, metavar="FILE.opml", help="where to write it (default: stdout)"
+    )
+    exporting.set_defaults(handler=run_feeds_export)
+
+
+# -- shared helpers ------------------------------------------------------------------------------
+
+
+def _load(args: argparse.Namespace) -> Config:
+    """The lookup `dashboard.cli.load` does, repeated here: importing dashboard.cli would make the
+    export package reach the UI (dashboard.cli imports the app), which the import contract forbids."""
+    from dashboard.config import find_config_path, load_config
+
+    return load_config(find_config_path(args.config, os.environ, Path.cwd()))
+
+
+def _config_and_database(args: argparse.Namespace) -> tuple[Config, Path]:
+    config = _load(args)
+    database: Path = args.db or config.settings.database_path
+    return config, database
+
+
+def _error(message: str) -> None:
+    print(f"community-dashboard: {display_safe(message)}", file=sys.stderr)
+
+
+def _size(size: int) -> str:
+    if size < 1024:
+        return f"{size} B"
+    if size < 1024**2:
+        return f"{size / 1024:.1f} KB"
+    return f"{size / 1024**2:.1f} MB"
+
+
+def parse_moment(text: str, *, end_of_day: bool = False) -> datetime:
+    """An ISO 8601 date or date-time; UTC unless it carries an offset. With `end_of_day`, a bare
+    date means the midnight after it (so `--until 2026-03-07` includes the 7th)."""
+    value = text.strip()
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise UsageError(
+            f"not a date or duration: {value!r} (expected e.g. 7d, 24h, 2026-03-01 or 2026-03-01T08:00)"
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    if end_of_day and _DATE_ONLY.match(value):
+        moment += timedelta(days=1)
+    return moment.astimezone(UTC)
+
+
+def parse_window(since: str, until: str | None, now: datetime) -> Window:
+    """The export window from --since (a duration back from now, or a date) and --until (a date)."""
+    from dashboard.analytics.windows import Window, parse_span
+
+    end = parse_moment(until, end_of_day=True) if until else now
+    try:
+        span = parse_span(since)
+    except ValueError:
+        start = parse_moment(since)
+    else:
+        if until is None:
+            return Window.last(span, now)
+        start = end - span
+    if start >= end:
+        raise UsageError(f"the window is empty: --since {since} is not before --until {until or 'now'}")
+    return Window.between(start, end)
+
+
+def _check_sources(reader: StoreReader, wanted: Sequence[str] | None) -> tuple[str, ...] | None:
+    if wanted is None:
+        return None
+    known = list(reader.source_names().values())
+    for name in wanted:
+        if name not in known:
+            close = difflib.get_close_matches(name, known, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else f" (known: {', '.join(known) or 'none'})"
+            raise UsageError(f"--source: no source named {name!r} in the store{hint}")
+    return tuple(dict.fromkeys(wanted))
+
+
+def _stdout() -> BinaryIO:
+    return sys.stdout.buffer
+
+
+def _quiet_broken_pipe() -> None:
+    """The reader of our stdout went away (`| head`): stop quietly, without a second error at exit."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+
+
+# -- export --------------------------------------------------------------------------------------
+
+
+def run_export(args: argparse.Namespace) -> int:
+    from dashboard.export.csvfile import ExportError
+
+    try:
+        return _export(args)
+    except UsageError as error:
+        _error(f"export: {error}")
+        return EXIT_USAGE
+    except ExportError as error:
+        _error(str(error))
+        return EXIT_FAILURE
+    except BrokenPipeError:
+        _quiet_broken_pipe()
+        return EXIT_FAILURE
+
+
+def _export(args: argparse.Namespace) -> int:
+    from dashboard.export.csvfile import Progress
+    from dashboard.export.snapshot import write_snapshot
+    from dashboard.export.tables import Selection
+    from dashboard.store.reader import StoreReader
+
+    if args.what != "all" and not args.output:
+        raise UsageError(f"--what {args.what} needs -o PATH (or -o - for standard output)")
+    if args.what == "all" and args.output == STDOUT:
+        raise UsageError("--what all writes a folder of files; give -o FOLDER, not -o -")
+    config, database = _config_and_database(args)
+    now = datetime.now(UTC).replace(microsecond=0)
+    window = parse_window(args.since, args.until, now)
+    with StoreReader.open(database) as reader:
+        sources = _check_sources(reader, args.source)
+        kinds = tuple(dict.fromkeys(args.kind)) if args.kind else None
+        if args.what == "all":
+            folder = write_snapshot(
+                reader,
+                window,
+                Path(args.output) if args.output else config.export.directory,
+                config,
+                now=now,
+                sources=sources,
+                kinds=kinds,
+                database=database,
+                excel=args.excel,
+                progress=Progress("mentions", None),
+            )
+            _print_snapshot(folder)
+            return EXIT_OK
+        selection = Selection(window, sources, kinds, config.settings.keywords)
+        spec, blocks, progress = _single_table(args.what, reader, selection, database)
+        written = _write(spec, blocks, args.output, excel=args.excel, progress=progress)
+    where = "standard output" if args.output == STDOUT else args.output
+    print(
+        f"Wrote {written.rows:,} {spec.name} row(s) to {where} ({_size(written.size)}); "
+        f"window {window.label} ({window.start:%Y-%m-%d %H:%M} - {window.end:%Y-%m-%d %H:%M} UTC)",
+        file=sys.stderr if args.output == STDOUT else sys.stdout,
+    )
+    return EXIT_OK
+
+
+def _single_table(
+    what: str, reader: StoreReader, selection: Selection, database: Path
+) -> tuple[TableSpec, Iterable[Block], Progress | None]:
+    """The table's spec, its encoded rows (lazily, for mentions) and a progress bar if it is long."""
+    from dashboard.export import tables
+    from dashboard.export.csvfile import Progress, encode_chunks
+    from dashboard.export.streaming import mention_blocks, plan_mentions
+
+    if what == "mentions":
+        plan = plan_mentions(reader, selection)
+        progress = Progress("mentions", plan.rows if selection.kinds is None else None)
+        return tables.MENTIONS, mention_blocks(reader, selection, database=database, plan=plan), progress
+    if what == "metrics":
+        spec, frame = tables.METRICS, tables.metrics_rows(reader, selection)
+    elif what == "voices":
+        spec, frame = tables.VOICES, tables.voices_table(reader, selection)
+    else:
+        spec, frame = tables.SOURCES, tables.sources_table(reader, selection)
+    return spec, encode_chunks([frame], spec), None
+
+
+def _write(
+    spec: TableSpec, blocks: Iterable[Block], output: str, *, excel: bool, progress: Progress | None
+) -> Written:
+    from dashboard.export.csvfile import CsvOptions, write_blocks_to, write_blocks_to_stream
+
+    options = CsvOptions(excel=excel)
+    if output == STDOUT:
+        return write_blocks_to_stream(_stdout(), spec, blocks, options=options, progress=progress)
+    return write_blocks_to(Path(output), spec, blocks, options=options, progress=progress)
+
+
+def _print_snapshot(folder: Path) -> None:
+    from dashboard.export.snapshot import read_manifest
+
+    manifest = read_manifest(folder)
+    print(f"Wrote snapshot {folder}")
+    for entry in manifest["files"]:
+        print(f"  {entry['name']:<14} {entry['rows']:>10,} row(s)  {_size(entry['bytes'])}")
+
+
+# -- feeds ---------------------------------------------------------------------------------------
+
+
+def _config_path_for_import(args: argparse.Namespace) -> Path:
+    """--config names the file to add to (created if missing); otherwise the usual lookup."""
+    from dashboard.config import find_config_path
+
+    if args.config is not None:
+        path = Path(args.config).expanduser()
+        return path if path.is_absolute() else Path.cwd() / path
+    return find_config_path(None, os.environ, Path.cwd())
+
+
+def run_feeds_import(args: argparse.Namespace) -> int:
+    from dashboard.export.csvfile import ExportError
+    from dashboard.export.opml import OpmlError, import_opml
+
+    config_path = _config_path_for_import(args)
+    try:
+        report = import_opml(args.file, config_path)
+    except (OpmlError, ExportError) as error:
+        _error(f"feeds import: {error}")
+        return EXIT_FAILURE
+    added, skipped = report.added, report.skipped
+    print(f"Added {len(added)} feed(s) to {config_path}" + (":" if added else "."))
+    for outcome in added:
+        note = f"  ({outcome.reason})" if outcome.reason else ""
+        print(
+            f"  + {display_safe(outcome.name, one_line=True)}  {display_safe(outcome.url, one_line=True)}{note}"
+        )
+    if skipped:
+        print(f"Skipped {len(skipped)}:")
+        for outcome in skipped:
+            print(
+                f"  - {display_safe(outcome.name, one_line=True)}  "
+                f"{display_safe(outcome.url, one_line=True)}: {outcome.reason}"
+            )
+    return EXIT_OK
+
+
+def run_feeds_export(args: argparse.Namespace) -> int:
+    from dashboard.export.csvfile import ExportError, write_text_atomically
+    from dashboard.export.opml import export_opml
+
+    config = _load(args)
+    text = export_opml(config)
+    count = sum(1 for source in config.sources if source.type == "feed" and source.url)
+    try:
+        if args.output == STDOUT:
+            _stdout().write(text.encode("utf-8"))
+            _stdout().flush()
+        else:
+            write_text_atomically(Path(args.output), text)
+    except ExportError as error:
+        _error(str(error))
+        return EXIT_FAILURE
+    except BrokenPipeError:
+        _quiet_broken_pipe()
+        return EXIT_FAILURE
+    where = "standard output" if args.output == STDOUT else args.output
+    print(f"Wrote {count} feed(s) to {where}", file=sys.stderr if args.output == STDOUT else sys.stdout)
+    return EXIT_OK

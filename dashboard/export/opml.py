@@ -1,0 +1,338 @@
+"""OPML in and out: subscriptions from another feed reader into feeds.toml, and our feeds back out.
+
+Import reads OPML 1.0/2.0 (outline elements with `xmlUrl`; the titles of enclosing folder outlines
+and the `category` attribute become tags), then appends `[[feeds]]` entries to feeds.toml with
+tomlkit so every existing comment and the layout stay as the user wrote them. A feed whose URL is
+already there is skipped; a name already taken gets " (2)", " (3)"... The new file is validated with
+the real config parser before it atomically replaces the old one, so an import never leaves a
+feeds.toml the dashboard refuses to start with.
+
+The OPML file is untrusted: it is parsed with expat directly, refusing any DOCTYPE (so no entity
+declaration, internal or external, can expand: no billion laughs, no file or network access), and
+its size is capped.
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ElementTree
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import format_datetime
+from pathlib import Path
+from typing import Any, NoReturn
+from urllib.parse import urlsplit, urlunsplit
+from xml.parsers import expat
+
+import tomlkit
+import tomlkit.exceptions
+import tomlkit.items
+
+from dashboard.config import Config, parse_config
+from dashboard.export.csvfile import write_text_atomically
+from dashboard.text import display_safe
+
+MAX_OPML_BYTES = 10 * 2**20
+MAX_NAME_LENGTH = 120
+FEED_TYPE = "feed"
+_SPACES = re.compile(r"\s+")
+
+
+class OpmlError(Exception):
+    """The OPML file cannot be read or is refused. `str()` is the user's message."""
+
+
+@dataclass(frozen=True, slots=True)
+class OpmlFeed:
+    """One subscription found in an OPML file."""
+
+    title: str
+    url: str
+    tags: tuple[str, ...] = ()
+    line: int = 0  # where its outline starts, for messages
+
+
+# -- parsing --------------------------------------------------------------------------------------
+
+
+def _clean(text: str) -> str:
+    """One line of safe, trimmed text (OPML titles are free text from anyone)."""
+    return _SPACES.sub(" ", display_safe(text, one_line=True)).strip()
+
+
+def _category_tags(category: str) -> list[str]:
+    """OPML 2.0 `category`: comma-separated, each a slash-delimited path ("/Tech/News" -> Tech, News)."""
+    tags: list[str] = []
+    for item in category.split(","):
+        tags.extend(part for part in (_clean(piece) for piece in item.split("/")) if part)
+    return tags
+
+
+def _unique(items: Iterable[str]) -> tuple[str, ...]:
+    seen: dict[str, str] = {}
+    for item in items:
+        seen.setdefault(item.casefold(), item)
+    return tuple(seen.values())
+
+
+@dataclass
+class _OutlineWalker:
+    """Collects feeds while expat walks the document; folders are outlines without xmlUrl."""
+
+    parser: Any
+    feeds: list[OpmlFeed] = field(default_factory=list)
+    folders: list[str | None] = field(default_factory=list)  # one per open outline; None = not a folder
+    root_seen: bool = False
+
+    def start(self, name: str, attributes: dict[str, str]) -> None:
+        if not self.root_seen:
+            self.root_seen = True
+            if name.rsplit("}", 1)[-1].lower() != "opml":
+                raise OpmlError(f"not an OPML file: the root element is <{_clean(name)[:40]}>, not <opml>")
+        if name.rsplit("}", 1)[-1] != "outline":
+            return
+        url = attributes.get("xmlUrl") or attributes.get("xmlurl") or ""
+        label = _clean(attributes.get("title") or attributes.get("text") or "")
+        if not url.strip():
+            self.folders.append(label or None)
+            return
+        self.folders.append(None)
+        tags = [folder for folder in self.folders[:-1] if folder]
+        tags += _category_tags(attributes.get("category", ""))
+        self.feeds.append(OpmlFeed(label, url.strip(), _unique(tags), self.parser.CurrentLineNumber))
+
+    def end(self, name: str) -> None:
+        if name.rsplit("}", 1)[-1] == "outline" and self.folders:
+            self.folders.pop()
+
+
+def _refuse_doctype(*_: object) -> NoReturn:
+    raise OpmlError(
+        "the OPML file declares a DOCTYPE; refused (entity declarations could expand without bound)"
+    )
+
+
+def parse_opml(data: bytes) -> list[OpmlFeed]:
+    """Every feed subscription in an OPML document, in document order. Raises OpmlError."""
+    if len(data) > MAX_OPML_BYTES:
+        raise OpmlError(f"the OPML file is larger than {MAX_OPML_BYTES // 2**20} MiB; refused")
+    parser = expat.ParserCreate()
+    parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
+    walker = _OutlineWalker(parser)
+    parser.StartDoctypeDeclHandler = _refuse_doctype
+    parser.EntityDeclHandler = _refuse_doctype
+    parser.ExternalEntityRefHandler = _refuse_doctype
+    parser.StartElementHandler = walker.start
+    parser.EndElementHandler = walker.end
+    try:
+        parser.Parse(data, True)
+    except expat.ExpatError as error:
+        raise OpmlError(f"not valid XML (line {error.lineno}): {expat.ErrorString(error.code)}") from None
+    if not walker.root_seen:
+        raise OpmlError("not an OPML file: it is empty")
+    return walker.feeds
+
+
+def read_opml(path: Path) -> list[OpmlFeed]:
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(MAX_OPML_BYTES + 1)
+    except OSError as error:
+        raise OpmlError(f"cannot read {path}: {error.strerror or error}") from None
+    try:
+        return parse_opml(data)
+    except OpmlError as error:
+        raise OpmlError(f"{path}: {error}") from None
+
+
+# -- merging into feeds.toml ------------------------------------------------------------------------
+
+
+def url_key(url: str) -> str:
+    """The form two feed URLs are compared in: scheme and host case-folded, no fragment, no
+    trailing slash on the path."""
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return url.strip()
+    path = parts.path.rstrip("/") if parts.path not in ("", "/") else ""
+    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), path, parts.query, ""))
+
+
+def url_problem(url: str) -> str | None:
+    """Why a URL cannot be a feed entry (the config's own rule: http or https, no spaces), or None."""
+    if not url or any(char.isspace() or not char.isprintable() for char in url):
+        return "not a usable URL"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018  (raises ValueError for a port that is not a number)
+    except ValueError:
+        return "not a usable URL"
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return "not an http(s) URL"
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What became of one OPML feed."""
+
+    name: str
+    url: str
+    added: bool
+    reason: str = ""  # why it was skipped, or how it was renamed
+
+
+@dataclass(frozen=True, slots=True)
+class ImportReport:
+    outcomes: tuple[Outcome, ...]
+    text: str  # the new feeds.toml text (unchanged when nothing was added)
+
+    @property
+    def added(self) -> list[Outcome]:
+        return [outcome for outcome in self.outcomes if outcome.added]
+
+    @property
+    def skipped(self) -> list[Outcome]:
+        return [outcome for outcome in self.outcomes if not outcome.added]
+
+
+def _existing_entries(document: tomlkit.TOMLDocument) -> tuple[set[str], dict[str, str]]:
+    """(names in use, casefolded; feed URL keys -> the entry's name) of the current [[feeds]]."""
+    names: set[str] = set()
+    urls: dict[str, str] = {}
+    for entry in document.get("feeds", []):
+        if not isinstance(entry, dict):
+            continue
+        name = entry.get("name")
+        if isinstance(name, str):
+            names.add(name.casefold())
+        url = entry.get("url")
+        if isinstance(url, str):
+            urls[url_key(url)] = str(name)
+    return names, urls
+
+
+def _unique_name(wanted: str, taken: set[str]) -> str:
+    if wanted.casefold() not in taken:
+        return wanted
+    number = 2
+    while f"{wanted} ({number})".casefold() in taken:
+        number += 1
+    return f"{wanted} ({number})"
+
+
+def _fallback_name(url: str) -> str:
+    parts = urlsplit(url)
+    return _clean(f"{parts.hostname or ''}{parts.path.rstrip('/')}") or "Imported feed"
+
+
+def _feeds_array(document: tomlkit.TOMLDocument) -> tomlkit.items.AoT:
+    if "feeds" not in document:
+        document.append("feeds", tomlkit.aot())
+    feeds = document["feeds"]
+    if not isinstance(feeds, tomlkit.items.AoT):
+        raise OpmlError(
+            "feeds.toml writes its feeds as an inline array, not as [[feeds]] tables; "
+            "convert it to [[feeds]] tables first"
+        )
+    return feeds
+
+
+def _entry(name: str, feed: OpmlFeed, previous: str, origin: str) -> tomlkit.items.Table:
+    table = tomlkit.table()
+    # A blank line before the header unless the entry above already ends with one.
+    table.trivia.indent = "" if not previous or previous.endswith("\n\n") else "\n"
+    if origin:
+        table.add(tomlkit.comment(f"imported from {origin}"))
+    table.add("name", name)
+    table.add("url", feed.url)
+    if feed.tags:
+        table.add("tags", list(feed.tags))
+    table.add(tomlkit.nl())
+    return table
+
+
+def merge_feeds(text: str, feeds: Sequence[OpmlFeed], *, origin: str = "") -> ImportReport:
+    """feeds.toml `text` with the new `feeds` appended as [[feeds]] entries (comments and layout kept)."""
+    if text and not text.endswith("\n"):
+        text += "\n"
+    try:
+        document = tomlkit.parse(text)
+    except tomlkit.exceptions.TOMLKitError as error:
+        raise OpmlError(f"feeds.toml is not valid TOML: {error}") from None
+    taken, known_urls = _existing_entries(document)
+    origin = _clean(origin)
+    outcomes: list[Outcome] = []
+    array: tomlkit.items.AoT | None = None
+    for feed in feeds:
+        problem = url_problem(feed.url)
+        wanted = (feed.title or _fallback_name(feed.url))[:MAX_NAME_LENGTH].strip()
+        if problem is not None:
+            outcomes.append(Outcome(wanted, _clean(feed.url), False, problem))
+            continue
+        key = url_key(feed.url)
+        if key in known_urls:
+            outcomes.append(Outcome(wanted, feed.url, False, f"already there as {known_urls[key]!r}"))
+            continue
+        name = _unique_name(wanted, taken)
+        array = array if array is not None else _feeds_array(document)
+        previous = array[-1].as_string() if len(array) else ""
+        array.append(_entry(name, feed, previous, origin))
+        taken.add(name.casefold())
+        known_urls[key] = name
+        renamed = f"renamed from {wanted!r}: the name was taken" if name != wanted else ""
+        outcomes.append(Outcome(name, feed.url, True, renamed))
+    if array is None:
+        return ImportReport(tuple(outcomes), text)
+    return ImportReport(tuple(outcomes), tomlkit.dumps(document).rstrip("\n") + "\n")
+
+
+def import_opml(opml: Path, config_path: Path) -> ImportReport:
+    """Add the feeds of `opml` to the feeds.toml at `config_path` (created if missing).
+
+    Nothing is written when nothing is new. Raises OpmlError, or ConfigError when the result would
+    not be a valid feeds.toml (the file is then left as it was).
+    """
+    feeds = read_opml(opml)
+    try:
+        raw = config_path.read_bytes() if config_path.exists() else b""
+        text = raw.decode("utf-8").removeprefix("\ufeff")
+    except (OSError, UnicodeDecodeError) as error:
+        raise OpmlError(f"cannot read {config_path}: {error}") from None
+    report = merge_feeds(text, feeds, origin=opml.name)
+    if report.added:
+        parse_config(report.text, config_path)
+        write_text_atomically(config_path, report.text)
+    return report
+
+
+# -- export -----------------------------------------------------------------------------------------
+
+
+def _category(tags: Sequence[str]) -> str:
+    """Tags as OPML 2.0 categories: comma-separated, so commas and slashes inside a tag become spaces."""
+    return ",".join(_clean(tag.replace(",", " ").replace("/", " ")) for tag in tags)
+
+
+def export_opml(
+    config: Config, *, now: datetime | None = None, title: str = "community-dashboard feeds"
+) -> str:
+    """The RSS/Atom/RDF feeds of `config` (type "feed") as an OPML 2.0 document."""
+    root = ElementTree.Element("opml", version="2.0")
+    head = ElementTree.SubElement(root, "head")
+    ElementTree.SubElement(head, "title").text = title
+    ElementTree.SubElement(head, "dateCreated").text = format_datetime(
+        (now or datetime.now(UTC)).astimezone(UTC), usegmt=True
+    )
+    body = ElementTree.SubElement(root, "body")
+    for source in config.sources:
+        if source.type != FEED_TYPE or not source.url:
+            continue
+        attributes = {"type": "rss", "text": source.name, "title": source.name, "xmlUrl": source.url}
+        if source.tags:
+            attributes["category"] = _category(source.tags)
+        ElementTree.SubElement(body, "outline", attributes)
+    ElementTree.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ElementTree.tostring(root, encoding="unicode") + "\n"
