@@ -14,7 +14,7 @@ import pytest
 from dashboard.fetch.errors import HTTPError, ParseError, RateLimited
 from dashboard.fetch.http_types import Response
 from dashboard.models import Mention, MentionKind
-from dashboard.sources.common import Exchange, SeenUpTo, rate_limit_floor
+from dashboard.sources.common import Exchange, SeenUpTo, rate_limit_floor, unique_by_key
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
@@ -122,6 +122,18 @@ def test_a_cursor_without_a_numeric_time_reads_as_a_first_poll(cursor: dict[str,
 def test_cursor_keys_are_read_as_text() -> None:
     seen = SeenUpTo.from_cursor({"since": 1700000000, "at_since": [17, "b"]})
     assert seen == SeenUpTo(at=1700000000.0, keys=frozenset({"17", "b"}))
+
+
+# --- unique_by_key ----------------------------------------------------------------------------------------
+
+
+def test_unique_by_key_keeps_the_first_copy_in_first_seen_order() -> None:
+    found = Mention("b", MentionKind.POST, "u", title="found", author="", published=NOW, likes=1)
+    refreshed = Mention("b", MentionKind.POST, "u", title="refreshed", author="", published=NOW, likes=9)
+    result = unique_by_key([mention("c"), found, mention("a"), refreshed, mention("c")])
+    assert [m.key for m in result] == ["c", "b", "a"]
+    assert result[1] is found
+    assert unique_by_key([]) == ()
 
 
 # --- Exchange ----------------------------------------------------------------------------------------------

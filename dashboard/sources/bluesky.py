@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -27,7 +27,7 @@ from dashboard.fetch.errors import FetchError, HTTPError, NeedsCredentials, Pars
 from dashboard.fetch.http_types import Request
 from dashboard.models import Mention, MentionKind, PollOutcome, SourceConfig
 from dashboard.sources.base import KeySpec, PollContext, Source, register
-from dashboard.sources.common import Exchange, SeenUpTo, as_count, from_iso, needs_credentials
+from dashboard.sources.common import Exchange, SeenUpTo, as_count, from_iso, needs_credentials, unique_by_key
 from dashboard.text import plain_text, shorten
 
 WEB_ROOT = "https://bsky.app/profile/"
@@ -138,14 +138,6 @@ def iso_z(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def unique(mentions: Iterable[Mention]) -> tuple[Mention, ...]:
-    """First occurrence of each key wins (new results before refreshed ones)."""
-    seen: dict[str, Mention] = {}
-    for mention in mentions:
-        seen.setdefault(mention.key, mention)
-    return tuple(seen.values())
-
-
 @dataclass(frozen=True, slots=True)
 class Login:
     identifier: str
@@ -237,7 +229,7 @@ class BlueskySource(Source):
             raise needs_credentials(error, self.credentials_hint) from error
         refreshed = await self._refresh(ctx, self.host(login), headers, {m.key for m in found}, exchange)
         cursor = seen.advance(found).to_cursor() or dict(ctx.cursor)
-        return exchange.outcome(unique([*found, *refreshed]), cursor)
+        return exchange.outcome(unique_by_key([*found, *refreshed]), cursor)
 
     async def _token(self, ctx: PollContext, login: Login, exchange: Exchange) -> str:
         """An access token for `login`: the kept one, else a new session."""
@@ -292,7 +284,7 @@ class BlueskySource(Source):
             if not result.mentions or not page_cursor or len(found) >= limit:
                 break
         exchange.note_max_items(len(found), limit, incremental=seen.at is not None)
-        return list(unique(found))[:limit]
+        return list(unique_by_key(found))[:limit]
 
     async def _refresh(
         self, ctx: PollContext, host: str, headers: Mapping[str, str], skip: set[str], exchange: Exchange

@@ -138,6 +138,15 @@ class SeenUpTo:
         return {"since": int(self.at) if self.at.is_integer() else self.at, "at_since": sorted(self.keys)}
 
 
+def unique_by_key(mentions: Iterable[Mention]) -> tuple[Mention, ...]:
+    """One mention per key, the first copy winning: list new results before refreshed ones, so a
+    mention both found and refreshed in one poll is stored as found (pages can repeat items too)."""
+    first: dict[str, Mention] = {}
+    for mention in mentions:
+        first.setdefault(mention.key, mention)
+    return tuple(first.values())
+
+
 @dataclass(slots=True)
 class Exchange:
     """What one poll's responses add up to: bytes, first status, the politest next poll, notes.
@@ -204,4 +213,5 @@ __all__ = [
     "json_body",
     "needs_credentials",
     "rate_limit_floor",
+    "unique_by_key",
 ]

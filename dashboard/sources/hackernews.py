@@ -20,7 +20,7 @@ from dashboard.fetch.errors import FetchError, ParseError
 from dashboard.fetch.http_types import Request
 from dashboard.models import Mention, MentionKind, PollOutcome
 from dashboard.sources.base import KeySpec, PollContext, Source, register
-from dashboard.sources.common import Exchange, SeenUpTo, as_count, from_epoch, from_iso
+from dashboard.sources.common import Exchange, SeenUpTo, as_count, from_epoch, from_iso, unique_by_key
 from dashboard.text import plain_text, shorten
 
 ITEM_URL = "https://news.ycombinator.com/item?id="
@@ -95,14 +95,6 @@ def newest_keys_first(keys: Sequence[str], limit: int) -> list[str]:
     return sorted(numeric, key=int, reverse=True)[:limit]
 
 
-def unique(mentions: Iterable[Mention]) -> tuple[Mention, ...]:
-    """First occurrence of each key wins (new results before refreshed ones)."""
-    seen: dict[str, Mention] = {}
-    for mention in mentions:
-        seen.setdefault(mention.key, mention)
-    return tuple(seen.values())
-
-
 @register
 class HackerNewsSource(Source):
     type_name = "hackernews"
@@ -130,7 +122,7 @@ class HackerNewsSource(Source):
         found = await self._search(ctx, seen, exchange)
         refreshed = await self._refresh(ctx, {m.key for m in found}, exchange)
         cursor = seen.advance(found).to_cursor() or dict(ctx.cursor)
-        return exchange.outcome(unique([*found, *refreshed]), cursor)
+        return exchange.outcome(unique_by_key([*found, *refreshed]), cursor)
 
     async def _search(self, ctx: PollContext, seen: SeenUpTo, exchange: Exchange) -> list[Mention]:
         """New hits, newest first, up to max_items over as many pages as needed."""
@@ -160,7 +152,7 @@ class HackerNewsSource(Source):
             if not result.mentions or page >= result.pages:
                 break
         exchange.note_max_items(len(found), limit, incremental=seen.at is not None)
-        return list(unique(found))[:limit]
+        return list(unique_by_key(found))[:limit]
 
     async def _refresh(self, ctx: PollContext, skip: set[str], exchange: Exchange) -> list[Mention]:
         """Current points and comment counts of young stories, in one call (best effort)."""

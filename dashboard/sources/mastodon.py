@@ -10,7 +10,7 @@ instances answer 404; then the newest timeline page is re-read instead and the c
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -18,7 +18,7 @@ from dashboard.fetch.errors import FetchError, HTTPError, NeedsCredentials, Pars
 from dashboard.fetch.http_types import Request
 from dashboard.models import Mention, MentionKind, PollOutcome
 from dashboard.sources.base import KeySpec, PollContext, Source, register
-from dashboard.sources.common import Exchange, as_count, from_iso, needs_credentials
+from dashboard.sources.common import Exchange, as_count, from_iso, needs_credentials, unique_by_key
 from dashboard.text import plain_text, shorten
 
 PAGE_LIMIT = 40  # Mastodon's maximum for timelines
@@ -105,14 +105,6 @@ def credentials_error(error: FetchError, env_var: str) -> FetchError:
     return needs_credentials(error, env_var)
 
 
-def unique(mentions: Iterable[Mention]) -> tuple[Mention, ...]:
-    """First occurrence of each key wins (new results before refreshed ones)."""
-    seen: dict[str, Mention] = {}
-    for mention in mentions:
-        seen.setdefault(mention.key, mention)
-    return tuple(seen.values())
-
-
 @register
 class MastodonSource(Source):
     type_name = "mastodon"
@@ -151,7 +143,7 @@ class MastodonSource(Source):
         if found:
             cursor["min_id"] = max((m.key for m in found), key=id_order)
         refreshed = await self._refresh(ctx, {m.key for m in found}, cursor, exchange)
-        return exchange.outcome(unique([*found, *refreshed]), cursor)
+        return exchange.outcome(unique_by_key([*found, *refreshed]), cursor)
 
     @property
     def _timeline_url(self) -> str:
@@ -185,7 +177,7 @@ class MastodonSource(Source):
             oldest = min((m.key for m in statuses), key=id_order)
             if len(found) >= limit:
                 break
-        return list(unique(found))[:limit]
+        return list(unique_by_key(found))[:limit]
 
     async def _forward(self, ctx: PollContext, newest: str, exchange: Exchange) -> list[Mention]:
         """Later polls: the statuses right after `newest`, page by page, oldest pages first."""
@@ -202,7 +194,7 @@ class MastodonSource(Source):
             if not fresh or len(statuses) < asked or len(found) >= limit:
                 break
             newest = max((m.key for m in fresh), key=id_order)
-        return sorted(unique(found), key=lambda m: id_order(m.key), reverse=True)
+        return sorted(unique_by_key(found), key=lambda m: id_order(m.key), reverse=True)
 
     async def _refresh(
         self, ctx: PollContext, skip: set[str], cursor: dict[str, Any], exchange: Exchange

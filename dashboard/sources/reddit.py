@@ -12,7 +12,7 @@ Anonymous Reddit answers 403 as often as 429 when it throttles: both are treated
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,7 +22,7 @@ from dashboard.fetch.errors import FetchError, NeedsCredentials, ParseError, Rat
 from dashboard.fetch.http_types import Request
 from dashboard.models import Mention, MentionKind, PollOutcome
 from dashboard.sources.base import KeySpec, PollContext, Source, register
-from dashboard.sources.common import Exchange, SeenUpTo, as_count, from_epoch
+from dashboard.sources.common import Exchange, SeenUpTo, as_count, from_epoch, unique_by_key
 from dashboard.text import plain_text
 
 WEB_ROOT = "https://www.reddit.com"
@@ -112,14 +112,6 @@ def throttled(error: FetchError, now: datetime) -> FetchError:
     return error
 
 
-def unique(mentions: Iterable[Mention]) -> tuple[Mention, ...]:
-    """First occurrence of each key wins (new results before refreshed ones)."""
-    seen: dict[str, Mention] = {}
-    for mention in mentions:
-        seen.setdefault(mention.key, mention)
-    return tuple(seen.values())
-
-
 @register
 class RedditSource(Source):
     type_name = "reddit"
@@ -145,7 +137,7 @@ class RedditSource(Source):
             raise throttled(error, ctx.now) from error
         refreshed = await self._refresh(ctx, {m.key for m in found}, exchange)
         cursor = seen.advance(found).to_cursor() or dict(ctx.cursor)
-        return exchange.outcome(unique([*found, *refreshed]), cursor)
+        return exchange.outcome(unique_by_key([*found, *refreshed]), cursor)
 
     async def _search(self, ctx: PollContext, seen: SeenUpTo, exchange: Exchange) -> list[Mention]:
         """New posts, newest first, until known posts, the last page or max_items."""
@@ -174,7 +166,7 @@ class RedditSource(Source):
             if any(seen.is_past(m) for m in listing.mentions) or not after or len(found) >= limit:
                 break
         exchange.note_max_items(len(found), limit, incremental=seen.at is not None)
-        return list(unique(found))[:limit]
+        return list(unique_by_key(found))[:limit]
 
     async def _refresh(self, ctx: PollContext, skip: set[str], exchange: Exchange) -> list[Mention]:
         """Current score and comment counts of young posts, in one call (best effort)."""
