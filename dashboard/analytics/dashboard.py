@@ -8,6 +8,7 @@ contract with the UI and export is dashboard/analytics/contract.md.
 from __future__ import annotations
 
 import time
+import tracemalloc
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -110,19 +111,31 @@ class DashboardData:
     sources: pd.DataFrame
     # Seconds spent per panel, for the status line and bench/bench_panels.py.
     timings: Mapping[str, float] = field(default_factory=dict)
+    # Peak bytes allocated per panel, only when tracemalloc is tracing (bench/bench_panels.py).
+    peak_memory: Mapping[str, int] = field(default_factory=dict)
 
 
 class _Stopwatch:
+    """Seconds per panel; and, when tracemalloc is tracing (the benchmark), peak bytes per panel."""
+
     def __init__(self) -> None:
         self.timings: dict[str, float] = {}
+        self.peaks: dict[str, int] = {}
 
     @contextmanager
     def panel(self, name: str) -> Iterator[None]:
+        tracing = tracemalloc.is_tracing()
+        if tracing:
+            baseline = tracemalloc.get_traced_memory()[0]
+            tracemalloc.reset_peak()
         began = time.perf_counter()
         try:
             yield
         finally:
             self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - began
+            if tracing:
+                peak = tracemalloc.get_traced_memory()[1] - baseline
+                self.peaks[name] = max(self.peaks.get(name, 0), peak)
 
 
 def shown_sources(sources: pd.DataFrame, stats: pd.DataFrame) -> list[str]:
@@ -223,6 +236,7 @@ def compute_dashboard(
         needs_reply=waiting,
         sources=source_frame[list(SOURCE_PANEL_COLUMNS)].reset_index(drop=True),
         timings=dict(clock.timings),
+        peak_memory=dict(clock.peaks),
     )
 
 
