@@ -14,7 +14,7 @@ import pytest
 from dashboard.fetch.errors import HTTPError, ParseError, RateLimited
 from dashboard.fetch.http_types import Response
 from dashboard.models import Mention, MentionKind
-from dashboard.sources.common import Exchange, SeenUpTo, rate_limit_floor, unique_by_key
+from dashboard.sources.common import Exchange, SeenUpTo, newest_first, rate_limit_floor, unique_by_key
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
@@ -122,6 +122,26 @@ def test_a_cursor_without_a_numeric_time_reads_as_a_first_poll(cursor: dict[str,
 def test_cursor_keys_are_read_as_text() -> None:
     seen = SeenUpTo.from_cursor({"since": 1700000000, "at_since": [17, "b"]})
     assert seen == SeenUpTo(at=1700000000.0, keys=frozenset({"17", "b"}))
+
+
+# --- newest_first -----------------------------------------------------------------------------------------
+
+
+def test_newest_first_orders_numeric_ids_as_numbers_and_drops_others() -> None:
+    assert newest_first(["9", "100", "x", "9", "20", ""], 10) == ["100", "20", "9"]
+
+
+def test_newest_first_leaves_out_skipped_keys_before_counting_the_limit() -> None:
+    assert newest_first(["5", "700", "61", "700", "8"], 2, skip={"700"}) == ["61", "8"]
+    assert newest_first(["5"], 0) == []
+
+
+def test_newest_first_takes_the_api_s_own_ids_and_order() -> None:
+    keys = ["t3_zz", "t3_100", "bogus", "t3_a"]
+    base36 = newest_first(
+        keys, 3, is_id=lambda key: key.startswith("t3_"), order=lambda key: int(key[3:], 36)
+    )
+    assert base36 == ["t3_100", "t3_zz", "t3_a"]
 
 
 # --- unique_by_key ----------------------------------------------------------------------------------------

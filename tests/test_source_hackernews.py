@@ -20,11 +20,10 @@ from dashboard.fetch.errors import NeedsCredentials, ParseError, RateLimited
 from dashboard.fetch.http import Fetcher
 from dashboard.models import Mention, MentionKind, SourceConfig
 from dashboard.sources.base import InlineParser, PollContext, make_source, source_types
-from dashboard.sources.common import SeenUpTo
+from dashboard.sources.common import SeenUpTo, newest_first
 from dashboard.sources.hackernews import (
     HackerNewsSource,
     hit_to_mention,
-    newest_keys_first,
     parse_search,
     refresh_tags,
 )
@@ -172,7 +171,7 @@ def test_parse_search_rejects_bodies_without_hits(body: object) -> None:
 
 def test_refresh_tags_and_newest_keys() -> None:
     assert refresh_tags(["3", "12"]) == "story,(story_3,story_12)"
-    assert newest_keys_first(["9", "100", "x", "9", "20"], 2) == ["100", "20"]
+    assert newest_first(["9", "100", "x", "9", "20"], 2) == ["100", "20"]
 
 
 def test_seen_up_to_keeps_same_second_items_apart() -> None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -27,7 +27,15 @@ from dashboard.fetch.errors import FetchError, HTTPError, NeedsCredentials, Pars
 from dashboard.fetch.http_types import Request
 from dashboard.models import Mention, MentionKind, PollOutcome, SourceConfig
 from dashboard.sources.base import KeySpec, PollContext, Source, register
-from dashboard.sources.common import Exchange, SeenUpTo, as_count, from_iso, needs_credentials, unique_by_key
+from dashboard.sources.common import (
+    Exchange,
+    SeenUpTo,
+    as_count,
+    from_iso,
+    needs_credentials,
+    newest_first,
+    unique_by_key,
+)
 from dashboard.text import plain_text, shorten
 
 WEB_ROOT = "https://bsky.app/profile/"
@@ -123,10 +131,13 @@ def access_token(body: Any) -> str:
     return token
 
 
-def newest_keys_first(keys: Sequence[str], limit: int) -> list[str]:
+def newest_keys_first(keys: Iterable[str], limit: int, skip: Iterable[str] = ()) -> list[str]:
     """Record keys are TIDs, which sort by time as text: the `limit` newest post uris."""
-    uris = {key for key in keys if key.startswith("at://") and _POST_COLLECTION in key}
-    return sorted(uris, key=lambda uri: uri.rpartition("/")[2], reverse=True)[:limit]
+    return newest_first(keys, limit, skip=skip, is_id=is_post_uri, order=lambda uri: uri.rpartition("/")[2])
+
+
+def is_post_uri(key: str) -> bool:
+    return key.startswith("at://") and _POST_COLLECTION in key
 
 
 def get_posts_url(host: str, uris: Sequence[str]) -> str:
@@ -290,7 +301,7 @@ class BlueskySource(Source):
         self, ctx: PollContext, host: str, headers: Mapping[str, str], skip: set[str], exchange: Exchange
     ) -> list[Mention]:
         """Current counts of young posts via getPosts, 25 a call (best effort)."""
-        keys = newest_keys_first([key for key in ctx.refresh_keys if key not in skip], REFRESH_LIMIT)
+        keys = newest_keys_first(ctx.refresh_keys, REFRESH_LIMIT, skip)
         refreshed: list[Mention] = []
         for start in range(0, len(keys), REFRESH_BATCH):
             request = Request(get_posts_url(host, keys[start : start + REFRESH_BATCH]), headers=headers)

@@ -7,7 +7,7 @@ Each source module keeps only what is specific to its API: endpoints, field name
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -138,6 +138,24 @@ class SeenUpTo:
         return {"since": int(self.at) if self.at.is_integer() else self.at, "at_since": sorted(self.keys)}
 
 
+def newest_first(
+    keys: Iterable[str],
+    limit: int,
+    *,
+    skip: Iterable[str] = (),
+    is_id: Callable[[str], bool] = str.isdigit,
+    order: Callable[[str], Any] = int,
+) -> list[str]:
+    """The `limit` newest distinct keys, leaving out `skip`: which young mentions to re-read, as
+    engagement moves most on the youngest and an API takes only so many ids a poll.
+
+    `is_id` drops keys that are not this API's ids; `order` must grow with time. The defaults are for
+    numeric ids.
+    """
+    done = set(skip)
+    return sorted({key for key in keys if key not in done and is_id(key)}, key=order, reverse=True)[:limit]
+
+
 def unique_by_key(mentions: Iterable[Mention]) -> tuple[Mention, ...]:
     """One mention per key, the first copy winning: list new results before refreshed ones, so a
     mention both found and refreshed in one poll is stored as found (pages can repeat items too)."""
@@ -212,6 +230,7 @@ __all__ = [
     "from_iso",
     "json_body",
     "needs_credentials",
+    "newest_first",
     "rate_limit_floor",
     "unique_by_key",
 ]

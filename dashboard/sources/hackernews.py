@@ -12,7 +12,7 @@ themselves. Comments are not refreshed: Algolia does not report points or replie
 from __future__ import annotations
 
 import html
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +20,15 @@ from dashboard.fetch.errors import FetchError, ParseError
 from dashboard.fetch.http_types import Request
 from dashboard.models import Mention, MentionKind, PollOutcome
 from dashboard.sources.base import KeySpec, PollContext, Source, register
-from dashboard.sources.common import Exchange, SeenUpTo, as_count, from_epoch, from_iso, unique_by_key
+from dashboard.sources.common import (
+    Exchange,
+    SeenUpTo,
+    as_count,
+    from_epoch,
+    from_iso,
+    newest_first,
+    unique_by_key,
+)
 from dashboard.text import plain_text, shorten
 
 ITEM_URL = "https://news.ycombinator.com/item?id="
@@ -89,12 +97,6 @@ def refresh_tags(keys: Iterable[str]) -> str:
     return "story,(" + ",".join(f"story_{key}" for key in keys) + ")"
 
 
-def newest_keys_first(keys: Sequence[str], limit: int) -> list[str]:
-    """HN ids grow with time: the `limit` newest numeric keys, deduplicated."""
-    numeric = {key for key in keys if key.isdigit()}
-    return sorted(numeric, key=int, reverse=True)[:limit]
-
-
 @register
 class HackerNewsSource(Source):
     type_name = "hackernews"
@@ -158,7 +160,7 @@ class HackerNewsSource(Source):
         """Current points and comment counts of young stories, in one call (best effort)."""
         if self.kind == "comment":
             return []
-        keys = newest_keys_first([key for key in ctx.refresh_keys if key not in skip], REFRESH_LIMIT)
+        keys = newest_first(ctx.refresh_keys, REFRESH_LIMIT, skip=skip)  # HN ids grow with time
         if not keys:
             return []
         request = Request(

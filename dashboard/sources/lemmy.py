@@ -23,7 +23,7 @@ from dashboard.fetch.errors import FetchError, Gone, HTTPError, ParseError
 from dashboard.fetch.http_types import Request, Response
 from dashboard.models import Mention, MentionKind, PollOutcome
 from dashboard.sources.base import KeySpec, PollContext, Source, register
-from dashboard.sources.common import Exchange, as_count, from_iso, needs_credentials
+from dashboard.sources.common import Exchange, as_count, from_iso, needs_credentials, newest_first
 from dashboard.text import plain_text, shorten
 
 SEARCH_PATH = "/api/v3/search"
@@ -136,10 +136,8 @@ class SeenUpTo:
 
 
 def refresh_order(keys: Iterable[str], skip: Iterable[str], limit: int = REFRESH_PER_POLL) -> list[str]:
-    """The young post ids still to re-read, newest (highest id) first, at most `limit`."""
-    done = set(skip)
-    ids = sorted({int(key) for key in keys if key.isdigit() and key not in done}, reverse=True)
-    return [str(post_id) for post_id in ids[:limit]]
+    """The young post ids still to re-read (one call each), newest (highest id) first, at most `limit`."""
+    return newest_first(keys, limit, skip=skip)
 
 
 # --- the source ---------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ instances answer 404; then the newest timeline page is re-read instead and the c
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -18,7 +18,14 @@ from dashboard.fetch.errors import FetchError, HTTPError, NeedsCredentials, Pars
 from dashboard.fetch.http_types import Request
 from dashboard.models import Mention, MentionKind, PollOutcome
 from dashboard.sources.base import KeySpec, PollContext, Source, register
-from dashboard.sources.common import Exchange, as_count, from_iso, needs_credentials, unique_by_key
+from dashboard.sources.common import (
+    Exchange,
+    as_count,
+    from_iso,
+    needs_credentials,
+    newest_first,
+    unique_by_key,
+)
 from dashboard.text import plain_text, shorten
 
 PAGE_LIMIT = 40  # Mastodon's maximum for timelines
@@ -85,8 +92,9 @@ def clean_tag(value: Any) -> str:
     return tag
 
 
-def newest_keys_first(keys: Sequence[str], limit: int) -> list[str]:
-    return sorted({key for key in keys if key}, key=id_order, reverse=True)[:limit]
+def newest_keys_first(keys: Iterable[str], limit: int, skip: Iterable[str] = ()) -> list[str]:
+    """Status ids grow with time (see id_order): the `limit` newest."""
+    return newest_first(keys, limit, skip=skip, is_id=bool, order=id_order)
 
 
 def statuses_url(base_url: str, ids: Sequence[str]) -> str:
@@ -200,7 +208,7 @@ class MastodonSource(Source):
         self, ctx: PollContext, skip: set[str], cursor: dict[str, Any], exchange: Exchange
     ) -> list[Mention]:
         """Current counts of young statuses (best effort): by id where supported, else the newest page."""
-        keys = newest_keys_first([key for key in ctx.refresh_keys if key not in skip], REFRESH_LIMIT)
+        keys = newest_keys_first(ctx.refresh_keys, REFRESH_LIMIT, skip)
         if not keys:
             return []
         if cursor.get("batch_refresh", True):

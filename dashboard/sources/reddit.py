@@ -12,7 +12,7 @@ Anonymous Reddit answers 403 as often as 429 when it throttles: both are treated
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,7 +22,7 @@ from dashboard.fetch.errors import FetchError, NeedsCredentials, ParseError, Rat
 from dashboard.fetch.http_types import Request
 from dashboard.models import Mention, MentionKind, PollOutcome
 from dashboard.sources.base import KeySpec, PollContext, Source, register
-from dashboard.sources.common import Exchange, SeenUpTo, as_count, from_epoch, unique_by_key
+from dashboard.sources.common import Exchange, SeenUpTo, as_count, from_epoch, newest_first, unique_by_key
 from dashboard.text import plain_text
 
 WEB_ROOT = "https://www.reddit.com"
@@ -82,10 +82,13 @@ def parse_listing(body: Any) -> ListingPage:
     return ListingPage(mentions=mentions, after=after if isinstance(after, str) and after else None)
 
 
-def newest_keys_first(keys: Sequence[str], limit: int) -> list[str]:
-    """Reddit ids are base-36 counters: the `limit` newest t3 fullnames, deduplicated."""
-    fullnames = {key for key in keys if _FULLNAME.fullmatch(key)}
-    return sorted(fullnames, key=lambda key: int(key[3:], 36), reverse=True)[:limit]
+def newest_keys_first(keys: Iterable[str], limit: int, skip: Iterable[str] = ()) -> list[str]:
+    """Reddit ids are base-36 counters: the `limit` newest t3 fullnames."""
+    return newest_first(keys, limit, skip=skip, is_id=is_fullname, order=lambda key: int(key[3:], 36))
+
+
+def is_fullname(key: str) -> bool:
+    return _FULLNAME.fullmatch(key) is not None
 
 
 def search_path(subreddit: str) -> str:
@@ -170,7 +173,7 @@ class RedditSource(Source):
 
     async def _refresh(self, ctx: PollContext, skip: set[str], exchange: Exchange) -> list[Mention]:
         """Current score and comment counts of young posts, in one call (best effort)."""
-        keys = newest_keys_first([key for key in ctx.refresh_keys if key not in skip], REFRESH_LIMIT)
+        keys = newest_keys_first(ctx.refresh_keys, REFRESH_LIMIT, skip)
         if not keys:
             return []
         request = Request(self.base_url + "/api/info.json", params={"id": ",".join(keys)})

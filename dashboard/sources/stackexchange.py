@@ -29,7 +29,15 @@ from dashboard.fetch.errors import FetchError, HTTPError, NeedsCredentials, Pars
 from dashboard.fetch.http_types import Request, Response
 from dashboard.models import Mention, MentionKind, PollOutcome
 from dashboard.sources.base import KeySpec, PollContext, Source, register
-from dashboard.sources.common import Exchange, SeenUpTo, as_count, from_epoch, json_body, needs_credentials
+from dashboard.sources.common import (
+    Exchange,
+    SeenUpTo,
+    as_count,
+    from_epoch,
+    json_body,
+    needs_credentials,
+    newest_first,
+)
 from dashboard.text import plain_text, shorten
 
 SEARCH_PATH = "/2.3/search/advanced"
@@ -134,8 +142,7 @@ def parse_page(body: Any, now: datetime, key_env: str = "") -> Page:
 
 def refresh_ids(keys: Iterable[str], skip: Iterable[str], limit: int = PAGE_SIZE) -> list[str]:
     """Young question ids still to re-read, newest (highest id) first, at most one call's worth."""
-    done = set(skip)
-    return sorted({key for key in keys if key.isdigit() and key not in done}, key=int, reverse=True)[:limit]
+    return newest_first(keys, limit, skip=skip)
 
 
 def refresh_due(refreshed_at: int | None, now: datetime, quota_remaining: int | None) -> bool:
