@@ -14,7 +14,17 @@ import pytest
 from dashboard.fetch.errors import HTTPError, ParseError, RateLimited
 from dashboard.fetch.http_types import Response
 from dashboard.models import Mention, MentionKind
-from dashboard.sources.common import Exchange, SeenUpTo, newest_first, rate_limit_floor, unique_by_key
+from dashboard.sources.common import (
+    Exchange,
+    SeenUpTo,
+    as_mapping,
+    http_url,
+    newest_first,
+    rate_limit_floor,
+    text_from_html,
+    text_from_plain,
+    unique_by_key,
+)
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
@@ -32,6 +42,65 @@ def response(headers: Mapping[str, str] | None = None, body: bytes = b"{}", stat
         headers={name.lower(): value for name, value in (headers or {}).items()},
         body=body,
     )
+
+
+# --- JSON fields ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("typed", "stored"),
+    [
+        ("I <3 this", "I <3 this"),
+        ("a < b and c > d", "a < b and c > d"),
+        ("Vec<T> is generic", "Vec<T> is generic"),
+        ("AT&amp;T wrote &lt;b&gt;", "AT&amp;T wrote &lt;b&gt;"),
+        ("<script>alert(1)</script>", "<script>alert(1)</script>"),
+        ("  two   spaces \n\n\n\n lines  ", "two spaces\n\nlines"),
+    ],
+)
+def test_plain_text_fields_are_kept_as_typed_but_tidied(typed: str, stored: str) -> None:
+    assert text_from_plain(typed) == stored
+
+
+@pytest.mark.parametrize(
+    ("markup", "text"),
+    [
+        ("<p>AT&amp;T</p><p>I &lt;3 it</p>", "AT&T\nI <3 it"),
+        ("Vec&lt;T&gt; <b>bold</b>", "Vec<T> bold"),
+        ("I <3 this, a < b", "I <3 this, a < b"),
+    ],
+)
+def test_html_fields_lose_their_tags_and_entities(markup: str, text: str) -> None:
+    assert text_from_html(markup) == text
+
+
+@pytest.mark.parametrize("value", [None, 42, ["a"], {"a": 1}, True])
+def test_text_fields_that_are_not_strings_read_as_empty(value: object) -> None:
+    assert text_from_plain(value) == ""
+    assert text_from_html(value) == ""
+
+
+@pytest.mark.parametrize(
+    ("value", "kept"),
+    [
+        ("https://example.org/a?b=1", "https://example.org/a?b=1"),
+        ("http://example.org/", "http://example.org/"),
+        ("javascript:alert(1)", ""),
+        ("file:///etc/passwd", ""),
+        ("//example.org/x", ""),
+        ("HTTPS://EXAMPLE.ORG/", ""),  # not what APIs send: refused rather than guessed at
+        (None, ""),
+        (7, ""),
+    ],
+)
+def test_only_http_links_are_kept(value: object, kept: str) -> None:
+    assert http_url(value) == kept
+
+
+def test_as_mapping_stands_in_an_empty_object_for_anything_else() -> None:
+    assert as_mapping({"a": 1}) == {"a": 1}
+    not_objects: list[object] = [None, [], "x", 3]
+    assert [as_mapping(value) for value in not_objects] == [{}, {}, {}, {}]
 
 
 # --- rate_limit_floor -------------------------------------------------------------------------------------

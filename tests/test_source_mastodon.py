@@ -133,6 +133,14 @@ def test_content_warning_is_the_title_and_uri_stands_in_for_a_missing_url() -> N
     assert mention.url == f"https://social.example/users/cy/statuses/{IDS[3]}"
 
 
+def test_content_warning_is_plain_text_kept_as_typed() -> None:
+    # Unlike `content`, `spoiler_text` is not HTML: Mastodon clients escape it before showing it.
+    status = {**BY_ID[IDS[3]], "spoiler_text": "Vec<T> &amp; friends <3"}
+    mention = status_to_mention(status)
+    assert mention is not None
+    assert mention.title == "CW: Vec<T> &amp; friends <3"
+
+
 def test_hostile_content_stays_literal_and_display_safe_removes_the_escape() -> None:
     mention = mention_of(IDS[1])
     assert mention.title == "\x1b]52;c;cHduZWQ=\x07Great post [/bold] #acme"

@@ -15,7 +15,6 @@ Engagement refresh: `app.bsky.feed.getPosts?uris=...` (25 uris a call).
 
 from __future__ import annotations
 
-import html
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -31,12 +30,14 @@ from dashboard.sources.common import (
     Exchange,
     SeenUpTo,
     as_count,
+    as_mapping,
     from_iso,
     needs_credentials,
     newest_first,
+    text_from_plain,
     unique_by_key,
 )
-from dashboard.text import plain_text, shorten
+from dashboard.text import shorten
 
 WEB_ROOT = "https://bsky.app/profile/"
 SEARCH = "/xrpc/app.bsky.feed.searchPosts"
@@ -54,11 +55,6 @@ _POST_COLLECTION = "/app.bsky.feed.post/"
 _HANDLE = re.compile(r"[A-Za-z0-9][A-Za-z0-9.-]*")  # a domain name: safe inside the web link
 
 
-def text_of_plain(value: Any) -> str:
-    """Untrusted plain text (not HTML) through plain_text without losing `<`-looking text like `I <3 it`."""
-    return plain_text(html.escape(value, quote=False)) if isinstance(value, str) else ""
-
-
 def post_time(post: Mapping[str, Any], record: Mapping[str, Any]) -> datetime | None:
     """The post's `sortAt`: the earlier of createdAt (client-written) and indexedAt (AppView-written)."""
     moments = [
@@ -73,29 +69,24 @@ def web_url(uri: str, handle: str) -> str:
     return f"{WEB_ROOT}{quote(handle or did, safe=':')}/post/{quote(rkey, safe='')}"
 
 
-def mapping(value: Any) -> Mapping[str, Any]:
-    """A JSON value that should be an object, or an empty one."""
-    return value if isinstance(value, dict) else {}
-
-
 def post_to_mention(post: Mapping[str, Any]) -> Mention | None:
     """One postView -> a Mention; None when its uri is not a post's."""
     uri = post.get("uri")
     if not isinstance(uri, str) or not uri.startswith("at://") or _POST_COLLECTION not in uri:
         return None
-    record, author = mapping(post.get("record")), mapping(post.get("author"))
+    record, author = as_mapping(post.get("record")), as_mapping(post.get("author"))
     handle = author.get("handle")
     # "handle.invalid" is the AppView's placeholder when a handle no longer verifies; the DID stands in.
     if not isinstance(handle, str) or not _HANDLE.fullmatch(handle) or handle == "handle.invalid":
         handle = ""
-    text = text_of_plain(record.get("text"))
+    text = text_from_plain(record.get("text"))
     reposts, quotes = as_count(post.get("repostCount")), as_count(post.get("quoteCount"))
     return Mention(
         key=uri,
         kind=MentionKind.COMMENT if record.get("reply") else MentionKind.POST,
         url=web_url(uri, handle),
         title=shorten(text.split("\n", 1)[0], TITLE_WIDTH),
-        author=text_of_plain(handle or author.get("did")),
+        author=text_from_plain(handle or author.get("did")),
         published=post_time(post, record),
         summary=text,
         likes=as_count(post.get("likeCount")),

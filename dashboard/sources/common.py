@@ -6,6 +6,7 @@ Each source module keeps only what is specific to its API: endpoints, field name
 
 from __future__ import annotations
 
+import html
 import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from typing import Any
 from dashboard.fetch.errors import FetchError, NeedsCredentials, ParseError, RateLimited
 from dashboard.fetch.http_types import Response
 from dashboard.models import Mention, PollOutcome
+from dashboard.text import plain_text
 
 
 def json_body(response: Response) -> Any:
@@ -56,6 +58,31 @@ def as_count(value: Any) -> int | None:
         return int(value)
     except (TypeError, ValueError):
         return None
+
+
+def as_mapping(value: Any) -> Mapping[str, Any]:
+    """A JSON value that should be an object, or an empty one: nested objects may be missing or null."""
+    return value if isinstance(value, Mapping) else {}
+
+
+def text_from_plain(value: Any) -> str:
+    """A plain-text JSON field (a title, a name, a post's text; not HTML) -> the text to store, as typed.
+
+    plain_text alone would decode a literal `&amp;` and drop tag-shaped text such as `Vec<T>`; escaping
+    first keeps both, and plain_text still tidies the whitespace. Anything but a string -> "".
+    """
+    return plain_text(html.escape(value, quote=False)) if isinstance(value, str) else ""
+
+
+def text_from_html(value: Any) -> str:
+    """An HTML JSON field (or entity-encoded text, or Markdown that may carry tags) -> plain text:
+    tags dropped, entities decoded. Anything but a string -> ""."""
+    return plain_text(value) if isinstance(value, str) else ""
+
+
+def http_url(value: Any) -> str:
+    """Only http(s) links are kept: anything else from the network is not a link to open."""
+    return value if isinstance(value, str) and value.startswith(("https://", "http://")) else ""
 
 
 def rate_limit_floor(response: Response, now: datetime) -> datetime | None:
@@ -226,11 +253,15 @@ __all__ = [
     "RateLimited",
     "SeenUpTo",
     "as_count",
+    "as_mapping",
     "from_epoch",
     "from_iso",
+    "http_url",
     "json_body",
     "needs_credentials",
     "newest_first",
     "rate_limit_floor",
+    "text_from_html",
+    "text_from_plain",
     "unique_by_key",
 ]

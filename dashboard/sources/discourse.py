@@ -20,7 +20,6 @@ post's own text and count as an edit). A young item no longer in the listing kee
 
 from __future__ import annotations
 
-import html
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,8 +29,16 @@ from dashboard.fetch.errors import FetchError, ParseError
 from dashboard.fetch.http_types import Request, Response
 from dashboard.models import Mention, MentionKind, PollOutcome
 from dashboard.sources.base import KeySpec, PollContext, Source, register
-from dashboard.sources.common import Exchange, as_count, from_iso, needs_credentials
-from dashboard.text import plain_text, shorten
+from dashboard.sources.common import (
+    Exchange,
+    as_count,
+    as_mapping,
+    from_iso,
+    needs_credentials,
+    text_from_html,
+    text_from_plain,
+)
+from dashboard.text import shorten
 
 SEARCH_PATH = "/search.json"
 LATEST_PATH = "/latest.json"
@@ -42,20 +49,6 @@ SUGGESTED_KEY_ENV = "DISCOURSE_API_KEY"
 
 
 # --- parsing: JSON -> mentions (pure) -------------------------------------------------------------------
-
-
-def _mapping(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
-
-
-def _plain(value: Any) -> str:
-    """Untrusted plain text (titles, names): tag-like text is kept as typed."""
-    return plain_text(html.escape(value, quote=False)) if isinstance(value, str) else ""
-
-
-def _html(value: Any) -> str:
-    """Blurbs and excerpts are HTML (entities, highlight spans)."""
-    return shorten(plain_text(value), SUMMARY_CHARS) if isinstance(value, str) else ""
 
 
 def topic_url(forum: str, topic: Mapping[str, Any], topic_id: int, post_number: int | None = None) -> str:
@@ -84,10 +77,10 @@ def search_post_to_mention(post: Mapping[str, Any], topic: Mapping[str, Any], fo
         key=f"t{topic_id}" if opening else f"p{post_id}",
         kind=MentionKind.POST if opening else MentionKind.COMMENT,
         url=topic_url(forum, topic, topic_id, number),
-        title=_plain(topic.get("title")),
-        author=_plain(post.get("username")),
+        title=text_from_plain(topic.get("title")),
+        author=text_from_plain(post.get("username")),
         published=from_iso(post.get("created_at")),
-        summary=_html(post.get("blurb")),
+        summary=shorten(text_from_html(post.get("blurb")), SUMMARY_CHARS),  # HTML: entities, highlights
         likes=as_count(post.get("like_count")),
         replies=topic_replies(topic) if opening else None,
         views=as_count(topic.get("views")) if opening else None,
@@ -112,10 +105,10 @@ def latest_topic_to_mention(topic: Mapping[str, Any], users: Mapping[int, str], 
         key=f"t{topic_id}",
         kind=MentionKind.POST,
         url=topic_url(forum, topic, topic_id),
-        title=_plain(topic.get("title")),
-        author=_plain(original_poster(topic, users)),
+        title=text_from_plain(topic.get("title")),
+        author=text_from_plain(original_poster(topic, users)),
         published=from_iso(topic.get("created_at")),
-        summary=_html(topic.get("excerpt")),
+        summary=shorten(text_from_html(topic.get("excerpt")), SUMMARY_CHARS),
         likes=as_count(topic.get("like_count")),
         replies=topic_replies(topic),
         views=as_count(topic.get("views")),
@@ -153,18 +146,18 @@ def parse_search(data: Any, forum: str) -> Listing:
         mention = search_post_to_mention(post, topics.get(as_count(post.get("topic_id")) or -1, {}), forum)
         if mention is not None:
             items.append((int(post["id"]), mention))
-    more = _mapping(data.get("grouped_search_result")).get("more_full_page_results") is True
+    more = as_mapping(data.get("grouped_search_result")).get("more_full_page_results") is True
     return Listing(tuple(items), more)
 
 
 def parse_latest(data: Any, forum: str) -> Listing:
     """A `/latest.json` body -> its topics, in API order."""
-    topic_list = _mapping(_mapping(data).get("topic_list"))
+    topic_list = as_mapping(as_mapping(data).get("topic_list"))
     if not isinstance(topic_list.get("topics"), list):
         raise ParseError("Discourse latest answer without topic_list.topics")
     users = {
         user_id: str(user.get("username") or "")
-        for user in _mapping(data).get("users") or ()
+        for user in as_mapping(data).get("users") or ()
         if isinstance(user, Mapping) and (user_id := as_count(user.get("id"))) is not None
     }
     items = [

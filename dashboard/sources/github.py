@@ -22,7 +22,6 @@ needs no credentials and a bad token is a 401.
 
 from __future__ import annotations
 
-import html
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -33,8 +32,18 @@ from dashboard.fetch.errors import FetchError, HTTPError, ParseError, RateLimite
 from dashboard.fetch.http_types import Request
 from dashboard.models import Mention, MentionKind, PollOutcome
 from dashboard.sources.base import KeySpec, PollContext, Source, register
-from dashboard.sources.common import Exchange, SeenUpTo, as_count, from_iso, needs_credentials
-from dashboard.text import plain_text, shorten
+from dashboard.sources.common import (
+    Exchange,
+    SeenUpTo,
+    as_count,
+    as_mapping,
+    from_iso,
+    http_url,
+    needs_credentials,
+    text_from_html,
+    text_from_plain,
+)
+from dashboard.text import shorten
 
 SEARCH_PATH = "/search/issues"
 PAGE_SIZE = 100  # the API's largest per_page
@@ -49,35 +58,21 @@ HEADERS = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "202
 # --- parsing: JSON -> mentions (pure) -------------------------------------------------------------------
 
 
-def _mapping(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
-
-
-def _plain(value: Any) -> str:
-    """Untrusted plain text (titles, logins): tag-like text such as `Vec<T>` is kept as typed."""
-    return plain_text(html.escape(value, quote=False)) if isinstance(value, str) else ""
-
-
-def _web_url(value: Any) -> str:
-    return value if isinstance(value, str) and value.startswith(("https://", "http://")) else ""
-
-
 def item_to_mention(item: Mapping[str, Any]) -> Mention | None:
     """One search item (issue or pull request) -> a Mention; None without an id."""
     item_id = as_count(item.get("id"))
     if item_id is None:
         return None
-    body = item.get("body")
     return Mention(
         key=str(item_id),
         kind=MentionKind.POST,
-        url=_web_url(item.get("html_url")),
-        title=_plain(item.get("title")),
-        author=_plain(_mapping(item.get("user")).get("login")),
+        url=http_url(item.get("html_url")),
+        title=text_from_plain(item.get("title")),
+        author=text_from_plain(as_mapping(item.get("user")).get("login")),
         published=from_iso(item.get("created_at")),
         # Markdown with HTML comments from issue templates: the tags go, the text stays.
-        summary=shorten(plain_text(body if isinstance(body, str) else ""), SUMMARY_CHARS),
-        likes=as_count(_mapping(item.get("reactions")).get("total_count")),
+        summary=shorten(text_from_html(item.get("body")), SUMMARY_CHARS),
+        likes=as_count(as_mapping(item.get("reactions")).get("total_count")),
         replies=as_count(item.get("comments")),
     )
 

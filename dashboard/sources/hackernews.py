@@ -11,7 +11,6 @@ themselves. Comments are not refreshed: Algolia does not report points or replie
 
 from __future__ import annotations
 
-import html
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -27,9 +26,11 @@ from dashboard.sources.common import (
     from_epoch,
     from_iso,
     newest_first,
+    text_from_html,
+    text_from_plain,
     unique_by_key,
 )
-from dashboard.text import plain_text, shorten
+from dashboard.text import shorten
 
 ITEM_URL = "https://news.ycombinator.com/item?id="
 SEARCH_PATH = "/api/v1/search_by_date"
@@ -41,11 +42,6 @@ REFRESH_LIMIT = 100  # keys refreshed per poll, newest first, in one call
 TITLE_WIDTH = 120
 
 
-def text_of_plain(value: Any) -> str:
-    """Untrusted plain text (not HTML) through plain_text without losing `<`-looking text like `a <3 b`."""
-    return plain_text(html.escape(value, quote=False)) if isinstance(value, str) else ""
-
-
 def hit_to_mention(hit: Mapping[str, Any]) -> Mention | None:
     """One Algolia hit -> a Mention; None when the hit has no objectID to key it by."""
     object_id = str(hit.get("objectID") or "").strip()
@@ -53,12 +49,12 @@ def hit_to_mention(hit: Mapping[str, Any]) -> Mention | None:
         return None
     tags = hit.get("_tags")
     is_comment = "comment" in tags if isinstance(tags, list) else bool(hit.get("comment_text"))
-    body = plain_text(hit.get("comment_text") if is_comment else hit.get("story_text"))
+    body = text_from_html(hit.get("comment_text") if is_comment else hit.get("story_text"))
     if is_comment:
-        title = text_of_plain(hit.get("story_title")) or shorten(body.split("\n", 1)[0], TITLE_WIDTH)
+        title = text_from_plain(hit.get("story_title")) or shorten(body.split("\n", 1)[0], TITLE_WIDTH)
     else:
-        title = text_of_plain(hit.get("title"))
-    link = text_of_plain(hit.get("url") if not is_comment else hit.get("story_url"))
+        title = text_from_plain(hit.get("title"))
+    link = text_from_plain(hit.get("url") if not is_comment else hit.get("story_url"))
     summary = "\n\n".join(part for part in (body, link) if part)
     published = from_epoch(hit["created_at_i"]) if "created_at_i" in hit else from_iso(hit.get("created_at"))
     return Mention(
@@ -66,7 +62,7 @@ def hit_to_mention(hit: Mapping[str, Any]) -> Mention | None:
         kind=MentionKind.COMMENT if is_comment else MentionKind.POST,
         url=ITEM_URL + object_id,
         title=title,
-        author=text_of_plain(hit.get("author")),
+        author=text_from_plain(hit.get("author")),
         published=published,
         summary=summary,
         likes=as_count(hit.get("points")),

@@ -13,7 +13,6 @@ are re-read with `/api/v3/post?id=` (one call per post), at most `REFRESH_PER_PO
 
 from __future__ import annotations
 
-import html
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from math import ceil
@@ -23,8 +22,18 @@ from dashboard.fetch.errors import FetchError, Gone, HTTPError, ParseError
 from dashboard.fetch.http_types import Request, Response
 from dashboard.models import Mention, MentionKind, PollOutcome
 from dashboard.sources.base import KeySpec, PollContext, Source, register
-from dashboard.sources.common import Exchange, as_count, from_iso, needs_credentials, newest_first
-from dashboard.text import plain_text, shorten
+from dashboard.sources.common import (
+    Exchange,
+    as_count,
+    as_mapping,
+    from_iso,
+    http_url,
+    needs_credentials,
+    newest_first,
+    text_from_html,
+    text_from_plain,
+)
+from dashboard.text import shorten
 
 SEARCH_PATH = "/api/v3/search"
 POST_PATH = "/api/v3/post"
@@ -36,36 +45,21 @@ SUMMARY_CHARS = 500
 # --- parsing: JSON -> mentions (pure) -------------------------------------------------------------------
 
 
-def _mapping(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
-
-
-def _plain(value: Any) -> str:
-    """Untrusted plain text (titles, names): entities and tag-like text are kept as the author typed them."""
-    return plain_text(html.escape(value, quote=False)) if isinstance(value, str) else ""
-
-
-def _web_url(value: Any) -> str:
-    """Only http(s) links are kept: anything else from the network is not a link to open."""
-    return value if isinstance(value, str) and value.startswith(("https://", "http://")) else ""
-
-
 def mention_from_post_view(view: Mapping[str, Any], instance: str = "") -> Mention | None:
     """A PostView (`{"post", "creator", "community", "counts"}`) -> a Mention; None if deleted or removed."""
-    post = _mapping(view.get("post"))
+    post = as_mapping(view.get("post"))
     post_id = as_count(post.get("id"))
     if post_id is None or post.get("deleted") is True or post.get("removed") is True:
         return None
-    counts = _mapping(view.get("counts"))
-    body = post.get("body")
+    counts = as_mapping(view.get("counts"))
     return Mention(
         key=str(post_id),
         kind=MentionKind.POST,
-        url=_web_url(post.get("ap_id")) or (f"{instance}/post/{post_id}" if instance else ""),
-        title=_plain(post.get("name")),
-        author=_plain(_mapping(view.get("creator")).get("name")),
+        url=http_url(post.get("ap_id")) or (f"{instance}/post/{post_id}" if instance else ""),
+        title=text_from_plain(post.get("name")),
+        author=text_from_plain(as_mapping(view.get("creator")).get("name")),
         published=from_iso(post.get("published")),
-        summary=shorten(plain_text(body if isinstance(body, str) else ""), SUMMARY_CHARS),
+        summary=shorten(text_from_html(post.get("body")), SUMMARY_CHARS),  # Markdown; any tags go
         likes=as_count(counts.get("score")),
         replies=as_count(counts.get("comments")),
     )

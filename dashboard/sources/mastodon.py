@@ -21,12 +21,15 @@ from dashboard.sources.base import KeySpec, PollContext, Source, register
 from dashboard.sources.common import (
     Exchange,
     as_count,
+    as_mapping,
     from_iso,
     needs_credentials,
     newest_first,
+    text_from_html,
+    text_from_plain,
     unique_by_key,
 )
-from dashboard.text import plain_text, shorten
+from dashboard.text import shorten
 
 PAGE_LIMIT = 40  # Mastodon's maximum for timelines
 MAX_PAGES = 25  # a runaway guard; max_items is the real bound
@@ -53,18 +56,16 @@ def status_to_mention(status: Mapping[str, Any]) -> Mention | None:
     status_id = str(status.get("id") or "").strip()
     if not status_id:
         return None
-    text = plain_text(string(status.get("content")))
-    warning = plain_text(string(status.get("spoiler_text")))
+    text = text_from_html(status.get("content"))
+    warning = text_from_plain(status.get("spoiler_text"))  # plain text, unlike the content
     # A content warning stands in for the text as the headline, as Mastodon clients show it.
     title = f"CW: {warning}" if warning else shorten(text.split("\n", 1)[0], TITLE_WIDTH)
-    account = status.get("account")
-    author = string(account.get("acct")) if isinstance(account, dict) else ""
     return Mention(
         key=status_id,
         kind=MentionKind.COMMENT if status.get("in_reply_to_id") else MentionKind.POST,
         url=string(status.get("url")) or string(status.get("uri")),
         title=shorten(title, TITLE_WIDTH),
-        author=plain_text(author),
+        author=text_from_plain(as_mapping(status.get("account")).get("acct")),
         published=from_iso(status.get("created_at")),
         summary=text,
         likes=as_count(status.get("favourites_count")),

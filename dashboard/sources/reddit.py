@@ -22,8 +22,15 @@ from dashboard.fetch.errors import FetchError, NeedsCredentials, ParseError, Rat
 from dashboard.fetch.http_types import Request
 from dashboard.models import Mention, MentionKind, PollOutcome
 from dashboard.sources.base import KeySpec, PollContext, Source, register
-from dashboard.sources.common import Exchange, SeenUpTo, as_count, from_epoch, newest_first, unique_by_key
-from dashboard.text import plain_text
+from dashboard.sources.common import (
+    Exchange,
+    SeenUpTo,
+    as_count,
+    from_epoch,
+    newest_first,
+    text_from_html,
+    unique_by_key,
+)
 
 WEB_ROOT = "https://www.reddit.com"
 PAGE_LIMIT = 100  # Reddit's maximum listing size
@@ -43,17 +50,18 @@ def post_to_mention(post: Mapping[str, Any]) -> Mention | None:
         return None
     permalink = str(post.get("permalink") or "")
     url = WEB_ROOT + permalink if permalink.startswith("/") else f"{WEB_ROOT}/comments/{name[3:]}/"
-    text = plain_text(post.get("selftext") if isinstance(post.get("selftext"), str) else "")
+    # Reddit's legacy JSON entity-encodes `&`, `<` and `>` in these fields: decoded, not kept as typed.
+    text = text_from_html(post.get("selftext"))
     link = post.get("url")
     is_link_post = isinstance(link, str) and not post.get("is_self") and link.rstrip("/") != url.rstrip("/")
     return Mention(
         key=name,
         kind=MentionKind.POST,
         url=url,
-        title=plain_text(post.get("title") if isinstance(post.get("title"), str) else ""),
-        author=plain_text(post.get("author") if isinstance(post.get("author"), str) else ""),
+        title=text_from_html(post.get("title")),
+        author=text_from_html(post.get("author")),
         published=from_epoch(post.get("created_utc")),
-        summary=text or (plain_text(link) if is_link_post and isinstance(link, str) else ""),
+        summary=text or (text_from_html(link) if is_link_post else ""),
         likes=as_count(post.get("score")),
         replies=as_count(post.get("num_comments")),
     )

@@ -33,10 +33,13 @@ from dashboard.sources.common import (
     Exchange,
     SeenUpTo,
     as_count,
+    as_mapping,
     from_epoch,
+    http_url,
     json_body,
     needs_credentials,
     newest_first,
+    text_from_html,
 )
 from dashboard.text import plain_text, shorten
 
@@ -58,19 +61,6 @@ _SECONDS = re.compile(r"(\d+)\s*seconds?")
 # --- parsing: JSON -> mentions (pure) -------------------------------------------------------------------
 
 
-def _mapping(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
-
-
-def _html(value: Any) -> str:
-    """Stack Exchange sends titles and names HTML-entity encoded, bodies as HTML."""
-    return plain_text(value) if isinstance(value, str) else ""
-
-
-def _web_url(value: Any) -> str:
-    return value if isinstance(value, str) and value.startswith(("https://", "http://")) else ""
-
-
 def question_to_mention(item: Mapping[str, Any]) -> Mention | None:
     """One question -> a Mention; None without a question_id."""
     question_id = as_count(item.get("question_id"))
@@ -79,11 +69,12 @@ def question_to_mention(item: Mapping[str, Any]) -> Mention | None:
     return Mention(
         key=str(question_id),
         kind=MentionKind.POST,
-        url=_web_url(item.get("link")),
-        title=_html(item.get("title")),
-        author=_html(_mapping(item.get("owner")).get("display_name")),
+        url=http_url(item.get("link")),
+        # Stack Exchange sends titles and names entity-encoded (and bodies as HTML): decoded, not kept as typed.
+        title=text_from_html(item.get("title")),
+        author=text_from_html(as_mapping(item.get("owner")).get("display_name")),
         published=from_epoch(item.get("creation_date")),
-        summary=shorten(_html(item.get("body")), SUMMARY_CHARS),
+        summary=shorten(text_from_html(item.get("body")), SUMMARY_CHARS),
         likes=as_count(item.get("score")),
         replies=as_count(item.get("answer_count")),
         views=as_count(item.get("view_count")),
