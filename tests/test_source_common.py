@@ -11,9 +11,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from dashboard.fetch.errors import HTTPError, ParseError, RateLimited
+from dashboard.fetch.errors import FetchError, HTTPError, ParseError, RateLimited
 from dashboard.fetch.http_types import Response
-from dashboard.models import Mention, MentionKind
+from dashboard.models import Mention, MentionKind, SourceConfig
+from dashboard.sources.base import Source, make_source
 from dashboard.sources.common import (
     Exchange,
     SeenUpTo,
@@ -21,6 +22,7 @@ from dashboard.sources.common import (
     http_url,
     newest_first,
     rate_limit_floor,
+    required_query,
     text_from_html,
     text_from_plain,
     unique_by_key,
@@ -101,6 +103,20 @@ def test_as_mapping_stands_in_an_empty_object_for_anything_else() -> None:
     assert as_mapping({"a": 1}) == {"a": 1}
     not_objects: list[object] = [None, [], "x", 3]
     assert [as_mapping(value) for value in not_objects] == [{}, {}, {}, {}]
+
+
+# --- required_query ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["hackernews", "reddit", "bluesky", "lemmy", "stackexchange", "github"])
+def test_required_query_is_stripped_and_an_empty_one_names_the_source_type(kind: str) -> None:
+    def source(query: object) -> Source:
+        return make_source(SourceConfig(name="s", type=kind, interval=600, options={"query": query}))
+
+    assert required_query(source("  acme widgets \n")) == "acme widgets"
+    for empty in ("", "   ", None):
+        with pytest.raises(FetchError, match=f"^{kind} needs a query$"):
+            required_query(source(empty))
 
 
 # --- rate_limit_floor -------------------------------------------------------------------------------------

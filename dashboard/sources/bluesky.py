@@ -34,6 +34,7 @@ from dashboard.sources.common import (
     from_iso,
     needs_credentials,
     newest_first,
+    required_query,
     text_from_plain,
     unique_by_key,
 )
@@ -176,13 +177,6 @@ class BlueskySource(Source):
         self._session: tuple[Login, str] | None = None  # the login and its access token
 
     @property
-    def query(self) -> str:
-        query = str(self.config.option("query") or "").strip()
-        if not query:
-            raise FetchError("bluesky needs a query")
-        return query
-
-    @property
     def env_names(self) -> tuple[str, str]:
         return (
             str(self.config.option("identifier_env") or DEFAULT_IDENTIFIER_ENV),
@@ -260,7 +254,7 @@ class BlueskySource(Source):
     ) -> list[Mention]:
         """New posts, newest first, up to max_items over as many pages as the service allows."""
         limit = max(1, self.config.max_items)
-        params = {"q": self.query, "sort": "latest", "limit": str(min(limit, PAGE_LIMIT))}
+        params = {"q": required_query(self), "sort": "latest", "limit": str(min(limit, PAGE_LIMIT))}
         if seen.at is not None:
             params["since"] = iso_z(datetime.fromtimestamp(seen.at, UTC))
         found: list[Mention] = []

@@ -16,6 +16,7 @@ from typing import Any
 from dashboard.fetch.errors import FetchError, NeedsCredentials, ParseError, RateLimited
 from dashboard.fetch.http_types import Response
 from dashboard.models import Mention, PollOutcome
+from dashboard.sources.base import Source
 from dashboard.text import plain_text
 
 
@@ -103,6 +104,15 @@ def rate_limit_floor(response: Response, now: datetime) -> datetime | None:
 
 def _spent(remaining: str) -> bool:
     return remaining.strip() in ("0", "0.0")
+
+
+def required_query(source: Source) -> str:
+    """The source's `query` option, stripped. feeds.toml checks catch a missing one first, but a poll must
+    still refuse to search for nothing."""
+    query = str(source.config.option("query") or "").strip()
+    if not query:
+        raise FetchError(f"{source.type_name} needs a query")
+    return query
 
 
 def needs_credentials(error: FetchError, env_var: str) -> FetchError:
@@ -261,6 +271,7 @@ __all__ = [
     "needs_credentials",
     "newest_first",
     "rate_limit_floor",
+    "required_query",
     "text_from_html",
     "text_from_plain",
     "unique_by_key",

@@ -40,6 +40,7 @@ from dashboard.sources.common import (
     from_iso,
     http_url,
     needs_credentials,
+    required_query,
     text_from_html,
     text_from_plain,
 )
@@ -143,13 +144,6 @@ class GitHubSource(Source):
     min_interval = 60.0
 
     @property
-    def query(self) -> str:
-        query = str(self.config.option("query") or "").strip()
-        if not query:
-            raise FetchError("github needs a query")
-        return query
-
-    @property
     def token_env(self) -> str:
         return str(self.config.option("token_env") or "")
 
@@ -172,7 +166,7 @@ class GitHubSource(Source):
         """New items, newest first, up to max_items over as many pages as needed."""
         limit = max(1, self.config.max_items)
         per_page = min(limit, PAGE_SIZE)
-        query = self.query
+        query = required_query(self)
         if seen.at is not None:
             query = with_created_since(query, datetime.fromtimestamp(seen.at, UTC))
         found: dict[str, Mention] = {}
@@ -211,7 +205,7 @@ class GitHubSource(Source):
             return []
         oldest = ctx.now - timedelta(seconds=self.config.refresh_for)
         params = {
-            "q": with_created_since(self.query, oldest),
+            "q": with_created_since(required_query(self), oldest),
             "sort": "updated",
             "order": "desc",
             "per_page": str(PAGE_SIZE),

@@ -26,6 +26,7 @@ from dashboard.sources.common import (
     from_epoch,
     from_iso,
     newest_first,
+    required_query,
     text_from_html,
     text_from_plain,
     unique_by_key,
@@ -103,13 +104,6 @@ class HackerNewsSource(Source):
     }
 
     @property
-    def query(self) -> str:
-        query = str(self.config.option("query") or "").strip()
-        if not query:
-            raise FetchError("hackernews needs a query")
-        return query
-
-    @property
     def kind(self) -> str:
         kind = str(self.config.option("kind") or "story")
         return kind if kind in TAGS else "story"
@@ -126,7 +120,7 @@ class HackerNewsSource(Source):
         """New hits, newest first, up to max_items over as many pages as needed."""
         limit = max(1, self.config.max_items)
         params = {
-            "query": self.query,
+            "query": required_query(self),
             "tags": TAGS[self.kind],
             "hitsPerPage": str(min(limit, MAX_HITS_PER_PAGE)),
         }

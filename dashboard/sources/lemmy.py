@@ -30,6 +30,7 @@ from dashboard.sources.common import (
     http_url,
     needs_credentials,
     newest_first,
+    required_query,
     text_from_html,
     text_from_plain,
 )
@@ -188,10 +189,13 @@ class LemmySource(Source):
         return found, read
 
     def _params(self, page: int) -> dict[str, str]:
-        query = str(self.config.option("query") or "").strip()
-        if not query:
-            raise FetchError("lemmy needs a query")
-        return {"q": query, "type_": "Posts", "sort": "New", "limit": str(PAGE_SIZE), "page": str(page)}
+        return {
+            "q": required_query(self),
+            "type_": "Posts",
+            "sort": "New",
+            "limit": str(PAGE_SIZE),
+            "page": str(page),
+        }
 
     async def _get(self, ctx: PollContext, path: str, params: Mapping[str, str]) -> Response:
         try:

@@ -28,6 +28,7 @@ from dashboard.sources.common import (
     as_count,
     from_epoch,
     newest_first,
+    required_query,
     text_from_html,
     unique_by_key,
 )
@@ -132,13 +133,6 @@ class RedditSource(Source):
         "subreddit": KeySpec(str, default="", help="search only this subreddit (name without r/)"),
     }
 
-    @property
-    def query(self) -> str:
-        query = str(self.config.option("query") or "").strip()
-        if not query:
-            raise FetchError("reddit needs a query")
-        return query
-
     async def poll(self, ctx: PollContext) -> PollOutcome:
         exchange = Exchange(now=ctx.now)
         seen = SeenUpTo() if ctx.first_poll else SeenUpTo.from_cursor(ctx.cursor)
@@ -154,7 +148,7 @@ class RedditSource(Source):
         """New posts, newest first, until known posts, the last page or max_items."""
         limit = max(1, self.config.max_items)
         subreddit = clean_subreddit(self.config.option("subreddit"))
-        params = {"q": self.query, "sort": "new", "limit": str(min(limit, PAGE_LIMIT))}
+        params = {"q": required_query(self), "sort": "new", "limit": str(min(limit, PAGE_LIMIT))}
         if subreddit:
             params["restrict_sr"] = "1"
         url = self.base_url + search_path(subreddit)

@@ -39,6 +39,7 @@ from dashboard.sources.common import (
     json_body,
     needs_credentials,
     newest_first,
+    required_query,
     text_from_html,
 )
 from dashboard.text import plain_text, shorten
@@ -233,11 +234,8 @@ class StackExchangeSource(Source):
         return params
 
     def _search_params(self, ctx: PollContext, seen: SeenUpTo, page_size: int) -> dict[str, str]:
-        query = str(self.config.option("query") or "").strip()
-        if not query:
-            raise FetchError("stackexchange needs a query")
         params = {
-            "q": query,
+            "q": required_query(self),
             "sort": "creation",
             "order": "desc",
             "pagesize": str(page_size),
