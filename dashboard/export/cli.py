@@ -15,6 +15,7 @@ import argparse
 import difflib
 import os
 import re
+import sqlite3
 import sys
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
@@ -213,6 +214,9 @@ def run_export(args: argparse.Namespace) -> int:
     except ExportError as error:
         _error(str(error))
         return EXIT_FAILURE
+    except sqlite3.Error as error:
+        _error(f"export: cannot read the database: {error}")
+        return EXIT_FAILURE
     except BrokenPipeError:
         _quiet_broken_pipe()
         return EXIT_FAILURE
@@ -255,7 +259,7 @@ def _export(args: argparse.Namespace) -> int:
     where = "standard output" if args.output == STDOUT else args.output
     print(
         f"Wrote {written.rows:,} {spec.name} row(s) to {where} ({_size(written.size)}); "
-        f"window {window.label} ({window.start:%Y-%m-%d %H:%M} - {window.end:%Y-%m-%d %H:%M} UTC)",
+        f"window {window.start:%Y-%m-%d %H:%M} – {window.end:%Y-%m-%d %H:%M} UTC",
         file=sys.stderr if args.output == STDOUT else sys.stdout,
     )
     return EXIT_OK

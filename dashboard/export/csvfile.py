@@ -220,7 +220,7 @@ def render(frame: pd.DataFrame, spec: TableSpec, *, header: bool = False) -> str
 
 
 def encode_chunk(frame: pd.DataFrame, spec: TableSpec) -> Block:
-    """One chunk's rows as UTF-8 bytes; invalid Unicode (a lone surrogate) becomes U+FFFD."""
+    """One chunk's rows as UTF-8 bytes; invalid Unicode (a lone surrogate) becomes "?", so the file is always valid UTF-8."""
     return len(frame), render(frame, spec).encode("utf-8", "replace")
 
 
@@ -424,16 +424,25 @@ def write_blocks(
     sink.write(head)
     digest.update(head)
     rows, size = 0, len(head)
-    for count, data in blocks:
-        sink.write(data)
-        digest.update(data)
-        rows += count
-        size += len(data)
-        if progress is not None:
-            progress.advance(count)
+    try:
+        for count, data in blocks:
+            sink.write(data)
+            digest.update(data)
+            rows += count
+            size += len(data)
+            if progress is not None:
+                progress.advance(count)
+    finally:
+        _close(blocks)  # a failed write stops the producer now, while its store is still open
     if progress is not None:
         progress.finish()
     return Written(rows, size, digest.hexdigest())
+
+
+def _close(blocks: Iterable[Block]) -> None:
+    close = getattr(blocks, "close", None)
+    if callable(close):
+        close()
 
 
 def write_table(

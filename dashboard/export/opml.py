@@ -248,8 +248,9 @@ def _entry(name: str, feed: OpmlFeed, previous: str, origin: str) -> tomlkit.ite
         table.add(tomlkit.comment(f"imported from {origin}"))
     table.add("name", name)
     table.add("url", feed.url)
-    if feed.tags:
-        table.add("tags", list(feed.tags))
+    tags = _unique(tag for tag in (_clean(tag) for tag in feed.tags) if tag)
+    if tags:
+        table.add("tags", list(tags))
     table.add(tomlkit.nl())
     return table
 
@@ -268,7 +269,7 @@ def merge_feeds(text: str, feeds: Sequence[OpmlFeed], *, origin: str = "") -> Im
     array: tomlkit.items.AoT | None = None
     for feed in feeds:
         problem = url_problem(feed.url)
-        wanted = (feed.title or _fallback_name(feed.url))[:MAX_NAME_LENGTH].strip()
+        wanted = (_clean(feed.title) or _fallback_name(feed.url))[:MAX_NAME_LENGTH].strip()
         if problem is not None:
             outcomes.append(Outcome(wanted, _clean(feed.url), False, problem))
             continue

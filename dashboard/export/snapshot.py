@@ -233,7 +233,7 @@ def _manifest(
             "keywords": list(selection.keywords),
         },
         "config": {"path": str(config.path), "sha256": config.digest},
-        "database": str(database) if database is not None else None,
+        "database": str(database.absolute()) if database is not None else None,
         "encoding": "utf-8-sig" if excel else "utf-8",
         "row_counts": {record.spec.name: record.written.rows for record in records},
         "files": [record.manifest() for record in records],

@@ -1,0 +1,266 @@
+"""OPML import into feeds.toml (comments kept, duplicates skipped, validated) and export (round trip)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from dashboard.config import ConfigError, load_config, parse_config
+from dashboard.export.opml import (
+    OpmlError,
+    OpmlFeed,
+    export_opml,
+    import_opml,
+    merge_feeds,
+    parse_opml,
+    url_key,
+)
+from tests.test_export_cli import main
+
+OPML = b"""<?xml version="1.0" encoding="UTF-8"?>
+<opml version="2.0">
+  <head><title>My subscriptions</title></head>
+  <body>
+    <outline text="Tech" title="Tech">
+      <outline text="Python">
+        <outline type="rss" text="Real Python" title="Real Python" xmlUrl="https://realpython.com/atom.xml"
+                 htmlUrl="https://realpython.com/"/>
+        <outline type="rss" text="Textual blog" xmlUrl="HTTPS://Textual.Textualize.io/feed_rss_created.xml/"/>
+      </outline>
+      <outline type="rss" text="LWN &amp; friends" xmlUrl="https://lwn.net/headlines/rss" category="/News/Linux,weekly"/>
+    </outline>
+    <outline type="rss" text="Blog" xmlUrl="https://another.example/blog.xml"/>
+    <outline type="rss" text="Gopher" xmlUrl="gopher://old.example/feed"/>
+    <outline type="rss" xmlUrl="https://untitled.example/path/feed/"/>
+    <outline text="An empty folder"/>
+  </body>
+</opml>
+"""
+
+FEEDS_TOML = """\
+# My feeds. Hand-written: keep this comment!
+[settings]
+interval = "15m"   # poll every quarter hour
+
+# ---- blogs ----
+
+[[feeds]]
+name = "Blog"                      # our own blog
+url = "https://blog.example/feed.xml"
+tags = ["blog"]
+
+[[feeds]]
+name = "Textual blog"
+url = "https://textual.textualize.io/feed_rss_created.xml"   # already followed
+
+[export]
+keep = 10  # snapshots to keep
+"""
+
+
+def test_parse_nested_folders_become_tags() -> None:
+    feeds = parse_opml(OPML)
+    assert [feed.title for feed in feeds] == [
+        "Real Python",
+        "Textual blog",
+        "LWN & friends",
+        "Blog",
+        "Gopher",
+        "",
+    ]
+    assert feeds[0].tags == ("Tech", "Python")
+    assert feeds[2].tags == ("Tech", "News", "Linux", "weekly")
+    assert feeds[3].tags == ()
+    assert feeds[0].url == "https://realpython.com/atom.xml"
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        # billion laughs
+        b'<?xml version="1.0"?><!DOCTYPE l [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">'
+        b'<!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;"><!ENTITY d "&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;">]>'
+        b'<opml><body><outline text="&d;" xmlUrl="https://x.example/"/></body></opml>',
+        # external entity (file read)
+        b'<?xml version="1.0"?><!DOCTYPE o [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+        b'<opml><body><outline text="&x;" xmlUrl="https://x.example/"/></body></opml>',
+        # a bare DOCTYPE with an external DTD
+        b'<?xml version="1.0"?><!DOCTYPE opml SYSTEM "http://127.0.0.1:9/evil.dtd"><opml/>',
+    ],
+)
+def test_doctype_and_entities_are_refused_at_once(document: bytes) -> None:
+    began = time.perf_counter()
+    with pytest.raises(OpmlError, match="DOCTYPE"):
+        parse_opml(document)
+    assert time.perf_counter() - began < 0.5
+
+
+@pytest.mark.parametrize(
+    ("document", "message"),
+    [
+        (b"<rss><channel/></rss>", "not an OPML file"),
+        (b"", "not valid XML"),
+        (b"<opml><body><outline", "not valid XML"),
+        (b"\x00\x01garbage", "not valid XML"),
+    ],
+)
+def test_other_bad_files_are_clear_errors(document: bytes, message: str) -> None:
+    with pytest.raises(OpmlError, match=message):
+        parse_opml(document)
+
+
+def test_url_keys_ignore_case_of_host_and_trailing_slash() -> None:
+    assert url_key("HTTPS://Example.ORG/Feed/") == url_key("https://example.org/Feed")
+    assert url_key("https://example.org/a?x=1") != url_key("https://example.org/a?x=2")
+
+
+def test_import_keeps_comments_skips_duplicates_and_validates(tmp_path: Path) -> None:
+    config = tmp_path / "feeds.toml"
+    config.write_text(FEEDS_TOML, encoding="utf-8")
+    opml = tmp_path / "subs.opml"
+    opml.write_bytes(OPML)
+    report = import_opml(opml, config)
+
+    text = config.read_text(encoding="utf-8")
+    assert text.startswith(FEEDS_TOML.split("[export]")[0])  # everything before stays byte for byte
+    for line in FEEDS_TOML.splitlines():
+        assert line in text.splitlines()
+    added = {outcome.name: outcome for outcome in report.added}
+    assert set(added) == {"Real Python", "LWN & friends", "Blog (2)", "untitled.example/path/feed"}
+    assert "renamed" in added["Blog (2)"].reason
+    skipped = {outcome.name: outcome.reason for outcome in report.skipped}
+    assert skipped == {"Textual blog": "already there as 'Textual blog'", "Gopher": "not an http(s) URL"}
+
+    loaded = load_config(config)
+    assert loaded.export.keep == 10
+    names = [source.name for source in loaded.sources]
+    assert names == [
+        "Blog",
+        "Textual blog",
+        "Real Python",
+        "LWN & friends",
+        "Blog (2)",
+        "untitled.example/path/feed",
+    ]
+    assert loaded.source_named("Real Python").tags == ("Tech", "Python")  # type: ignore[union-attr]
+    assert "# imported from subs.opml" in text
+
+    again = import_opml(opml, config)
+    assert again.added == []
+    assert config.read_text(encoding="utf-8") == text
+
+
+def test_import_into_a_missing_file_creates_it(tmp_path: Path) -> None:
+    opml = tmp_path / "subs.opml"
+    opml.write_bytes(OPML)
+    config = tmp_path / "new" / "feeds.toml"
+    report = import_opml(opml, config)
+    assert len(report.added) == 5
+    assert len(load_config(config).sources) == 5
+
+
+def test_an_import_that_would_break_the_config_writes_nothing(tmp_path: Path) -> None:
+    config = tmp_path / "feeds.toml"
+    broken = FEEDS_TOML.replace('interval = "15m"', 'interval = "15 parsecs"')
+    config.write_text(broken, encoding="utf-8")
+    opml = tmp_path / "subs.opml"
+    opml.write_bytes(OPML)
+    with pytest.raises(ConfigError, match="interval"):
+        import_opml(opml, config)
+    assert config.read_text(encoding="utf-8") == broken
+    assert {path.name for path in tmp_path.iterdir()} == {"feeds.toml", "subs.opml"}  # no temporary left
+
+
+def test_hostile_titles_become_safe_names() -> None:
+    feeds = [OpmlFeed("Evil\x1b]52;c;AAAA\x07 \u202etitle\n\nnext", "https://evil.example/")]
+    report = merge_feeds("", feeds)
+    config = parse_config(report.text, Path("feeds.toml"))
+    assert config.sources[0].name == "Evil]52;c;AAAA title next"
+
+
+def test_an_inline_feeds_array_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(OpmlError, match="inline array"):
+        merge_feeds(
+            'feeds = [{name = "A", url = "https://a.example/"}]\n', [OpmlFeed("B", "https://b.example/")]
+        )
+
+
+# -- export ------------------------------------------------------------------------------------------
+
+SOURCES_TOML = """\
+[[feeds]]
+name = "Blog"
+url = "https://blog.example/feed.xml"
+tags = ["blog", "ours"]
+
+[[feeds]]
+name = "Q&A <feed>"
+url = "https://qa.example/rss?x=1&y=2"
+
+[[feeds]]
+name = "HN"
+source = "hackernews"
+query = "textual"
+"""
+
+
+def test_export_writes_only_feeds_as_opml2(tmp_path: Path) -> None:
+    config = parse_config(SOURCES_TOML, tmp_path / "feeds.toml")
+    document = export_opml(config)
+    assert document.startswith('<?xml version="1.0" encoding="UTF-8"?>\n<opml version="2.0">')
+    assert "hackernews" not in document
+    assert "HN" not in document
+    assert 'category="blog,ours"' in document
+    feeds = parse_opml(document.encode("utf-8"))
+    assert [(feed.title, feed.url, feed.tags) for feed in feeds] == [
+        ("Blog", "https://blog.example/feed.xml", ("blog", "ours")),
+        ("Q&A <feed>", "https://qa.example/rss?x=1&y=2", ()),
+    ]
+
+
+def test_export_then_import_round_trips(tmp_path: Path) -> None:
+    config = parse_config(SOURCES_TOML, tmp_path / "feeds.toml")
+    opml = tmp_path / "out.opml"
+    opml.write_text(export_opml(config), encoding="utf-8")
+    fresh = tmp_path / "fresh.toml"
+    import_opml(opml, fresh)
+    imported = load_config(fresh)
+    assert [(s.name, s.url, s.tags) for s in imported.sources] == [
+        (s.name, s.url, s.tags) for s in config.sources if s.type == "feed"
+    ]
+
+
+# -- the commands ----------------------------------------------------------------------------------
+
+
+def test_feeds_import_and_export_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = tmp_path / "feeds.toml"
+    config.write_text(FEEDS_TOML, encoding="utf-8")
+    opml = tmp_path / "subs.opml"
+    opml.write_bytes(OPML)
+    assert main(["feeds", "import", str(opml), "--config", str(config)]) == 0
+    out = capsys.readouterr().out
+    assert "Added 4 feed(s)" in out
+    assert "+ Real Python" in out
+    assert "Skipped 2:" in out
+    assert "- Gopher  gopher://old.example/feed: not an http(s) URL" in out
+
+    assert main(["feeds", "export", "--config", str(config), "-o", str(tmp_path / "back.opml")]) == 0
+    assert len(parse_opml((tmp_path / "back.opml").read_bytes())) == 6
+    assert main(["feeds", "export", "--config", str(config)]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.count("<outline ") == 6
+    assert "Wrote 6 feed(s) to standard output" in captured.err
+
+
+def test_feeds_import_of_a_bad_file_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = tmp_path / "feeds.toml"
+    config.write_text(FEEDS_TOML, encoding="utf-8")
+    bad = tmp_path / "bad.opml"
+    bad.write_bytes(b'<!DOCTYPE x [<!ENTITY e "e">]><opml/>')
+    assert main(["feeds", "import", str(bad), "--config", str(config)]) == 1
+    assert "DOCTYPE" in capsys.readouterr().err
+    assert main(["feeds", "import", str(tmp_path / "missing.opml"), "--config", str(config)]) == 1
+    assert config.read_text(encoding="utf-8") == FEEDS_TOML
