@@ -1,5 +1,5 @@
-"""What every API source shares: JSON bodies, timestamps, rate-limit headers, auth, and the per-poll
-accounting of responses (`Exchange`).
+"""What every API source shares: JSON bodies and fields, timestamps, rate-limit headers, auth, the
+time-plus-keys cursor (`SeenUpTo`), and the accounting of one poll's responses (`Exchange`).
 
 Each source module keeps only what is specific to its API: endpoints, field names, paging, id order.
 """
@@ -128,9 +128,10 @@ class SeenUpTo:
     """How far earlier polls read: the newest publication time seen (epoch seconds) and the keys seen at
     exactly that time.
 
-    A later poll asks the API for items since that time, inclusively, so items sharing its second are
-    never lost; the keys tell the ones already stored from those that arrived since, so none is counted
-    twice. Saved in the cursor as `{"since": time, "at_since": [keys]}`.
+    A later poll reads from that time on, inclusively (an API filter, or a newest-first listing read
+    until `is_past`), so items sharing its second are never lost; the keys tell the ones already stored
+    from those that arrived since, so none is counted twice. Saved in the cursor as
+    `{"since": time, "at_since": [keys]}`.
     """
 
     at: float | None = None
@@ -146,6 +147,7 @@ class SeenUpTo:
         )
 
     def is_new(self, mention: Mention) -> bool:
+        """Not read before; an undated mention cannot be placed, so it counts as new (the store has its key)."""
         if self.at is None or mention.published is None:
             return True
         moment = mention.published.timestamp()
@@ -245,9 +247,11 @@ class Exchange:
             self.notes.append(f"max_items ({limit}) new items read: older new ones may have been skipped")
 
     def summary(self) -> str:
+        """The poll's notes in one line (Stack Exchange's exchange puts its quota first)."""
         return "; ".join(self.notes)
 
     def outcome(self, mentions: Iterable[Mention], cursor: Mapping[str, Any]) -> PollOutcome:
+        """The poll's result: these mentions and cursor, with everything the responses added up to."""
         return PollOutcome(
             mentions=tuple(mentions),
             cursor=cursor,
