@@ -70,6 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--fetch", action="store_true", help="also fetch each source once and report")
     check.set_defaults(handler=run_check)
 
+    from dashboard.export.cli import add_export_commands
+
+    add_export_commands(commands, common)
     return parser
 
 
