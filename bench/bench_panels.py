@@ -5,8 +5,8 @@
 
 "fast" is `compute_dashboard` (aggregates in SQL, loads only a window's rows and columns). "naive" is
 `SELECT *` of every table into pandas, then the same metrics computed in pandas from the rows (the
-`*_from_rows` functions). Each (size, approach, window) runs in a fresh process, so its peak RSS is its
-own. Times are medians over the repeats, after one warm-up; CPU seconds are reported beside wall
+`*_from_rows` functions). Each (size, approach, window) runs in a fresh process, so its peak RSS (taken
+before tracemalloc is switched on) is its own. Times are medians over the repeats, after one warm-up; CPU seconds are reported beside wall
 seconds because this machine is shared (the load average is recorded too). Peak memory per panel is
 tracemalloc's (Python and numpy allocations; SQLite's own cache is not in it, the process RSS is).
 Results: bench/results/panels.json.
@@ -75,6 +75,7 @@ def run_fast(path: Path, spec: str, repeats: int) -> dict[str, Any]:
             walls.append(time.perf_counter() - wall)
             cpus.append(time.process_time() - cpu)
             panels.append(dict(data.timings))
+        untraced_rss = max_rss_mb()
         tracemalloc.start()
         traced = compute_dashboard(reader, window, keywords=KEYWORDS, now=END)
         overall_peak = tracemalloc.get_traced_memory()[1]
@@ -86,6 +87,7 @@ def run_fast(path: Path, spec: str, repeats: int) -> dict[str, Any]:
         "panels_peak_mb": {name: peak / 2**20 for name, peak in traced.peak_memory.items()},
         "traced_peak_mb": overall_peak / 2**20,
         "rows_in_window": traced.kpis.mentions,
+        "max_rss_mb": untraced_rss,
     }
 
 
@@ -208,9 +210,11 @@ def run_naive(path: Path, spec: str, repeats: int) -> dict[str, Any]:
     connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
     walls, cpus, panel_runs = [], [], []
     peaks: dict[str, float] = {}
+    untraced_rss = 0.0
     for attempt in range(repeats + 1):
         traced = attempt == repeats  # the last run measures memory
         if traced:
+            untraced_rss = max_rss_mb()
             tracemalloc.start()
         timings: dict[str, float] = {}
         wall, cpu = time.perf_counter(), time.process_time()
@@ -243,6 +247,7 @@ def run_naive(path: Path, spec: str, repeats: int) -> dict[str, Any]:
         "panels_s": {name: statistics.median(run[name] for run in panel_runs) for name in panel_runs[0]},
         "panels_peak_mb": peaks,
         "traced_peak_mb": overall,
+        "max_rss_mb": untraced_rss,
     }
 
 
@@ -278,8 +283,19 @@ def worker(args: argparse.Namespace) -> None:
     path = Path(args.store)
     run = run_fast if args.worker == "fast" else run_naive
     result = run(path, args.window, args.repeats)
-    result["max_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # tracemalloc keeps a traceback per allocation: the RSS with it on says little about the code.
+    result["max_rss_traced_mb"] = max_rss_mb()
     print(json.dumps(result))
+
+
+def max_rss_mb() -> float:
+    """Peak resident memory of this process so far: VmHWM. (getrusage's ru_maxrss survives execve on
+    Linux, so a worker would report the peak of the parent that generated the store.)"""
+    with open("/proc/self/status", encoding="utf-8") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def machine() -> dict[str, Any]:
@@ -324,7 +340,8 @@ def print_table(size: int, runs: dict[str, dict[str, Any]]) -> None:
             else:
                 cells.append(f"{'-':>21}")
         print(f"{name:<16}" + "".join(f"{cell:>24}" for cell in cells))
-    for key, title in (("wall_s", "total wall s"), ("cpu_s", "total cpu s"), ("max_rss_mb", "peak RSS MB")):
+    rows = (("wall_s", "total wall s"), ("cpu_s", "total cpu s"), ("max_rss_mb", "peak RSS MB"))
+    for key, title in rows:
         print(f"{title:<16}" + "".join(f"{runs[label][key]:>24.2f}" for label in labels))
 
 
