@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from dashboard.cli import main
@@ -73,3 +74,14 @@ def test_rate_limited_source_waits_out_retry_after(
     assert "rate-limited until" in capsys.readouterr().out
     main(["poll", "--once", "--config", str(config)])
     assert len(server.requests_to("/busy.xml")) == 1
+
+
+def test_poll_then_export_mentions_csv(server: LocalServer, tmp_path: Path) -> None:
+    config = write_config(tmp_path, server, serve_feeds(server, 2, items=5))
+    assert main(["poll", "--once", "--config", str(config)]) == 0
+    out = tmp_path / "mentions.csv"
+    assert main(["export", "--what", "mentions", "--since", "3650d", "--config", str(config), "-o", str(out)]) == 0
+    frame = pd.read_csv(out)
+    assert len(frame) == 10
+    assert set(frame["source"]) == {"Feed 0", "Feed 1"}
+    assert frame["title"].str.startswith("Feed ").all()
