@@ -128,6 +128,7 @@ async def _poll_once(config: Config, database: Path) -> list[PollRecord]:
 
 
 async def _poll_forever(config: Config, database: Path, report: Callable[[PollRecord], None]) -> None:
+    from dashboard.export.schedule import run_scheduled_snapshots
     from dashboard.fetch.service import running_poller
 
     stop = asyncio.Event()
@@ -135,7 +136,16 @@ async def _poll_forever(config: Config, database: Path, report: Callable[[PollRe
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     async with running_poller(config, database) as poller:
-        await poller.run(stop, on_record=report)
+        await asyncio.gather(
+            poller.run(stop, on_record=report),
+            run_scheduled_snapshots(
+                config,
+                database,
+                stop,
+                on_snapshot=lambda folder: print(f"Snapshot written: {folder}", flush=True),
+                on_error=lambda message: print(message, file=sys.stderr, flush=True),
+            ),
+        )
     print("Stopped cleanly.", flush=True)
 
 
