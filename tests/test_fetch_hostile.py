@@ -19,7 +19,7 @@ from http.server import BaseHTTPRequestHandler
 
 import pytest
 
-from dashboard.demo.httpserver import Handler, LocalServer, Reply, Seen
+from dashboard.demo.httpserver import Handler, LocalServer, Reply, Seen, write_reply
 from dashboard.fetch.addresses import (
     IPAddress,
     is_public,
@@ -239,22 +239,23 @@ async def test_unusable_urls_fail_cleanly(url: str) -> None:
 async def test_pool_stays_healthy_after_5000_timeouts_and_cancellations(server: LocalServer) -> None:
     server.route("/hang", never_answer)
     server.route("/ok", b"fine")
-    slots = 40
-    arrived = threading.Barrier(slots, timeout=5)
+    # The local server's accept queue holds 5 connections: more at once would only measure SYN retries.
+    together = 5
+    arrived = threading.Barrier(together, timeout=5)
 
-    def all_slots_at_once(seen: Seen, raw: BaseHTTPRequestHandler) -> Reply:
+    def all_at_once(seen: Seen, raw: BaseHTTPRequestHandler) -> Reply:
         try:
             arrived.wait()
         except threading.BrokenBarrierError:
-            return Reply(500, b"not every slot arrived")
+            return Reply(500, b"not everyone arrived")
         return Reply(200, b"together")
 
-    server.route("/together", all_slots_at_once)
+    server.route("/together", all_at_once)
     rng = random.Random(1093)
     outcomes: dict[str, int] = {}
 
     async def doomed(fetcher: Fetcher) -> None:
-        style = rng.choice(["deadline", "cancel-soon", "cancel-at-once"])
+        style = rng.choice(["deadline", "cancel-soon", "cancel-soon", "cancel-at-once", "cancel-at-once"])
         task = asyncio.create_task(fetcher.fetch(Request(server.url("/hang"))))
         if style == "cancel-soon":
             await asyncio.sleep(rng.uniform(0, 0.04))
@@ -269,22 +270,91 @@ async def test_pool_stays_healthy_after_5000_timeouts_and_cancellations(server: 
         except asyncio.CancelledError:
             outcomes["cancelled"] = outcomes.get("cancelled", 0) + 1
 
-    async with Fetcher(timeout=0.05, max_concurrency=slots) as fetcher:
+    async with Fetcher(timeout=0.05, max_concurrency=20) as fetcher:
+        await fetcher.fetch(Request(server.url("/ok")))
+        threads_before = threading.active_count()
         for _round in range(25):
             await asyncio.gather(*(doomed(fetcher) for _ in range(200)))
         assert sum(outcomes.values()) == 5000
         assert outcomes["deadline"] > 500
         assert outcomes["cancelled"] > 500
+        assert fetcher.in_flight == 0  # every slot was given back
+        # Every connection is closed again: each open one keeps a server thread waiting. Requests
+        # cancelled inside httpcore's pool used to leave dozens open for good (httpcore issue 1093).
+        settled_by = time.monotonic() + 3.0
+        while threading.active_count() > threads_before + 8 and time.monotonic() < settled_by:
+            await asyncio.sleep(0.05)
+        assert threading.active_count() <= threads_before + 8
 
         fetcher.timeout = 5.0
         started = time.monotonic()
         assert (await fetcher.fetch(Request(server.url("/ok")))).body == b"fine"
         assert time.monotonic() - started < 1.0
-        # Every slot is free again: `slots` requests reach the server at the same time.
-        together = await asyncio.gather(
-            *(fetcher.fetch(Request(server.url("/together"))) for _ in range(slots))
+        # Several requests are in flight at the same time: they meet at the server.
+        met = await asyncio.gather(
+            *(fetcher.fetch(Request(server.url("/together"))) for _ in range(together))
         )
-        assert {response.body for response in together} == {b"together"}
+        assert {response.body for response in met} == {b"together"}
+
+
+async def test_a_response_arriving_after_the_caller_gave_up_is_closed(server: LocalServer) -> None:
+    hung_up = threading.Event()
+
+    def late(seen: Seen, raw: BaseHTTPRequestHandler) -> None:
+        time.sleep(0.3)
+        write_reply(raw, Reply(200, b"too late" * 1000))
+        raw.connection.settimeout(5)
+        try:
+            while raw.connection.recv(1024):
+                pass
+        except OSError:
+            return
+        hung_up.set()
+        raw.close_connection = True
+
+    server.route("/late", late)
+    async with Fetcher(timeout=5.0) as fetcher:
+        task = asyncio.create_task(fetcher.fetch(Request(server.url("/late"))))
+        await asyncio.sleep(0.1)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert fetcher.in_flight == 0
+        # The headers still arrive inside the pool; the connection is then closed, not left open.
+        assert await asyncio.to_thread(hung_up.wait, 3.0)
+
+
+async def test_closing_does_not_wait_long_for_abandoned_requests(server: LocalServer) -> None:
+    server.route("/hang", never_answer)
+    fetcher = Fetcher(timeout=30.0)
+    task = asyncio.create_task(fetcher.fetch(Request(server.url("/hang"))))
+    await asyncio.sleep(0.1)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    started = time.monotonic()
+    await fetcher.aclose()
+    assert time.monotonic() - started < 2.0
+
+
+async def test_in_flight_counts_fetches_holding_a_slot(server: LocalServer) -> None:
+    release = threading.Event()
+
+    def held(seen: Seen, raw: BaseHTTPRequestHandler) -> Reply:
+        release.wait(5)
+        return Reply(200, b"released")
+
+    server.route("/held", held)
+    async with Fetcher(timeout=5.0, max_concurrency=2) as fetcher:
+        tasks = [asyncio.create_task(fetcher.fetch(Request(server.url("/held")))) for _ in range(3)]
+        for _ in range(100):
+            if fetcher.in_flight == 2:
+                break
+            await asyncio.sleep(0.01)
+        assert fetcher.in_flight == 2  # the third waits for a slot
+        release.set()
+        await asyncio.gather(*tasks)
+        assert fetcher.in_flight == 0
 
 
 # --- redirect address policy: pure functions ---

@@ -30,6 +30,9 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 _OK = "ok"
+_READY = b"ready"
+# A worker that has not booted by then is broken (or the machine is hopelessly overloaded).
+_BOOT_TIMEOUT = 120.0
 _RAISED = "raised"
 
 
@@ -64,6 +67,10 @@ def _serve(conn: Connection) -> None:
     # Ctrl-C in the terminal goes to the whole process group; the parent decides what workers do.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _silence_output()
+    try:
+        conn.send_bytes(_READY)  # booted: from now on the parent's budget measures only the parse
+    except (EOFError, OSError):
+        return
     while True:
         try:
             data = conn.recv_bytes()
@@ -186,13 +193,22 @@ class ProcessParser(RunParser):
         raise cast(BaseException, value)
 
     def _start(self) -> _Worker:
+        """Start a worker and wait until it has booted (runs in a thread: a spawn takes ~100 ms)."""
         parent_end, child_end = self._context.Pipe(duplex=True)
         process = self._context.Process(
             target=_serve, args=(child_end,), daemon=True, name="dashboard-parser"
         )
         process.start()
         child_end.close()  # so the parent sees EOF the moment the child dies
-        return _Worker(process, parent_end)
+        worker = _Worker(process, parent_end)
+        try:
+            if parent_end.poll(_BOOT_TIMEOUT) and parent_end.recv_bytes() == _READY:
+                return worker
+        except (EOFError, OSError):
+            pass
+        worker.kill()
+        parent_end.close()
+        raise ParseError(f"a parser process could not start (exit code {process.exitcode})")
 
     def _release(self, worker: _Worker, healthy: bool) -> None:
         """Back to the idle list after a clean call; killed after a timeout, crash or cancellation."""
