@@ -25,6 +25,7 @@ from dashboard.export.schedule import (
     rotate_snapshots,
     run_scheduled_snapshots,
     snapshot_folders,
+    take_snapshot,
 )
 from dashboard.export.snapshot import read_manifest, sweep_pending, write_snapshot
 from dashboard.export.tables import MENTIONS, METRICS, TABLES
@@ -274,3 +275,16 @@ async def test_stopping_interrupts_the_wait(scenario: StoreBuilder, tmp_path: Pa
     stop.set()
     await asyncio.wait_for(task, timeout=2)
     assert len(os.listdir(tmp_path / "exports")) == 1
+
+
+def test_a_manual_snapshot_keeps_the_others_a_scheduled_one_rotates(
+    scenario: StoreBuilder, tmp_path: Path
+) -> None:
+    config = config_for(tmp_path, keep=1)
+    older = make_snapshots(tmp_path / "exports", 2)
+    manual = take_snapshot(config, scenario.path, now=NOW, window=DAY)
+    assert snapshot_folders(tmp_path / "exports") == [*older, manual]
+    assert read_manifest(manual)["window"]["label"] == "24 h"
+    scheduled = take_snapshot(config, scenario.path, now=NOW + timedelta(hours=1), rotate=True)
+    assert snapshot_folders(tmp_path / "exports") == [scheduled]
+    assert read_manifest(scheduled)["window"]["label"] == "7 d"

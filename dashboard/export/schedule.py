@@ -71,13 +71,27 @@ def next_due(directory: Path, every: float, now: datetime) -> datetime:
     return max(now, newest + timedelta(seconds=every))
 
 
-def take_snapshot(config: Config, database: Path, *, now: datetime, span: str = DEFAULT_SPAN) -> Path:
-    """Open the store read-only, write one snapshot of the last `span` into the export folder, and
-    rotate; blocking (run it in a thread)."""
+def take_snapshot(
+    config: Config,
+    database: Path,
+    *,
+    now: datetime,
+    window: Window | None = None,
+    rotate: bool = False,
+) -> Path:
+    """Open the store read-only and write one snapshot into the configured export folder.
+
+    `window` defaults to the last DEFAULT_SPAN before `now`; `rotate` then deletes the oldest
+    snapshots beyond `[export] keep`. Blocking: run it in a thread (the scheduler and the UI do).
+    Raises ExportError (disk) or StoreError (no store yet).
+    """
     directory = config.export.directory
     with StoreReader.open(database) as reader:
-        folder = write_snapshot(reader, Window.last(span, now), directory, config, now=now, database=database)
-    rotate_snapshots(directory, config.export.keep)
+        folder = write_snapshot(
+            reader, window or Window.last(DEFAULT_SPAN, now), directory, config, now=now, database=database
+        )
+    if rotate:
+        rotate_snapshots(directory, config.export.keep)
     return folder
 
 
@@ -112,7 +126,10 @@ async def run_scheduled_snapshots(
             except TimeoutError:
                 pass
         try:
-            folder = await asyncio.to_thread(take_snapshot, config, database, now=clock(), span=span)
+            moment = clock()
+            folder = await asyncio.to_thread(
+                take_snapshot, config, database, now=moment, window=Window.last(span, moment), rotate=True
+            )
         except (ExportError, StoreError, OSError) as error:
             if on_error is not None:
                 on_error(f"scheduled snapshot failed: {error}")

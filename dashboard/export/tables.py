@@ -180,18 +180,21 @@ def _contains_keyword(texts: np.ndarray, folded: np.ndarray, keyword: str) -> np
 
 
 def matched_keywords(fields: Sequence[pd.Series], keywords: Sequence[str]) -> pd.Series:
-    """Per row, the keywords found in any of `fields` (title, summary), joined by '; ' in config order."""
+    """Per row, the keywords found in any of `fields` (title, summary), joined by '; ' in config order.
+
+    The fields are searched as one text joined by newlines: a keyword holds no newline, so it can
+    never match across two fields, and each keyword costs one pass instead of one per field.
+    """
     index = fields[0].index
     names = distinct_keywords(keywords)
     result = np.full(len(index), "", dtype=object)
     if not names or not len(index):
         return pd.Series(result, index=index, dtype=object)
-    texts = [field.astype("str").to_numpy(dtype=object, na_value="") for field in fields]
-    folded = [np.fromiter(map(str.casefold, text), dtype=object, count=len(text)) for text in texts]
+    columns = [field.astype("str").to_numpy(dtype=object, na_value="") for field in fields]
+    texts = np.fromiter(map("\n".join, zip(*columns, strict=True)), dtype=object, count=len(index))
+    folded = np.fromiter(map(str.casefold, texts), dtype=object, count=len(texts))
     for keyword in names:
-        hits = np.zeros(len(index), dtype=bool)
-        for text, fold in zip(texts, folded, strict=True):
-            hits |= _contains_keyword(text, fold, keyword)
+        hits = _contains_keyword(texts, folded, keyword)
         if hits.any():
             joined = np.where(result == "", keyword, result + KEYWORD_SEPARATOR + keyword)
             result = np.where(hits, joined, result)
