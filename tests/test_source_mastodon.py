@@ -307,3 +307,10 @@ async def test_an_instance_is_required(fetcher: Fetcher) -> None:
     source = make_source(SourceConfig(name="toots", type="mastodon", interval=900, options={"tag": "acme"}))
     with pytest.raises(FetchError, match="base_url"):
         await source.poll(context(fetcher, first_poll=True))
+
+
+def test_only_http_links_are_kept() -> None:
+    status = {**BY_ID[IDS[0]], "url": "javascript:alert(1)", "uri": "file:///etc/passwd"}
+    mention = status_to_mention(status)
+    assert mention is not None
+    assert mention.url == ""

@@ -23,6 +23,7 @@ from dashboard.sources.common import (
     as_count,
     as_mapping,
     from_iso,
+    http_url,
     needs_credentials,
     newest_first,
     text_from_html,
@@ -63,7 +64,7 @@ def status_to_mention(status: Mapping[str, Any]) -> Mention | None:
     return Mention(
         key=status_id,
         kind=MentionKind.COMMENT if status.get("in_reply_to_id") else MentionKind.POST,
-        url=string(status.get("url")) or string(status.get("uri")),
+        url=http_url(status.get("url")) or http_url(status.get("uri")),
         title=shorten(title, TITLE_WIDTH),
         author=text_from_plain(as_mapping(status.get("account")).get("acct")),
         published=from_iso(status.get("created_at")),
