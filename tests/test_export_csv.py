@@ -338,3 +338,19 @@ def test_progress_without_a_total_counts_rows() -> None:
     progress = Progress("voices", None, stream=FakeTerminal())
     progress.advance(1234)
     assert progress.line().startswith("voices 1,234 rows")
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.integers(min_value=-62_135_596_800, max_value=253_402_300_799), min_size=1, max_size=50))
+def test_fast_timestamp_text_equals_strftime(epochs: list[int]) -> None:
+    """Years 1 to 9999, before and after 1970."""
+    expected = [pd.Timestamp(epoch, unit="s", tz="UTC").strftime("%Y-%m-%dT%H:%M:%SZ") for epoch in epochs]
+    assert iso_timestamps(pd.Series(epochs, dtype="int64")).tolist() == expected
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.integers(min_value=-(2**62), max_value=2**62)), max_size=50))
+def test_integer_cells_are_plain_decimal(values: list[int | None]) -> None:
+    data = frame(["x"] * len(values), count=pd.array(values, dtype="Int64"))
+    cells = [row[1] for row in csv.reader(io.StringIO(render(data, SPEC), newline=""))]
+    assert cells == ["" if value is None else str(value) for value in values]

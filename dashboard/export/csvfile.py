@@ -150,18 +150,50 @@ def _epoch_seconds(values: pd.Series) -> np.ndarray:
     return stamps
 
 
+@functools.cache
+def _times_of_day() -> np.ndarray:
+    """ "HH:MM:SSZ" for each second of a day (86,400 strings, built once)."""
+    seconds = np.arange(86_400, dtype=np.int64).astype("datetime64[s]")
+    return np.char.add(
+        np.char.replace(np.datetime_as_string(seconds, unit="s"), "1970-01-01T", ""), "Z"
+    ).astype(object)
+
+
 def iso_timestamps(values: pd.Series) -> pd.Series:
-    """ "2026-03-31T12:00:00Z" strings (UTC, whole seconds); missing -> "" (an empty cell)."""
+    """ "2026-03-31T12:00:00Z" strings (UTC, whole seconds); missing -> "" (an empty cell).
+
+    A million timestamps hold few distinct days: each day is formatted once and joined with the
+    time of day from a table, several times faster than formatting every value.
+    """
     stamps = _epoch_seconds(values)
-    text = np.char.add(np.datetime_as_string(stamps, unit="s"), "Z").astype(object)
-    text[np.isnat(stamps)] = ""
+    missing = np.isnat(stamps)
+    epochs = np.where(missing, 0, stamps.astype(np.int64))
+    days, time_of_day = np.divmod(epochs, 86_400)
+    distinct, which = np.unique(days, return_inverse=True)
+    dates = np.char.add(np.datetime_as_string(distinct.astype("datetime64[D]")), "T").astype(object)
+    text = dates[which.reshape(-1)] + _times_of_day()[time_of_day]
+    text[missing] = ""
     return pd.Series(text, index=values.index, dtype=object)
+
+
+_SMALL_INTEGERS = np.arange(-1024, 65_536, dtype=np.int64)
+
+
+@functools.cache
+def _small_integer_text() -> np.ndarray:
+    """str(n) for the counts that make up nearly every cell (-1024..65535), built once."""
+    return _SMALL_INTEGERS.astype(str).astype(object)
 
 
 def _integers(values: pd.Series) -> pd.Series:
     numbers = pd.to_numeric(values, errors="coerce").round().astype("Int64")
-    text = numbers.to_numpy(dtype=np.int64, na_value=0).astype(str).astype(object)
-    text[numbers.isna().to_numpy()] = ""
+    missing = numbers.isna().to_numpy()
+    plain = numbers.to_numpy(dtype=np.int64, na_value=0)
+    small = (plain >= _SMALL_INTEGERS[0]) & (plain <= _SMALL_INTEGERS[-1])
+    text = _small_integer_text()[np.where(small, plain - _SMALL_INTEGERS[0], 0)]
+    if not small.all():
+        text[~small] = plain[~small].astype(str).astype(object)
+    text[missing] = ""
     return pd.Series(text, index=values.index, dtype=object)
 
 
