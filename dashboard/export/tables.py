@@ -62,13 +62,23 @@ METRICS = TableSpec(
     "metrics",
     "one bucket (hour for windows up to 48 h, else day, UTC) of one source",
     (
-        Column("bucket_start", TIMESTAMP, "start of the bucket (UTC, aligned on the hour or day)"),
-        Column("bucket_end", TIMESTAMP, "end of the bucket (exclusive)"),
+        Column(
+            "bucket_start",
+            TIMESTAMP,
+            "start of the bucket (UTC hour or day; the first one starts at the window)",
+        ),
+        Column(
+            "bucket_end", TIMESTAMP, "end of the bucket, exclusive (the last one ends at the window's end)"
+        ),
         Column("source", TEXT, "name of the source"),
         Column("mentions", INTEGER, "mentions published in the bucket; empty when status is 'no data'"),
         Column("engagement", INTEGER, "their summed engagement; empty when 'no data' or none reported"),
         Column("unique_voices", INTEGER, "distinct authors in the bucket; empty when 'no data'"),
-        Column("new_voices", INTEGER, "authors whose first mention ever on the source falls in the bucket"),
+        Column(
+            "new_voices",
+            INTEGER,
+            "authors whose first mention ever on the source falls in the bucket; empty when 'no data'",
+        ),
         Column("status", TEXT, "'ok' (collected) or 'no data' (collection failed: a gap, not zero mentions)"),
     ),
 )
@@ -112,7 +122,7 @@ SOURCES = TableSpec(
 
 KPIS = TableSpec(
     "kpis",
-    "the window's key figures (one row)",
+    "the window's key figures, over every source whatever --source/--kind say (one row)",
     (
         Column("window_start", TIMESTAMP, "start of the window (inclusive)"),
         Column("window_end", TIMESTAMP, "end of the window (exclusive)"),
