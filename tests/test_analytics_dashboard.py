@@ -174,3 +174,27 @@ def test_previous_window_of_seven_days(scenario: StoreBuilder) -> None:
     assert data.volume.index[-1] == pd.Timestamp("2024-03-31", tz="UTC")
     # Daily buckets: Mastodon's day of the 31st had failed attempts but also successes: ok.
     assert data.volume_status.loc[pd.Timestamp("2024-03-31", tz="UTC"), "Mastodon"] == "ok"
+
+
+def test_empty_store_and_sources_without_data(tmp_path: Path) -> None:
+    """A fresh install: the dashboard must render before the first poll."""
+    builder = StoreBuilder(tmp_path / "empty.db")
+    window = Window.last("24h", NOW)
+    empty = compute_dashboard(builder.reader(), window, keywords=KEYWORDS, now=NOW)
+    assert empty.kpis.mentions == 0
+    assert empty.kpis.engagement is None
+    assert empty.kpis.reach is None
+    assert empty.kpis.last_poll_at is None
+    assert list(empty.volume.columns) == ["total"]
+    assert (empty.volume["total"] == 0).all()
+    assert empty.spikes.empty
+    assert empty.trending.empty
+    assert empty.share_of_voice["share"].isna().all()
+    builder.source("Blog", "feed", status="new")
+    fresh = compute_dashboard(builder.reader(), window, keywords=(), now=NOW)
+    assert list(fresh.volume.columns) == ["Blog", "total"]
+    assert fresh.share_of_voice.empty
+    assert len(metrics_table(builder.reader(), window)) == 24
+    with pytest.raises(ValueError, match="timezone-aware"):
+        compute_dashboard(builder.reader(), window, keywords=(), now=NOW.replace(tzinfo=None))
+    builder.close()

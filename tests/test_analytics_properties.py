@@ -87,7 +87,8 @@ def reference_status(polls: pd.DataFrame, window: Window, source: str) -> list[s
         if inside:
             result.append("ok" if any(inside) else "no data")
             continue
-        before = sorted((moment, ok) for moment, ok in mine if moment < low)
+        # Attempts of the same second: the later row is the later attempt (sorted() is stable).
+        before = sorted(((moment, ok) for moment, ok in mine if moment < low), key=lambda attempt: attempt[0])
         result.append("ok" if not before or before[-1][1] else "no data")
     return result
 

@@ -236,3 +236,12 @@ def test_history_frame_engagement_is_na_aware() -> None:
     frame = history_frame([(1, 0, 2, null, null, 7), (1, 60, null, null, null, 9)])
     assert frame["engagement"].tolist()[0] == 2
     assert pd.isna(frame["engagement"].iloc[1])
+
+
+def test_attempts_in_the_same_second_take_the_later_one(scenario: StoreBuilder) -> None:
+    scenario.poll("Fresh", at(-3), "ok")
+    scenario.poll("Fresh", at(-3), "failing")
+    window = Window.last("6h", NOW)
+    summary = scenario.reader().attempt_summary(window.start, window.end, 3600).set_index("source")
+    assert summary.loc["Fresh", "last_status"] == "failing"
+    assert summary.loc["Fresh", "successes"] == 1

@@ -169,6 +169,8 @@ def compute_dashboard(
 ) -> DashboardData:
     """Every panel of the dashboard for `window` (see contract.md); `now` anchors the "needs reply" ages
     and the rising span (normally window.end)."""
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError(f"now must be timezone-aware: {now!r}")
     settings = options or DashboardOptions()
     clock = _Stopwatch()
     now = now.astimezone(UTC)

@@ -42,7 +42,8 @@ ATTEMPT_COLUMNS = ("source", "bucket_start", "attempts", "successes", "last_stat
 
 def summarise_attempts(polls: pd.DataFrame, window: Window) -> pd.DataFrame:
     """The pandas equivalent of StoreReader.attempt_summary for loaded polls [source, started_at,
-    status] (those outside the window are dropped): `ATTEMPT_COLUMNS` per source and bucket."""
+    status] (those outside the window are dropped): `ATTEMPT_COLUMNS` per source and bucket. Between
+    attempts of the same second, the later row is the later attempt (StoreReader.polls orders by id)."""
     epochs = epochs_of(polls["started_at"])
     inside = (epochs >= window.start_epoch) & (epochs < window.end_epoch)
     frame = pd.DataFrame(

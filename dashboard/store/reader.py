@@ -543,13 +543,15 @@ class StoreReader:
 
     def attempt_summary(self, since: datetime, until: datetime, bucket_seconds: int) -> pd.DataFrame:
         """Per source and UTC-aligned bucket, the attempts started in [since, until):
-        [source, bucket_start, attempts, successes, last_status] (last_status: the latest attempt's).
+        [source, bucket_start, attempts, successes, last_status] (last_status: the latest attempt's;
+        between attempts of the same second, the one stored last).
         What collection health needs, a few rows per bucket instead of one per poll."""
         success = ", ".join(f"'{status.value}'" for status in SourceStatus if status.is_success)
-        # With exactly one max() in the query, SQLite takes the bare column `status` from that row.
+        # With exactly one max() in the query, SQLite takes the bare column `status` from that row: the
+        # latest attempt, the later inserted one (higher id) when two started in the same second.
         rows = self._db.execute(
             f"""SELECT source_id, started_at - started_at % ? AS bucket, COUNT(*),
-                       SUM(status IN ({success})), status, MAX(started_at)
+                       SUM(status IN ({success})), status, MAX(started_at * 2147483648 + id)
                 FROM polls WHERE started_at >= ? AND started_at < ?
                 GROUP BY source_id, bucket ORDER BY bucket, source_id""",
             (bucket_seconds, to_epoch(since), to_epoch(until)),
