@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+import pytest
 
 from dashboard.config import Config
 from dashboard.fetch.http_types import Request, Response
 from dashboard.fetch.poller import Poller
 from dashboard.models import Mention, MentionKind, PollOutcome, SourceConfig, SourceStatus
+from dashboard.sources import base
 from dashboard.sources.base import InlineParser, PollContext, Source, register
 from dashboard.store.writer import Store
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
-@register
 class Exploding(Source):
     type_name = "test-exploding"
 
@@ -24,7 +27,6 @@ class Exploding(Source):
         raise KeyError("a bug in a source")
 
 
-@register
 class Slow(Source):
     type_name = "test-slow"
     running = 0
@@ -37,6 +39,16 @@ class Slow(Source):
         Slow.running -= 1
         mention = Mention("k1", MentionKind.POST, "http://x/1", "t", "a", NOW)
         return PollOutcome(mentions=(mention,), http_status=200)
+
+
+@pytest.fixture(autouse=True)
+def test_source_types() -> Iterator[None]:
+    """Register this file's source types for its tests only (other tests list the real ones)."""
+    for cls in (Exploding, Slow):
+        register(cls)
+    yield
+    for cls in (Exploding, Slow):
+        base._REGISTRY.pop(cls.type_name)
 
 
 async def no_network(request: Request) -> Response:
