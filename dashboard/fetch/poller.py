@@ -106,16 +106,26 @@ class Poller:
         on_record: Callable[[PollRecord], object] | None = None,
         paused: asyncio.Event | None = None,
     ) -> None:
-        """Poll each source on its own schedule until `stop` is set; in-flight polls then finish."""
+        """Poll each source on its own schedule until `stop` is set; in-flight polls then finish.
+
+        A source's failures are stored attempts; anything else escaping a poll means the store
+        itself failed (disk full, database locked or corrupt). Then nothing fetched could be kept,
+        so the run stops and raises that error rather than fetching every source again at once.
+        """
         tasks: set[asyncio.Task[None]] = set()
         last_checkpoint = time.monotonic()
+        failures: list[Exception] = []
 
         async def poll_and_report(source: SourceConfig) -> None:
-            record = await self.poll_source(source)
+            try:
+                record = await self.poll_source(source)
+            except Exception as error:
+                failures.append(error)
+                return
             if on_record is not None:
                 on_record(record)
 
-        while not stop.is_set():
+        while not stop.is_set() and not failures:
             if paused is None or not paused.is_set():
                 for source in self.due():
                     task = asyncio.create_task(poll_and_report(source))
@@ -127,6 +137,8 @@ class Poller:
             await _sleep_until(stop, self._seconds_until_next())
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
+        if failures:
+            raise failures[0]
 
     def _seconds_until_next(self) -> float:
         next_at = self.next_due_at()
