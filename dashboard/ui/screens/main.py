@@ -83,11 +83,17 @@ class MainScreen(Screen[None]):
     def on_mount(self) -> None:
         self.query_one("#stream-table").focus()
 
+    @property
+    def is_composed(self) -> bool:
+        """False before the panels exist and while the screen is being torn down (on quit)."""
+        return bool(self.query(KpiBar))
+
     def watch_header(self, header: HeaderState) -> None:
-        self.query_one(KpiBar).state = header
+        if self.is_composed:
+            self.query_one(KpiBar).state = header
 
     def watch_dashboard(self, data: DashboardData | None) -> None:
-        if data is None:
+        if data is None or not self.is_composed:
             return
         now = self.header.now or data.computed_at
         with self.app.batch_update():
@@ -113,6 +119,8 @@ class MainScreen(Screen[None]):
             alerts.sources = tuple(records(data.sources))
 
     def show_stream(self, rows: Sequence[dict[str, Any]], now: datetime | None) -> None:
+        if not self.is_composed:
+            return
         stream = self.query_one(StreamPanel)
         stream.now = now
         stream.rows = tuple(rows)

@@ -37,6 +37,8 @@ class MentionTablePanel(Panel):
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self._by_key: dict[str, dict[str, Any]] = {}
+        # key -> (what the row was rendered from, the row): unchanged records are not re-rendered.
+        self._rendered: dict[str, tuple[object, TableRow]] = {}
 
     def compose(self) -> ComposeResult:
         yield KeyedTable(self.COLUMNS)
@@ -54,8 +56,21 @@ class MentionTablePanel(Panel):
     def refresh_rows(self) -> None:
         """Re-render every row from the records held (after new data, or when time moved on)."""
         now = self.now or datetime.now().astimezone()
-        self.table.sync([self.make_row(record, now) for record in self._by_key.values()])
+        rows = []
+        rendered: dict[str, tuple[object, TableRow]] = {}
+        for key, record in self._by_key.items():
+            basis = (record, self.render_basis(key), now.astimezone().date())
+            cached = self._rendered.get(key)
+            row = cached[1] if cached is not None and cached[0] == basis else self.make_row(record, now)
+            rendered[key] = (basis, row)
+            rows.append(row)
+        self._rendered = rendered
+        self.table.sync(rows)
         self.border_subtitle = self.subtitle()
+
+    def render_basis(self, key: str) -> object:
+        """Anything besides the record a row's look depends on (the stream's 'just arrived' mark)."""
+        return None
 
     def make_row(self, record: Record, now: datetime) -> TableRow:
         raise NotImplementedError

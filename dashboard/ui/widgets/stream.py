@@ -131,6 +131,9 @@ class StreamPanel(MentionTablePanel):
             record, now, fresh=key in self._fresh, highlight=cell_style(self.app, "bold $success")
         )
 
+    def render_basis(self, key: str) -> object:
+        return key in self._fresh
+
     def subtitle(self) -> str:
         return f"{len(self._by_key)} newest" + (" · filtered" if self.is_filtered else "")
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from rich.text import Text
 from textual import events
 from textual.widgets import DataTable
-from textual.widgets.data_table import RowKey
+from textual.widgets.data_table import ColumnKey, RowKey
 
 
 class RankedText(Text):
@@ -67,6 +67,13 @@ class KeyedTable(DataTable[Text]):
             self._update_count += 1
             self.refresh()
 
+    def _grow_column(self, column_key: str, cell: Text) -> None:
+        """Widen a column for an updated cell in O(1) (DataTable's update_width re-measures the column)."""
+        column = self.columns.get(ColumnKey(column_key))
+        if column is not None and cell.cell_len > column.content_width:
+            column.content_width = cell.cell_len
+            self._require_update_dimensions = True
+
     @property
     def column_keys(self) -> tuple[str, ...]:
         return tuple(key for _, key in self._column_spec)
@@ -104,7 +111,8 @@ class KeyedTable(DataTable[Text]):
             content_changed = False
             for column, old, new in zip(columns, current, cells, strict=False):
                 if old != new:
-                    self.update_cell(row.key, column, new, update_width=True)
+                    self.update_cell(row.key, column, new)
+                    self._grow_column(column, new)
                     content_changed = True
             if content_changed:
                 updated.append(row.key)

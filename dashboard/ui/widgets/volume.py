@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import numpy as np
 import pandas as pd
 from textual.app import ComposeResult
 from textual.content import Content
@@ -59,10 +60,17 @@ def volume_view(volume: pd.DataFrame, status: pd.DataFrame | None, spikes: pd.Da
     spiked = _spike_indexes(volume.index, spikes)
 
     def series(column: str, source_key: str) -> Series:
-        values = tuple(
-            _value(volume[column].iloc[row], status, column, row) for row in range(len(volume.index))
+        values = pd.to_numeric(volume[column], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        gaps = (
+            (status[column] == "no data").to_numpy(dtype=bool)
+            if status is not None and column in status.columns
+            else np.zeros(len(values), dtype=bool)
         )
-        return Series(column, values, frozenset(spiked.get(source_key, ())))
+        points = tuple(
+            None if gap or math.isnan(value) else float(value)
+            for value, gap in zip(values, gaps, strict=True)
+        )
+        return Series(column, points, frozenset(spiked.get(source_key, ())))
 
     names = [str(column) for column in volume.columns if column != TOTAL]
     total = series(TOTAL, "") if TOTAL in volume.columns else Series(TOTAL, ())
@@ -72,16 +80,6 @@ def volume_view(volume: pd.DataFrame, status: pd.DataFrame | None, spikes: pd.Da
 
 def _busiest_first(series: Series) -> tuple[float, str]:
     return (-sum(value for value in series.values if value is not None), series.label)
-
-
-def _value(raw: object, status: pd.DataFrame | None, column: str, row: int) -> float | None:
-    if status is not None and column in status.columns and status[column].iloc[row] == "no data":
-        return None
-    try:
-        number = float(raw)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return None
-    return None if math.isnan(number) else number
 
 
 def _spike_indexes(index: pd.Index, spikes: pd.DataFrame | None) -> dict[str, set[int]]:
