@@ -190,3 +190,4 @@ def test_readonly_connection_refuses_writes(store: Store) -> None:
 def test_missing_database_for_a_reader_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="no database"):
         connect(tmp_path / "nope.db", readonly=True)
+

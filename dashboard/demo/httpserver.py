@@ -6,6 +6,7 @@ both exercise the real fetcher over real sockets.
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -41,6 +42,17 @@ class Seen:
 Handler = Callable[[Seen, BaseHTTPRequestHandler], Reply | None]
 
 
+class _Server(ThreadingHTTPServer):
+    # Many sources poll at once: the default backlog of 5 stalls clients for seconds.
+    request_queue_size = 128
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hangs up mid-answer (a deadline, a test) is normal here, not an error."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 class LocalServer:
     """Serve `routes` (path -> Reply or Handler) on an ephemeral port until `close()`."""
 
@@ -62,8 +74,7 @@ class LocalServer:
             do_POST = do_GET
             do_HEAD = do_GET
 
-        self._httpd = ThreadingHTTPServer((host, port), _Handler)
-        self._httpd.daemon_threads = True
+        self._httpd = _Server((host, port), _Handler)
         self._thread = threading.Thread(
             target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         )

@@ -18,6 +18,17 @@ class FetchError(Exception):
         self.message = message
         self.http_status = http_status
 
+    def __reduce__(self) -> tuple[object, ...]:
+        """Pickle with every attribute: errors cross from parse workers back to the poller."""
+        return (_rebuild, (type(self), self.message, self.__dict__))
+
+
+def _rebuild(cls: type[FetchError], message: str, state: dict[str, object]) -> FetchError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, message)
+    error.__dict__.update(state)
+    return error
+
 
 class NetworkError(FetchError):
     error_class = "network"

@@ -14,7 +14,8 @@ from dashboard.fetch.parsepool import ProcessParser
 from dashboard.fetch.poller import Poller, utc_now
 from dashboard.store.writer import Store
 
-# The CPU budget of one feed's parse: a crafted feed that takes longer is stopped and marked failing.
+# The time budget of one feed's parse (wall time on a worker that does nothing else): a crafted feed
+# that takes longer is stopped and its source marked failing.
 PARSE_BUDGET = 20.0
 
 
