@@ -321,8 +321,18 @@ async def test_rate_limit_on_search_raises_with_retry_after(server: LocalServer,
     assert before + timedelta(seconds=119) <= caught.value.until <= datetime.now(UTC) + timedelta(seconds=121)
 
 
-async def test_refused_request_is_a_clear_error(server: LocalServer, fetcher: Fetcher) -> None:
+async def test_throttle_refusal_in_a_400_body_is_a_rate_limit(server: LocalServer, fetcher: Fetcher) -> None:
     server.route("/2.3/search/advanced", _gzip_json(json.loads(THROTTLED), status=400))
+    with pytest.raises(RateLimited) as caught:
+        await make_source(config(server)).poll(context(fetcher, first_poll=True))
+    assert caught.value.http_status == 400
+    assert "throttle_violation" in caught.value.message
+
+
+async def test_refusal_without_a_readable_reason_is_a_clear_error(
+    server: LocalServer, fetcher: Fetcher
+) -> None:
+    server.route("/2.3/search/advanced", b"<html>bad</html>", status=400)
     with pytest.raises(HTTPError) as caught:
         await make_source(config(server)).poll(context(fetcher, first_poll=True))
     assert caught.value.http_status == 400
@@ -331,7 +341,7 @@ async def test_refused_request_is_a_clear_error(server: LocalServer, fetcher: Fe
 
 def test_error_body_kept_by_the_fetcher_is_read() -> None:
     refused = HTTPError("HTTP 400 Bad Request", http_status=400)
-    refused.body = THROTTLED  # type: ignore[attr-defined]  # what a fetcher that keeps error bodies gives
+    refused.body = THROTTLED  # what the fetcher keeps of a refused response
     explained = explain_refusal(refused, NOW)
     assert isinstance(explained, RateLimited)
     assert explained.until == NOW + timedelta(seconds=80430)

@@ -5,6 +5,7 @@ Each class maps to one status the dashboard shows; `error_class` is the short st
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 
 
@@ -12,6 +13,10 @@ class FetchError(Exception):
     """A source could not be read this time. Subclasses say why."""
 
     error_class = "error"
+    # For a refused status: the response's headers and the start of its body, which some APIs use to
+    # say why (Stack Exchange's error_id, GitHub's rate-limit reset).
+    headers: Mapping[str, str] = {}
+    body: bytes = b""
 
     def __init__(self, message: str, *, http_status: int | None = None) -> None:
         super().__init__(message)

@@ -43,6 +43,7 @@ REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 PERMANENT_REDIRECT_STATUSES = frozenset({301, 308})
 MAX_RETRY_AFTER = timedelta(days=7)
 DEFAULT_RATE_LIMIT_WAIT = timedelta(seconds=60)
+ERROR_BODY_KEPT = 64 * 1024  # of a refused response's body, for sources that read the reason there
 # Inflate at most this much per step, so the cap is checked long before memory grows.
 _INFLATE_STEP = 64 * 1024
 
@@ -100,9 +101,24 @@ def status_error(status: int, reason: str, headers: Mapping[str, str], now: date
         return HTTPError(label, http_status=status)
     if status == 410:
         return Gone(f"{label}: the source was removed", http_status=status)
+    if status == 403 and (retry_after or headers.get("x-ratelimit-remaining", "").strip() == "0"):
+        # GitHub (and others) refuse a spent rate limit with 403: wait, don't ask for credentials.
+        until = (
+            retry_after_until(retry_after, now) or _reset_time(headers, now) or now + DEFAULT_RATE_LIMIT_WAIT
+        )
+        return RateLimited(f"{label}: rate limit spent", until=until, http_status=status)
     if status in (401, 403):
         return NeedsCredentials(f"{label}: access denied", env_var="", http_status=status)
     return HTTPError(label, http_status=status)
+
+
+def _reset_time(headers: Mapping[str, str], now: datetime) -> datetime | None:
+    """X-RateLimit-Reset as epoch seconds, capped like Retry-After."""
+    reset = headers.get("x-ratelimit-reset", "").strip()
+    if not reset.isdigit():
+        return None
+    moment = datetime.fromtimestamp(min(int(reset), 2**33), UTC)
+    return min(max(moment, now), now + MAX_RETRY_AFTER)
 
 
 class _Inflater:
@@ -349,6 +365,8 @@ class Fetcher:
             if status not in REDIRECT_STATUSES:
                 error = status_error(status, reason, response_headers, datetime.now(UTC))
                 if error is not None:
+                    error.headers = response_headers
+                    error.body = body[:ERROR_BODY_KEPT]
                     raise error
                 return Response(
                     url=str(url),
@@ -451,7 +469,9 @@ class Fetcher:
             status = response.status_code
             body = b""
             if 200 <= status < 300:
-                body = await self._read_body(response, str(url))
+                body = await self._read_body(response, str(url), self.max_body)
+            elif status >= 400:
+                body = await self._error_body(response, str(url))
             return status, response.reason_phrase, response_headers, body
         except httpx.TimeoutException as error:
             raise DeadlineExceeded(f"body not received within {deadline:g} s") from error
@@ -490,20 +510,27 @@ class Fetcher:
         self._orphans.add(closing)
         closing.add_done_callback(self._orphans.discard)
 
-    async def _read_body(self, response: httpx.Response, url: str) -> bytes:
+    async def _error_body(self, response: httpx.Response, url: str) -> bytes:
+        """The start of a refusal's body (some APIs say why there); never an error of its own."""
+        try:
+            return await self._read_body(response, url, ERROR_BODY_KEPT)
+        except (TooLarge, ParseError):
+            return b""
+
+    async def _read_body(self, response: httpx.Response, url: str, cap: int) -> bytes:
         codings = _content_codings(response.headers)
         if len(codings) > 1 or (codings and codings[0] not in ("gzip", "deflate")):
             raise ParseError(f"unsupported Content-Encoding {', '.join(codings)!r}")
         declared = response.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > self.max_body:
-            raise TooLarge(f"body of {_size(int(declared))} is larger than {_size(self.max_body)}")
-        body = _Body(url, self.max_body)
+        if declared.isdigit() and int(declared) > cap:
+            raise TooLarge(f"body of {_size(int(declared))} is larger than {_size(cap)}")
+        body = _Body(url, cap)
         raw_seen = 0
         inflater = _Inflater(codings[0]) if codings else None
         async for chunk in response.aiter_raw():
             raw_seen += len(chunk)
-            if raw_seen > self.max_body:
-                raise TooLarge(f"body larger than {_size(self.max_body)}")
+            if raw_seen > cap:
+                raise TooLarge(f"body larger than {_size(cap)}")
             if inflater is None:
                 body.add(chunk)
             else:

@@ -112,15 +112,15 @@ def with_created_since(query: str, since: datetime) -> str:
 def relabelled(error: FetchError, now: datetime, token_env: str) -> FetchError:
     """GitHub's 403 on search is its rate limit (primary or secondary), not a missing credential; a 401
     is a bad token, named by its environment variable."""
-    if error.http_status == 403 and not isinstance(error, RateLimited):
+    if error.http_status == 403:
         hint = (
             ""
             if token_env
             else f"; a token (token_env, e.g. {SUGGESTED_TOKEN_ENV}) allows 30 searches a minute"
         )
-        return RateLimited(
-            f"GitHub search rate limit (HTTP 403){hint}", until=now + FORBIDDEN_WAIT, http_status=403
-        )
+        # The fetcher already read X-RateLimit-Reset when GitHub sent it; else wait the search window.
+        until = error.until if isinstance(error, RateLimited) else now + FORBIDDEN_WAIT
+        return RateLimited(f"GitHub search rate limit (HTTP 403){hint}", until=until, http_status=403)
     if error.http_status == 422 and isinstance(error, HTTPError):
         return HTTPError(
             f"{error.message}: GitHub rejected the search query (its syntax; GitHub now often requires"

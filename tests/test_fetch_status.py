@@ -1,0 +1,60 @@
+"""Refused statuses keep what the server said, and a spent rate limit behind a 403 is a wait."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import time
+from datetime import UTC, datetime
+
+import pytest
+
+from dashboard.demo.httpserver import LocalServer, Reply
+from dashboard.fetch.errors import HTTPError, NeedsCredentials, RateLimited
+from dashboard.fetch.http import Fetcher
+from dashboard.fetch.http_types import Request
+from dashboard.models import SourceConfig
+from dashboard.sources.base import InlineParser, PollContext
+from dashboard.sources.stackexchange import StackExchangeSource
+
+
+async def test_403_with_a_spent_rate_limit_waits_until_the_reset(server: LocalServer) -> None:
+    reset = int(time.time()) + 600
+    server.route(
+        "/search", Reply(403, b"{}", {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(reset)})
+    )
+    async with Fetcher(timeout=5) as fetcher:
+        with pytest.raises(RateLimited) as caught:
+            await fetcher.fetch(Request(server.url("/search")))
+    assert caught.value.until == datetime.fromtimestamp(reset, UTC)
+
+
+async def test_plain_403_still_asks_for_credentials(server: LocalServer) -> None:
+    server.route("/private", Reply(403, b"no"))
+    async with Fetcher(timeout=5) as fetcher:
+        with pytest.raises(NeedsCredentials):
+            await fetcher.fetch(Request(server.url("/private")))
+
+
+async def test_refused_response_keeps_headers_and_body(server: LocalServer) -> None:
+    server.route("/bad", Reply(400, b'{"error_id": 400}', {"X-Why": "because"}))
+    async with Fetcher(timeout=5) as fetcher:
+        with pytest.raises(HTTPError) as caught:
+            await fetcher.fetch(Request(server.url("/bad")))
+    assert caught.value.body == b'{"error_id": 400}'
+    assert caught.value.headers["x-why"] == "because"
+
+
+async def test_stack_exchange_throttle_in_a_400_body_is_a_rate_limit(server: LocalServer) -> None:
+    refusal = {"error_id": 502, "error_name": "throttle_violation", "error_message": "too many requests"}
+    body = gzip.compress(json.dumps(refusal).encode())
+    server.route("/2.3/search/advanced", Reply(400, body, {"Content-Encoding": "gzip"}))
+    config = SourceConfig(
+        name="SO", type="stackexchange", interval=900, base_url=server.base_url, options={"query": "lumen"}
+    )
+    async with Fetcher(timeout=5) as fetcher:
+        context = PollContext(
+            fetch=fetcher.fetch, parse=InlineParser(), now=datetime.now(UTC), first_poll=True
+        )
+        with pytest.raises(RateLimited):
+            await StackExchangeSource(config).poll(context)
