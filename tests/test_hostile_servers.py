@@ -208,9 +208,9 @@ def test_bad_servers_end_at_the_deadline_and_the_healthy_sources_are_stored(
     elapsed = time.monotonic() - started
     out = capsys.readouterr().out
 
-    # All requests run concurrently: the poll takes about one deadline, not one per bad server
-    # (the rest is starting the parse workers).
-    assert elapsed < DEADLINE + 6.0, out
+    # The poll as a whole ends: about one deadline (the requests run concurrently) plus starting
+    # and stopping the parse workers, with room for a busy machine.
+    assert elapsed < DEADLINE + 10.0, out
     polls = {
         str(name): (str(status), str(error_class), float(str(duration)))
         for name, status, error_class, duration in query(
