@@ -388,3 +388,24 @@ def test_disk_full_when_creating_the_database_is_a_clear_error(server: LocalServ
     assert "Traceback" not in message
     assert message.startswith("community-dashboard: cannot open the database"), message
     assert server.seen == []  # nothing fetched that could not be kept
+
+
+# --- two writers --------------------------------------------------------------------------------------
+
+
+def test_two_pollers_on_one_database_store_each_mention_once(server: LocalServer, tmp_path: Path) -> None:
+    """A `poll` left running and a `poll --once` typed in another terminal: both write, one at a time."""
+    feeds = ChangingFeeds(server, delay=0.3)
+    config = feeds.config(tmp_path)
+    db = tmp_path / "mentions.db"
+    first = start_poll(config, "--once")
+    assert first.wait(timeout=60) == 0, first.communicate()[1].decode()  # the database exists
+    feeds.generation += 5
+    pollers = [start_poll(config, "--once") for _ in range(2)]
+    for poller in pollers:
+        _out, errors = poller.communicate(timeout=60)
+        assert poller.returncode == 0, errors.decode()
+    stored = check_store(db)  # no duplicate, and each mention announced as new by exactly one poll
+    for number in range(FEEDS):
+        assert feeds.keys(number) <= stored[f"Feed {number}"]
+    assert count_polls(db) == 3 * FEEDS
