@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import os
 import signal
 import subprocess
@@ -15,11 +14,10 @@ import pandas as pd
 import pytest
 
 from dashboard.analytics.windows import Window
-from dashboard.config import ConfigError
-from dashboard.export.cli import UsageError, add_export_commands, parse_window
+from dashboard.cli import main
+from dashboard.export.cli import UsageError, parse_window
 from dashboard.export.snapshot import read_manifest
 from dashboard.export.tables import MENTIONS, VOICES
-from dashboard.store.db import StoreError
 from tests.analytics_data import NOW, StoreBuilder, build_scenario
 
 ROOT = Path(__file__).parent.parent
@@ -35,26 +33,6 @@ dir = "exports"   # relative to this file
 name = "Blog"
 url = "https://blog.example/feed.xml"
 """
-
-
-def main(argv: list[str]) -> int:
-    """`dashboard.cli.main`'s contract (ConfigError -> 2, StoreError -> 1) over a parser built the way
-    dashboard.cli.build_parser builds it (common --config/--db parent, then add_export_commands)."""
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", type=Path)
-    common.add_argument("--db", type=Path)
-    parser = argparse.ArgumentParser(prog="community-dashboard", parents=[common])
-    add_export_commands(parser.add_subparsers(title="commands", metavar="COMMAND"), common)
-    args = parser.parse_args(argv)
-    try:
-        code: int = args.handler(args)
-        return code
-    except ConfigError as error:
-        print(f"community-dashboard: {error}", file=sys.stderr)
-        return 2
-    except StoreError as error:
-        print(f"community-dashboard: {error}", file=sys.stderr)
-        return 1
 
 
 @pytest.fixture
@@ -188,7 +166,7 @@ def test_windows_from_durations_and_dates() -> None:
 def cli_script(patch: str = "") -> str:
     """A `python -c` program: the CLI, after `patch` (module-level code) has run."""
     header = f"import sys\nsys.path.insert(0, {str(ROOT)!r})\n"
-    footer = "from tests.test_export_cli import main\nsys.exit(main(sys.argv[1:]))\n"
+    footer = "from dashboard.cli import main\nsys.exit(main(sys.argv[1:]))\n"
     return header + textwrap.dedent(patch) + "\n" + footer
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from dashboard.cli import main
 from dashboard.config import ConfigError, load_config, parse_config
 from dashboard.export.opml import (
     OpmlError,
@@ -17,7 +18,6 @@ from dashboard.export.opml import (
     parse_opml,
     url_key,
 )
-from tests.test_export_cli import main
 
 OPML = b"""<?xml version="1.0" encoding="UTF-8"?>
 <opml version="2.0">
