@@ -39,20 +39,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAILURE
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `community-dashboard check | head`
+        sys.stderr.close()
+        return EXIT_OK
 
 
 def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", type=Path, metavar="PATH", help="feeds.toml to use (default: see README)")
-    common.add_argument(
-        "--db", type=Path, metavar="PATH", help="SQLite database (default: settings.database)"
-    )
-
     parser = argparse.ArgumentParser(
         prog="community-dashboard",
         description="A terminal dashboard that watches the health of your community.",
-        parents=[common],
+        parents=[common_options(default=None)],
     )
+    # On each command the same options default to "not given", so `--config X poll` and
+    # `poll --config X` both work (a plain default there would overwrite the top-level value).
+    common = common_options(default=argparse.SUPPRESS)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument(
         "--demo", action="store_true", help="run on a built-in offline demo (no network needed)"
@@ -74,6 +74,22 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_export_commands(commands, common)
     return parser
+
+
+def common_options(*, default: object) -> argparse.ArgumentParser:
+    """`--config` and `--db`, which the dashboard and every command take."""
+    options = argparse.ArgumentParser(add_help=False)
+    options.add_argument(
+        "--config", type=Path, metavar="PATH", default=default, help="feeds.toml to use (default: see README)"
+    )
+    options.add_argument(
+        "--db",
+        type=Path,
+        metavar="PATH",
+        default=default,
+        help="SQLite database (default: settings.database)",
+    )
+    return options
 
 
 # -- shared helpers ----------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import os
 import re
 import tomllib
 from collections.abc import Iterable, Mapping
@@ -145,6 +146,11 @@ def user_config_file() -> Path:
 
 # --------------------------------------------------------------------------------------------------
 # Finding and reading the file
+
+
+def load_chosen_config(explicit: Path | None) -> Config:
+    """The config a command runs with: `--config`, else the usual lookup (see `find_config_path`)."""
+    return load_config(find_config_path(explicit, os.environ, Path.cwd()))
 
 
 def find_config_path(explicit: Path | None, env: Mapping[str, str], cwd: Path) -> Path:

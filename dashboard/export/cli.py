@@ -22,12 +22,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
+from dashboard.config import Config, load_chosen_config
 from dashboard.models import MentionKind
 from dashboard.text import display_safe
 
 if TYPE_CHECKING:
     from dashboard.analytics.windows import Window
-    from dashboard.config import Config
     from dashboard.export.csvfile import Block, Progress, TableSpec, Written
     from dashboard.export.tables import Selection
     from dashboard.store.reader import StoreReader
@@ -116,16 +116,8 @@ def add_export_commands(
 # -- shared helpers ------------------------------------------------------------------------------
 
 
-def _load(args: argparse.Namespace) -> Config:
-    """The lookup `dashboard.cli.load` does, repeated here: importing dashboard.cli would make the
-    export package reach the UI (dashboard.cli imports the app), which the import contract forbids."""
-    from dashboard.config import find_config_path, load_config
-
-    return load_config(find_config_path(args.config, os.environ, Path.cwd()))
-
-
 def _config_and_database(args: argparse.Namespace) -> tuple[Config, Path]:
-    config = _load(args)
+    config = load_chosen_config(args.config)
     database: Path = args.db or config.settings.database_path
     return config, database
 
@@ -350,7 +342,7 @@ def run_feeds_export(args: argparse.Namespace) -> int:
     from dashboard.export.csvfile import ExportError, write_text_atomically
     from dashboard.export.opml import export_opml
 
-    config = _load(args)
+    config = load_chosen_config(args.config)
     text = export_opml(config)
     count = sum(1 for source in config.sources if source.type == "feed" and source.url)
     try:

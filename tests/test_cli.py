@@ -1,0 +1,61 @@
+"""The command line's own contract: options anywhere, --help everywhere, exit 2 on a config mistake."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dashboard.cli import main
+
+GOOD = '[settings]\ninterval = "15m"\n\n[[feeds]]\nname = "Blog"\nurl = "https://example.org/feed.xml"\n'
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Path:
+    path = tmp_path / "feeds.toml"
+    path.write_text(GOOD)
+    return path
+
+
+@pytest.mark.parametrize("before", [True, False])
+def test_config_and_db_work_before_or_after_the_command(
+    config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], before: bool
+) -> None:
+    options = ["--config", str(config), "--db", str(tmp_path / "x.db")]
+    assert main([*options, "check"] if before else ["check", *options]) == 0
+    out = capsys.readouterr().out
+    assert f"Config:   {config}" in out
+    assert f"Database: {tmp_path / 'x.db'}" in out
+    assert "Blog" in out
+
+
+@pytest.mark.parametrize(
+    "command", [[], ["poll"], ["check"], ["export"], ["feeds"], ["feeds", "import"], ["feeds", "export"]]
+)
+def test_every_command_has_help(command: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main([*command, "--help"])
+    assert exited.value.code == 0
+    assert "usage: community-dashboard" in capsys.readouterr().out
+
+
+def test_a_config_mistake_exits_2_with_one_clear_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "feeds.toml"
+    path.write_text(GOOD.replace("interval", "intervall"))
+    assert main(["check", "--config", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "feeds.toml:2" in err
+    assert "intervall" in err
+    assert "did you mean 'interval'" in err
+    assert "Traceback" not in err
+
+
+def test_missing_config_says_where_it_looked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("COMMUNITY_DASHBOARD_CONFIG", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    assert main(["poll", "--once"]) == 2
+    assert "no feeds.toml found" in capsys.readouterr().err
