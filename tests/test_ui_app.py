@@ -171,23 +171,36 @@ async def test_filter_enter_detail_and_open_link(two_feeds: Config, tmp_path: Pa
     await run_live(two_feeds, tmp_path / "m.db", body)
 
 
-async def test_a_readonly_instance_reads_while_another_polls(two_feeds: Config, tmp_path: Path) -> None:
+async def test_a_readonly_instance_reads_while_another_polls(
+    two_feeds: Config, tmp_path: Path, server: LocalServer
+) -> None:
     database = tmp_path / "m.db"
 
     async def writer(app: DashboardApp, pilot: Pilot[None]) -> None:
         await wait_for(pilot, lambda: stream_rows(app) == 13)
 
+        async def reader(second: DashboardApp, second_pilot: Pilot[None]) -> None:
+            await wait_for(second_pilot, lambda: stream_rows(second) == 13)
+            assert second._poller is None
+            server.route(
+                "/news.xml",
+                rss(
+                    "news",
+                    [f"Fresh {n}" for n in range(3)] + [f"News item {n} about textual" for n in range(5)],
+                ),
+            )
+            await pilot.press("r")  # the writer polls while the reader runs
+            await wait_for(second_pilot, lambda: stream_rows(second) == 16, timeout=60)
+            await second_pilot.press("r")
+            await second_pilot.pause()
+            assert any("Read-only" in str(n.message) for n in second._notifications)
+            assert "read-only" in main_screen(second).query_one(KpiBar).render().plain
+
+        second = make_app(two_feeds, database=database, readonly=True)
+        async with second.run_test(size=(120, 40)) as second_pilot:
+            await reader(second, second_pilot)
+
     await run_live(two_feeds, database, writer)
-
-    async def reader(app: DashboardApp, pilot: Pilot[None]) -> None:
-        await wait_for(pilot, lambda: stream_rows(app) == 13)
-        assert app._poller is None
-        await pilot.press("r")
-        await pilot.pause()
-        assert any("Read-only" in str(n.message) for n in app._notifications)
-        assert "read-only" in main_screen(app).query_one(KpiBar).render().plain
-
-    await run_live(two_feeds, database, reader, readonly=True)
 
 
 async def test_a_failing_feed_does_not_stop_the_others(server: LocalServer, tmp_path: Path) -> None:

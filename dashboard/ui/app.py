@@ -47,7 +47,8 @@ WINDOWS: tuple[str, ...] = ("24h", "7d", "30d")
 WINDOW_LABELS = {"24h": "24 h", "7d": "7 d", "30d": "30 d"}
 REFRESH_DEBOUNCE = 0.75  # seconds: polls finishing close together recompute once
 FILTER_DEBOUNCE = 0.25
-REFRESH_EVERY = 30.0  # seconds: time moves on, and a read-only instance sees the writer's polls
+REFRESH_EVERY = 30.0  # seconds: time moves on
+REFRESH_EVERY_READONLY = 5.0  # seconds: a read-only instance sees the other instance's polls this soon
 QUIT_GRACE = 5.0  # seconds in-flight polls get to finish when quitting
 
 
@@ -130,7 +131,8 @@ class DashboardApp(App[None]):
             self._store = data.open_store(self.database)
         self._update_header()
         self.refresh_now()
-        self.set_interval(REFRESH_EVERY, self.refresh_now, name="periodic refresh")
+        every = REFRESH_EVERY_READONLY if self.readonly else REFRESH_EVERY
+        self.set_interval(every, self.refresh_now, name="periodic refresh")
         if self.polling_enabled:
             self._run_poller()
 
