@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import fcntl
+import functools
 import json
 import os
 import pty
@@ -56,10 +57,12 @@ from bench.common import (
     CACHE_DIR,
     REPO_DIR,
     Target,
+    busy_note,
     cpu_between,
     cpu_snapshot,
     describe_machine,
     format_table,
+    load_average,
     machine_cpu,
     machine_info,
     other_load,
@@ -68,14 +71,25 @@ from bench.common import (
 
 SIZE = (160, 50)  # wide and tall: every panel on screen at once
 STORE_END = datetime(2026, 3, 31, 12, 0, tzinfo=UTC)  # where bench.generate ends its history
+KEYWORDS = ("ourproject", "competitor", "othertool")  # terms bench/generate.py puts in texts
 PROBE_PERIOD = 0.010
 KEEP_LATENESS = 0.002  # probe ticks later than this are kept for the report
+PROBE_AFTER_POLL = 3.0  # seconds the probe goes on after the cold poll (the last refresh), then stops
+IDLE_SETTLE = 6.0  # seconds between the end of the cold poll and the idle window
 
 # -- the store -------------------------------------------------------------------------------------
 
 
 def cached_store(mentions: int) -> Path:
-    """bench/.cache/store-<n>.db, generated with bench/generate.py when missing."""
+    """The analytics bench's cached store (bench_panels.store_path, same seed and end), generated
+    with bench/generate.py when missing; else bench/.cache/store-<n>.db of our own."""
+    try:
+        from bench.bench_panels import END, store_path
+    except ImportError:
+        pass
+    else:
+        if END == STORE_END:
+            return store_path(mentions)
     label = f"{mentions // 1_000_000}m" if mentions % 1_000_000 == 0 else f"{mentions // 1000}k"
     path = CACHE_DIR / f"store-{label}.db"
     if not path.exists():
@@ -112,6 +126,22 @@ class Recorder:
     late_messages: list[tuple[float, float]] = field(default_factory=list)
     messages: int = 0
     computed: list[float] = field(default_factory=list)
+    # (start, wall seconds, CPU seconds of the calling thread) per call of an instrumented function
+    calls: dict[str, list[tuple[float, float, float]]] = field(default_factory=dict)
+
+    def timed(self, name: str, function: Any) -> Any:
+        """`function`, recording how long each call takes (wall and the calling thread's CPU)."""
+
+        @functools.wraps(function)  # keeps the signature, which Textual inspects for watchers
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            started, cpu = time.monotonic(), time.thread_time()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                elapsed = time.monotonic() - started
+                self.calls.setdefault(name, []).append((started, elapsed, time.thread_time() - cpu))
+
+        return wrapper
 
     def event(self, name: str, **extra: Any) -> None:
         moment = time.monotonic()
@@ -131,6 +161,7 @@ class Recorder:
                         "messages": self.messages,
                         "late_messages": self.late_messages,
                         "computed": self.computed,
+                        "calls": self.calls,
                     }
                 )
                 + "\n"
@@ -143,7 +174,18 @@ def instrumented_app(config_path: Path, database: Path, recorder: Recorder, poll
 
     import dashboard.ui.app as dashboard_app_module
     from dashboard.config import load_config
+    from dashboard.store.writer import Store
+    from dashboard.ui import data
     from dashboard.ui.app import DashboardApp
+    from dashboard.ui.screens.main import MainScreen
+
+    # Where the time goes: the analytics and stream queries (worker threads), applying their
+    # results to the screen (UI thread), the poller's schedule reads (event loop).
+    data.compute = recorder.timed("compute (thread)", data.compute)
+    data.latest_mentions = recorder.timed("latest_mentions (thread)", data.latest_mentions)
+    MainScreen.watch_dashboard = recorder.timed("watch_dashboard (UI)", MainScreen.watch_dashboard)  # type: ignore[method-assign]
+    MainScreen.show_stream = recorder.timed("show_stream (UI)", MainScreen.show_stream)  # type: ignore[method-assign]
+    Store.states = recorder.timed("Store.states (poller schedule)", Store.states)  # type: ignore[method-assign]
 
     class Probe(Message):
         def __init__(self, posted: float) -> None:
@@ -193,6 +235,8 @@ def instrumented_app(config_path: Path, database: Path, recorder: Recorder, poll
                 recorder.event("first_poll_done")
             if self._polls_done == sources:
                 recorder.event("poll_done")
+                # The probe itself wakes the loop 100 times a second: stop it before the idle window.
+                self.set_timer(PROBE_AFTER_POLL, self._stop_probe)
 
         def _maybe_painted(self) -> None:
             if self._has_dashboard and self._has_stream:
@@ -200,12 +244,19 @@ def instrumented_app(config_path: Path, database: Path, recorder: Recorder, poll
                 # after the main screen's next refresh, i.e. once that data is on screen.
                 self.main.call_after_refresh(lambda: recorder.event("first_complete_paint"))
 
+        def _stop_probe(self) -> None:
+            self._probing = False
+            recorder.event("probe_stopped")
+
         def _start_probe(self) -> None:
             loop = asyncio.get_running_loop()
             due = loop.time() + PROBE_PERIOD
+            self._probing = True
 
             def tick() -> None:
                 nonlocal due
+                if not self._probing:
+                    return
                 now = loop.time()
                 lateness = now - due
                 recorder.ticks += 1
@@ -385,6 +436,21 @@ def stall_stats(
     }
 
 
+def call_stats(calls: dict[str, list[list[float]]], start: float, end: float) -> dict[str, dict[str, float]]:
+    """Per instrumented function, the calls that began inside [start, end]: count, wall, CPU, longest."""
+    found: dict[str, dict[str, float]] = {}
+    for name, samples in calls.items():
+        inside = [(wall, cpu) for began, wall, cpu in samples if start <= began <= end]
+        if inside:
+            found[name] = {
+                "calls": len(inside),
+                "wall_s": sum(wall for wall, _ in inside),
+                "cpu_s": sum(cpu for _, cpu in inside),
+                "max_ms": 1000 * max(wall for wall, _ in inside),
+            }
+    return found
+
+
 def ms(value: float | None) -> float | None:
     return None if value is None else 1000 * value
 
@@ -423,13 +489,18 @@ def run_pty(
     database = working_copy(store, directory)
     events = directory / f"events-pty-{'poll' if poll else 'nopoll'}.jsonl"
     events.unlink(missing_ok=True)
+    machine_before = machine_cpu()
     launch, master = launch_in_pty(child_command("pty", config, database, events, poll, sources), events)
     result: dict[str, Any] = {}
     try:
         launch.wait_for("first_complete_paint", 300)
         if poll:
             poll_done = launch.wait_for("poll_done", 900)
-            time.sleep(5.0)  # the debounced refresh after the last poll
+            app_cpu = cpu_snapshot(launch.process.pid)
+            app_cpu_total = app_cpu.root_cpu + sum(app_cpu.live.values())
+            result["poll_app_cpu_s"] = app_cpu_total
+            result["poll_other_load_cores"] = other_load(machine_before, machine_cpu(), app_cpu_total)
+            time.sleep(IDLE_SETTLE)  # the refresh after the last poll, and the probe stops
             result["idle"] = measure_idle(launch, idle_seconds)
             result["poll_wall_s"] = poll_done - launch.read_events()["mount"]
     finally:
@@ -443,12 +514,14 @@ def run_pty(
     mount = found["mount"]
     paint = found["first_complete_paint"]
     result["stalls_launch"] = stall_stats(dump["late_ticks"], mount, paint)
+    result["calls_launch"] = call_stats(dump["calls"], launch.spawned, paint)
     if poll:
         done = found["poll_done"]
         result["stalls_poll"] = stall_stats(dump["late_ticks"], mount, done, dump["ticks"])
         result["queue_poll"] = stall_stats(dump["late_messages"], mount, done, dump["messages"])
         idle = result["idle"]
-        result["stalls_idle"] = stall_stats(dump["late_ticks"], idle["start"], idle["end"])
+        result["calls_poll"] = call_stats(dump["calls"], mount, done)
+        result["calls_idle"] = call_stats(dump["calls"], idle["start"], idle["end"])
         result["idle"]["refreshes"] = sum(1 for t in dump["computed"] if idle["start"] <= t <= idle["end"])
         result["refreshes_during_poll"] = sum(1 for t in dump["computed"] if mount <= t <= done)
     return result
@@ -529,13 +602,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         child_main(args)
         return 0
     info = machine_info()
-    print(describe_machine(info), end="\n\n")
+    print(describe_machine(info))
+    print(busy_note() or f"load average {load_average():.2f}", end="\n\n")
     store = cached_store(args.mentions)
     results: dict[str, Any] = {}
     targets: list[Target] = []
     with FeedServer(args.feeds) as server, tempfile.TemporaryDirectory(prefix="bench-dashboard-") as work:
         directory = Path(work)
-        config = write_feeds_toml(directory, server.urls(args.feeds), max_concurrency=8)
+        config = write_feeds_toml(directory, server.urls(args.feeds), max_concurrency=8, keywords=KEYWORDS)
         if "headless" not in args.skip:
             for attempt in range(args.repeat):
                 print(f"headless first paint, run {attempt + 1}/{args.repeat} ...", flush=True)
@@ -579,7 +653,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             ["launch (mount -> first paint)", *_stall_row(run["stalls_launch"])],
             ["cold poll: timer lateness", *_stall_row(run["stalls_poll"])],
             ["cold poll: message latency", *_stall_row(run["queue_poll"])],
-            ["idle: timer lateness", *_stall_row(run["stalls_idle"])],
         ]
         print(
             format_table(
@@ -591,12 +664,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(
             f"cold poll in the app: {run['poll_wall_s']:.1f} s for {args.feeds:,} feeds; {run['refreshes_during_poll']} analytics refreshes during it; server: {run['server_responses']}"
         )
+        print(
+            f"app process tree CPU from launch to the end of the cold poll: {run['poll_app_cpu_s']:.1f} s; "
+            f"other processes kept {run['poll_other_load_cores']:.2f} cores busy meanwhile"
+        )
         idle = run["idle"]
         print(
             f"idle {idle['wall_s']:.0f} s: process {idle['cpu_process_s']:.2f} s + children {idle['cpu_children_s']:.2f} s CPU "
             f"= {idle['percent_of_one_core']:.2f} % of one core; {idle['refreshes']} analytics refreshes; "
             f"other processes kept {idle['other_load_cores']:.2f} cores busy"
         )
+        for window in ("launch", "poll", "idle"):
+            calls = run[f"calls_{window}"]
+            rows = [[name, v["calls"], v["wall_s"], v["cpu_s"], v["max_ms"]] for name, v in calls.items()]
+            print()
+            print(
+                format_table(
+                    ["function", "calls", "wall s", "CPU s", "longest ms"],
+                    rows,
+                    title=f"where the time goes: {window}",
+                )
+            )
         targets.append(
             Target("longest event-loop stall during the cold poll", run["stalls_poll"]["max_ms"], 50, "ms")
         )

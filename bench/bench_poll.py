@@ -45,10 +45,12 @@ from xml.sax.saxutils import escape
 from bench.common import (
     PeakRss,
     Target,
+    busy_note,
     cpu_between,
     cpu_snapshot,
     describe_machine,
     format_table,
+    load_average,
     machine_cpu,
     machine_info,
     mib,
@@ -356,7 +358,12 @@ class FeedServer:
 
 
 def write_feeds_toml(
-    directory: Path, urls: Sequence[str], *, max_concurrency: int, interval: str = "15m"
+    directory: Path,
+    urls: Sequence[str],
+    *,
+    max_concurrency: int,
+    interval: str = "15m",
+    keywords: Sequence[str] = (),
 ) -> Path:
     lines = [
         "[settings]",
@@ -364,6 +371,7 @@ def write_feeds_toml(
         'timeout = "30s"',
         f"max_concurrency = {max_concurrency}",
         f'database = "{directory / "mentions.db"}"',
+        f"keywords = {json.dumps(list(keywords))}",
         "",
     ]
     for number, url in enumerate(urls):
@@ -669,7 +677,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     info = machine_info()
     cores = int(info["cores"] or 1)
-    print(describe_machine(info), end="\n\n")
+    print(describe_machine(info))
+    print(busy_note() or f"load average {load_average():.2f}", end="\n\n")
     scenarios = [s for s in SCENARIOS if not (args.no_naive and s.startswith("naive"))]
     report: dict[str, Any] = {"parameters": vars(args) | {"entries_per_feed": ENTRIES}, "runs": {}}
     all_targets: list[Target] = []

@@ -281,6 +281,18 @@ def load_average() -> float:
     return os.getloadavg()[0]
 
 
+def busy_note() -> str:
+    """A warning line when other processes are already loading the machine, else ""."""
+    load = load_average()
+    cores = os.cpu_count() or 1
+    if load <= 0.5 * cores:
+        return ""
+    return (
+        f"WARNING: load average {load:.1f} on {cores} cores before starting: other processes compete "
+        "for the CPU and every wall time below is longer than on a quiet machine"
+    )
+
+
 def self_peak_bytes() -> int:
     """This process's peak resident memory since it started (Linux reports KiB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
