@@ -43,6 +43,7 @@ def rss(name: str, titles: list[str], *, now: datetime | None = None) -> bytes:
 
 def write_config(directory: Path, server: LocalServer, names: list[str], *, interval: str = "1h") -> Config:
     lines = ["[settings]", f'interval = "{interval}"', 'timeout = "5s"', 'keywords = ["textual"]', ""]
+    lines += ["[export]", 'dir = "exports"', ""]
     for name in names:
         lines += ["[[feeds]]", f'name = "{name}"', f'url = "{server.url("/" + name + ".xml")}"', ""]
     path = directory / "feeds.toml"
@@ -131,8 +132,8 @@ async def test_keys_poll_pause_window_help_and_quit(
         await pilot.press("escape")
         assert isinstance(app.screen, MainScreen)
         await pilot.press("e")
-        await pilot.pause()
-        assert any("Export" in str(n.message) for n in app._notifications)
+        await wait_for(pilot, lambda: any("Snapshot written" in str(n.message) for n in app._notifications))
+        assert [path.name for path in (tmp_path / "exports").iterdir() if path.is_dir()]
         await pilot.press("q")
         await wait_for(pilot, lambda: not app.is_running)
 

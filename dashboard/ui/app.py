@@ -334,17 +334,14 @@ class DashboardApp(App[None]):
             self.push_screen(HelpScreen())
 
     def action_export(self) -> None:
-        writer = data.snapshot_writer()
-        if writer is None:
-            self.notify("Export isn't available in this version yet.", severity="warning")
-            return
+        self.notify("Exporting a snapshot…")
         self._export(self.window, self.clock())
 
     @work(thread=True, group="write", exit_on_error=False)
     def _export(self, window: str, now: datetime) -> None:
         try:
             path = data.export_snapshot(self.database, window, now, self.config)
-        except Exception as error:
+        except Exception as error:  # a full disk or a bad folder must not end the dashboard
             self.notify(f"Export failed: {safe_str(error)}", severity="error", markup=False)
             return
         self.notify(f"Snapshot written to {path}", markup=False)

@@ -6,8 +6,7 @@ thread workers never share a connection). Nothing here runs on the UI thread.
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -29,7 +28,6 @@ __all__ = [
     "mention_detail",
     "open_store",
     "running_poller",
-    "snapshot_writer",
 ]
 
 
@@ -64,25 +62,12 @@ def mention_detail(database: Path, mention_id: int) -> MentionDetail | None:
         return reader.mention(mention_id)
 
 
-SnapshotWriter = Callable[..., Path]
-
-
-def snapshot_writer() -> SnapshotWriter | None:
-    """`dashboard.export.snapshot.write_snapshot`, once that module exists."""
-    try:
-        module = importlib.import_module("dashboard.export.snapshot")
-    except ImportError:
-        return None
-    writer = getattr(module, "write_snapshot", None)
-    return writer if callable(writer) else None
-
-
 def export_snapshot(database: Path, window: str, now: datetime, config: Config) -> Path:
-    """Write a snapshot of the window with the export module; returns where it went."""
+    """Write a snapshot folder of the window into the configured export folder; returns its path."""
     from dashboard.analytics.windows import Window
+    from dashboard.export.snapshot import write_snapshot
 
-    writer = snapshot_writer()
-    if writer is None:
-        raise RuntimeError("export isn't available in this version")
     with StoreReader.open(database) as reader:
-        return writer(reader, Window.last(window, now), config.export.directory, config)
+        return write_snapshot(
+            reader, Window.last(window, now), config.export.directory, config, now=now, database=database
+        )
