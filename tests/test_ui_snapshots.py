@@ -39,7 +39,9 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def frozen_app(directory: Path) -> DashboardApp:
-    return make_app(snapshot_config(directory), database=directory / "snapshot.db", clock=lambda: NOW, poll=False)
+    return make_app(
+        snapshot_config(directory), database=directory / "snapshot.db", clock=lambda: NOW, poll=False
+    )
 
 
 async def loaded(pilot: Pilot[Any]) -> None:
@@ -76,7 +78,9 @@ def test_mention_detail(snap_compare: Any, store: Path, size: tuple[int, int]) -
 
 @pytest.mark.parametrize("size", [NARROW, WIDE], ids=["80x24", "160x48"])
 def test_failing_source_error(snap_compare: Any, store: Path, size: tuple[int, int]) -> None:
-    assert snap_compare(frozen_app(store), terminal_size=size, run_before=then("7", "down", "down", "down", "enter"))
+    assert snap_compare(
+        frozen_app(store), terminal_size=size, run_before=then("7", "down", "down", "down", "enter")
+    )
 
 
 def test_help_screen(snap_compare: Any, store: Path) -> None:
