@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import multiprocessing
+import multiprocessing.resource_tracker
 import os
 import pickle
 import signal
@@ -135,6 +136,22 @@ class _Worker:
         self.conn.close()
 
 
+def _start_resource_tracker() -> None:
+    """Start multiprocessing's resource tracker with a stderr it can inherit.
+
+    The first spawn starts the tracker and hands it `sys.stderr.fileno()`. Under Textual, stderr is
+    a capture whose fileno() is -1, and the spawn fails ("bad value(s) in fds_to_keep"); the tracker
+    gets /dev/null instead, so it can never write on the dashboard's screen either.
+    """
+    saved = sys.stderr
+    try:
+        with open(os.devnull, "w") as devnull:
+            sys.stderr = devnull
+            multiprocessing.resource_tracker.ensure_running()
+    finally:
+        sys.stderr = saved
+
+
 class ProcessParser(RunParser):
     """Runs picklable parse functions in worker processes, each call within `budget` wall-clock seconds.
 
@@ -154,6 +171,7 @@ class ProcessParser(RunParser):
         self.max_calls_per_worker = max_calls_per_worker
         # "spawn" is safe with the threads the app runs and behaves the same on every OS.
         self._context = multiprocessing.get_context("spawn")
+        _start_resource_tracker()
         self._slots = asyncio.Semaphore(self.workers)
         self._idle: list[_Worker] = []
         self._busy: set[_Worker] = set()

@@ -57,6 +57,11 @@ class Poller:
         self.sources = {source.name: source for source in config.sources}
         store.sync_sources(config.sources, {s.name: source_config_hash(s) for s in config.sources})
 
+    @property
+    def in_flight(self) -> int:
+        """How many sources are being polled right now (the dashboard shows "polling...")."""
+        return len(self._in_flight)
+
     # -- deciding ---------------------------------------------------------------------------
 
     def due(self, *, force: bool = False) -> list[SourceConfig]:

@@ -9,7 +9,6 @@ async worker, one poll per source at a time, each finished poll posting `PollFin
 from __future__ import annotations
 
 import asyncio
-import multiprocessing.resource_tracker
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -120,8 +119,6 @@ class DashboardApp(App[None]):
         self._pause = asyncio.Event()
         self._refresh_timer: Timer | None = None
         self._filter_timer: Timer | None = None
-        if self.polling_enabled:
-            start_resource_tracker()
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -345,16 +342,6 @@ class DashboardApp(App[None]):
             self.notify(f"Export failed: {safe_str(error)}", severity="error", markup=False)
             return
         self.notify(f"Snapshot written to {path}", markup=False)
-
-
-def start_resource_tracker() -> None:
-    """Start multiprocessing's resource tracker while stderr is still the real one.
-
-    The poller parses in spawned processes; the first spawn starts the tracker and passes it
-    `sys.stderr.fileno()`, which under Textual (stdout/stderr captured) is -1 and fails with
-    "bad value(s) in fds_to_keep". Started here, before the app runs, it works.
-    """
-    multiprocessing.resource_tracker.ensure_running()
 
 
 def make_app(
