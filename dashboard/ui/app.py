@@ -265,8 +265,10 @@ class DashboardApp(App[None]):
             polling = "read-only"
         elif not self.polling_enabled:
             polling = "off"
+        elif self.paused:
+            polling = "paused"
         else:
-            polling = "paused" if self.paused else "idle"
+            polling = "polling" if self._poller is not None and self._poller.in_flight else "idle"
         self.main.header = HeaderState(WINDOW_LABELS.get(self.window, self.window), self.clock(), polling)
 
     def action_cycle_window(self) -> None:
