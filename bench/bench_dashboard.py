@@ -168,7 +168,9 @@ class Recorder:
             )
 
 
-def instrumented_app(config_path: Path, database: Path, recorder: Recorder, poll: bool, sources: int) -> Any:
+def instrumented_app(
+    config_path: Path, database: Path, recorder: Recorder, poll: bool, sources: int, readonly: bool = False
+) -> Any:
     """A DashboardApp that records when data lands, when it is painted, and how late a 10 ms timer is."""
     from textual.message import Message
 
@@ -207,7 +209,9 @@ def instrumented_app(config_path: Path, database: Path, recorder: Recorder, poll
         )  # relative paths resolve here
 
         def __init__(self) -> None:
-            super().__init__(load_config(config_path), database=database, clock=clock, poll=poll)
+            super().__init__(
+                load_config(config_path), database=database, clock=clock, poll=poll, readonly=readonly
+            )
             self._has_dashboard = False
             self._has_stream = False
             self._polls_done = 0
@@ -243,6 +247,8 @@ def instrumented_app(config_path: Path, database: Path, recorder: Recorder, poll
                 # The base class applies the data right after this handler; the callback runs
                 # after the main screen's next refresh, i.e. once that data is on screen.
                 self.main.call_after_refresh(lambda: recorder.event("first_complete_paint"))
+                if not poll:  # nothing else to watch: stop the probe before any idle window
+                    self.set_timer(PROBE_AFTER_POLL, self._stop_probe)
 
         def _stop_probe(self) -> None:
             self._probing = False
@@ -284,7 +290,9 @@ def child_main(args: argparse.Namespace) -> None:
     import dashboard.ui.app  # noqa: F401  (imports timed separately from the app's start)
 
     recorder.event("imported")
-    app = instrumented_app(Path(args.config), Path(args.database), recorder, args.poll, args.sources)
+    app = instrumented_app(
+        Path(args.config), Path(args.database), recorder, args.poll, args.sources, args.readonly
+    )
     if args.child == "headless":
 
         async def run_headless() -> None:
@@ -348,11 +356,11 @@ class Launch:
 
 
 def child_command(
-    mode: str, config: Path, database: Path, events: Path, poll: bool, sources: int
+    mode: str, config: Path, database: Path, events: Path, poll: bool, sources: int, readonly: bool = False
 ) -> list[str]:
     command = [sys.executable, "-m", "bench.bench_dashboard", "--child", mode, "--config", str(config)]
     command += ["--database", str(database), "--events", str(events), "--sources", str(sources)]
-    return command + (["--poll"] if poll else [])
+    return command + (["--poll"] if poll else []) + (["--readonly"] if readonly else [])
 
 
 def launch_headless(command: list[str], events: Path) -> Launch:
@@ -527,6 +535,27 @@ def run_pty(
     return result
 
 
+def run_readonly_idle(
+    directory: Path, config: Path, store: Path, sources: int, seconds: float
+) -> dict[str, Any]:
+    """A read-only instance (`--readonly`: never polls, re-reads the store on a timer) left idle."""
+    database = working_copy(store, directory)
+    events = directory / "events-pty-readonly.jsonl"
+    events.unlink(missing_ok=True)
+    command = child_command("pty", config, database, events, False, sources, readonly=True)
+    launch, master = launch_in_pty(command, events)
+    try:
+        launch.wait_for("first_complete_paint", 300)
+        time.sleep(IDLE_SETTLE)
+        idle = measure_idle(launch, seconds)
+    finally:
+        finish(launch, master)
+    dump = launch.dump()
+    idle["refreshes"] = sum(1 for t in dump.get("computed", []) if idle["start"] <= t <= idle["end"])
+    idle["calls"] = call_stats(dump.get("calls", {}), idle["start"], idle["end"])
+    return {"idle": idle}
+
+
 def measure_idle(launch: Launch, seconds: float) -> dict[str, Any]:
     """CPU of the app and its children over `seconds` of wall time, as % of one core."""
     pid = launch.process.pid
@@ -589,7 +618,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--feeds", type=int, default=1000, help="local feeds the app polls (default 1000)")
     parser.add_argument("--idle-seconds", type=float, default=300.0)
     parser.add_argument("--repeat", type=int, default=3, help="headless first-paint runs (default 3)")
-    parser.add_argument("--skip", nargs="*", default=[], choices=("headless", "pty", "poll"))
+    parser.add_argument("--skip", nargs="*", default=[], choices=("headless", "pty", "poll", "readonly"))
+    parser.add_argument(
+        "--readonly-idle-seconds", type=float, default=60.0, help="idle window of the read-only instance"
+    )
     parser.add_argument("--output", default="bench_dashboard")
     parser.add_argument("--child", choices=("headless", "pty"), help=argparse.SUPPRESS)
     parser.add_argument("--config", help=argparse.SUPPRESS)
@@ -597,6 +629,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--events", help=argparse.SUPPRESS)
     parser.add_argument("--sources", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--poll", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--readonly", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         child_main(args)
@@ -623,6 +656,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 directory, config, store, args.feeds, poll=True, idle_seconds=args.idle_seconds
             )
             results["pty+poll"]["server_responses"] = server.take_counts()
+        if "readonly" not in args.skip:
+            print(f"pty launch, read-only, {args.readonly_idle_seconds:g} s idle ...", flush=True)
+            results["pty read-only"] = run_readonly_idle(
+                directory, config, store, args.feeds, args.readonly_idle_seconds
+            )
     print()
     print(
         format_table(
@@ -691,6 +729,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         targets.append(Target("idle CPU between polls", idle["percent_of_one_core"], 1.0, "% of one core"))
         if run["spawn_to_first_paint_s"]:
             print(f"first paint while polling: {run['spawn_to_first_paint_s']:.2f} s from spawn")
+    if "pty read-only" in results:
+        idle = results["pty read-only"]["idle"]
+        print(
+            f"read-only instance idle {idle['wall_s']:.0f} s (no target; it re-reads on a timer): "
+            f"{idle['percent_of_one_core']:.2f} % of one core, {idle['refreshes']} analytics refreshes"
+        )
     print()
     for target in targets:
         print(target.line())
