@@ -310,15 +310,25 @@ def test_rising_is_velocity_not_size() -> None:
             (3, 3.0, 5),
             (3, 2.0, None),  # unknown totals are skipped: one known row only
             (4, 1.0, 8),
-            (4, 1.0 - 1 / 120, 20),  # 30 s apart: below the minimum span
+            (4, 1.0 - 1 / 120, 10),  # 30 s apart: rated over the minimum span (10 min), 12/h, not 240/h
             (5, 6.0, 9),
             (5, 1.0, 9),  # no gain
+            (6, 0.5, 50),  # a single snapshot: no rate yet
         ]
     )
     top = rising.rising(history, top_n=5)
-    assert top["id"].tolist() == [2, 1]
-    assert top["per_hour"].tolist() == pytest.approx([30.0, 10.0])
-    assert top["gained"].tolist() == [30, 100]
+    assert top["id"].tolist() == [2, 4, 1]
+    assert top["per_hour"].tolist() == pytest.approx([30.0, 12.0, 10.0])
+    assert top["gained"].tolist() == [30, 2, 100]
+    assert top["hours"].tolist() == pytest.approx([1.0, 1 / 120, 10.0])
+
+
+def test_rising_shows_after_the_second_poll() -> None:
+    """Two polls a minute apart are enough to see a mention taking off."""
+    history = snapshots([(7, 2 / 60, 3), (7, 1 / 60, 9)])
+    top = rising.rising(history, top_n=5)
+    assert top["id"].tolist() == [7]
+    assert top["per_hour"].tolist() == pytest.approx([6 / (10 / 60)])
 
 
 # ---- replies ---------------------------------------------------------------------------------------

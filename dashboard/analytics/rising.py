@@ -4,6 +4,10 @@ For each mention with at least two engagement_history rows inside a recent span 
 velocity is (total at the last row - total at the first row) / hours between them, total being
 likes + replies + shares over the known ones. Absolute counts favour old, big posts; velocity finds
 what is taking off now.
+
+Snapshots closer together than `MIN_SPAN` are rated as if they were `MIN_SPAN` apart: two polls a minute
+apart still show what is taking off (the dashboard polls every few minutes, so waiting for a wide span
+would leave the panel empty for its first ten minutes), while the rate never divides by almost nothing.
 """
 
 from __future__ import annotations
@@ -17,13 +21,13 @@ from dashboard.analytics.windows import epochs_of
 
 VELOCITY_COLUMNS = ("id", "gained", "hours", "per_hour")
 RISING_SPAN = timedelta(hours=24)
-# Two snapshots closer than this say little about a rate (and divide by almost nothing).
+# The shortest span a rate is taken over: closer snapshots would divide by almost nothing.
 MIN_SPAN = timedelta(minutes=10)
 
 
 def velocities(history: pd.DataFrame, *, min_span: timedelta = MIN_SPAN) -> pd.DataFrame:
-    """[id, gained, hours, per_hour] for every mention in `history` [mention_id, at, engagement] whose
-    first and last known totals are at least `min_span` apart."""
+    """[id, gained, hours, per_hour] for every mention in `history` [mention_id, at, engagement] with
+    two known totals or more; `per_hour` is gained over the hours between them, at least `min_span`."""
     known = history.loc[history["engagement"].notna(), ["mention_id", "at", "engagement"]]
     frame = pd.DataFrame(
         {
@@ -47,8 +51,9 @@ def velocities(history: pd.DataFrame, *, min_span: timedelta = MIN_SPAN) -> pd.D
             "hours": hours.to_numpy(dtype=float),
         }
     )
-    result = result[result["hours"] * 3600 >= min_span.total_seconds()].copy()
-    result["per_hour"] = result["gained"] / result["hours"]
+    result = result[result["hours"] > 0].copy()
+    rated_hours = result["hours"].clip(lower=min_span.total_seconds() / 3600.0)
+    result["per_hour"] = result["gained"] / rated_hours
     return result.reset_index(drop=True)
 
 
