@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pandas as pd
 import pytest
+from rich.style import Style
 from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.widgets import DataTable
@@ -15,6 +16,7 @@ from dashboard.ui.formatting import Trend, age_hours, change_against, format_cou
 from dashboard.ui.safe import safe_content, safe_str, safe_text
 from dashboard.ui.screens.main import MainScreen
 from dashboard.ui.widgets.alerts import AlertsPanel, source_alerts, spike_alerts
+from dashboard.ui.widgets.columns import ColumnSpec
 from dashboard.ui.widgets.kpis import HeaderState, KpiBar
 from dashboard.ui.widgets.rows import openable_url
 from dashboard.ui.widgets.sources import SourcesPanel, status_label
@@ -129,7 +131,7 @@ def test_alerts_fire_on_a_new_failure_only() -> None:
 
 class TableApp(App[None]):
     def compose(self) -> ComposeResult:
-        yield KeyedTable((("A", "a"), ("B", "b")))
+        yield KeyedTable((ColumnSpec("A", "a"), ColumnSpec("B", "b", flex=True)))
 
 
 def rows(*pairs: tuple[str, str]) -> list[TableRow]:
@@ -175,7 +177,7 @@ async def test_hostile_titles_render_literally_in_every_panel(size: tuple[int, i
         screen = await show_samples(app, HOSTILE_TITLES)
         await pilot.pause()
         stream = screen.query_one(StreamPanel)
-        titles = {stream.table.get_row(key)[4].plain for key in map(str, range(1, 41))}
+        titles = {stream.table.cell_text(key, "title") for key in map(str, range(1, 41))}
         assert "Great post [/bold] by someone" in titles
         assert "[@click=app.quit]Click me[/]" in titles
         assert "[link=file:///etc/passwd]y[/link]" in titles
@@ -208,11 +210,34 @@ async def test_new_stream_rows_are_highlighted_then_fade() -> None:
         newer = sample_mentions(42)
         screen.show_stream(newer, NOW)
         await pilot.pause()
-        assert stream.table.get_row("42")[0].plain.startswith("●")
-        assert not stream.table.get_row("40")[0].plain.startswith("●")
+        assert is_highlighted(stream, "42")
+        assert not is_highlighted(stream, "40")
         assert stream.table.get_row_index("42") == 0
         stream._fade()
-        assert not stream.table.get_row("42")[0].plain.startswith("●")
+        assert not is_highlighted(stream, "42")
+
+
+async def test_the_first_backlog_is_not_highlighted() -> None:
+    app = ScreenApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, MainScreen)
+        screen.show_stream([], NOW)
+        await pilot.pause()
+        stream = screen.query_one(StreamPanel)
+        assert "No mentions yet" in stream.table.empty_message
+        screen.show_stream(sample_mentions(40), NOW)  # the first poll's backlog
+        await pilot.pause()
+        assert not any(is_highlighted(stream, str(key)) for key in range(1, 41))
+        screen.show_stream(sample_mentions(41), NOW)
+        await pilot.pause()
+        assert is_highlighted(stream, "41")
+
+
+def is_highlighted(stream: StreamPanel, key: str) -> bool:
+    """A new row's time is in the highlight style and its title bold."""
+    time, title = stream.table.cells_of(key)[0], stream.table.cells_of(key)[4]
+    return bool(isinstance(time.style, Style) and time.style.bold and title.style == "bold")
 
 
 async def test_sources_panel_lists_every_status_and_alerts_only_on_change() -> None:

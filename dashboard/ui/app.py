@@ -62,7 +62,7 @@ class DashboardApp(App[None]):
     TITLE = "Community dashboard"
     COMMANDS = App.COMMANDS | {DashboardCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("r", "poll_now", "Poll now"),
+        Binding("r", "poll_now", "Poll"),
         Binding("p", "toggle_pause", "Pause"),
         Binding("w", "cycle_window", "Window"),
         Binding("slash", "filter", "Filter"),

@@ -74,6 +74,22 @@ def local_time(moment: datetime | None, now: datetime) -> str:
     return local.strftime("%Y-%m-%d %H:%M")
 
 
+COMPACT_CLOCK_SPAN = timedelta(hours=12)
+
+
+def compact_time(moment: datetime | None, now: datetime) -> str:
+    """At most 8 cells for narrow columns: '23:43' today or within 12 h (a next poll just after
+    midnight), 'Nov 25' earlier this year, 'Nov 2024' before."""
+    if moment is None or is_missing(moment):
+        return "–"
+    local, local_now = moment.astimezone(), now.astimezone()
+    if local.date() == local_now.date() or abs(moment - now) < COMPACT_CLOCK_SPAN:
+        return local.strftime("%H:%M")
+    if local.year == local_now.year:
+        return local.strftime("%b %d")
+    return local.strftime("%b %Y")
+
+
 def duration(span: timedelta) -> str:
     """A coarse human duration: '45 s', '12 min', '3 h', '2 d'."""
     seconds = abs(span.total_seconds())

@@ -12,6 +12,10 @@ from textual.content import Content
 
 from dashboard.text import display_safe, shorten
 
+# Untrusted text is cut to these lengths before it reaches a table cell (the column cuts it further).
+TEXT_CAP = 60
+TITLE_CAP = 200
+
 
 def safe_str(value: object, *, one_line: bool = True, width: int | None = None) -> str:
     """The sanitised plain string, folded to one line and cut to `width` if asked."""

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Container
@@ -46,6 +46,8 @@ PANELS: tuple[tuple[str, str], ...] = (
     ("alerts", "Alerts"),
 )
 
+COMPACT_FOOTER_BELOW = 120  # columns
+
 
 @dataclass(frozen=True, slots=True)
 class StreamRows:
@@ -57,7 +59,7 @@ class StreamRows:
 class MainScreen(Screen[None]):
     CSS_PATH = "main.tcss"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
-    VERTICAL_BREAKPOINTS = [(0, "-short"), (36, "-tall")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (36, "-tall"), (46, "-roomy")]
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding(str(number), f"show_panel('{panel}')", label, show=False)
         for number, (panel, label) in enumerate(PANELS, start=1)
@@ -82,6 +84,10 @@ class MainScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.query_one("#stream-table").focus()
+
+    def on_resize(self, event: events.Resize) -> None:
+        """Narrow terminals get the compact footer, so every key's label still fits."""
+        self.query_one(Footer).compact = event.size.width < COMPACT_FOOTER_BELOW
 
     @property
     def is_composed(self) -> bool:

@@ -17,9 +17,10 @@ from textual.notifications import SeverityLevel
 from textual.reactive import reactive
 
 from dashboard.models import SourceStatus
-from dashboard.ui.formatting import format_count, local_time
+from dashboard.ui.formatting import compact_time, format_count, local_time
 from dashboard.ui.safe import safe_str
 from dashboard.ui.theme import cell_style
+from dashboard.ui.widgets.columns import ColumnSpec
 from dashboard.ui.widgets.panel import Panel
 from dashboard.ui.widgets.rows import Record, moment_of, number_of, text_of
 from dashboard.ui.widgets.sources import FAILING, status_label, status_of
@@ -77,7 +78,11 @@ class AlertsPanel(Panel):
     """The alerts log, newest first."""
 
     TITLE = "Alerts"
-    COLUMNS = (("Time", "time"), ("Alert", "message"))
+    COLUMNS = (
+        ColumnSpec("Time", "time", max_width=8, keep=9),
+        ColumnSpec("Alert", "message", min_width=10, flex=True, keep=10),
+    )
+    EMPTY = "No alerts: spikes in mentions and sources that start failing show up here."
 
     spikes: reactive[tuple[dict[str, Any], ...] | None] = reactive(None, always_update=True)
     sources: reactive[tuple[dict[str, Any], ...] | None] = reactive(None, always_update=True)
@@ -95,6 +100,7 @@ class AlertsPanel(Panel):
 
     def watch_spikes(self, spikes: tuple[dict[str, Any], ...] | None) -> None:
         if spikes is not None:
+            self.query_one(KeyedTable).empty_message = self.EMPTY
             self._record(spike_alerts(spikes, self._now()), "spikes")
 
     def watch_sources(self, sources: tuple[dict[str, Any], ...] | None) -> None:
@@ -126,7 +132,7 @@ class AlertsPanel(Panel):
             TableRow(
                 key=alert.key,
                 cells=(
-                    Text(local_time(alert.at, now), end=""),
+                    Text(compact_time(alert.at, now), end=""),
                     Text(alert.message, style=cell_style(self.app, f"${alert.severity}"), end=""),
                 ),
             )

@@ -13,6 +13,7 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.widgets import DataTable
 
+from dashboard.ui.widgets.columns import ColumnSpec
 from dashboard.ui.widgets.panel import Panel
 from dashboard.ui.widgets.rows import Record, int_of, openable_url, text_of
 from dashboard.ui.widgets.table import KeyedTable, TableRow
@@ -21,8 +22,9 @@ from dashboard.ui.widgets.table import KeyedTable, TableRow
 class MentionTablePanel(Panel):
     """A panel listing mentions keyed by their store id; subclasses say how a row looks."""
 
-    COLUMNS: ClassVar[tuple[tuple[str, str], ...]] = ()
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("o", "open_link", "Open link")]
+    COLUMNS: ClassVar[tuple[ColumnSpec, ...]] = ()
+    EMPTY: ClassVar[str] = "Nothing here yet."
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("o", "open_link", "Link")]
 
     class MentionChosen(Message):
         """The user asked for a mention's details (Enter or a click on a row)."""
@@ -51,6 +53,7 @@ class MentionTablePanel(Panel):
         if rows is None:
             return
         self._by_key = {str(int_of(record, "id")): dict(record) for record in rows}
+        self.table.empty_message = self.empty_message()
         self.refresh_rows()
 
     def refresh_rows(self) -> None:
@@ -67,6 +70,10 @@ class MentionTablePanel(Panel):
         self._rendered = rendered
         self.table.sync(rows)
         self.border_subtitle = self.subtitle()
+
+    def empty_message(self) -> str:
+        """What the table says when it has no rows (once data has arrived)."""
+        return self.EMPTY
 
     def render_basis(self, key: str) -> object:
         """Anything besides the record a row's look depends on (the stream's 'just arrived' mark)."""

@@ -10,8 +10,9 @@ from textual.binding import Binding, BindingType
 from textual.message import Message
 
 from dashboard.ui.formatting import age_hours
-from dashboard.ui.safe import safe_str, safe_text
+from dashboard.ui.safe import TEXT_CAP, TITLE_CAP, safe_str, safe_text
 from dashboard.ui.theme import cell_style
+from dashboard.ui.widgets.columns import ColumnSpec
 from dashboard.ui.widgets.mentions import MentionTablePanel
 from dashboard.ui.widgets.rows import Record, int_of, number_of, text_of
 from dashboard.ui.widgets.table import TableRow
@@ -23,7 +24,13 @@ class NeedsReplyPanel(MentionTablePanel):
     """The reply queue across every source."""
 
     TITLE = "Needs reply"
-    COLUMNS = (("Age", "age"), ("Source", "source"), ("Author", "author"), ("Title", "title"))
+    COLUMNS = (
+        ColumnSpec("Age", "age", max_width=6, keep=9, justify="right"),
+        ColumnSpec("Source", "source", min_width=8, max_width=12, keep=7),
+        ColumnSpec("Author", "author", min_width=8, max_width=14, keep=6),
+        ColumnSpec("Title", "title", min_width=12, flex=True, share=0.45, keep=10),
+    )
+    EMPTY = "Nothing is waiting for a reply."
     BINDINGS: ClassVar[list[BindingType]] = [Binding("x", "mark_handled", "Handled")]
 
     class HandledMarked(Message):
@@ -42,9 +49,9 @@ class NeedsReplyPanel(MentionTablePanel):
             key=str(int_of(record, "id")),
             cells=(
                 Text(age_hours(hours), style=age_style, justify="right", end=""),
-                safe_text(text_of(record, "source"), width=14),
-                safe_text(text_of(record, "author"), width=18),
-                safe_text(text_of(record, "title") or text_of(record, "url"), width=70),
+                safe_text(text_of(record, "source"), width=TEXT_CAP),
+                safe_text(text_of(record, "author"), width=TEXT_CAP),
+                safe_text(text_of(record, "title") or text_of(record, "url"), width=TITLE_CAP),
             ),
         )
 

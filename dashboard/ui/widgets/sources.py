@@ -13,9 +13,10 @@ from textual.reactive import reactive
 from textual.widgets import DataTable
 
 from dashboard.models import SourceStatus
-from dashboard.ui.formatting import local_time
-from dashboard.ui.safe import safe_str
+from dashboard.ui.formatting import compact_time, local_time
+from dashboard.ui.safe import TEXT_CAP, TITLE_CAP, safe_str
 from dashboard.ui.theme import cell_style
+from dashboard.ui.widgets.columns import ColumnSpec
 from dashboard.ui.widgets.panel import Panel
 from dashboard.ui.widgets.rows import Record, int_of, moment_of, text_of
 from dashboard.ui.widgets.table import KeyedTable, TableRow
@@ -52,12 +53,23 @@ def status_label(record: Record, now: datetime) -> str:
     return status.value
 
 
+def short_status(record: Record, now: datetime) -> str:
+    """The status for the table: the time a rate limit lifts is in the Next column already."""
+    status = status_of(record)
+    return status.value if status is SourceStatus.RATE_LIMITED else status_label(record, now)
+
+
 class SourcesPanel(Panel):
     """One row per source: status, last success, next poll and the last error in short."""
 
     TITLE = "Sources"
-    COLUMNS = (("Source", "name"), ("Status", "status"), ("Next", "next_poll"),
-               ("Last ok", "last_success"), ("Last error", "error"))  # fmt: skip
+    COLUMNS = (
+        ColumnSpec("Source", "name", min_width=10, max_width=16, keep=10),
+        ColumnSpec("Status", "status", min_width=10, max_width=17, keep=9),
+        ColumnSpec("Next", "next_poll", max_width=8, keep=6),
+        ColumnSpec("Last ok", "last_success", max_width=8, keep=5),
+        ColumnSpec("Last error", "error", min_width=10, flex=True, keep=8),
+    )
 
     class SourceChosen(Message):
         """The user asked for a source's full state and error (Enter on a row)."""
@@ -81,9 +93,11 @@ class SourcesPanel(Panel):
             return
         self._by_name = {text_of(record, "name"): dict(record) for record in rows}
         now = self.now or datetime.now().astimezone()
-        self.query_one(KeyedTable).sync([self.make_row(record, now) for record in self._by_name.values()])
+        table = self.query_one(KeyedTable)
+        table.empty_message = "No sources configured: add feeds or sources to the config file."
+        table.sync([self.make_row(record, now) for record in self._by_name.values()])
         failing = sum(1 for record in rows if status_of(record) in FAILING)
-        self.border_subtitle = f"{len(rows)} · {failing} failing · Enter: details"
+        self.border_subtitle = f"{len(rows)} sources · {failing} failing"
 
     def make_row(self, record: Record, now: datetime) -> TableRow:
         status = status_of(record)
@@ -95,11 +109,11 @@ class SourcesPanel(Panel):
         return TableRow(
             key=text_of(record, "name"),
             cells=(
-                Text(safe_str(text_of(record, "name"), width=16), end=""),
-                Text(status_label(record, now), style=cell_style(self.app, STATUS_STYLE[status]), end=""),
-                Text(local_time(moment_of(record, "next_poll_at"), now), end=""),
-                Text(local_time(moment_of(record, "last_success_at"), now), end=""),
-                Text(safe_str(error, width=48), style=cell_style(self.app, "$text-muted"), end=""),
+                Text(safe_str(text_of(record, "name"), width=TEXT_CAP), end=""),
+                Text(short_status(record, now), style=cell_style(self.app, STATUS_STYLE[status]), end=""),
+                Text(compact_time(moment_of(record, "next_poll_at"), now), end=""),
+                Text(compact_time(moment_of(record, "last_success_at"), now), end=""),
+                Text(safe_str(error, width=TITLE_CAP), style=cell_style(self.app, "$text-muted"), end=""),
             ),
         )
 

@@ -19,9 +19,10 @@ from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widgets import Input
 
-from dashboard.ui.formatting import format_count, local_time
-from dashboard.ui.safe import safe_text
+from dashboard.ui.formatting import compact_time, format_count
+from dashboard.ui.safe import TEXT_CAP, TITLE_CAP, safe_text
 from dashboard.ui.theme import cell_style
+from dashboard.ui.widgets.columns import ColumnSpec
 from dashboard.ui.widgets.mentions import MentionTablePanel
 from dashboard.ui.widgets.rows import Record, engagement_of, int_of, moment_of, text_of
 from dashboard.ui.widgets.styles import widget_css
@@ -60,19 +61,25 @@ class MentionFilter:
 
 
 def stream_row(record: Record, now: datetime, *, fresh: bool, highlight: Style) -> TableRow:
-    """One mention as table cells; untrusted columns go through the sanitiser."""
+    """One mention as table cells; untrusted columns go through the sanitiser.
+
+    A mention that just arrived has its time in the highlight colour and its title in bold.
+    """
     published = moment_of(record, "published_at")
-    time_cell = Text(("● " if fresh else "  ") + local_time(published, now), style=highlight if fresh else "")
     engagement = engagement_of(record)
     return TableRow(
         key=str(int_of(record, "id")),
         cells=(
-            time_cell,
-            safe_text(text_of(record, "source"), width=16),
-            safe_text(text_of(record, "kind"), width=8),
-            safe_text(text_of(record, "author"), width=20),
-            safe_text(text_of(record, "title") or text_of(record, "url"), width=90),
-            Text(format_count(engagement), justify="right"),
+            Text(compact_time(published, now), style=highlight if fresh else "", end=""),
+            safe_text(text_of(record, "source"), width=TEXT_CAP),
+            safe_text(text_of(record, "kind"), width=TEXT_CAP),
+            safe_text(text_of(record, "author"), width=TEXT_CAP),
+            safe_text(
+                text_of(record, "title") or text_of(record, "url"),
+                style="bold" if fresh else "",
+                width=TITLE_CAP,
+            ),
+            Text(format_count(engagement), justify="right", end=""),
         ),
     )
 
@@ -82,8 +89,14 @@ class StreamPanel(MentionTablePanel):
 
     DEFAULT_CSS = widget_css(__file__)
     TITLE = "Live stream"
-    COLUMNS = (("Time", "time"), ("Source", "source"), ("Kind", "kind"), ("Author", "author"),
-               ("Title", "title"), ("Eng.", "engagement"))  # fmt: skip
+    COLUMNS = (
+        ColumnSpec("Time", "time", max_width=8, keep=9),
+        ColumnSpec("Source", "source", min_width=8, max_width=12, keep=8),
+        ColumnSpec("Kind", "kind", min_width=7, max_width=8, keep=7),
+        ColumnSpec("Author", "author", min_width=8, max_width=14, keep=6),
+        ColumnSpec("Title", "title", min_width=12, flex=True, share=0.38, keep=10),
+        ColumnSpec("Eng.", "engagement", max_width=6, keep=7, justify="right"),
+    )
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "clear_filter", "Clear filter", show=False),
     ]
@@ -117,7 +130,7 @@ class StreamPanel(MentionTablePanel):
             return
         newest = list(rows)[:MAX_ROWS]
         keys = {str(int_of(record, "id")) for record in newest}
-        if self._loaded_once and not self.is_filtered:
+        if self._loaded_once and not self.is_filtered and self._by_key:  # (a first backlog is not news)
             self._fresh |= keys - set(self._by_key)
         self._fresh &= keys
         self._loaded_once = True
@@ -133,6 +146,11 @@ class StreamPanel(MentionTablePanel):
 
     def render_basis(self, key: str) -> object:
         return key in self._fresh
+
+    def empty_message(self) -> str:
+        if self.is_filtered:
+            return "No mention matches this filter. Esc clears it."
+        return "No mentions yet: they appear here as polls find them."
 
     def subtitle(self) -> str:
         return f"{len(self._by_key)} newest" + (" · filtered" if self.is_filtered else "")

@@ -1,7 +1,9 @@
-"""A DataTable whose rows are synchronised in place by key: added, updated, removed, reordered.
+"""A DataTable whose rows are synchronised in place by key and whose columns fit the panel's width.
 
-Panels never clear and reload their tables: the cursor stays on the row the user was reading,
-and only changed cells are touched.
+Panels never clear and reload their tables: the cursor stays on the row the user was reading, and
+only changed cells are touched. Column widths follow the table's width (`columns.fit_widths`): the
+flexible column takes the room the others leave, and columns that cannot fit are hidden, so nothing
+ever scrolls sideways. An empty table says why it is empty instead of showing a blank box.
 """
 
 from __future__ import annotations
@@ -9,24 +11,39 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from rich.segment import Segment
 from rich.text import Text
 from textual import events
+from textual.strip import Strip
 from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey, RowKey
+
+from dashboard.ui.theme import cell_style
+from dashboard.ui.widgets.columns import ColumnSpec, fit_widths
+from dashboard.ui.widgets.styles import widget_css
+
+LOADING = "loading…"
 
 
 class RankedText(Text):
     """A first-column cell that also carries its row's position, so `sort` can order by it."""
 
     def __init__(self, text: Text, rank: int) -> None:
-        super().__init__(text.plain, style=text.style, end="", no_wrap=True)
+        super().__init__(
+            text.plain,
+            style=text.style,
+            justify=text.justify,
+            overflow=text.overflow,
+            no_wrap=True,
+            end="",
+        )
         self.spans = list(text.spans)
         self.rank = rank
 
 
 @dataclass(frozen=True, slots=True)
 class TableRow:
-    """One row to show: its stable key and one cell per column."""
+    """One row to show: its stable key and one cell per column (hidden columns included)."""
 
     key: str
     cells: tuple[Text, ...]
@@ -39,44 +56,103 @@ class SyncResult:
     removed: tuple[str, ...]
 
 
+ColumnWidths = tuple[int | None, ...]  # each column's width, None when hidden
+
+
 class KeyedTable(DataTable[Text]):
     """A read-only table of `TableRow`s kept in the order given to `sync`."""
 
-    def __init__(self, columns: Sequence[tuple[str, str]], *, id: str | None = None) -> None:
+    DEFAULT_CSS = widget_css(__file__)
+
+    def __init__(
+        self, columns: Sequence[ColumnSpec], *, id: str | None = None, empty_message: str = LOADING
+    ) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=True)
-        self._column_spec = tuple(columns)
+        self._specs = tuple(columns)
+        self._rows: dict[str, TableRow] = {}
+        self._natural = [len(spec.label) for spec in self._specs]
+        self._widths: ColumnWidths = ()
+        self._empty_message = empty_message
+        self._empty_lines: tuple[str, int, list[Strip]] | None = None
 
-    def on_mount(self) -> None:
-        self.ensure_columns()
+    # -- columns --------------------------------------------------------------------------------
 
-    def ensure_columns(self) -> None:
-        """Add the columns once, whether the table is first synced before or after it is mounted."""
-        if not self.columns:
-            for label, key in self._column_spec:
-                self.add_column(label, key=key)
-
-    async def _on_idle(self, event: events.Idle) -> None:
-        """Measure new rows (DataTable does it when idle), then drop renders cached at the old widths.
-
-        DataTable's cell cache is keyed by an update counter, not by column width: a frame drawn
-        between `add_row` and this measurement would otherwise keep columns at their header width.
-        """
-        widths = [column.content_width for column in self.columns.values()]
-        await super()._on_idle(event)
-        if widths != [column.content_width for column in self.columns.values()]:
-            self._update_count += 1
-            self.refresh()
-
-    def _grow_column(self, column_key: str, cell: Text) -> None:
-        """Widen a column for an updated cell in O(1) (DataTable's update_width re-measures the column)."""
-        column = self.columns.get(ColumnKey(column_key))
-        if column is not None and cell.cell_len > column.content_width:
-            column.content_width = cell.cell_len
-            self._require_update_dimensions = True
+    @property
+    def specs(self) -> tuple[ColumnSpec, ...]:
+        return self._specs
 
     @property
     def column_keys(self) -> tuple[str, ...]:
-        return tuple(key for _, key in self._column_spec)
+        return tuple(spec.key for spec in self._specs)
+
+    @property
+    def visible_keys(self) -> tuple[str, ...]:
+        return tuple(spec.key for spec, width in zip(self._specs, self._widths, strict=False) if width)
+
+    @property
+    def column_widths(self) -> ColumnWidths:
+        return self._widths
+
+    def on_mount(self) -> None:
+        self._relayout()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._relayout()
+
+    def _available_width(self) -> int:
+        return self.scrollable_content_region.width
+
+    def _fit(self) -> ColumnWidths:
+        available = self._available_width()
+        if available <= 0:  # not laid out yet (or hidden): every column at its content's width
+            return tuple(
+                max(natural, spec.floor) for spec, natural in zip(self._specs, self._natural, strict=True)
+            )
+        return fit_widths(self._specs, self._natural, available, padding=2 * self.cell_padding)
+
+    def _relayout(self) -> None:
+        """Fit the columns to the width: resize them in place, or rebuild if the visible set changed."""
+        widths = self._fit()
+        if widths == self._widths and self.columns:
+            return
+        visible_before = [width is not None for width in self._widths]
+        if not self.columns or visible_before != [width is not None for width in widths]:
+            self._rebuild(widths)
+            return
+        self._widths = widths
+        for spec, width in zip(self._specs, widths, strict=True):
+            column = self.columns.get(ColumnKey(spec.key))
+            if column is not None and width is not None:
+                column.width = width
+                column.auto_width = False
+        self._require_update_dimensions = True
+        self._clear_caches()
+
+    def _rebuild(self, widths: ColumnWidths) -> None:
+        """Re-add the visible columns and every row (a resize that hides or shows a column)."""
+        keep_cursor_on = self.current_key
+        self._widths = widths
+        self.clear(columns=True)
+        for spec, width in zip(self._specs, widths, strict=True):
+            if width is not None:
+                self.add_column(Text(spec.label, justify=spec.justify, end=""), key=spec.key, width=width)
+        for rank, row in enumerate(self._rows.values()):
+            self.add_row(*self._shown_cells(row, rank), key=row.key)
+        if keep_cursor_on is not None and self.has_key(keep_cursor_on):
+            self.move_cursor(row=self.get_row_index(keep_cursor_on), animate=False, scroll=True)
+
+    def _shown_cells(self, row: TableRow, rank: int) -> list[Text]:
+        """The cells of the visible columns, set to cut with an ellipsis at the column's width."""
+        cells = [
+            _fitted(cell, spec)
+            for cell, spec, width in zip(row.cells, self._specs, self._widths, strict=False)
+            if width is not None
+        ]
+        if cells:
+            cells[0] = RankedText(cells[0], rank)
+        return cells
+
+    # -- rows -----------------------------------------------------------------------------------
 
     @property
     def current_key(self) -> str | None:
@@ -89,43 +165,133 @@ class KeyedTable(DataTable[Text]):
     def has_key(self, key: str) -> bool:
         return RowKey(key) in self.rows
 
+    def cells_of(self, key: str) -> tuple[Text, ...]:
+        """Every cell of a row as last synced, hidden columns included."""
+        return self._rows[key].cells
+
+    def cell_text(self, key: str, column: str) -> str:
+        return self._rows[key].cells[self.column_keys.index(column)].plain
+
     def sync(self, rows: Sequence[TableRow]) -> SyncResult:
         """Make the table show exactly `rows`, in that order, touching only what changed."""
-        self.ensure_columns()
+        previous = self._rows
+        self._rows = {row.key: row for row in rows}
+        self._natural = natural_widths(self._specs, rows)
+        result = SyncResult(
+            added=tuple(row.key for row in rows if row.key not in previous),
+            updated=tuple(
+                row.key for row in rows if row.key in previous and not same_cells(previous[row.key], row)
+            ),
+            removed=tuple(key for key in previous if key not in self._rows),
+        )
+        widths = self._fit()
+        if not self.columns or [w is not None for w in widths] != [w is not None for w in self._widths]:
+            self._rebuild(widths)
+            return result
+        if widths != self._widths:
+            self._relayout()
+        self._apply(rows, result)
+        return result
+
+    def _apply(self, rows: Sequence[TableRow], changes: SyncResult) -> None:
         keep_cursor_on = self.current_key
-        wanted = {row.key for row in rows}
-        removed = tuple(key.value or "" for key in list(self.rows) if key.value not in wanted)
-        for key in removed:
+        for key in changes.removed:
             self.remove_row(key)
-        added: list[str] = []
-        updated: list[str] = []
+        updated = set(changes.updated)
+        visible = self.visible_keys
         moved = False
-        columns = self.column_keys
         for rank, row in enumerate(rows):
-            cells = (RankedText(row.cells[0], rank), *row.cells[1:])
+            cells = self._shown_cells(row, rank)
             if not self.has_key(row.key):
                 self.add_row(*cells, key=row.key)
-                added.append(row.key)
                 continue
             current = self.get_row(row.key)
-            content_changed = False
-            for column, old, new in zip(columns, current, cells, strict=False):
-                if old != new:
-                    self.update_cell(row.key, column, new)
-                    self._grow_column(column, new)
-                    content_changed = True
-            if content_changed:
-                updated.append(row.key)
-            elif _rank_of(tuple(current)) != rank:
-                self.update_cell(row.key, columns[0], cells[0])
-                moved = True
-        if added or removed or updated or moved:
+            rank_moved = _rank_of(tuple(current)) != rank
+            if row.key in updated or rank_moved:
+                for column, old, new in zip(visible, current, cells, strict=False):
+                    if not same_text(old, new) or (rank_moved and column == visible[0]):
+                        self.update_cell(row.key, column, new)
+                moved = moved or rank_moved
+        if changes.added or changes.removed or changes.updated or moved:
             self.sort(key=_rank_of)
             if keep_cursor_on is not None and self.has_key(keep_cursor_on):
                 self.move_cursor(row=self.get_row_index(keep_cursor_on), animate=False, scroll=False)
-        return SyncResult(tuple(added), tuple(updated), removed)
+
+    # -- the empty state ------------------------------------------------------------------------
+
+    @property
+    def empty_message(self) -> str:
+        return self._empty_message
+
+    @empty_message.setter
+    def empty_message(self, message: str) -> None:
+        if message != self._empty_message:
+            self._empty_message = message
+            self._empty_lines = None
+            self.refresh()
+
+    def render_line(self, y: int) -> Strip:
+        header = self.header_height if self.show_header else 0
+        if self.row_count or y < header:
+            return super().render_line(y)
+        lines = self._message_lines(self.size.width)
+        index = y - header - 1
+        if 0 <= index < len(lines):
+            return lines[index]
+        return Strip.blank(self.size.width, self.rich_style)
+
+    def _message_lines(self, width: int) -> list[Strip]:
+        """The empty message wrapped to the width, in the muted colour, one cell in from the edge."""
+        cached = self._empty_lines
+        if cached is not None and cached[:2] == (self._empty_message, width):
+            return cached[2]
+        style = self.rich_style + cell_style(self.app, "italic $text-muted")
+        text = Text(self._empty_message, style=style)
+        wrapped = text.wrap(self.app.console, max(1, width - 2 * self.cell_padding))
+        pad = Segment(" " * self.cell_padding, self.rich_style)
+        strips = [
+            Strip([pad, *line.render(self.app.console)]).adjust_cell_length(width, self.rich_style)
+            for line in wrapped
+        ]
+        self._empty_lines = (self._empty_message, width, strips)
+        return strips
+
+
+def natural_widths(columns: Sequence[ColumnSpec], rows: Sequence[TableRow]) -> list[int]:
+    """Each column's widest cell (or its header)."""
+    widths = [len(spec.label) for spec in columns]
+    for row in rows:
+        for index, cell in enumerate(row.cells[: len(widths)]):
+            length = cell.cell_len
+            if length > widths[index]:
+                widths[index] = length
+    return widths
+
+
+def same_text(old: Text, new: Text) -> bool:
+    """Equal text, spans and style (Text's own == ignores the style, e.g. an age turning overdue)."""
+    return old.plain == new.plain and old.style == new.style and old.spans == new.spans
+
+
+def same_cells(old: TableRow, new: TableRow) -> bool:
+    return len(old.cells) == len(new.cells) and all(map(same_text, old.cells, new.cells))
+
+
+def _fitted(cell: Text, spec: ColumnSpec) -> Text:
+    """The cell set to stay on one line and end in '…' where the column cuts it."""
+    if cell.justify == spec.justify and cell.overflow == "ellipsis" and cell.no_wrap:
+        return cell
+    fitted = cell.copy()
+    fitted.justify = spec.justify
+    fitted.overflow = "ellipsis"
+    fitted.no_wrap = True
+    fitted.end = ""
+    return fitted
 
 
 def _rank_of(cells: tuple[Text, ...]) -> int:
     first = cells[0]
     return first.rank if isinstance(first, RankedText) else 0
+
+
+__all__ = ["ColumnSpec", "ColumnWidths", "KeyedTable", "SyncResult", "TableRow", "natural_widths"]

@@ -9,14 +9,15 @@ from textual.app import ComposeResult
 from textual.reactive import reactive
 
 from dashboard.ui.formatting import format_count
-from dashboard.ui.safe import safe_str
+from dashboard.ui.safe import TEXT_CAP, safe_str
 from dashboard.ui.theme import cell_style
+from dashboard.ui.widgets.columns import ColumnSpec
 from dashboard.ui.widgets.panel import Panel
 from dashboard.ui.widgets.rows import Record, number_of, text_of
 from dashboard.ui.widgets.styles import widget_css
 from dashboard.ui.widgets.table import KeyedTable, TableRow
 
-BAR_WIDTH = 12
+BAR_WIDTH = 8
 
 
 def share_bar(share: float | None, width: int = BAR_WIDTH) -> str:
@@ -30,6 +31,18 @@ def share_bar(share: float | None, width: int = BAR_WIDTH) -> str:
     return f"{bar.ljust(width)} {share * 100:3.0f}%"
 
 
+SHARE_COLUMNS = (
+    ColumnSpec("Keyword", "keyword", min_width=8, flex=True, keep=10),
+    ColumnSpec("Mentions", "mentions", keep=8, justify="right"),
+    ColumnSpec("Share", "share", min_width=BAR_WIDTH + 5, keep=9),
+)
+TRENDING_COLUMNS = (
+    ColumnSpec("Trending", "term", min_width=8, flex=True, keep=10),
+    ColumnSpec("Count", "count", keep=8, justify="right"),
+    ColumnSpec("Score", "score", keep=7, justify="right"),
+)
+
+
 class TopicsPanel(Panel):
     """Two small tables: keywords by share of mentions, then the trending terms."""
 
@@ -40,23 +53,27 @@ class TopicsPanel(Panel):
     trending: reactive[tuple[dict[str, Any], ...] | None] = reactive(None, always_update=True)
 
     def compose(self) -> ComposeResult:
-        yield KeyedTable((("Keyword", "keyword"), ("Mentions", "mentions"), ("Share", "share")), id="sov")
-        yield KeyedTable((("Trending", "term"), ("Count", "count"), ("Score", "score")), id="trending")
+        yield KeyedTable(SHARE_COLUMNS, id="sov")
+        yield KeyedTable(TRENDING_COLUMNS, id="trending")
 
     def watch_share_of_voice(self, rows: tuple[dict[str, Any], ...] | None) -> None:
         if rows is not None:
-            self.query_one("#sov", KeyedTable).sync([self.keyword_row(record) for record in rows])
+            table = self.query_one("#sov", KeyedTable)
+            table.empty_message = "No keywords configured: list some under [settings] keywords."
+            table.sync([self.keyword_row(record) for record in rows])
 
     def watch_trending(self, rows: tuple[dict[str, Any], ...] | None) -> None:
         if rows is not None:
-            self.query_one("#trending", KeyedTable).sync([trend_row(record) for record in rows])
+            table = self.query_one("#trending", KeyedTable)
+            table.empty_message = "Nothing trending in this window yet."
+            table.sync([trend_row(record) for record in rows])
 
     def keyword_row(self, record: Record) -> TableRow:
         share = number_of(record, "share")
         return TableRow(
             key=text_of(record, "keyword"),
             cells=(
-                Text(safe_str(text_of(record, "keyword"), width=20), end=""),
+                Text(safe_str(text_of(record, "keyword"), width=TEXT_CAP), end=""),
                 Text(format_count(number_of(record, "mentions")), justify="right", end=""),
                 Text(share_bar(share), style=cell_style(self.app, "$primary"), end=""),
             ),
@@ -68,7 +85,7 @@ def trend_row(record: Record) -> TableRow:
     return TableRow(
         key=text_of(record, "term"),
         cells=(
-            Text(safe_str(text_of(record, "term"), width=24), end=""),
+            Text(safe_str(text_of(record, "term"), width=TEXT_CAP), end=""),
             Text(format_count(number_of(record, "count")), justify="right", end=""),
             Text(f"{score:.1f}" if score is not None else "–", justify="right", end=""),
         ),

@@ -9,8 +9,9 @@ from textual.app import ComposeResult
 from textual.reactive import reactive
 
 from dashboard.ui.formatting import format_count, is_missing
-from dashboard.ui.safe import safe_str
+from dashboard.ui.safe import TEXT_CAP, safe_str
 from dashboard.ui.theme import cell_style
+from dashboard.ui.widgets.columns import ColumnSpec
 from dashboard.ui.widgets.panel import Panel
 from dashboard.ui.widgets.rows import Record, number_of, text_of
 from dashboard.ui.widgets.table import KeyedTable, TableRow
@@ -32,7 +33,13 @@ class VoicesPanel(Panel):
     """Top authors by mentions, with their engagement; new voices first seen in this window."""
 
     TITLE = "Voices"
-    COLUMNS = (("Mentions", "mentions"), ("Eng.", "engagement"), ("Author", "author"), ("Source", "source"))
+    COLUMNS = (
+        ColumnSpec("Author", "author", min_width=10, flex=True, share=0.4, keep=10),
+        ColumnSpec("Source", "source", min_width=8, max_width=12, keep=5),
+        ColumnSpec("Mentions", "mentions", keep=9, justify="right"),
+        ColumnSpec("Eng.", "engagement", max_width=6, keep=8, justify="right"),
+    )
+    EMPTY = "No one has mentioned the project in this window yet."
 
     rows: reactive[tuple[dict[str, Any], ...] | None] = reactive(None, always_update=True)
 
@@ -43,6 +50,7 @@ class VoicesPanel(Panel):
         if rows is None:
             return
         table = self.query_one(KeyedTable)
+        table.empty_message = self.EMPTY
         table.sync([self.make_row(record) for record in rows])
         new = sum(1 for record in rows if is_new(record))
         self.border_subtitle = f"{len(rows)} · {new} new" if rows else ""
@@ -51,13 +59,13 @@ class VoicesPanel(Panel):
         author = Text(end="", no_wrap=True)
         if is_new(record):
             author.append(NEW_MARK, style=cell_style(self.app, "bold $accent"))
-        author.append(safe_str(text_of(record, "author"), width=22))
+        author.append(safe_str(text_of(record, "author"), width=TEXT_CAP))
         return TableRow(
             key=voice_key(record),
             cells=(
+                author,
+                Text(safe_str(text_of(record, "source"), width=TEXT_CAP), end=""),
                 Text(format_count(number_of(record, "mentions")), justify="right", end=""),
                 Text(format_count(number_of(record, "engagement")), justify="right", end=""),
-                author,
-                Text(safe_str(text_of(record, "source"), width=14), end=""),
             ),
         )
