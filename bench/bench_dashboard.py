@@ -69,6 +69,7 @@ from bench.common import (
     write_results,
 )
 
+ABLATE_ENV = "BENCH_DASHBOARD_ABLATE"
 SIZE = (160, 50)  # wide and tall: every panel on screen at once
 STORE_END = datetime(2026, 3, 31, 12, 0, tzinfo=UTC)  # where bench.generate ends its history
 KEYWORDS = ("ourproject", "competitor", "othertool")  # terms bench/generate.py puts in texts
@@ -188,6 +189,10 @@ def instrumented_app(
     MainScreen.watch_dashboard = recorder.timed("watch_dashboard (UI)", MainScreen.watch_dashboard)  # type: ignore[method-assign]
     MainScreen.show_stream = recorder.timed("show_stream (UI)", MainScreen.show_stream)  # type: ignore[method-assign]
     Store.states = recorder.timed("Store.states (poller schedule)", Store.states)  # type: ignore[method-assign]
+    if os.environ.get(ABLATE_ENV) == "refresh":
+        # Diagnostic (--ablate-refresh): finished polls trigger no analytics refresh, to tell the
+        # stalls the poll machinery causes from those of the refreshes it triggers.
+        DashboardApp.schedule_refresh = lambda self, delay=0.0: None  # type: ignore[method-assign]
 
     class Probe(Message):
         def __init__(self, posted: float) -> None:
@@ -623,6 +628,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--readonly-idle-seconds", type=float, default=60.0, help="idle window of the read-only instance"
     )
     parser.add_argument("--output", default="bench_dashboard")
+    parser.add_argument(
+        "--ablate-refresh",
+        action="store_true",
+        help="diagnostic: finished polls trigger no analytics refresh (results to NAME-ablate-refresh)",
+    )
     parser.add_argument("--child", choices=("headless", "pty"), help=argparse.SUPPRESS)
     parser.add_argument("--config", help=argparse.SUPPRESS)
     parser.add_argument("--database", help=argparse.SUPPRESS)
@@ -631,6 +641,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--poll", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--readonly", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.ablate_refresh and not args.child:
+        os.environ[ABLATE_ENV] = "refresh"
+        args.output += "-ablate-refresh"
     if args.child:
         child_main(args)
         return 0
