@@ -5,15 +5,21 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+from textual.binding import Binding
 from textual.pilot import Pilot
-from textual.widgets import DataTable
+from textual.widgets import DataTable, Sparkline, Static
+from textual.widgets._footer import FooterKey
 
 from dashboard.ui.app import DashboardApp, make_app
+from dashboard.ui.commands import COMMANDS
 from dashboard.ui.screens.detail import MentionDetailScreen
-from dashboard.ui.screens.help import HelpScreen
+from dashboard.ui.screens.help import HelpScreen, help_rows
+from dashboard.ui.screens.main import MainScreen
 from dashboard.ui.screens.source_detail import SourceDetailScreen
+from dashboard.ui.widgets.mentions import MentionTablePanel
 from dashboard.ui.widgets.needs_reply import NeedsReplyPanel
 from dashboard.ui.widgets.sources import SourcesPanel
+from dashboard.ui.widgets.stream import StreamPanel
 from tests.test_ui_app import main_screen, wait_for
 from tests.test_ui_samples import NOW, fill_store, snapshot_config
 
@@ -120,3 +126,89 @@ async def test_clicking_a_row_opens_it(tmp_path: Path) -> None:
         await pilot.click(panel.table, offset=(3, 1))
         await pilot.click(panel.table, offset=(3, 1))
         await wait_for(pilot, lambda: isinstance(app.screen, MentionDetailScreen))
+
+
+KEY_NAMES = {"slash": "/", "question_mark": "?", "escape": "Esc", "enter": "Enter"}
+
+
+def footer_bindings() -> list[Binding]:
+    """Every binding the footer can show, on the main screen, in a panel or in a dialog."""
+    groups = [DashboardApp.BINDINGS, MentionTablePanel.BINDINGS, NeedsReplyPanel.BINDINGS]
+    groups += [MentionDetailScreen.BINDINGS, SourceDetailScreen.BINDINGS, HelpScreen.BINDINGS]
+    return [binding for group in groups for binding in group if isinstance(binding, Binding)]
+
+
+def test_help_and_palette_cover_every_key_in_the_footer() -> None:
+    help_keys = {part for key, _ in help_rows() for part in key.replace(",", " ").split()}
+    for binding in footer_bindings():
+        assert KEY_NAMES.get(binding.key, binding.key) in help_keys, binding
+    palette = {action for _, _, action in COMMANDS}
+    for binding in footer_bindings():
+        if binding.show and binding.action != "dismiss_screen":
+            assert binding.action in palette, binding  # each footer key's action is also found by name
+
+
+async def test_help_is_readable_at_80x24_and_q_closes_it(tmp_path: Path) -> None:
+    filled(tmp_path)
+    app = app_on(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(app, pilot)
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.pause()
+        box = app.screen.query_one("#help-box")
+        assert box.max_scroll_x == 0
+        texts = list(app.screen.query(".help-text"))
+        assert all(text.region.right <= box.content_region.right for text in texts)
+        assert any(text.size.height > 1 for text in texts)  # long lines wrap under themselves
+        box.scroll_end(animate=False)
+        await pilot.pause()
+        last = texts[-1]
+        assert box.content_region.contains_region(last.region)  # the end of the help can be reached
+        await pilot.press("q")
+        assert isinstance(app.screen, MainScreen)
+        assert app.is_running  # q closed the dialog, not the dashboard
+
+
+async def test_a_rising_mention_shows_its_engagement_line_and_q_closes_it(tmp_path: Path) -> None:
+    filled(tmp_path)
+    app = app_on(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(app, pilot)
+        await pilot.press("4", "enter")
+        await wait_for(
+            pilot, lambda: isinstance(app.screen, MentionDetailScreen) and bool(app.screen.query(Sparkline))
+        )
+        detail = app.screen
+        assert len(list(detail.query_one(Sparkline).data or [])) >= 2
+        caption = detail.query_one("#detail-history-caption", Static).render()
+        assert "snapshots" in str(getattr(caption, "plain", caption))
+        assert detail.query(FooterKey)  # the footer still lists its keys once the mention is shown
+        await pilot.press("q")
+        assert isinstance(app.screen, MainScreen)
+        assert app.is_running
+
+
+async def test_the_palette_reaches_the_panels_keys(tmp_path: Path) -> None:
+    filled(tmp_path)
+    app = app_on(tmp_path)
+    opened: list[str] = []
+    app.open_url = lambda url, new_tab=True: opened.append(url)  # type: ignore[method-assign]
+    async with app.run_test(size=(160, 48)) as pilot:
+        await loaded(app, pilot)
+        await wait_for(pilot, lambda: main_screen(app).query_one(StreamPanel).table.row_count > 0)
+        stream = main_screen(app).query_one(StreamPanel)
+        url = stream.record_under_cursor()["url"]  # type: ignore[index]
+        await pilot.press("ctrl+p", *"open link")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: opened == [url])
+        await pilot.press("ctrl+p", *"mark handled")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: main_screen(app).query_one(NeedsReplyPanel).table.has_focus)
+        oldest = waiting_ids(app)[0]
+        await pilot.press("ctrl+p", *"mark handled")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: oldest not in waiting_ids(app))

@@ -73,7 +73,12 @@ def test_each_panel_at_80x24(snap_compare: Any, store: Path, key: str) -> None:
 
 @pytest.mark.parametrize("size", [NARROW, WIDE], ids=["80x24", "160x48"])
 def test_mention_detail(snap_compare: Any, store: Path, size: tuple[int, int]) -> None:
-    assert snap_compare(frozen_app(store), terminal_size=size, run_before=then("enter"))
+    """The top rising mention: its engagement grew, so the detail draws the line."""
+    assert snap_compare(frozen_app(store), terminal_size=size, run_before=then("4", "enter"))
+
+
+def test_help_screen_at_80x24(snap_compare: Any, store: Path) -> None:
+    assert snap_compare(frozen_app(store), terminal_size=NARROW, run_before=then("question_mark"))
 
 
 @pytest.mark.parametrize("size", [NARROW, WIDE], ids=["80x24", "160x48"])

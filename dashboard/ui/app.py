@@ -34,8 +34,10 @@ from dashboard.ui.screens.source_detail import SourceDetailScreen
 from dashboard.ui.widgets.kpis import HeaderState
 from dashboard.ui.widgets.mentions import MentionTablePanel
 from dashboard.ui.widgets.needs_reply import NeedsReplyPanel
+from dashboard.ui.widgets.panel import Panel
 from dashboard.ui.widgets.sources import SourcesPanel
 from dashboard.ui.widgets.stream import MAX_ROWS, MentionFilter, StreamPanel
+from dashboard.ui.widgets.table import KeyedTable
 
 if TYPE_CHECKING:
     from dashboard.analytics.dashboard import DashboardData
@@ -325,6 +327,42 @@ class DashboardApp(App[None]):
         store.mark_handled(mention_id, True)
         self.notify(f"Handled: {title}", markup=False)
         self.call_from_thread(self.refresh_now)
+
+    # -- the palette's way to the panels' keys ------------------------------------------------
+
+    def _focused_panel(self) -> Panel | None:
+        """The panel holding the focus on the main screen (where the cursor the user means is)."""
+        focused = self.main.focused
+        if focused is None:
+            return None
+        return next((node for node in focused.ancestors_with_self if isinstance(node, Panel)), None)
+
+    def action_open_link(self) -> None:
+        panel = self._focused_panel()
+        if isinstance(panel, MentionTablePanel):
+            panel.action_open_link()
+        else:
+            self.notify("Choose a mention first (live stream, needs reply or rising).", severity="warning")
+
+    def action_open_details(self) -> None:
+        panel = self._focused_panel()
+        tables = panel.query(KeyedTable) if panel is not None else None
+        table = next((table for table in tables if table.has_focus), None) if tables else None
+        if table is None or table.row_count == 0:
+            self.notify("Choose a mention or a source first.", severity="warning")
+            return
+        table.action_select_cursor()
+
+    def action_mark_handled(self) -> None:
+        panel = self._focused_panel()
+        if isinstance(panel, NeedsReplyPanel):
+            panel.action_mark_handled()
+            return
+        self.main.action_show_panel("needs-reply")
+        self.notify("Move to the mention in Needs reply, then press x.")
+
+    def action_clear_filter(self) -> None:
+        self.main.clear_filter()
 
     # -- the rest -----------------------------------------------------------------------------
 

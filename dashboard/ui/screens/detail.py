@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar
 
@@ -13,6 +14,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
 from textual.reactive import reactive
 from textual.screen import ModalScreen
+from textual.widget import Widget
 from textual.widgets import Footer, Sparkline, Static
 
 from dashboard.store.reader import MentionDetail
@@ -21,14 +23,36 @@ from dashboard.ui.safe import safe_content, safe_str
 from dashboard.ui.widgets.rows import openable_url
 
 
-def engagement_series(detail: MentionDetail) -> list[float]:
+@dataclass(frozen=True, slots=True)
+class EngagementTrail:
     """Likes + replies + shares at each stored snapshot, oldest first (unknown counts left out)."""
-    series = []
+
+    values: tuple[float, ...] = ()
+    since: datetime | None = None
+
+
+def engagement_trail(detail: MentionDetail) -> EngagementTrail:
+    values: list[float] = []
+    since: datetime | None = None
     for point in detail.history:
         known = [value for value in (point.likes, point.replies, point.shares) if value is not None]
         if known:
-            series.append(float(sum(known)))
-    return series
+            values.append(float(sum(known)))
+            since = since or point.at
+    return EngagementTrail(tuple(values), since)
+
+
+def trail_caption(trail: EngagementTrail, now: datetime) -> Content:
+    """'engagement 12 → 97 since 09:14 (5 snapshots)', or why there is no line to draw."""
+    if len(trail.values) < 2:
+        return Content.styled(
+            "engagement: one snapshot so far; the line starts at the next change", "$text-muted"
+        )
+    return Content.assemble(
+        ("engagement ", "$text-muted"),
+        (f"{format_count(trail.values[0])} → {format_count(trail.values[-1])}", "bold"),
+        (f" since {local_time(trail.since, now)} ({len(trail.values)} snapshots)", "$text-muted"),
+    )
 
 
 LoadDetail = Callable[[int], MentionDetail | None]
@@ -64,15 +88,16 @@ def counts_line(mention: MentionDetail) -> Content:
 
 
 class MentionDetailScreen(ModalScreen[None]):
-    """Opened with Enter on any mention row; Esc closes, `o` opens the link."""
+    """Opened with Enter on any mention row; Esc or q closes, `o` opens the link."""
 
     CSS_PATH = "detail.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "dismiss_screen", "Close"),
+        Binding("q", "dismiss_screen", "Close", show=False),
         Binding("o", "open_link", "Open link"),
     ]
 
-    detail: reactive[MentionDetail | None] = reactive(None, recompose=True)
+    detail: reactive[MentionDetail | None] = reactive(None)
 
     def __init__(self, mention_id: int, load: LoadDetail, *, now: datetime | None = None) -> None:
         super().__init__()
@@ -83,29 +108,35 @@ class MentionDetailScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="detail-box") as box:
             box.border_title = f"Mention #{self.mention_id}"
-            if self.detail is None:
-                yield Static(Content.styled("loading…", "$text-muted"), id="detail-loading")
-            else:
-                yield from self._compose_detail(self.detail)
+            yield Static(Content.styled("loading…", "$text-muted"), id="detail-loading")
         yield Footer()
 
-    def _compose_detail(self, mention: MentionDetail) -> ComposeResult:
+    async def watch_detail(self, mention: MentionDetail | None) -> None:
+        """Fill the box in place (the footer stays: a recomposed one would lose its keys)."""
+        if mention is None:
+            return
+        box = self.query_one("#detail-box", Vertical)
+        await box.remove_children()
+        await box.mount_all(self._detail_widgets(mention))
+
+    def _detail_widgets(self, mention: MentionDetail) -> list[Widget]:
         now = self._now or datetime.now().astimezone()
-        yield Static(heading(mention), id="detail-title")
-        yield Static(meta_line(mention, now), id="detail-meta")
-        yield Static(safe_content(mention.url, style="underline $text-muted", one_line=True), id="detail-url")
-        yield Static(counts_line(mention), id="detail-counts")
-        series = engagement_series(mention)
-        caption = (
-            f"engagement over {len(series)} snapshots: {format_count(series[0])} → {format_count(series[-1])}"
-            if len(series) > 1
-            else "no change in engagement seen yet"
+        trail = engagement_trail(mention)
+        widgets: list[Widget] = [
+            Static(heading(mention), id="detail-title"),
+            Static(meta_line(mention, now), id="detail-meta"),
+            Static(safe_content(mention.url, style="underline $text-muted", one_line=True), id="detail-url"),
+            Static(counts_line(mention), id="detail-counts"),
+            Static(trail_caption(trail, now), id="detail-history-caption"),
+        ]
+        if len(trail.values) > 1:
+            widgets.append(Sparkline(list(trail.values), id="detail-history"))
+        widgets.append(
+            VerticalScroll(
+                Static(safe_content(mention.summary or "(no text)"), id="detail-text"), id="detail-body"
+            )
         )
-        yield Static(Content.styled(caption, "$text-muted"), id="detail-history-caption")
-        if len(series) > 1:
-            yield Sparkline(series, id="detail-history")
-        with VerticalScroll(id="detail-body"):
-            yield Static(safe_content(mention.summary or "(no text)"), id="detail-text")
+        return widgets
 
     def on_mount(self) -> None:
         self._fetch()

@@ -1,4 +1,4 @@
-"""What every key does, and how to read the panels."""
+"""What every key does, and how to read the panels: two columns, the second wrapping under itself."""
 
 from __future__ import annotations
 
@@ -6,61 +6,97 @@ from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import VerticalScroll
+from textual.containers import Horizontal, VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 
-KEYS: tuple[tuple[str, str], ...] = (
-    ("r", "poll every source now"),
-    ("p", "pause or resume polling"),
-    ("w", "cycle the window: 24 h, 7 d, 30 d"),
-    ("/", "filter the live stream: words, source:NAME, kind:post (Esc clears)"),
-    ("Enter", "open the mention (or the source's full error) under the cursor"),
-    ("o", "open the mention's link in the browser"),
-    ("x", "mark the mention under the cursor handled (Needs reply)"),
-    ("e", "export a snapshot of the window"),
-    ("1-8", "show a panel (narrow terminals show one panel at a time)"),
-    ("Tab", "move between panels"),
-    ("ctrl+p", "command palette: every action by name"),
-    ("?", "this help"),
-    ("q", "quit (writes in flight finish first)"),
+Section = tuple[str, tuple[tuple[str, str], ...]]
+
+SECTIONS: tuple[Section, ...] = (
+    (
+        "Keys",
+        (
+            ("r", "poll every source now"),
+            ("p", "pause or resume polling"),
+            ("w", "cycle the window: 24 h, 7 d, 30 d"),
+            ("/", "filter the live stream: words, source:NAME, kind:post (Esc clears it)"),
+            ("e", "export a snapshot of the window (a notification gives its folder)"),
+            ("1 – 8", "show a panel; below 120 × 36 one panel is shown at a time"),
+            ("Tab", "next panel (Shift+Tab: previous)"),
+            ("ctrl+p", "command palette: every action by name"),
+            ("?", "this help"),
+            ("q", "quit (polls in flight finish first)"),
+        ),
+    ),
+    (
+        "In a panel",
+        (
+            ("↑ ↓", "move the cursor (PgUp, PgDn, Home, End jump)"),
+            ("Enter", "open the mention under the cursor, or the source's full state and error"),
+            ("o", "open the mention's link in the browser"),
+            ("x", "mark the mention handled (Needs reply); kept across restarts"),
+        ),
+    ),
+    (
+        "In a dialog",
+        (
+            ("Esc, q", "close it"),
+            ("o", "open the mention's link in the browser"),
+        ),
+    ),
+    (
+        "Panels",
+        (
+            ("Header", "the window's figures, each against the window before it (▲ up, ▼ down)"),
+            ("Volume", "mentions per bucket; · marks buckets with no data (collection failed), ▼ a spike"),
+            ("Live stream", "the newest mentions; ones that just arrived are bold for a few seconds"),
+            ("Needs reply", "mentions nobody has answered yet, oldest first"),
+            ("Rising now", "mentions gaining likes, replies and shares fastest over the last day"),
+            ("Voices", "the most active authors; ★ first seen in this window"),
+            ("Share of voice", "mentions of each configured keyword, and the terms trending now"),
+            (
+                "Sources",
+                "each source's health: ok, not modified, failing, rate-limited, needs credentials, gone",
+            ),
+            ("Alerts", "spikes and sources that started failing, newest first"),
+        ),
+    ),
 )
 
-PANELS: tuple[tuple[str, str], ...] = (
-    ("Header", "the window's figures, each against the window before it (▲ up, ▼ down)"),
-    ("Volume", "mentions per bucket; · marks buckets with no data (collection failed), ▼ a spike"),
-    ("Live stream", "the newest mentions; ● marks ones that just arrived"),
-    ("Needs reply", "mentions waiting for an answer, oldest first"),
-    ("Rising now", "mentions gaining engagement fastest"),
-    ("Voices", "the most active authors; ★ first seen in this window"),
-    ("Share of voice", "mentions of each configured keyword, and trending terms"),
-    ("Sources", "every source's health: ok, not modified, failing, rate-limited, needs credentials, gone"),
-    ("Alerts", "spikes and sources that started failing"),
-)
+
+def help_rows() -> list[tuple[str, str]]:
+    """Every (key or panel, what it does) line, in order: what the screen shows, for tests."""
+    return [row for _, rows in SECTIONS for row in rows]
 
 
-def help_content() -> Content:
-    width = max(len(key) for key, _ in KEYS) + 2
-    lines = [Content.styled("Keys", "bold $accent")]
-    lines += [Content.assemble((key.ljust(width), "bold $primary"), text) for key, text in KEYS]
-    lines += [Content(""), Content.styled("Panels", "bold $accent")]
-    panel_width = max(len(name) for name, _ in PANELS) + 2
-    lines += [Content.assemble((name.ljust(panel_width), "bold"), text) for name, text in PANELS]
-    return Content("\n").join(lines)
+class HelpLine(Horizontal):
+    """A key (or panel name) and its description; the description wraps in its own column."""
 
 
 class HelpScreen(ModalScreen[None]):
     CSS_PATH = "help.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "dismiss_screen", "Close"),
+        Binding("q", "dismiss_screen", "Close", show=False),
         Binding("question_mark", "dismiss_screen", "Close", show=False),
     ]
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help-box") as box:
             box.border_title = "Help"
-            yield Static(help_content(), id="help-text")
+            box.border_subtitle = "Esc closes"
+            for title, rows in SECTIONS:
+                yield Static(Content.styled(title, "bold $accent"), classes="help-heading")
+                panels = title == "Panels"
+                for name, text in rows:
+                    yield HelpLine(
+                        Static(
+                            Content.styled(name, "bold" if panels else "bold $primary"), classes="help-key"
+                        ),
+                        Static(Content(text), classes="help-text"),
+                        classes="-panel" if panels else "",
+                    )
         yield Footer()
 
     def action_dismiss_screen(self) -> None:

@@ -140,6 +140,10 @@ class MainScreen(Screen[None]):
         self.query_one(Tabs).active = "tab-stream"
         self.query_one(StreamPanel).open_filter()
 
+    def clear_filter(self) -> None:
+        self.query_one(Tabs).active = "tab-stream"
+        self.query_one(StreamPanel).action_clear_filter()
+
     @on(Tabs.TabActivated, "#panel-tabs")
     def _tab_activated(self, event: Tabs.TabActivated) -> None:
         panel_id = (event.tab.id or "").removeprefix("tab-")

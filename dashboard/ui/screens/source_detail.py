@@ -41,10 +41,13 @@ def source_facts(source: Record, now: datetime) -> Content:
 
 
 class SourceDetailScreen(ModalScreen[None]):
-    """Opened with Enter on the sources panel; Esc closes."""
+    """Opened with Enter on the sources panel; Esc or q closes."""
 
     CSS_PATH = "source_detail.tcss"
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss_screen", "Close")]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "dismiss_screen", "Close"),
+        Binding("q", "dismiss_screen", "Close", show=False),
+    ]
 
     def __init__(self, source: dict[str, Any], *, now: datetime | None = None) -> None:
         super().__init__()

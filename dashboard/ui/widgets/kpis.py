@@ -93,8 +93,7 @@ def header_content(kpis: KpiValues | None, state: HeaderState) -> Content:
         Content.assemble(
             ("Polled ", "$text-muted"),
             (local_time(kpis.last_poll_at, now), "bold"),
-            (" · next ", "$text-muted"),
-            (_next_poll(kpis.next_poll_at, now, state.polling), "bold"),
+            _next_poll(kpis.next_poll_at, now, state.polling),
         ),
     ]
     return Content("  ").join(tiles)
@@ -108,9 +107,14 @@ def _figure(label: str, value: str, current: float | None, previous: float | Non
     return Content.assemble(*parts)
 
 
-def _next_poll(moment: datetime | None, now: datetime, polling: str) -> str:
-    if polling in ("paused", "off", "read-only"):
-        return polling
+POLLING_STOPPED = {"paused": "polling paused", "off": "polling off", "read-only": "read-only"}
+
+
+def _next_poll(moment: datetime | None, now: datetime, polling: str) -> Content:
+    """' · next 12:03', ' · polling…', or why no poll is coming ('polling paused', 'read-only')."""
+    if polling in POLLING_STOPPED:
+        style = "bold $warning" if polling == "paused" else "bold"
+        return Content.assemble((" · ", "$text-muted"), (POLLING_STOPPED[polling], style))
     if polling == "polling":
-        return "polling…"
-    return local_time(moment, now)
+        return Content.assemble((" · ", "$text-muted"), ("polling…", "bold $accent"))
+    return Content.assemble((" · next ", "$text-muted"), (local_time(moment, now), "bold"))
