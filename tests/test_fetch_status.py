@@ -58,3 +58,14 @@ async def test_stack_exchange_throttle_in_a_400_body_is_a_rate_limit(server: Loc
         )
         with pytest.raises(RateLimited):
             await StackExchangeSource(config).poll(context)
+
+
+async def test_304s_and_refusals_keep_the_connection_for_the_next_request(server: LocalServer) -> None:
+    server.route("/feed", Reply(304, b"", {"ETag": '"x"'}))
+    server.route("/gone", Reply(404, b"not here"))
+    async with Fetcher(timeout=5, max_concurrency=1) as fetcher:
+        for _ in range(10):
+            await fetcher.fetch(Request(server.url("/feed"), headers={"If-None-Match": '"x"'}))
+            with pytest.raises(HTTPError):
+                await fetcher.fetch(Request(server.url("/gone")))
+    assert len({seen.peer for seen in server.seen}) == 1

@@ -31,6 +31,7 @@ class Seen:
     query: Mapping[str, list[str]]
     headers: Mapping[str, str]  # lower-case names
     body: bytes
+    peer: tuple[str, int] = ("", 0)  # the client's address and port: one per connection
 
     def param(self, name: str, default: str = "") -> str:
         values = self.query.get(name)
@@ -130,6 +131,7 @@ class LocalServer:
             query=parse_qs(parts.query, keep_blank_values=True),
             headers={name.lower(): value for name, value in raw.headers.items()},
             body=body,
+            peer=(str(raw.client_address[0]), int(raw.client_address[1])),
         )
         with self._lock:
             self.seen.append(seen)

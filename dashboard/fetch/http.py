@@ -472,6 +472,8 @@ class Fetcher:
                 body = await self._read_body(response, str(url), self.max_body)
             elif status >= 400:
                 body = await self._error_body(response, str(url))
+            else:  # 304 and redirects: drain the (tiny) body so the connection goes back to the pool
+                await self._error_body(response, str(url))
             return status, response.reason_phrase, response_headers, body
         except httpx.TimeoutException as error:
             raise DeadlineExceeded(f"body not received within {deadline:g} s") from error
@@ -511,7 +513,8 @@ class Fetcher:
         closing.add_done_callback(self._orphans.discard)
 
     async def _error_body(self, response: httpx.Response, url: str) -> bytes:
-        """The start of a refusal's body (some APIs say why there); never an error of its own."""
+        """The start of a body we do not use as content (a refusal's reason, a 304's nothing), read
+        so the connection can be reused; never an error of its own."""
         try:
             return await self._read_body(response, url, ERROR_BODY_KEPT)
         except (TooLarge, ParseError):
