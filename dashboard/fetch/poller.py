@@ -20,7 +20,7 @@ from dashboard.fetch.errors import FetchError, NeedsCredentials, RateLimited
 from dashboard.fetch.http_types import Request, Response
 from dashboard.fetch.schedule import after_failure, after_success
 from dashboard.models import PollOutcome, PollRecord, SourceConfig, SourceState, SourceStatus, SourceUpdate
-from dashboard.sources.base import Fetch, PollContext, RunParser, Source, make_source
+from dashboard.sources.base import Fetch, PollContext, RunParser, Source, make_source, source_types
 from dashboard.store.writer import Store
 
 CHECKPOINT_EVERY = 300.0  # seconds between WAL checkpoints while running
@@ -186,19 +186,17 @@ class Poller:
         return max(0.05, min(IDLE_TICK, (next_at - self._clock()).total_seconds()))
 
     async def _poll(self, configured: SourceConfig) -> PollRecord:
-        state = await asyncio.to_thread(self.store.state, configured.name)
+        started_at = self._clock()
+        state, refresh_keys = await asyncio.to_thread(self._read_before_poll, configured, started_at)
         source_config = replace(configured, url=state.url_override) if state.url_override else configured
         source = self._instance(source_config)
-        started_at = self._clock()
         redirects: list[str | None] = []
         context = PollContext(
             fetch=self._watching_redirects(source_config, redirects),
             parse=self._parser,
             now=started_at,
             cursor=state.cursor,
-            refresh_keys=await asyncio.to_thread(
-                self.store.young_keys, configured.name, started_at - timedelta(seconds=configured.refresh_for)
-            ),
+            refresh_keys=refresh_keys,
             env=self._env,
             first_poll=state.last_success_at is None,
         )
@@ -216,6 +214,13 @@ class Poller:
             notes=outcome.notes if outcome else "",
         )
         return await asyncio.to_thread(self.store.save_poll, configured, record, update, outcome)
+
+    def _read_before_poll(self, source: SourceConfig, now: datetime) -> tuple[SourceState, list[str]]:
+        """The source's state and, for types that re-read engagement by key, its young keys (one thread hop)."""
+        state = self.store.state(source.name)
+        if not source_types()[source.type].refreshes_by_key:
+            return state, []
+        return state, self.store.young_keys(source.name, now - timedelta(seconds=source.refresh_for))
 
     async def _attempt(
         self,

@@ -73,6 +73,8 @@ class Source(ABC):
     keys: ClassVar[Mapping[str, KeySpec]] = {}
     # Minimum seconds between polls the API's limits allow (e.g. GitHub anonymous search).
     min_interval: ClassVar[float] = 0.0
+    # Whether `poll` reads `ctx.refresh_keys` (a feed re-reads every entry anyway and does not).
+    refreshes_by_key: ClassVar[bool] = True
 
     def __init__(self, config: SourceConfig) -> None:
         self.config = config
