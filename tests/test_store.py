@@ -191,3 +191,12 @@ def test_missing_database_for_a_reader_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="no database"):
         connect(tmp_path / "nope.db", readonly=True)
 
+
+def test_huge_titles_and_authors_are_stored_within_bounds(store: Store) -> None:
+    huge = Mention("a", MentionKind.POST, "http://x/a", "t" * 60_000, "n" * 16_000, T0)
+    save(store, huge)
+    save(store, huge, at=T0 + timedelta(minutes=15))
+    ((title, author, changes),) = rows(store, "SELECT title, author, content_changes FROM mentions")
+    assert len(str(title)) == writer.MAX_TITLE
+    assert len(str(author)) == writer.MAX_AUTHOR
+    assert changes == 0  # the same huge text next poll is not a change

@@ -27,7 +27,11 @@ from dashboard.models import (
     SourceUpdate,
 )
 from dashboard.store.db import StoreError, checkpoint, connect, from_epoch, to_epoch
+from dashboard.text import shorten
 
+# Untrusted text is stored as received, within bounds: a 60 KB "title" is an attack, not a title.
+MAX_TITLE = 500
+MAX_AUTHOR = 200
 # An entry whose text changes on every poll is updated in place at most this many times.
 MAX_CONTENT_CHANGES = 20
 # A permanent redirect is adopted once seen on this many consecutive polls (a hijack defence).
@@ -109,23 +113,29 @@ class Store:
         return found[0] if found else SourceState(name=name)
 
     def _select_states(self, where: str, *params: object) -> list[SourceState]:
-        with self._lock:
-            cursor = self._db.cursor()
-            cursor.row_factory = sqlite3.Row
-            rows = cursor.execute(f"SELECT * FROM sources {where}", params).fetchall()
+        try:
+            with self._lock:
+                cursor = self._db.cursor()
+                cursor.row_factory = sqlite3.Row
+                rows = cursor.execute(f"SELECT * FROM sources {where}", params).fetchall()
+        except sqlite3.Error as error:
+            raise StoreError(f"cannot read {self.path}: {error}") from error
         return [_state_from_row(row) for row in rows]
 
     def young_keys(self, source: str, since: datetime, limit: int = 100) -> list[str]:
         """Keys of the source's mentions published since `since`, newest first: their engagement is re-read."""
-        with self._lock:
-            rows = self._db.execute(
-                """
-                SELECT m.key FROM mentions m JOIN sources s ON s.id = m.source_id
-                WHERE s.name = ? AND m.published_at >= ?
-                ORDER BY m.published_at DESC LIMIT ?
-                """,
-                (source, to_epoch(since), limit),
-            ).fetchall()
+        try:
+            with self._lock:
+                rows = self._db.execute(
+                    """
+                    SELECT m.key FROM mentions m JOIN sources s ON s.id = m.source_id
+                    WHERE s.name = ? AND m.published_at >= ?
+                    ORDER BY m.published_at DESC LIMIT ?
+                    """,
+                    (source, to_epoch(since), limit),
+                ).fetchall()
+        except sqlite3.Error as error:
+            raise StoreError(f"cannot read {self.path}: {error}") from error
         return [row[0] for row in rows]
 
     # -- polls ----------------------------------------------------------------------------
@@ -176,10 +186,13 @@ def _source_id(db: sqlite3.Connection, source: SourceConfig) -> int:
 
 
 def _unique(mentions: Sequence[Mention]) -> list[Mention]:
-    """The first of each key: duplicate guids inside one feed exist in the wild."""
+    """The first of each key (duplicate guids inside one feed exist in the wild), text within bounds."""
     seen: dict[str, Mention] = {}
     for mention in mentions:
-        seen.setdefault(mention.key, mention)
+        if mention.key not in seen:
+            seen[mention.key] = replace(
+                mention, title=shorten(mention.title, MAX_TITLE), author=shorten(mention.author, MAX_AUTHOR)
+            )
     return list(seen.values())
 
 
