@@ -17,10 +17,12 @@ import os
 import pickle
 import signal
 import sys
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
+from pathlib import Path
 from types import TracebackType
 from typing import Any, ParamSpec, Self, TypeVar, cast
 
@@ -35,6 +37,10 @@ _READY = b"ready"
 # A worker that has not booted by then is broken (or the machine is hopelessly overloaded).
 _BOOT_TIMEOUT = 120.0
 _RAISED = "raised"
+
+
+# A parse that spends no CPU (blocked) is still stopped after this many times its budget in wall time.
+WALL_FACTOR = 3.0
 
 
 class _WorkerDied(Exception):
@@ -136,6 +142,17 @@ class _Worker:
         self.conn.close()
 
 
+def _cpu_seconds(pid: int | None) -> float | None:
+    """User + system CPU time of a process, from /proc (Linux); None where it cannot be read."""
+    if pid is None:
+        return None
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def _start_resource_tracker() -> None:
     """Start multiprocessing's resource tracker with a stderr it can inherit.
 
@@ -191,12 +208,12 @@ class ProcessParser(RunParser):
             self._busy.add(worker)
             healthy = False
             try:
-                async with asyncio.timeout(self.budget):
-                    outcome, value = await loop.run_in_executor(self._threads, worker.roundtrip, job)
+                reply = loop.run_in_executor(self._threads, worker.roundtrip, job)
+                outcome, value = await self._within_budget(reply, worker)
                 healthy = True
             except TimeoutError:
                 raise ParseTimeout(
-                    f"parsing took longer than {self.budget:g} s ({_name(fn)}); its process was stopped"
+                    f"parsing took more than {self.budget:g} s of CPU ({_name(fn)}); its process was stopped"
                 ) from None
             except _WorkerDied:
                 if self._closed:
@@ -209,6 +226,27 @@ class ProcessParser(RunParser):
         if outcome == _OK:
             return cast(T, value)
         raise cast(BaseException, value)
+
+    async def _within_budget(
+        self, reply: asyncio.Future[tuple[str, Any]], worker: _Worker
+    ) -> tuple[str, Any]:
+        """The worker's reply, if it comes before the worker has spent `budget` seconds of CPU.
+
+        CPU, not wall time: on a busy machine a big but honest feed gets the CPU it needs; a stuck
+        parse spends CPU at full speed and is stopped at the budget. Wall time is capped too, at
+        `WALL_FACTOR` x budget, for a parse that blocks without spending CPU.
+        """
+        started = time.monotonic()
+        cpu_before = _cpu_seconds(worker.process.pid)
+        while True:
+            wall = time.monotonic() - started
+            cpu_now = _cpu_seconds(worker.process.pid)
+            cpu = cpu_now - cpu_before if cpu_now is not None and cpu_before is not None else wall
+            remaining = min(self.budget - cpu, self.budget * WALL_FACTOR - wall)
+            if remaining <= 0:
+                raise TimeoutError
+            with contextlib.suppress(TimeoutError):
+                return await asyncio.wait_for(asyncio.shield(reply), timeout=max(remaining, 0.01))
 
     def _start(self) -> _Worker:
         """Start a worker and wait until it has booted (runs in a thread: a spawn takes ~100 ms)."""
