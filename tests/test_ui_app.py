@@ -132,7 +132,9 @@ async def test_keys_poll_pause_window_help_and_quit(
         await pilot.press("escape")
         assert isinstance(app.screen, MainScreen)
         await pilot.press("e")
-        await wait_for(pilot, lambda: any("Snapshot written" in str(n.message) for n in app._notifications))
+        await wait_for(pilot, lambda: any(n.title == "Snapshot written" for n in app._notifications))
+        note = next(n for n in app._notifications if n.title == "Snapshot written")
+        assert Path(str(note.message)).expanduser().is_dir()  # the notification names the snapshot's folder
         assert [path.name for path in (tmp_path / "exports").iterdir() if path.is_dir()]
         await pilot.press("q")
         await wait_for(pilot, lambda: not app.is_running)

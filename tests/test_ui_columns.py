@@ -113,7 +113,9 @@ async def test_the_table_fits_its_width_and_refits_when_resized() -> None:
     async with app.run_test(size=(80, 10)) as pilot:
         table = app.query_one(KeyedTable)
         await pilot.pause()
-        assert "Nothing yet: polls fill this in." in table.render_line(2).text
+        message = table.render_line(2)
+        assert "Nothing yet: polls fill this in." in message.text
+        assert {segment.style.bgcolor for segment in message if segment.style} == {table.rich_style.bgcolor}
         table.sync([stream_row(str(n)) for n in range(20)])
         await pilot.pause()
         assert table.virtual_size.width <= table.scrollable_content_region.width

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -12,6 +13,7 @@ from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.widgets import DataTable
 
+from dashboard.ui.app import home_relative
 from dashboard.ui.formatting import Trend, age_hours, change_against, format_count, local_time, relative
 from dashboard.ui.safe import safe_content, safe_str, safe_text
 from dashboard.ui.screens.main import MainScreen
@@ -263,3 +265,8 @@ def test_volume_view_of_an_empty_window() -> None:
     frame, status = sample_volume()
     view = volume_view(frame.iloc[0:0], status.iloc[0:0], None)
     assert render_volume(view, 40, 10, NOW).plain == "no mentions in this window yet"
+
+
+def test_paths_in_notifications_are_home_relative() -> None:
+    assert home_relative(Path.home() / "exports" / "snapshot-1") == "~/exports/snapshot-1"
+    assert home_relative(Path("/elsewhere/snapshot-1")) == "/elsewhere/snapshot-1"

@@ -381,7 +381,15 @@ class DashboardApp(App[None]):
         except Exception as error:  # a full disk or a bad folder must not end the dashboard
             self.notify(f"Export failed: {safe_str(error)}", severity="error", markup=False)
             return
-        self.notify(f"Snapshot written to {path}", markup=False)
+        self.notify(home_relative(path), title="Snapshot written", markup=False, timeout=10)
+
+
+def home_relative(path: Path) -> str:
+    """'~/exports/snapshot-…' rather than the full home path: shorter in a narrow notification."""
+    try:
+        return str(Path("~") / path.resolve().relative_to(Path.home().resolve()))
+    except (ValueError, RuntimeError):  # outside the home folder, or no home folder
+        return str(path)
 
 
 def make_app(

@@ -1,9 +1,10 @@
 """Regenerate the README's screenshots from the offline demo: `python -m dashboard.ui.screenshots`.
 
 Starts the demo server (plus one deliberately broken feed, so the sources panel shows a failure),
-lets the dashboard poll every source once into a temporary store, then renders SVGs with Textual's
-own screenshot support: the main screen at two sizes, a mention's detail, the sources panel with the
-failing source's error, and the help screen.
+lets the dashboard poll every source twice into a temporary store (the second poll sees engagement
+grow, so Rising has rows), then renders SVGs with Textual's own screenshot support: the live main
+screen at two sizes, the top rising mention's detail with its engagement line, the sources panel with
+the failing source's error, and the help screen.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from dashboard.ui.widgets.table import KeyedTable
 BROKEN_FEED = "Old forum feed"
 BROKEN_PATH = "/old-forum/feed.xml"
 POLL_TIMEOUT = 120.0  # seconds the first poll of every demo source may take
+RISING_WANTED = 3  # mentions seen gaining engagement before the live shots are taken
 
 
 def demo_config_text(demo: DemoServer, database: Path) -> str:
@@ -47,6 +49,15 @@ def unpolled_sources(database: Path) -> int:
         return int(connection.execute("SELECT COUNT(*) FROM sources WHERE status = 'new'").fetchone()[0])
 
 
+def mentions_gaining(database: Path) -> int:
+    """Mentions whose likes + replies + shares grew between two stored snapshots."""
+    total = "IFNULL(likes, 0) + IFNULL(replies, 0) + IFNULL(shares, 0)"
+    with sqlite3.connect(f"{database.resolve().as_uri()}?mode=ro", uri=True) as connection:
+        query = f"""SELECT COUNT(*) FROM (SELECT mention_id FROM engagement_history
+                    GROUP BY mention_id HAVING MAX({total}) > MIN({total}))"""
+        return int(connection.execute(query).fetchone()[0])
+
+
 async def settle(pilot: Pilot[None]) -> None:
     """Let workers finish and tables measure their columns."""
     for _ in range(2):
@@ -55,14 +66,22 @@ async def settle(pilot: Pilot[None]) -> None:
 
 
 async def poll_everything(app: DashboardApp, database: Path, output: Path) -> None:
+    """Poll every source, keep polling on the demo's schedule until some mentions gained engagement
+    (so Rising has rows), then shoot the live dashboard wide and at 80 x 24."""
     async with app.run_test(size=(160, 48)) as pilot:
         deadline = time.monotonic() + POLL_TIMEOUT
         while unpolled_sources(database) != 0 and time.monotonic() < deadline:
             await pilot.pause(0.5)
+        deadline = time.monotonic() + POLL_TIMEOUT
+        while mentions_gaining(database) < RISING_WANTED and time.monotonic() < deadline:
+            await pilot.pause(1.0)
         app.refresh_now()
         await pilot.pause(1.0)
         await settle_without_poller(pilot)
         app.save_screenshot("dashboard-wide.svg", str(output))
+        await pilot.resize_terminal(80, 24)
+        await settle_without_poller(pilot)
+        app.save_screenshot("dashboard-80x24.svg", str(output))
 
 
 async def settle_without_poller(pilot: Pilot[None]) -> None:
@@ -112,8 +131,7 @@ async def render_all(output: Path, seed: int) -> list[Path]:
         def still() -> DashboardApp:
             return make_app(config, database=database, poll=False)
 
-        await shoot(still(), (80, 24), "dashboard-80x24.svg", output)
-        await shoot(still(), (120, 36), "mention-detail.svg", output, keys=("enter",))
+        await shoot(still(), (120, 36), "mention-detail.svg", output, keys=("4", "enter"))
         await shoot_failing_source(still(), output)
         await shoot(still(), (120, 36), "help.svg", output, keys=("question_mark",))
     return sorted(output.glob("*.svg"))

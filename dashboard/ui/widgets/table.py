@@ -250,7 +250,7 @@ class KeyedTable(DataTable[Text]):
         wrapped = text.wrap(self.app.console, max(1, width - 2 * self.cell_padding))
         pad = Segment(" " * self.cell_padding, self.rich_style)
         strips = [
-            Strip([pad, *line.render(self.app.console)]).adjust_cell_length(width, self.rich_style)
+            Strip([pad, Segment(line.plain.rstrip(), style)]).adjust_cell_length(width, self.rich_style)
             for line in wrapped
         ]
         self._empty_lines = (self._empty_message, width, strips)
