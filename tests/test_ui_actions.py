@@ -6,6 +6,7 @@ import sqlite3
 from pathlib import Path
 
 from textual.binding import Binding
+from textual.coordinate import Coordinate
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Sparkline, Static
 from textual.widgets._footer import FooterKey
@@ -20,7 +21,7 @@ from dashboard.ui.widgets.mentions import MentionTablePanel
 from dashboard.ui.widgets.needs_reply import NeedsReplyPanel
 from dashboard.ui.widgets.sources import SourcesPanel
 from dashboard.ui.widgets.stream import StreamPanel
-from tests.test_ui_app import main_screen, wait_for
+from tests.test_ui_app import main_screen, record_opened, wait_for
 from tests.test_ui_samples import NOW, fill_store, snapshot_config
 
 
@@ -41,7 +42,9 @@ def app_on(tmp_path: Path, *, readonly: bool = False) -> DashboardApp:
 
 def waiting_ids(app: DashboardApp) -> list[str]:
     table = main_screen(app).query_one(NeedsReplyPanel).table
-    return [table.coordinate_to_cell_key((row, 0)).row_key.value or "" for row in range(table.row_count)]
+    return [
+        table.coordinate_to_cell_key(Coordinate(row, 0)).row_key.value or "" for row in range(table.row_count)
+    ]
 
 
 async def loaded(app: DashboardApp, pilot: Pilot[None]) -> None:
@@ -192,8 +195,7 @@ async def test_a_rising_mention_shows_its_engagement_line_and_q_closes_it(tmp_pa
 async def test_the_palette_reaches_the_panels_keys(tmp_path: Path) -> None:
     filled(tmp_path)
     app = app_on(tmp_path)
-    opened: list[str] = []
-    app.open_url = lambda url, new_tab=True: opened.append(url)  # type: ignore[method-assign]
+    opened = record_opened(app)
     async with app.run_test(size=(160, 48)) as pilot:
         await loaded(app, pilot)
         await wait_for(pilot, lambda: main_screen(app).query_one(StreamPanel).table.row_count > 0)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
@@ -52,7 +52,7 @@ def write_config(directory: Path, server: LocalServer, names: list[str], *, inte
 
 
 @pytest.fixture
-def two_feeds(server: LocalServer, tmp_path: Path) -> Iterator[Config]:
+def two_feeds(server: LocalServer, tmp_path: Path) -> Config:
     server.route("/news.xml", rss("news", [f"News item {n} about textual" for n in range(5)]))
     server.route("/blog.xml", rss("blog", ["Blog post one", *HOSTILE_TITLES]))
     return write_config(tmp_path, server, ["news", "blog"])
@@ -116,12 +116,10 @@ async def test_keys_poll_pause_window_help_and_quit(
         await wait_for(pilot, lambda: len(server.requests_to("/news.xml")) == 2)
         header = main_screen(app).query_one(KpiBar)
         await pilot.press("p")
-        assert app.paused
-        assert app._pause.is_set()
+        assert is_paused(app)
         assert "paused" in header.render().plain
         await pilot.press("p")
-        assert not app.paused
-        assert not app._pause.is_set()
+        assert not is_paused(app)
         await pilot.press("w")
         assert app.window == "7d"
         assert "Window 7 d" in header.render().plain
@@ -142,11 +140,26 @@ async def test_keys_poll_pause_window_help_and_quit(
     await run_live(two_feeds, tmp_path / "m.db", body)
 
 
-async def test_filter_enter_detail_and_open_link(two_feeds: Config, tmp_path: Path) -> None:
+def is_paused(app: DashboardApp) -> bool:
+    """The reactive and the poller's event agree."""
+    assert app.paused == app._pause.is_set()
+    return app.paused
+
+
+def record_opened(app: DashboardApp) -> list[str]:
+    """Links the app would open in the browser, instead of opening them."""
     opened: list[str] = []
 
+    def open_url(url: str, new_tab: bool = True) -> None:
+        opened.append(url)
+
+    app.open_url = open_url  # type: ignore[method-assign]
+    return opened
+
+
+async def test_filter_enter_detail_and_open_link(two_feeds: Config, tmp_path: Path) -> None:
     async def body(app: DashboardApp, pilot: Pilot[None]) -> None:
-        app.open_url = lambda url, new_tab=True: opened.append(url)  # type: ignore[method-assign]
+        opened = record_opened(app)
         await wait_for(pilot, lambda: stream_rows(app) == 13)
         await pilot.press("slash")
         stream = main_screen(app).query_one(StreamPanel)

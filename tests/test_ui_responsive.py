@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from textual.widgets import DataTable
+
 from dashboard.demo.httpserver import LocalServer
 from dashboard.ui.app import make_app
 from tests.test_ui_app import main_screen, rss, wait_for, write_config
@@ -36,7 +38,9 @@ async def test_keys_stay_responsive_during_a_poll_of_200_feeds(server: LocalServ
             await pilot.press("w")
             latencies.append(handled[-1] - pressed)
         await wait_for(
-            pilot, lambda: main_screen(app).query_one("#stream-table").row_count == 500, timeout=120
+            pilot,
+            lambda: main_screen(app).query_one("#stream-table", DataTable).row_count == 500,
+            timeout=120,
         )
     assert pressed_during_poll >= 1
     assert len(handled) == len(latencies)

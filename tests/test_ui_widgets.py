@@ -20,7 +20,7 @@ from dashboard.ui.screens.main import MainScreen
 from dashboard.ui.widgets.alerts import AlertsPanel, source_alerts, spike_alerts
 from dashboard.ui.widgets.columns import ColumnSpec
 from dashboard.ui.widgets.kpis import HeaderState, KpiBar
-from dashboard.ui.widgets.rows import openable_url
+from dashboard.ui.widgets.rows import openable_url, records
 from dashboard.ui.widgets.sources import SourcesPanel, status_label
 from dashboard.ui.widgets.stream import MentionFilter, StreamPanel
 from dashboard.ui.widgets.table import KeyedTable, TableRow
@@ -124,7 +124,7 @@ def test_alerts_fire_on_a_new_failure_only() -> None:
     sources = [{"name": "a", "status": "failing", "last_error": "boom [b]x", "last_attempt_at": 1}]
     assert [alert.message for alert in source_alerts(sources, {"a": "ok"}, NOW)] == ["a: failing — boom [b]x"]  # type: ignore[dict-item]
     assert source_alerts(sources, {"a": "failing"}, NOW) == []  # type: ignore[dict-item]
-    spikes = sample_dashboard().spikes.to_dict("records")
+    spikes = records(sample_dashboard().spikes)
     assert spike_alerts(spikes, NOW)[0].message.startswith("Spike on hn: 30 mentions")
 
 
