@@ -250,6 +250,7 @@ async def test_sources_panel_lists_every_status_and_alerts_only_on_change() -> N
         table = screen.query_one(SourcesPanel).query_one(DataTable)
         assert table.row_count == 4
         assert "failing ×3" in table.get_row("mastodon")[1].plain
+        assert [table.get_row(name)[1].plain for name in ("hn", "reddit")] == ["ok", "unchanged"]
         alerts = screen.query_one(AlertsPanel)
         assert len(alerts.log_entries) == 2  # logged quietly at start
         assert not app._notifications

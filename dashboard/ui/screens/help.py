@@ -57,7 +57,8 @@ SECTIONS: tuple[Section, ...] = (
             ("Share of voice", "mentions of each configured keyword, and the terms trending now"),
             (
                 "Sources",
-                "each source's health: ok, not modified, failing, rate-limited, needs credentials, gone",
+                "each source's health: ok, unchanged (nothing new since the last poll), failing,"
+                " rate-limited, needs credentials, gone; Enter shows the full error",
             ),
             ("Alerts", "spikes and sources that started failing, newest first"),
         ),

@@ -15,6 +15,7 @@ from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Container
+from textual.content import Content
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Footer, Tab, Tabs
@@ -49,6 +50,11 @@ PANELS: tuple[tuple[str, str], ...] = (
 COMPACT_FOOTER_BELOW = 120  # columns
 
 
+def tab_label(number: int, label: str) -> Content:
+    """'1 Live': the key that shows the panel before its name."""
+    return Content(f"{number} {label}")
+
+
 @dataclass(frozen=True, slots=True)
 class StreamRows:
     """The live stream's rows as the reader returned them, newest first."""
@@ -70,7 +76,13 @@ class MainScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield KpiBar(id="kpis")
-        yield Tabs(*(Tab(label, id=f"tab-{panel}") for panel, label in PANELS), id="panel-tabs")
+        yield Tabs(
+            *(
+                Tab(tab_label(number, label), id=f"tab-{panel}")
+                for number, (panel, label) in enumerate(PANELS, 1)
+            ),
+            id="panel-tabs",
+        )
         with Container(id="panels"):
             yield VolumePanel(id="volume")
             yield AlertsPanel(id="alerts")

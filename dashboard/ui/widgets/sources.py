@@ -54,8 +54,11 @@ def status_label(record: Record, now: datetime) -> str:
 
 
 def short_status(record: Record, now: datetime) -> str:
-    """The status for the table: the time a rate limit lifts is in the Next column already."""
+    """The status for the table, short enough for a narrow panel: 'unchanged' for not modified (an
+    HTTP 304), 'rate-limited' alone (the time it lifts is in the Next column)."""
     status = status_of(record)
+    if status is SourceStatus.NOT_MODIFIED:
+        return "unchanged"
     return status.value if status is SourceStatus.RATE_LIMITED else status_label(record, now)
 
 
