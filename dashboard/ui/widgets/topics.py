@@ -47,7 +47,7 @@ class TopicsPanel(Panel):
     """Two small tables: keywords by share of mentions, then the trending terms."""
 
     DEFAULT_CSS = widget_css(__file__)
-    TITLE = "Share of voice · trending"
+    TITLE = "Share of voice"
 
     share_of_voice: reactive[tuple[dict[str, Any], ...] | None] = reactive(None, always_update=True)
     trending: reactive[tuple[dict[str, Any], ...] | None] = reactive(None, always_update=True)
