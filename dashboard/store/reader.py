@@ -421,6 +421,13 @@ class StoreReader:
         ).fetchall()
         return self._mention_frame(rows)
 
+    def change_marker(self) -> tuple[int, int]:
+        """Cheap to read (two rowid lookups), different after any stored poll: (last mention, last poll)."""
+        row = self._db.execute(
+            "SELECT (SELECT MAX(id) FROM mentions), (SELECT MAX(id) FROM polls)"
+        ).fetchone()
+        return int(row[0] or 0), int(row[1] or 0)
+
     def max_mention_id(self) -> int:
         value = self._db.execute("SELECT MAX(id) FROM mentions").fetchone()[0]
         return int(value or 0)

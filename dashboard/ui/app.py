@@ -9,6 +9,7 @@ async worker, one poll per source at a time, each finished poll posting `PollFin
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -88,6 +89,13 @@ class DashboardApp(App[None]):
             self.dashboard = dashboard
             self.window = window
 
+    class ComputeEnded(Message):
+        """A compute finished (or failed) after `seconds`: the next one may start."""
+
+        def __init__(self, seconds: float) -> None:
+            super().__init__()
+            self.seconds = seconds
+
     class MentionsLoaded(Message):
         """The live stream's newest rows (under the current filter)."""
 
@@ -121,6 +129,9 @@ class DashboardApp(App[None]):
         self._pause = asyncio.Event()
         self._refresh_timer: Timer | None = None
         self._filter_timer: Timer | None = None
+        self._computing = False
+        self._compute_again = False
+        self._last_token: tuple[int, ...] = ()
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -131,7 +142,7 @@ class DashboardApp(App[None]):
         self._update_header()
         self.refresh_now()
         every = REFRESH_EVERY_READONLY if self.readonly else REFRESH_EVERY
-        self.set_interval(every, self.refresh_now, name="periodic refresh")
+        self.set_interval(every, self._refresh_if_changed, name="periodic refresh")
         if self.polling_enabled:
             self._run_poller()
 
@@ -237,14 +248,42 @@ class DashboardApp(App[None]):
             self._refresh_timer.stop()
             self._refresh_timer = None
         self._update_header()
-        self._compute(self.window, self.clock())
+        self._request_compute()
         self._load_stream(self.mention_filter)
 
-    @work(thread=True, group="dashboard", exclusive=True, exit_on_error=False)
+    def _request_compute(self) -> None:
+        """One compute at a time, never cancelled (a cancelled thread worker runs to its end anyway):
+        a request during a compute queues exactly one more, started when this one ends."""
+        if self._computing:
+            self._compute_again = True
+            return
+        self._computing = True
+        self._compute(self.window, self.clock())
+
+    @work(thread=True, group="dashboard", exit_on_error=False)
     def _compute(self, window: str, now: datetime) -> None:
-        dashboard = data.compute(self.database, window, now, keywords=self.config.settings.keywords)
-        if not get_current_worker().is_cancelled:
+        started = time.monotonic()
+        try:
+            dashboard = data.compute(self.database, window, now, keywords=self.config.settings.keywords)
             self.post_message(self.DashboardComputed(dashboard, window))
+        finally:
+            self.post_message(self.ComputeEnded(time.monotonic() - started))
+
+    def on_dashboard_app_compute_ended(self, message: ComputeEnded) -> None:
+        self._computing = False
+        if self._compute_again:
+            self._compute_again = False
+            # Wait at least as long as the compute took: during a long poll of a large store the
+            # numbers refresh steadily while analytics use at most about half a core.
+            self.schedule_refresh(max(REFRESH_DEBOUNCE, message.seconds))
+
+    @work(thread=True, group="change-check", exclusive=True, exit_on_error=False)
+    def _refresh_if_changed(self) -> None:
+        """The periodic refresh: recompute only when something was stored (or time moved on)."""
+        token = data.change_token(self.database, self.clock())
+        if token != self._last_token:
+            self._last_token = token
+            self.call_from_thread(self.refresh_now)
 
     @work(thread=True, group="stream", exclusive=True, exit_on_error=False)
     def _load_stream(self, mention_filter: MentionFilter) -> None:

@@ -31,6 +31,9 @@ __all__ = [
 ]
 
 
+RECOMPUTE_AT_LEAST_EVERY = 300  # seconds
+
+
 def open_store(database: Path) -> Store:
     """The writer handle the UI uses for `mark_handled` (the poller has its own)."""
     return Store.open(database)
@@ -43,6 +46,13 @@ def compute(database: Path, window: str, now: datetime, *, keywords: Sequence[st
 
     with StoreReader.open(database) as reader:
         return compute_dashboard(reader, Window.last(window, now), keywords=tuple(keywords), now=now)
+
+
+def change_token(database: Path, now: datetime) -> tuple[int, ...]:
+    """Equal tokens mean the panels would show the same numbers: nothing stored since, and still
+    the same five minutes (windows slide with time)."""
+    with StoreReader.open(database) as reader:
+        return (*reader.change_marker(), int(now.timestamp()) // RECOMPUTE_AT_LEAST_EVERY)
 
 
 def latest_mentions(database: Path, mention_filter: MentionFilter, *, limit: int) -> list[dict[str, Any]]:
