@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import calendar
 import codecs
+import functools
 import hashlib
 import io
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlparse
 
 import feedparser
 from feedparser.encodings import RE_XML_PI_ENCODING, parse_content_type
@@ -316,13 +317,41 @@ def _link_base(content_location: str) -> str:
     return make_safe_absolute_uri(content_location, content_location) or content_location
 
 
+# An absolute web URL that urljoin hands back unchanged whatever the base: lower-case scheme, a host,
+# printable ASCII, no ";" in the path (urlparse's params), no empty "?" or "#" (urlunparse drops
+# them), nothing urlsplit strips or validates (spaces, controls, brackets), no "///" to fix.
+_UNCHANGED_BY_URLJOIN = re.compile(
+    r"https?://[!\"$%&'()*+,\-.0-9:<=>@A-Z^_`a-z{|}~][!\"$%&'()*+,\-./0-9:<=>@A-Z^_`a-z{|}~]*"
+    r"(?:\?[!\"$-~]+)?(?:#[!-~]+)?\Z"
+)
+
+
+def resolve_link(base: str, link: str) -> str:
+    """feedparser's _urljoin(base, link), without its cost for links that are already absolute."""
+    if not base or not link:
+        return link
+    if _UNCHANGED_BY_URLJOIN.match(link) and _parses(base):
+        return link
+    return str(_urljoin(base, link))
+
+
+@functools.lru_cache(maxsize=64)
+def _parses(base: str) -> bool:
+    """urljoin would not raise on this base (feedparser's _urljoin turns that ValueError into "")."""
+    try:
+        urlparse(base)
+    except ValueError:
+        return False
+    return True
+
+
 def _mention(
     entry: Mapping[str, Any], is_comment_feed: bool, feed_author: str, base: str, fallback_time: datetime
 ) -> Mention | None:
     title = _text(entry, "title")
     summary = _summary(entry)
     link = str(entry.get("link") or "")
-    url = _web_link(_urljoin(base, link) if base and link else link)
+    url = _web_link(resolve_link(base, link))
     published = _published(entry, fallback_time)
     if not (title or summary or url):
         return None  # nothing a person could read or open

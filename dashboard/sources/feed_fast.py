@@ -228,7 +228,11 @@ class _Machine:
 
     def replay(self, root: ET.Element, declarations: Mapping[int, list[tuple[str, str]]]) -> None:
         """Feed the tree to the handlers in SAX order: prefix mappings, start, text, children, end."""
-        self._declarations = declarations
+        if declarations.keys() - {id(root)}:
+            self._declarations = declarations
+        else:  # the usual case: every namespace declared on the root, no look-up per element
+            for prefix, uri in declarations.get(id(root), ()):
+                self.start_prefix_mapping(prefix, uri)
         self._walk(root)
 
     def _walk(self, element: ET.Element) -> None:
@@ -240,14 +244,19 @@ class _Machine:
         tag = element.tag
         spec = self._elements.get(tag) or self._element(tag)
         self.unknown_starttag(spec, element.attrib)
+        stack = self.elementstack
         text = element.text
-        if text and self.elementstack:
-            self.handle_data(text)
+        if text and stack:  # handle_data, inlined: this runs for every text and tail
+            if self.contentparams.get("type") == _XHTML:
+                text = _escape(text)
+            stack[-1][2].append(text)
         for child in element:
             self._walk(child)
-            tail = child.tail
-            if tail and self.elementstack:
-                self.handle_data(tail)
+            text = child.tail
+            if text and stack:
+                if self.contentparams.get("type") == _XHTML:
+                    text = _escape(text)
+                stack[-1][2].append(text)
         self.unknown_endtag(spec)
 
     def start_prefix_mapping(self, prefix: str, uri: str) -> None:
@@ -455,9 +464,9 @@ class _Machine:
             element in _CAN_BE_RELATIVE_URI
             and output
             and (element != "id" or self.guidislink)
-            and "://" in output
+            and ":///" in output
         ):
-            output = _urljoin("", output)  # with no base, only its fix of "http:///x" applies
+            output = _urljoin("", output)  # with no base, only its fix of "http:///x" does anything
         if (
             not self.version.startswith("atom")
             and contentparams.get("type") == "text/plain"
