@@ -14,8 +14,6 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-import pytest
-
 from dashboard.config import Config, load_config
 from dashboard.demo.httpserver import LocalServer, Reply
 from dashboard.fetch.http import Fetcher
@@ -273,11 +271,6 @@ MISLABELLED: dict[str, str] = {
 }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: parse_feed lets a server-default HTTP charset on text/html beat the BOM and the XML "
-    "declaration; fix proposed for dashboard/sources/feed.py (see the hostile-world report)",
-)
 async def test_bom_and_xml_declaration_beat_a_server_default_charset_on_text_html(
     server: LocalServer, tmp_path: Path
 ) -> None:
@@ -386,11 +379,6 @@ async def test_an_entry_whose_content_changes_every_poll_is_updated_in_place_a_b
     assert scalar(db, "SELECT COUNT(*) FROM polls") == polls
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: feedparser resolves relative guids against the feed's URL, so a moved feed stores "
-    "every entry again; fix proposed for dashboard/sources/feed.py (see the hostile-world report)",
-)
 async def test_a_feed_that_moves_does_not_store_its_relative_guid_entries_again(
     server: LocalServer, tmp_path: Path
 ) -> None:

@@ -102,7 +102,15 @@ class Poller:
         """Poll every due source (all of them with `force`) concurrently; one record per source."""
         wanted = set(only) if only is not None else None
         sources = [s for s in self.due(force=force) if wanted is None or s.name in wanted]
-        return list(await asyncio.gather(*(self.poll_source(source) for source in sources)))
+        # Every poll ends before this returns, even when one fails to be stored: the caller closes
+        # the store next, and a poll still saving then would fail a second time, unseen.
+        results = await asyncio.gather(
+            *(self.poll_source(source) for source in sources), return_exceptions=True
+        )
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+        return [result for result in results if isinstance(result, PollRecord)]
 
     async def poll_source(self, source: SourceConfig) -> PollRecord:
         """Poll one source; at most one poll of a source runs at a time."""
