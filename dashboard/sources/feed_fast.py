@@ -28,7 +28,7 @@ import contextlib
 import copy
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 from xml.sax.saxutils import escape
@@ -214,7 +214,6 @@ class _Machine:
         self.contentparams: dict[str, Any] = {}
         self._summary_key: str | None = None
         self.elementstack: list[list[Any]] = []
-        self.svg_ok = 0
         self.title_depth = -1
         self.depth = 0
         self.has_content = 0
@@ -248,14 +247,14 @@ class _Machine:
         text = element.text
         if text and stack:  # handle_data, inlined: this runs for every text and tail
             if self.contentparams.get("type") == _XHTML:
-                text = _escape(text)
+                text = escape(text)
             stack[-1][2].append(text)
         for child in element:
             self._walk(child)
             text = child.tail
             if text and stack:
                 if self.contentparams.get("type") == _XHTML:
-                    text = _escape(text)
+                    text = escape(text)
                 stack[-1][2].append(text)
         self.unknown_endtag(spec)
 
@@ -397,7 +396,7 @@ class _Machine:
                     tag = tag.split(":", 1)[1]
                 if tag in ("svg", "math"):
                     raise Unsupported(tag)
-                self.handle_data(f"<{tag}{_strattrs(attrs)}>", escape=0)
+                self.handle_data(f"<{tag}{_strattrs(attrs)}>", escape_markup=0)
                 return
         if spec.resets_textinput:
             self.intextinput = 0
@@ -431,14 +430,14 @@ class _Machine:
                     return
                 contentparams["type"] = _XHTML
             if contentparams.get("type") == _XHTML:
-                self.handle_data("</{}>".format(spec.name.split(":")[-1]), escape=0)
+                self.handle_data("</{}>".format(spec.name.split(":")[-1]), escape_markup=0)
         self.depth -= 1
 
-    def handle_data(self, text: str, escape: int = 1) -> None:
+    def handle_data(self, text: str, escape_markup: int = 1) -> None:
         if not self.elementstack:
             return
-        if escape and self.contentparams.get("type") == _XHTML:
-            text = _escape(text)
+        if escape_markup and self.contentparams.get("type") == _XHTML:
+            text = escape(text)
         self.elementstack[-1][2].append(text)
 
     def push(self, element: str, expecting_text: Any) -> None:
@@ -932,8 +931,6 @@ class _Machine:
     _end_id = _end_guid
 
     def _start_title(self, attrs_d: Attributes) -> None:
-        if self.svg_ok:
-            raise Unsupported("svg")
         self.push_content("title", attrs_d, "text/plain", self.infeed or self.inentry or self.insource)
 
     def _end_title(self) -> None:
@@ -1282,10 +1279,6 @@ _STARTS: dict[str, Callable[[_Machine, Attributes], None]] = _handlers("_start_"
 _ENDS: dict[str, Callable[[_Machine], None]] = _handlers("_end_")
 
 
-def _escape(text: str) -> str:
-    return escape(text)
-
-
 def _strip_enclosing_div(pieces: list[str]) -> list[str]:
     """pop()'s removal of the <div> that wraps Atom xhtml content."""
     while pieces and len(pieces) > 1 and not pieces[-1].strip():
@@ -1304,8 +1297,3 @@ def _strip_enclosing_div(pieces: list[str]) -> list[str]:
         else:
             pieces = pieces[1:-1]
     return pieces
-
-
-def iter_elements(root: ET.Element) -> Iterator[ET.Element]:
-    """Every element in document order (used by tests to say what a document contains)."""
-    return root.iter()
