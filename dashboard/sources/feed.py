@@ -59,6 +59,7 @@ class FeedSource(Source):
     """A plain feed URL (`url = ...` in feeds.toml): blogs, comment feeds, YouTube channels."""
 
     type_name = "feed"
+    refreshes_by_key = False  # every poll re-reads the whole feed, counts included
 
     async def poll(self, ctx: PollContext) -> PollOutcome:
         url = self.config.url
