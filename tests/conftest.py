@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
 from dashboard.demo.httpserver import LocalServer
+from dashboard.fetch.http import Fetcher
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -16,6 +17,13 @@ FIXTURES = Path(__file__).parent / "fixtures"
 def server() -> Iterator[LocalServer]:
     with LocalServer() as local:
         yield local
+
+
+@pytest.fixture
+async def fetcher() -> AsyncIterator[Fetcher]:
+    """The real polite fetcher, with a short deadline for tests."""
+    async with Fetcher(timeout=5.0) as client:
+        yield client
 
 
 def fixture_bytes(*parts: str) -> bytes:

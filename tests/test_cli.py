@@ -40,7 +40,9 @@ def test_every_command_has_help(command: list[str], capsys: pytest.CaptureFixtur
     assert "usage: community-dashboard" in capsys.readouterr().out
 
 
-def test_a_config_mistake_exits_2_with_one_clear_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_config_mistake_exits_2_with_one_clear_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = tmp_path / "feeds.toml"
     path.write_text(GOOD.replace("interval", "intervall"))
     assert main(["check", "--config", str(path)]) == 2

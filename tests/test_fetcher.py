@@ -5,7 +5,6 @@ from __future__ import annotations
 import gzip
 import json
 import zlib
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler
@@ -27,12 +26,6 @@ from dashboard.fetch.http import Fetcher, Resolver, retry_after_until
 from dashboard.fetch.http_types import Request
 
 FEED = b"<rss><channel><title>t</title></channel></rss>" * 50
-
-
-@pytest.fixture
-async def fetcher() -> AsyncIterator[Fetcher]:
-    async with Fetcher(timeout=5.0) as client:
-        yield client
 
 
 async def test_plain_body_and_headers(server: LocalServer, fetcher: Fetcher) -> None:

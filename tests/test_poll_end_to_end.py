@@ -80,7 +80,10 @@ def test_poll_then_export_mentions_csv(server: LocalServer, tmp_path: Path) -> N
     config = write_config(tmp_path, server, serve_feeds(server, 2, items=5))
     assert main(["poll", "--once", "--config", str(config)]) == 0
     out = tmp_path / "mentions.csv"
-    assert main(["export", "--what", "mentions", "--since", "3650d", "--config", str(config), "-o", str(out)]) == 0
+    assert (
+        main(["export", "--what", "mentions", "--since", "3650d", "--config", str(config), "-o", str(out)])
+        == 0
+    )
     frame = pd.read_csv(out)
     assert len(frame) == 10
     assert set(frame["source"]) == {"Feed 0", "Feed 1"}

@@ -7,7 +7,7 @@ sortAt, cursor paging refused to anonymous callers like the public AppView), cre
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler
 from typing import Any
@@ -133,12 +133,6 @@ def config(server: LocalServer, **options: Any) -> SourceConfig:
         max_items=options.pop("max_items", 100),
         options={"query": "acme", **options},
     )
-
-
-@pytest.fixture
-async def fetcher() -> AsyncIterator[Fetcher]:
-    async with Fetcher(timeout=5.0) as client:
-        yield client
 
 
 def context(fetcher: Fetcher, **kwargs: Any) -> PollContext:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler
 from typing import Any
@@ -113,12 +112,6 @@ def config(server: LocalServer, max_items: int = 100, **options: Any) -> SourceC
 
 def search_config(server: LocalServer, max_items: int = 100, **options: Any) -> SourceConfig:
     return config(server, max_items, query="driftwood", **options)
-
-
-@pytest.fixture
-async def fetcher() -> AsyncIterator[Fetcher]:
-    async with Fetcher(timeout=5.0) as client:
-        yield client
 
 
 def context(fetcher: Fetcher, **kwargs: Any) -> PollContext:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 import json
 import re
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler
 from typing import Any
@@ -88,12 +88,6 @@ def config(server: LocalServer, max_items: int = 100, **options: Any) -> SourceC
         max_items=max_items,
         options={"query": "driftwood", **options},
     )
-
-
-@pytest.fixture
-async def fetcher() -> AsyncIterator[Fetcher]:
-    async with Fetcher(timeout=5.0) as client:
-        yield client
 
 
 def context(fetcher: Fetcher, **kwargs: Any) -> PollContext:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler
 from typing import Any
@@ -91,12 +91,6 @@ def config(server: LocalServer, **options: Any) -> SourceConfig:
         max_items=max_items,
         options={"query": "acme", **options},
     )
-
-
-@pytest.fixture
-async def fetcher() -> AsyncIterator[Fetcher]:
-    async with Fetcher(timeout=5.0) as client:
-        yield client
 
 
 def mention_of(key: str) -> Mention:

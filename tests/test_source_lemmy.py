@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler
 from typing import Any
@@ -95,12 +95,6 @@ def config(server: LocalServer, max_items: int = 100, **options: Any) -> SourceC
         max_items=max_items,
         options={"query": "driftwood", **options},
     )
-
-
-@pytest.fixture
-async def fetcher() -> AsyncIterator[Fetcher]:
-    async with Fetcher(timeout=5.0) as client:
-        yield client
 
 
 def context(fetcher: Fetcher, **kwargs: Any) -> PollContext:

@@ -7,7 +7,7 @@ semantics (max_id: older than; min_id: immediately newer than; newest first) and
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler
 from typing import Any
@@ -83,12 +83,6 @@ def config(server: LocalServer, **options: Any) -> SourceConfig:
         max_items=options.pop("max_items", 100),
         options={"tag": "acme", **options},
     )
-
-
-@pytest.fixture
-async def fetcher() -> AsyncIterator[Fetcher]:
-    async with Fetcher(timeout=5.0) as client:
-        yield client
 
 
 def context(fetcher: Fetcher, **kwargs: Any) -> PollContext:
