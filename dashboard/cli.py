@@ -209,7 +209,7 @@ def _run_demo(args: argparse.Namespace) -> int:
         database = args.db or Path(tmp) / "demo.db"
         config_path = Path(tmp) / "feeds.toml"
         # The demo's snapshots (`e`) go beside its database, never among the user's real exports.
-        exports = f'\n[export]\ndir = {json.dumps(str(database.parent / "exports"))}\n'
+        exports = f"\n[export]\ndir = {json.dumps(str(database.parent / 'exports'))}\n"
         config_path.write_text(demo.feeds_toml(database) + exports, encoding="utf-8")
         return _run_app(load_config(config_path), database, readonly=False)
 
