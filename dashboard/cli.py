@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import signal
 import sys
 import tempfile
@@ -17,7 +16,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from dashboard import __version__
-from dashboard.config import Config, ConfigError, find_config_path, load_config
+from dashboard.config import Config, ConfigError, load_chosen_config, load_config
 from dashboard.durations import format_duration
 from dashboard.models import PollRecord
 from dashboard.store.db import StoreError
@@ -97,7 +96,7 @@ def common_options(*, default: object) -> argparse.ArgumentParser:
 
 
 def load(args: argparse.Namespace) -> Config:
-    return load_config(find_config_path(args.config, os.environ, Path.cwd()))
+    return load_chosen_config(args.config)
 
 
 def database_path(args: argparse.Namespace, config: Config) -> Path:
