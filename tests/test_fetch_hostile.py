@@ -30,26 +30,7 @@ from dashboard.fetch.addresses import (
 from dashboard.fetch.errors import DeadlineExceeded, NetworkError, RedirectError, TooLarge
 from dashboard.fetch.http import Fetcher, Resolver, resolve_host
 from dashboard.fetch.http_types import Request
-
-MiB = 2**20
-
-
-def gzip_bomb(inflated_mib: int = 1024) -> bytes:
-    """A valid single-member gzip of `inflated_mib` MiB of zeros (about 1 KB per MiB), built fast.
-
-    After a full flush the compressor starts afresh, so every further MiB of zeros compresses to
-    the same bytes: compress three, repeat the middle one, and write the true CRC and size.
-    """
-    block = bytes(MiB)
-    squeezer = zlib.compressobj(9, zlib.DEFLATED, 31)
-    first = squeezer.compress(block) + squeezer.flush(zlib.Z_FULL_FLUSH)
-    middle = squeezer.compress(block) + squeezer.flush(zlib.Z_FULL_FLUSH)
-    end = squeezer.flush(zlib.Z_FINISH)[:-8]
-    crc = 0
-    for _ in range(inflated_mib):
-        crc = zlib.crc32(block, crc)
-    trailer = struct.pack("<II", crc, (inflated_mib * MiB) & 0xFFFFFFFF)
-    return first + middle * (inflated_mib - 1) + end + trailer
+from tests.misbehaving import MiB, endless_chunks, gzip_bomb, never_answer
 
 
 @pytest.fixture(scope="module")
@@ -112,22 +93,6 @@ async def test_declared_length_over_the_cap_is_refused_before_reading(server: Lo
             await fetcher.fetch(Request(server.url("/big")))
 
 
-def endless_chunks(seen: Seen, raw: BaseHTTPRequestHandler) -> None:
-    raw.send_response(200)
-    raw.send_header("Content-Type", "application/rss+xml")
-    raw.send_header("Transfer-Encoding", "chunked")
-    raw.end_headers()
-    chunk = b"<item>" + b"x" * 16_000 + b"</item>"
-    framed = b"%x\r\n%s\r\n" % (len(chunk), chunk)
-    give_up = time.monotonic() + 20
-    try:
-        while time.monotonic() < give_up:
-            raw.wfile.write(framed)
-    except OSError:
-        pass
-    raw.close_connection = True
-
-
 async def test_endless_chunked_body_is_too_large(server: LocalServer) -> None:
     server.route("/endless", endless_chunks)
     async with Fetcher(max_body=2 * MiB, timeout=10.0) as fetcher:
@@ -158,17 +123,6 @@ def trickle_headers(seen: Seen, raw: BaseHTTPRequestHandler) -> None:
         for byte in b"HTTP/1.1 200 OK\r\nX-Slow: " + b"z" * 10000:
             raw.wfile.write(bytes([byte]))
             time.sleep(0.02)
-    except OSError:
-        pass
-    raw.close_connection = True
-
-
-def never_answer(seen: Seen, raw: BaseHTTPRequestHandler) -> None:
-    """Read the request, say nothing, and wait until the client hangs up."""
-    raw.connection.settimeout(15)
-    try:
-        while raw.connection.recv(1024):
-            pass
     except OSError:
         pass
     raw.close_connection = True

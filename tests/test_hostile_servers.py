@@ -14,7 +14,6 @@ import struct
 import subprocess
 import sys
 import time
-import zlib
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -30,9 +29,7 @@ from dashboard.fetch.service import running_poller
 from dashboard.models import SourceStatus
 from dashboard.store.writer import REDIRECT_ADOPT_AFTER
 from tests.feeds_factory import conditional, rss
-
-MiB = 2**20
-
+from tests.misbehaving import MiB, endless_chunks, gzip_bomb, never_answer
 
 # --- helpers ----------------------------------------------------------------------------------
 
@@ -100,17 +97,6 @@ class Clock:
 # --- handlers that misbehave ------------------------------------------------------------------
 
 
-def never_answer(seen: Seen, raw: BaseHTTPRequestHandler) -> None:
-    """Accept the request, then say nothing until the client gives up."""
-    raw.connection.settimeout(20)
-    try:
-        while raw.connection.recv(1024):
-            pass
-    except OSError:
-        pass
-    raw.close_connection = True
-
-
 def trickle(seen: Seen, raw: BaseHTTPRequestHandler) -> None:
     """A valid feed, one byte every 20 ms: each read is quick, the whole is hopeless."""
     body = rss("Trickle", 50)
@@ -146,41 +132,6 @@ def reset_mid_body(seen: Seen, raw: BaseHTTPRequestHandler) -> None:
 def garbage_status_line(seen: Seen, raw: BaseHTTPRequestHandler) -> None:
     raw.wfile.write(b"HTTP/1.1 banana\r\n\x1b]0;pwned\x07\r\n\r\n")
     raw.close_connection = True
-
-
-def endless(seen: Seen, raw: BaseHTTPRequestHandler) -> None:
-    """A chunked body that never ends (until the client hangs up or 20 s pass)."""
-    raw.send_response(200)
-    raw.send_header("Content-Type", "application/rss+xml")
-    raw.send_header("Transfer-Encoding", "chunked")
-    raw.end_headers()
-    chunk = b"<item><title>" + b"x" * 16_000 + b"</title></item>"
-    framed = b"%x\r\n%s\r\n" % (len(chunk), chunk)
-    give_up = time.monotonic() + 20
-    try:
-        while time.monotonic() < give_up:
-            raw.wfile.write(framed)
-    except OSError:
-        pass
-    raw.close_connection = True
-
-
-def gzip_bomb(inflated_mib: int) -> bytes:
-    """A valid gzip of `inflated_mib` MiB of zeros, about 1 KB per MiB.
-
-    After a full flush deflate starts afresh, so every further MiB of zeros compresses to the same
-    bytes: compress three, repeat the middle one, and write the true CRC and length.
-    """
-    block = bytes(MiB)
-    squeezer = zlib.compressobj(9, zlib.DEFLATED, 31)
-    first = squeezer.compress(block) + squeezer.flush(zlib.Z_FULL_FLUSH)
-    middle = squeezer.compress(block) + squeezer.flush(zlib.Z_FULL_FLUSH)
-    end = squeezer.flush(zlib.Z_FINISH)[:-8]
-    crc = 0
-    for _ in range(inflated_mib):
-        crc = zlib.crc32(block, crc)
-    trailer = struct.pack("<II", crc, (inflated_mib * MiB) & 0xFFFFFFFF)
-    return first + middle * (inflated_mib - 1) + end + trailer
 
 
 # --- one poll, bad servers and good ones --------------------------------------------------------
@@ -441,7 +392,7 @@ def test_poll_process_stays_small_with_an_endless_body_and_a_gzip_bomb(
     bomb = gzip_bomb(1024)  # 1 MB on the wire, 1 GiB inflated
     assert len(bomb) < 1.2 * MiB
     server.route("/bomb.xml", Reply(body=bomb, headers={"Content-Encoding": "gzip"}))
-    server.route("/endless.xml", endless)
+    server.route("/endless.xml", endless_chunks)
     server.route("/fine.xml", conditional(rss("Fine", 30)))
     paths = {"Bomb": "/bomb.xml", "Endless": "/endless.xml", "Fine": "/fine.xml"}
     config = hostile_config(tmp_path, server, paths, timeout="20s")
