@@ -22,7 +22,7 @@ from dashboard.analytics import health, replies, rising, spikes, trending, voice
 from dashboard.analytics import keywords as keyword_metrics
 from dashboard.analytics.volume import Change, change
 from dashboard.analytics.windows import Window, epochs_of, utc_times
-from dashboard.store.reader import StoreReader
+from dashboard.store.reader import SOURCE_COLUMNS, StoreReader
 
 METRICS_COLUMNS = (
     "bucket_start",
@@ -34,22 +34,7 @@ METRICS_COLUMNS = (
     "new_voices",
     "status",
 )
-SOURCE_PANEL_COLUMNS = (
-    "name",
-    "type",
-    "target",
-    "status",
-    "last_attempt_at",
-    "last_success_at",
-    "next_poll_at",
-    "http_status",
-    "consecutive_failures",
-    "error_class",
-    "last_error",
-    "notes",
-    "mentions_total",
-    "active",
-)
+SOURCE_PANEL_COLUMNS = tuple(column for column in SOURCE_COLUMNS if column != "id")
 RISING_COLUMNS = ("id", "source", "kind", "title", "author", "url", "gained", "hours", "per_hour")
 
 

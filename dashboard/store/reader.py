@@ -310,23 +310,35 @@ class StoreReader:
         sources: Iterable[str] | None,
         kinds: Iterable[str] | None,
     ) -> tuple[str, list[Any]]:
-        clauses: list[str] = []
-        params: list[Any] = []
-        if since is not None:
-            clauses.append("m.published_at >= ?")
-            params.append(to_epoch(since))
-        if until is not None:
-            clauses.append("m.published_at < ?")
-            params.append(to_epoch(until))
-        if sources is not None:
-            ids = self._source_ids(sources)
-            clauses.append(f"m.source_id IN ({', '.join('?' * len(ids))})")
-            params.extend(ids)
+        clauses, params = self._range_clauses("m.published_at", "m.source_id", since, until, sources)
         if kinds is not None:
             wanted = list(kinds)
             clauses.append(f"m.kind IN ({', '.join('?' * len(wanted))})")
             params.extend(wanted)
-        return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+        return _where(clauses), params
+
+    def _range_clauses(
+        self,
+        time_column: str,
+        source_column: str,
+        since: datetime | None,
+        until: datetime | None,
+        sources: Iterable[str] | None,
+    ) -> tuple[list[str], list[Any]]:
+        """SQL conditions for [since, until) on `time_column` and the named sources, with their params."""
+        clauses: list[str] = []
+        params: list[Any] = []
+        if since is not None:
+            clauses.append(f"{time_column} >= ?")
+            params.append(to_epoch(since))
+        if until is not None:
+            clauses.append(f"{time_column} < ?")
+            params.append(to_epoch(until))
+        if sources is not None:
+            ids = self._source_ids(sources)
+            clauses.append(f"{source_column} IN ({', '.join('?' * len(ids))})")
+            params.extend(ids)
+        return clauses, params
 
     def mentions(
         self,
@@ -405,7 +417,7 @@ class StoreReader:
         if before_id is not None:
             clauses.append("(m.published_at, m.id) < (SELECT published_at, id FROM mentions WHERE id = ?)")
             params.append(before_id)
-        where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+        where = _where(clauses)
         rows = self._db.execute(
             f"{_MENTION_SELECT}{where} ORDER BY m.published_at DESC, m.id DESC LIMIT ?", [*params, limit]
         ).fetchall()
@@ -514,19 +526,8 @@ class StoreReader:
         self, since: datetime | None, until: datetime | None, sources: Iterable[str] | None = None
     ) -> pd.DataFrame:
         """Attempts started in [since, until), oldest first: `POLL_COLUMNS`."""
-        clauses: list[str] = []
-        params: list[Any] = []
-        if since is not None:
-            clauses.append("p.started_at >= ?")
-            params.append(to_epoch(since))
-        if until is not None:
-            clauses.append("p.started_at < ?")
-            params.append(to_epoch(until))
-        if sources is not None:
-            ids = self._source_ids(sources)
-            clauses.append(f"p.source_id IN ({', '.join('?' * len(ids))})")
-            params += ids
-        where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+        clauses, params = self._range_clauses("p.started_at", "p.source_id", since, until, sources)
+        where = _where(clauses)
         rows = self._db.execute(
             f"""SELECT p.id, p.source_id, p.started_at, p.duration, p.status, IFNULL(p.http_status, {_NULL}),
                        p.bytes, p.new, p.updated, p.error_class, p.error, p.consecutive_failures,
@@ -829,3 +830,7 @@ __all__ = [
     "nullable_int",
     "timestamps",
 ]
+
+
+def _where(clauses: list[str]) -> str:
+    return (" WHERE " + " AND ".join(clauses)) if clauses else ""
