@@ -177,6 +177,7 @@ def instrumented_app(
 
     import dashboard.ui.app as dashboard_app_module
     from dashboard.config import load_config
+    from dashboard.sources import source_types
     from dashboard.store.writer import Store
     from dashboard.ui import data
     from dashboard.ui.app import DashboardApp
@@ -215,7 +216,11 @@ def instrumented_app(
 
         def __init__(self) -> None:
             super().__init__(
-                load_config(config_path), database=database, clock=clock, poll=poll, readonly=readonly
+                load_config(config_path, registry=source_types()),
+                database=database,
+                clock=clock,
+                poll=poll,
+                readonly=readonly,
             )
             self._has_dashboard = False
             self._has_stream = False

@@ -399,10 +399,13 @@ def scenario_ours(urls: list[str], directory: Path, max_concurrency: int) -> dic
     import multiprocessing.resource_tracker
 
     from dashboard.config import load_config
-    from dashboard.fetch.service import running_poller
+    from dashboard.polling.service import running_poller
+    from dashboard.sources import source_types
 
     multiprocessing.resource_tracker.ensure_running()  # as the app does before it runs
-    config = load_config(write_feeds_toml(directory, urls, max_concurrency=max_concurrency))
+    config = load_config(
+        write_feeds_toml(directory, urls, max_concurrency=max_concurrency), registry=source_types()
+    )
     database = directory / "mentions.db"
 
     async def run() -> dict[str, Any]:

@@ -43,8 +43,9 @@ from typing import Any
 from bench.common import descendants, format_table, machine_cpu, mib, other_load, write_results
 from dashboard.config import load_config
 from dashboard.demo.httpserver import LocalServer, Reply, Seen
-from dashboard.fetch.service import running_poller
 from dashboard.models import PollRecord
+from dashboard.polling.service import running_poller
+from dashboard.sources import source_types
 
 HEALTHY_SHARE = 2 / 3
 ITEMS_PER_FEED = 30
@@ -276,7 +277,7 @@ async def soak(
         for number in range(sources):
             lines += ["", "[[feeds]]", f'name = "Soak {number}"', f'url = "{base_url}/soak{number}.xml"']
         config_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-        config = load_config(config_path)
+        config = load_config(config_path, registry=source_types())
 
         def on_record(record: PollRecord) -> None:
             nonlocal polls_since, new_mentions

@@ -96,7 +96,9 @@ def common_options(*, default: object) -> argparse.ArgumentParser:
 
 
 def load(args: argparse.Namespace) -> Config:
-    return load_chosen_config(args.config)
+    from dashboard.sources import source_types
+
+    return load_chosen_config(args.config, registry=source_types())
 
 
 def database_path(args: argparse.Namespace, config: Config) -> Path:
@@ -137,7 +139,7 @@ def run_poll(args: argparse.Namespace) -> int:
 
 
 async def _poll_once(config: Config, database: Path) -> list[PollRecord]:
-    from dashboard.fetch.service import running_poller
+    from dashboard.polling.service import running_poller
 
     async with running_poller(config, database) as poller:
         return await poller.poll_once(force=True)
@@ -145,7 +147,7 @@ async def _poll_once(config: Config, database: Path) -> list[PollRecord]:
 
 async def _poll_forever(config: Config, database: Path, report: Callable[[PollRecord], None]) -> None:
     from dashboard.export.schedule import run_scheduled_snapshots
-    from dashboard.fetch.service import running_poller
+    from dashboard.polling.service import running_poller
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -210,7 +212,9 @@ def _run_demo(args: argparse.Namespace) -> int:
         # The demo's snapshots (`e`) go beside its database, never among the user's real exports.
         exports = f"\n[export]\ndir = {json.dumps(str(database.parent / 'exports'))}\n"
         config_path.write_text(demo.feeds_toml(database) + exports, encoding="utf-8")
-        return _run_app(load_config(config_path), database, readonly=False)
+        from dashboard.sources import source_types
+
+        return _run_app(load_config(config_path, registry=source_types()), database, readonly=False)
 
 
 def _run_app(config: Config, database: Path, *, readonly: bool) -> int:

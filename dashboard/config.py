@@ -3,7 +3,7 @@
 The file is the user-facing contract of the dashboard. Every mistake in it becomes a `ConfigError`
 whose message names the file, the line, the key, what was expected and, for a misspelt key or
 source name, a "did you mean ...?" - never a traceback. Source-specific keys are not listed here:
-each source class declares its own `keys` (see dashboard.sources.base.KeySpec) and they are read
+each source class declares its own `keys` (see dashboard.contracts.source.KeySpec) and they are read
 from the registry, so a new source type needs no change in this module.
 """
 
@@ -23,9 +23,9 @@ from urllib.parse import urlsplit
 
 import platformdirs
 
+from dashboard.contracts.source import Source
 from dashboard.durations import DURATION_EXAMPLES, DurationError, format_duration, parse_duration
 from dashboard.models import SourceConfig
-from dashboard.sources.base import Source, source_types
 from dashboard.text import display_safe
 
 __all__ = [
@@ -148,9 +148,9 @@ def user_config_file() -> Path:
 # Finding and reading the file
 
 
-def load_chosen_config(explicit: Path | None) -> Config:
+def load_chosen_config(explicit: Path | None, *, registry: Mapping[str, type[Source]]) -> Config:
     """The config a command runs with: `--config`, else the usual lookup (see `find_config_path`)."""
-    return load_config(find_config_path(explicit, os.environ, Path.cwd()))
+    return load_config(find_config_path(explicit, os.environ, Path.cwd()), registry=registry)
 
 
 def find_config_path(explicit: Path | None, env: Mapping[str, str], cwd: Path) -> Path:
@@ -180,8 +180,9 @@ def find_config_path(explicit: Path | None, env: Mapping[str, str], cwd: Path) -
     )
 
 
-def load_config(path: Path, *, registry: Mapping[str, type[Source]] | None = None) -> Config:
-    """Read and validate one feeds.toml. `registry` (source types by name) defaults to every registered one."""
+def load_config(path: Path, *, registry: Mapping[str, type[Source]]) -> Config:
+    """Read and validate one feeds.toml against `registry`, the source types by name (the caller's choice:
+    config sits below the sources, so it cannot import them itself)."""
     try:
         raw = path.read_bytes()
     except IsADirectoryError:
@@ -205,7 +206,7 @@ def load_config(path: Path, *, registry: Mapping[str, type[Source]] | None = Non
     return _ConfigReader(text.removeprefix("\ufeff"), path, registry).read(hashlib.sha256(raw).hexdigest())
 
 
-def parse_config(text: str, path: Path, *, registry: Mapping[str, type[Source]] | None = None) -> Config:
+def parse_config(text: str, path: Path, *, registry: Mapping[str, type[Source]]) -> Config:
     """Validate feeds.toml text; `path` names it in messages and anchors relative paths."""
     digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
     return _ConfigReader(text.removeprefix("\ufeff"), path, registry).read(digest)
@@ -364,11 +365,11 @@ def _unquote(segment: str) -> str:
 class _ConfigReader:
     """Turns the text of one feeds.toml into a Config, or raises the first mistake as a ConfigError."""
 
-    def __init__(self, text: str, path: Path, registry: Mapping[str, type[Source]] | None) -> None:
+    def __init__(self, text: str, path: Path, registry: Mapping[str, type[Source]]) -> None:
         self.text = text
         self.path = path
         self.folder = path.absolute().parent
-        self.registry = dict(source_types() if registry is None else registry)
+        self.registry = dict(registry)
         self.locate = _Locator(text)
 
     # -- errors ------------------------------------------------------------------------------------

@@ -22,9 +22,10 @@ from dashboard.config import (
     parse_config,
     source_config_hash,
 )
+from dashboard.contracts.source import KeySpec, PollContext, Source
 from dashboard.durations import DurationError, format_duration, parse_duration
 from dashboard.models import PollOutcome
-from dashboard.sources.base import KeySpec, PollContext, Source
+from dashboard.sources import source_types
 
 FILE = Path("feeds.toml")
 
@@ -272,7 +273,9 @@ def test_load_config_accepts_a_byte_order_mark(tmp_path: Path) -> None:
 
 
 def test_parse_config_uses_every_registered_source_type_by_default() -> None:
-    config = parse_config('[[feeds]]\nname = "Blog"\nurl = "https://example.org/feed.xml"\n', FILE)
+    config = parse_config(
+        '[[feeds]]\nname = "Blog"\nurl = "https://example.org/feed.xml"\n', FILE, registry=source_types()
+    )
 
     assert config.sources[0].type == "feed"
 
@@ -779,7 +782,7 @@ SOCIAL_TYPES = ("discourse", "github", "hackernews", "lemmy", "mastodon", "reddi
 
 
 def test_the_example_feeds_toml_of_the_repository_loads() -> None:
-    config = load_config(REPO_FEEDS)
+    config = load_config(REPO_FEEDS, registry=source_types())
 
     feeds = [source for source in config.sources if source.type == "feed"]
     social = [source for source in config.sources if source.type != "feed"]
@@ -800,7 +803,7 @@ def test_the_commented_bluesky_entry_of_the_example_works_once_uncommented() -> 
     head, commented = text.split("# [[feeds]]\n")
     uncommented = "[[feeds]]\n" + "\n".join(line.removeprefix("# ") for line in commented.splitlines())
 
-    config = parse_config(head + uncommented, REPO_FEEDS)
+    config = parse_config(head + uncommented, REPO_FEEDS, registry=source_types())
 
     bluesky = config.sources[-1]
     assert (bluesky.type, bluesky.option("query")) == ("bluesky", "textual")

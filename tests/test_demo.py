@@ -20,14 +20,15 @@ import feedparser
 import pytest
 
 from dashboard.config import parse_config
+from dashboard.contracts.errors import HTTPError, RateLimited
+from dashboard.contracts.source import InlineParser, PollContext, Source
 from dashboard.demo import formats
 from dashboard.demo.server import DemoServer, github_matches, hn_matches
 from dashboard.demo.world import STREAMS, DemoWorld, Happening
 from dashboard.durations import parse_duration
-from dashboard.fetch.errors import HTTPError, RateLimited
 from dashboard.fetch.http import Fetcher
 from dashboard.models import MentionKind, PollOutcome
-from dashboard.sources.base import InlineParser, PollContext, Source, make_source, source_types
+from dashboard.sources import make_source, source_types
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday morning
 NS = {
@@ -775,7 +776,9 @@ async def test_every_source_reads_the_demo_through_the_real_pipeline(
 ) -> None:
     clock.set(30)
     with DemoServer(seed=7, clock=clock, start=START) as demo:
-        config = parse_config(demo.feeds_toml(tmp_path / "demo.db"), tmp_path / "feeds.toml")
+        config = parse_config(
+            demo.feeds_toml(tmp_path / "demo.db"), tmp_path / "feeds.toml", registry=source_types()
+        )
         sources = {entry.name: make_source(entry) for entry in config.sources}
         assert {entry.type for entry in config.sources} == set(source_types()) - {"base"}
         async with Fetcher(timeout=10) as fetcher:

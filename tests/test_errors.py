@@ -5,7 +5,7 @@ from __future__ import annotations
 import pickle
 from datetime import UTC, datetime
 
-from dashboard.fetch.errors import NeedsCredentials, ParseTimeout, RateLimited
+from dashboard.contracts.errors import NeedsCredentials, ParseTimeout, RateLimited
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bench.bench_poll import feed_body
-from dashboard.fetch.errors import ParseError
+from dashboard.contracts.errors import ParseError
 from dashboard.models import Mention
 from dashboard.sources import feed_fast
 from dashboard.sources.feed import (

@@ -12,11 +12,12 @@ from typing import Any, ParamSpec, TypeVar
 
 import pytest
 
+from dashboard.contracts.errors import ParseError
+from dashboard.contracts.source import InlineParser, PollContext
 from dashboard.demo.httpserver import Handler, LocalServer, Reply, Seen
-from dashboard.fetch.errors import ParseError
 from dashboard.fetch.http import Fetcher
 from dashboard.models import Mention, MentionKind, PollOutcome, SourceConfig
-from dashboard.sources.base import InlineParser, PollContext, source_types
+from dashboard.sources import source_types
 from dashboard.sources.feed import FeedSource, content_hash, parse_feed
 from tests.conftest import FIXTURES, fixture_bytes
 

@@ -19,6 +19,8 @@ from http.server import BaseHTTPRequestHandler
 
 import pytest
 
+from dashboard.contracts.errors import DeadlineExceeded, NetworkError, RedirectError, TooLarge
+from dashboard.contracts.http import Request
 from dashboard.demo.httpserver import Handler, LocalServer, Reply, Seen, write_reply
 from dashboard.fetch.addresses import (
     IPAddress,
@@ -27,9 +29,7 @@ from dashboard.fetch.addresses import (
     redirect_allowed,
     redirect_refusal,
 )
-from dashboard.fetch.errors import DeadlineExceeded, NetworkError, RedirectError, TooLarge
 from dashboard.fetch.http import Fetcher, Resolver, resolve_host
-from dashboard.fetch.http_types import Request
 from tests.misbehaving import MiB, endless_chunks, gzip_bomb, never_answer
 
 

@@ -9,12 +9,12 @@ from datetime import UTC, datetime
 
 import pytest
 
+from dashboard.contracts.errors import HTTPError, NeedsCredentials, RateLimited
+from dashboard.contracts.http import Request
+from dashboard.contracts.source import InlineParser, PollContext
 from dashboard.demo.httpserver import LocalServer, Reply
-from dashboard.fetch.errors import HTTPError, NeedsCredentials, RateLimited
 from dashboard.fetch.http import Fetcher
-from dashboard.fetch.http_types import Request
 from dashboard.models import SourceConfig
-from dashboard.sources.base import InlineParser, PollContext
 from dashboard.sources.stackexchange import StackExchangeSource
 
 

@@ -12,9 +12,7 @@ from http.server import BaseHTTPRequestHandler
 import pytest
 
 import dashboard
-from dashboard.demo.httpserver import LocalServer, Reply, Seen
-from dashboard.fetch.addresses import IPAddress, literal_address
-from dashboard.fetch.errors import (
+from dashboard.contracts.errors import (
     Gone,
     HTTPError,
     NeedsCredentials,
@@ -22,8 +20,10 @@ from dashboard.fetch.errors import (
     RateLimited,
     RedirectError,
 )
+from dashboard.contracts.http import Request
+from dashboard.demo.httpserver import LocalServer, Reply, Seen
+from dashboard.fetch.addresses import IPAddress, literal_address
 from dashboard.fetch.http import Fetcher, Resolver, retry_after_until
-from dashboard.fetch.http_types import Request
 
 FEED = b"<rss><channel><title>t</title></channel></rss>" * 50
 

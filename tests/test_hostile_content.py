@@ -18,9 +18,10 @@ from dashboard.config import Config, load_config
 from dashboard.demo.httpserver import LocalServer, Reply
 from dashboard.fetch.http import Fetcher
 from dashboard.fetch.parsepool import ProcessParser
-from dashboard.fetch.poller import Poller
-from dashboard.fetch.service import running_poller
 from dashboard.models import PollRecord, SourceStatus
+from dashboard.polling.poller import Poller
+from dashboard.polling.service import running_poller
+from dashboard.sources import source_types
 from dashboard.store.writer import MAX_AUTHOR, MAX_CONTENT_CHANGES, Store
 from dashboard.text import shorten
 from tests.conftest import FIXTURES
@@ -41,7 +42,7 @@ def write_config(
         lines += ["[[feeds]]", f'name = "{name}"', f'url = "{server.url(path)}"', extra, ""]
     config = directory / "feeds.toml"
     config.write_text("\n".join(lines), encoding="utf-8")
-    return load_config(config)
+    return load_config(config, registry=source_types())
 
 
 @asynccontextmanager

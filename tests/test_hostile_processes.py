@@ -27,8 +27,9 @@ from dashboard.config import Config, load_config
 from dashboard.demo.httpserver import LocalServer, Reply, Seen
 from dashboard.fetch.http import Fetcher
 from dashboard.fetch.parsepool import ProcessParser
-from dashboard.fetch.poller import Poller
 from dashboard.models import PollRecord, SourceStatus
+from dashboard.polling.poller import Poller
+from dashboard.sources import source_types
 from dashboard.store.writer import Store
 from tests.feeds_factory import T0
 
@@ -191,7 +192,7 @@ TRIALS = 20
 # runs `dashboard.cli.main(["poll", ...])`, exactly what `python -m dashboard poll` runs.
 ZYGOTE = """
 import json, os, signal, sys
-import dashboard.cli, dashboard.fetch.service, dashboard.sources.feed
+import dashboard.cli, dashboard.polling.service, dashboard.sources.feed
 signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel
 for line in sys.stdin:
     argv, log = json.loads(line)
@@ -237,7 +238,7 @@ async def test_kill_9_at_random_moments_loses_nothing_and_the_next_poll_complete
 ) -> None:
     feeds = ChangingFeeds(server, delay=0.2)
     config_path = feeds.config(tmp_path)
-    config = load_config(config_path)
+    config = load_config(config_path, registry=source_types())
     db = tmp_path / "mentions.db"
     log = tmp_path / "poll.log"
     rng = random.Random(20260301)

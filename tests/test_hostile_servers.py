@@ -25,8 +25,9 @@ import pytest
 from dashboard.cli import main
 from dashboard.config import load_config
 from dashboard.demo.httpserver import LocalServer, Reply, Seen
-from dashboard.fetch.service import running_poller
 from dashboard.models import SourceStatus
+from dashboard.polling.service import running_poller
+from dashboard.sources import source_types
 from dashboard.store.writer import REDIRECT_ADOPT_AFTER
 from tests.feeds_factory import conditional, rss
 from tests.misbehaving import MiB, endless_chunks, gzip_bomb, never_answer
@@ -197,7 +198,7 @@ async def test_permanent_redirects_are_adopted_after_three_polls_temporary_ones_
     for status in statuses:
         server.route(f"/old{status}.xml", Reply(status, b"", {"Location": f"/new{status}.xml"}))
         server.route(f"/new{status}.xml", conditional(rss(f"Moved {status}", 5)))
-    config = load_config(hostile_config(tmp_path, server, paths))
+    config = load_config(hostile_config(tmp_path, server, paths), registry=source_types())
     db = tmp_path / "mentions.db"
 
     async with running_poller(config, db) as poller:
@@ -234,7 +235,7 @@ async def test_a_permanent_redirect_that_changes_target_is_never_adopted(
         return Reply(301, b"", {"Location": next(flips)})
 
     server.route("/feed.xml", flapping)
-    config = load_config(hostile_config(tmp_path, server, {"Flapping": "/feed.xml"}))
+    config = load_config(hostile_config(tmp_path, server, {"Flapping": "/feed.xml"}), registry=source_types())
     db = tmp_path / "mentions.db"
     async with running_poller(config, db) as poller:
         for _ in range(6):
@@ -248,7 +249,9 @@ async def test_a_permanent_redirect_that_changes_target_is_never_adopted(
 
 async def test_404_backs_off_exponentially_and_recovers(server: LocalServer, tmp_path: Path) -> None:
     server.route("/missing.xml", Reply(404, b"no such feed"))
-    config = load_config(hostile_config(tmp_path, server, {"Missing": "/missing.xml"}, interval="10m"))
+    config = load_config(
+        hostile_config(tmp_path, server, {"Missing": "/missing.xml"}, interval="10m"), registry=source_types()
+    )
     db = tmp_path / "mentions.db"
     interval = 600.0
     clock = Clock()
@@ -288,7 +291,9 @@ async def test_410_stops_polling_even_when_forced_and_a_month_later(
 ) -> None:
     server.route("/gone.xml", Reply(410, b"gone for good"))
     server.route("/fine.xml", conditional(rss("Fine", 2)))
-    config = load_config(hostile_config(tmp_path, server, {"Gone": "/gone.xml", "Fine": "/fine.xml"}))
+    config = load_config(
+        hostile_config(tmp_path, server, {"Gone": "/gone.xml", "Fine": "/fine.xml"}), registry=source_types()
+    )
     db = tmp_path / "mentions.db"
     clock = Clock()
     async with running_poller(config, db, clock=clock) as poller:
@@ -336,7 +341,7 @@ async def test_retry_after_in_seconds_and_as_a_date_and_capped_at_seven_days(
     paths = {name: "/" + name.replace(" ", "-") + ".xml" for name in cases}
     for name, (status, header, _wait) in cases.items():
         server.route(paths[name], rate_limited(status, header))
-    config = load_config(hostile_config(tmp_path, server, paths, interval="1m"))
+    config = load_config(hostile_config(tmp_path, server, paths, interval="1m"), registry=source_types())
     db = tmp_path / "mentions.db"
     clock = Clock()
     async with running_poller(config, db, clock=clock) as poller:

@@ -33,6 +33,7 @@ from dashboard.models import (
     SourceStatus,
     SourceUpdate,
 )
+from dashboard.sources import source_types
 from dashboard.store.writer import Store
 
 ROWS, COLUMNS = 60, 200
@@ -77,7 +78,7 @@ def fill_database(directory: Path) -> tuple[Path, Path]:
         '[[feeds]]\nname = "Broken feed"\nurl = "http://127.0.0.1:9/broken.xml"\n',
         encoding="utf-8",
     )
-    config = load_config(config_path)
+    config = load_config(config_path, registry=source_types())
     hostile, broken = config.sources
     now = datetime.now(UTC)
     mentions = tuple(

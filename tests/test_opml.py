@@ -18,6 +18,7 @@ from dashboard.export.opml import (
     parse_opml,
     url_key,
 )
+from dashboard.sources import source_types
 
 OPML = b"""<?xml version="1.0" encoding="UTF-8"?>
 <opml version="2.0">
@@ -133,7 +134,7 @@ def test_import_keeps_comments_skips_duplicates_and_validates(tmp_path: Path) ->
     skipped = {outcome.name: outcome.reason for outcome in report.skipped}
     assert skipped == {"Textual blog": "already there as 'Textual blog'", "Gopher": "not an http(s) URL"}
 
-    loaded = load_config(config)
+    loaded = load_config(config, registry=source_types())
     assert loaded.export.keep == 10
     names = [source.name for source in loaded.sources]
     assert names == [
@@ -158,7 +159,7 @@ def test_import_into_a_missing_file_creates_it(tmp_path: Path) -> None:
     config = tmp_path / "new" / "feeds.toml"
     report = import_opml(opml, config)
     assert len(report.added) == 5
-    assert len(load_config(config).sources) == 5
+    assert len(load_config(config, registry=source_types()).sources) == 5
 
 
 def test_an_import_that_would_break_the_config_writes_nothing(tmp_path: Path) -> None:
@@ -176,7 +177,7 @@ def test_an_import_that_would_break_the_config_writes_nothing(tmp_path: Path) ->
 def test_hostile_titles_become_safe_names() -> None:
     feeds = [OpmlFeed("Evil\x1b]52;c;AAAA\x07 \u202etitle\n\nnext", "https://evil.example/")]
     report = merge_feeds("", feeds)
-    config = parse_config(report.text, Path("feeds.toml"))
+    config = parse_config(report.text, Path("feeds.toml"), registry=source_types())
     assert config.sources[0].name == "Evil]52;c;AAAA title next"
 
 
@@ -207,7 +208,7 @@ query = "textual"
 
 
 def test_export_writes_only_feeds_as_opml2(tmp_path: Path) -> None:
-    config = parse_config(SOURCES_TOML, tmp_path / "feeds.toml")
+    config = parse_config(SOURCES_TOML, tmp_path / "feeds.toml", registry=source_types())
     document = export_opml(config)
     assert document.startswith('<?xml version="1.0" encoding="UTF-8"?>\n<opml version="2.0">')
     assert "hackernews" not in document
@@ -221,12 +222,12 @@ def test_export_writes_only_feeds_as_opml2(tmp_path: Path) -> None:
 
 
 def test_export_then_import_round_trips(tmp_path: Path) -> None:
-    config = parse_config(SOURCES_TOML, tmp_path / "feeds.toml")
+    config = parse_config(SOURCES_TOML, tmp_path / "feeds.toml", registry=source_types())
     opml = tmp_path / "out.opml"
     opml.write_text(export_opml(config), encoding="utf-8")
     fresh = tmp_path / "fresh.toml"
     import_opml(opml, fresh)
-    imported = load_config(fresh)
+    imported = load_config(fresh, registry=source_types())
     assert [(s.name, s.url, s.tags) for s in imported.sources] == [
         (s.name, s.url, s.tags) for s in config.sources if s.type == "feed"
     ]

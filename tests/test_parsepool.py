@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from dashboard.fetch.errors import ParseError, ParseTimeout
+from dashboard.contracts.errors import ParseError, ParseTimeout
 from dashboard.fetch.parsepool import WALL_FACTOR, ProcessParser
 
 # Room for a worker to import this module (and pytest with it) on its first call, even on a busy machine.

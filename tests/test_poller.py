@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 from dashboard.config import Config
-from dashboard.fetch.http_types import Request, Response
-from dashboard.fetch.poller import Poller
+from dashboard.contracts import source as base
+from dashboard.contracts.http import Request, Response
+from dashboard.contracts.source import InlineParser, PollContext, Source, register
 from dashboard.models import Mention, MentionKind, PollOutcome, SourceConfig, SourceStatus
-from dashboard.sources import base
-from dashboard.sources.base import InlineParser, PollContext, Source, register
+from dashboard.polling.poller import Poller
 from dashboard.store.writer import Store
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)

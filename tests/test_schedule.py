@@ -5,9 +5,9 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta
 
-from dashboard.fetch import schedule
-from dashboard.fetch.errors import Gone, HTTPError, NeedsCredentials, RateLimited
+from dashboard.contracts.errors import Gone, HTTPError, NeedsCredentials, RateLimited
 from dashboard.models import PollOutcome, SourceStatus
+from dashboard.polling import schedule
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 RNG = random.Random(7)

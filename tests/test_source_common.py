@@ -11,10 +11,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from dashboard.fetch.errors import FetchError, HTTPError, ParseError, RateLimited
-from dashboard.fetch.http_types import Response
+from dashboard.contracts.errors import FetchError, HTTPError, ParseError, RateLimited
+from dashboard.contracts.http import Response
+from dashboard.contracts.source import Source
 from dashboard.models import Mention, MentionKind, SourceConfig
-from dashboard.sources.base import Source, make_source
+from dashboard.sources import make_source
 from dashboard.sources.common import (
     Exchange,
     SeenUpTo,

@@ -16,11 +16,12 @@ from typing import Any
 
 import pytest
 
+from dashboard.contracts.errors import HTTPError, NeedsCredentials, ParseError, RateLimited
+from dashboard.contracts.source import InlineParser, PollContext
 from dashboard.demo.httpserver import LocalServer, Reply, Seen
-from dashboard.fetch.errors import HTTPError, NeedsCredentials, ParseError, RateLimited
 from dashboard.fetch.http import Fetcher
 from dashboard.models import Mention, MentionKind, SourceConfig
-from dashboard.sources.base import InlineParser, PollContext, make_source, source_types
+from dashboard.sources import make_source, source_types
 from dashboard.sources.common import SeenUpTo
 from dashboard.sources.github import (
     GitHubSource,

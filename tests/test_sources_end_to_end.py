@@ -10,8 +10,8 @@ from pathlib import Path
 
 from dashboard.config import parse_config
 from dashboard.demo.server import DemoServer
-from dashboard.fetch.service import running_poller
-from dashboard.sources.base import source_types
+from dashboard.polling.service import running_poller
+from dashboard.sources import source_types
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -33,7 +33,7 @@ async def test_every_source_type_stores_mentions_and_updates_engagement_in_place
     clock = Clock()
     db = tmp_path / "demo.db"
     with DemoServer(seed=3, clock=clock, start=START) as demo:
-        config = parse_config(demo.feeds_toml(db), tmp_path / "feeds.toml")
+        config = parse_config(demo.feeds_toml(db), tmp_path / "feeds.toml", registry=source_types())
         assert {source.type for source in config.sources} == set(source_types())
         async with running_poller(config, db, clock=clock) as poller:
             first = await poller.poll_once(force=True)

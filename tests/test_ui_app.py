@@ -14,6 +14,7 @@ from textual.pilot import Pilot
 
 from dashboard.config import Config, load_config
 from dashboard.demo.httpserver import LocalServer, Reply
+from dashboard.sources import source_types
 from dashboard.ui.app import DashboardApp, make_app
 from dashboard.ui.screens.detail import MentionDetailScreen
 from dashboard.ui.screens.help import HelpScreen
@@ -48,7 +49,7 @@ def write_config(directory: Path, server: LocalServer, names: list[str], *, inte
         lines += ["[[feeds]]", f'name = "{name}"', f'url = "{server.url("/" + name + ".xml")}"', ""]
     path = directory / "feeds.toml"
     path.write_text("\n".join(lines), encoding="utf-8")
-    return load_config(path)
+    return load_config(path, registry=source_types())
 
 
 @pytest.fixture

@@ -117,7 +117,9 @@ def add_export_commands(
 
 
 def _config_and_database(args: argparse.Namespace) -> tuple[Config, Path]:
-    config = load_chosen_config(args.config)
+    from dashboard.sources import source_types
+
+    config = load_chosen_config(args.config, registry=source_types())
     database: Path = args.db or config.settings.database_path
     return config, database
 
@@ -341,8 +343,9 @@ def run_feeds_import(args: argparse.Namespace) -> int:
 def run_feeds_export(args: argparse.Namespace) -> int:
     from dashboard.export.csvfile import ExportError, write_text_atomically
     from dashboard.export.opml import export_opml
+    from dashboard.sources import source_types
 
-    config = load_chosen_config(args.config)
+    config = load_chosen_config(args.config, registry=source_types())
     text = export_opml(config)
     count = sum(1 for source in config.sources if source.type == "feed" and source.url)
     try:

@@ -31,6 +31,7 @@ import tomlkit.items
 
 from dashboard.config import Config, parse_config
 from dashboard.export.csvfile import write_text_atomically
+from dashboard.sources import source_types
 from dashboard.text import display_safe
 
 MAX_OPML_BYTES = 10 * 2**20
@@ -304,7 +305,7 @@ def import_opml(opml: Path, config_path: Path) -> ImportReport:
         raise OpmlError(f"cannot read {config_path}: {error}") from None
     report = merge_feeds(text, feeds, origin=opml.name)
     if report.added:
-        parse_config(report.text, config_path)
+        parse_config(report.text, config_path, registry=source_types())
         write_text_atomically(config_path, report.text)
     return report
 

@@ -23,8 +23,7 @@ from typing import Any, Self
 import httpx
 
 import dashboard
-from dashboard.fetch.addresses import IPAddress, literal_address, redirect_refusal
-from dashboard.fetch.errors import (
+from dashboard.contracts.errors import (
     DeadlineExceeded,
     FetchError,
     Gone,
@@ -36,7 +35,8 @@ from dashboard.fetch.errors import (
     RedirectError,
     TooLarge,
 )
-from dashboard.fetch.http_types import Request, Response
+from dashboard.contracts.http import Request, Response
+from dashboard.fetch.addresses import IPAddress, literal_address, redirect_refusal
 
 DEFAULT_USER_AGENT = f"community-dashboard/{dashboard.__version__} (+https://github.com/community-dashboard/community-dashboard)"
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})

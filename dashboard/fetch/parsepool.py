@@ -26,8 +26,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, ParamSpec, Self, TypeVar, cast
 
-from dashboard.fetch.errors import ParseError, ParseTimeout
-from dashboard.sources.base import RunParser
+from dashboard.contracts.errors import ParseError, ParseTimeout
+from dashboard.contracts.source import RunParser
 
 P = ParamSpec("P")
 T = TypeVar("T")

@@ -22,10 +22,10 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from dashboard.fetch.errors import FetchError, HTTPError, NeedsCredentials, ParseError
-from dashboard.fetch.http_types import Request
+from dashboard.contracts.errors import FetchError, HTTPError, NeedsCredentials, ParseError
+from dashboard.contracts.http import Request
+from dashboard.contracts.source import KeySpec, PollContext, Source, register
 from dashboard.models import Mention, MentionKind, PollOutcome, SourceConfig
-from dashboard.sources.base import KeySpec, PollContext, Source, register
 from dashboard.sources.common import (
     Exchange,
     SeenUpTo,

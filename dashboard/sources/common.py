@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from dashboard.fetch.errors import FetchError, NeedsCredentials, ParseError, RateLimited
-from dashboard.fetch.http_types import Response
+from dashboard.contracts.errors import FetchError, NeedsCredentials, ParseError, RateLimited
+from dashboard.contracts.http import Response
+from dashboard.contracts.source import Source
 from dashboard.models import Mention, PollOutcome
-from dashboard.sources.base import Source
 from dashboard.text import plain_text
 
 

@@ -25,10 +25,10 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-from dashboard.fetch.errors import FetchError, ParseError
-from dashboard.fetch.http_types import Request, Response
+from dashboard.contracts.errors import FetchError, ParseError
+from dashboard.contracts.http import Request, Response
+from dashboard.contracts.source import KeySpec, PollContext, Source, register
 from dashboard.models import Mention, MentionKind, PollOutcome
-from dashboard.sources.base import KeySpec, PollContext, Source, register
 from dashboard.sources.common import (
     Exchange,
     as_count,

@@ -22,11 +22,11 @@ import feedparser
 from feedparser.encodings import RE_XML_PI_ENCODING, parse_content_type
 from feedparser.urls import _urljoin, make_safe_absolute_uri
 
-from dashboard.fetch.errors import FetchError, ParseError
-from dashboard.fetch.http_types import Request, Response
+from dashboard.contracts.errors import FetchError, ParseError
+from dashboard.contracts.http import Request, Response
+from dashboard.contracts.source import PollContext, Source, register
 from dashboard.models import Mention, MentionKind, PollOutcome
 from dashboard.sources import feed_fast
-from dashboard.sources.base import PollContext, Source, register
 from dashboard.text import plain_text
 
 SUMMARY_LIMIT = 2000  # characters of plain text kept per mention

@@ -28,10 +28,10 @@ from datetime import UTC, datetime, timedelta
 from math import ceil
 from typing import Any
 
-from dashboard.fetch.errors import FetchError, HTTPError, ParseError, RateLimited
-from dashboard.fetch.http_types import Request
+from dashboard.contracts.errors import FetchError, HTTPError, ParseError, RateLimited
+from dashboard.contracts.http import Request
+from dashboard.contracts.source import KeySpec, PollContext, Source, register
 from dashboard.models import Mention, MentionKind, PollOutcome
-from dashboard.sources.base import KeySpec, PollContext, Source, register
 from dashboard.sources.common import (
     Exchange,
     SeenUpTo,

@@ -15,10 +15,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from dashboard.fetch.errors import FetchError, ParseError
-from dashboard.fetch.http_types import Request
+from dashboard.contracts.errors import FetchError, ParseError
+from dashboard.contracts.http import Request
+from dashboard.contracts.source import KeySpec, PollContext, Source, register
 from dashboard.models import Mention, MentionKind, PollOutcome
-from dashboard.sources.base import KeySpec, PollContext, Source, register
 from dashboard.sources.common import (
     Exchange,
     SeenUpTo,

@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from math import ceil
 from typing import Any
 
-from dashboard.fetch.errors import FetchError, Gone, HTTPError, ParseError
-from dashboard.fetch.http_types import Request, Response
+from dashboard.contracts.errors import FetchError, Gone, HTTPError, ParseError
+from dashboard.contracts.http import Request, Response
+from dashboard.contracts.source import KeySpec, PollContext, Source, register
 from dashboard.models import Mention, MentionKind, PollOutcome
-from dashboard.sources.base import KeySpec, PollContext, Source, register
 from dashboard.sources.common import (
     Exchange,
     as_count,

@@ -14,10 +14,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from dashboard.fetch.errors import FetchError, HTTPError, NeedsCredentials, ParseError
-from dashboard.fetch.http_types import Request
+from dashboard.contracts.errors import FetchError, HTTPError, NeedsCredentials, ParseError
+from dashboard.contracts.http import Request
+from dashboard.contracts.source import KeySpec, PollContext, Source, register
 from dashboard.models import Mention, MentionKind, PollOutcome
-from dashboard.sources.base import KeySpec, PollContext, Source, register
 from dashboard.sources.common import (
     Exchange,
     as_count,

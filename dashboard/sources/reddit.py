@@ -18,10 +18,10 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
-from dashboard.fetch.errors import FetchError, NeedsCredentials, ParseError, RateLimited
-from dashboard.fetch.http_types import Request
+from dashboard.contracts.errors import FetchError, NeedsCredentials, ParseError, RateLimited
+from dashboard.contracts.http import Request
+from dashboard.contracts.source import KeySpec, PollContext, Source, register
 from dashboard.models import Mention, MentionKind, PollOutcome
-from dashboard.sources.base import KeySpec, PollContext, Source, register
 from dashboard.sources.common import (
     Exchange,
     SeenUpTo,

@@ -25,10 +25,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from dashboard.fetch.errors import FetchError, HTTPError, NeedsCredentials, ParseError, RateLimited
-from dashboard.fetch.http_types import Request, Response
+from dashboard.contracts.errors import FetchError, HTTPError, NeedsCredentials, ParseError, RateLimited
+from dashboard.contracts.http import Request, Response
+from dashboard.contracts.source import KeySpec, PollContext, Source, register
 from dashboard.models import Mention, MentionKind, PollOutcome
-from dashboard.sources.base import KeySpec, PollContext, Source, register
 from dashboard.sources.common import (
     Exchange,
     SeenUpTo,

@@ -42,7 +42,7 @@ from dashboard.ui.widgets.table import KeyedTable
 
 if TYPE_CHECKING:
     from dashboard.analytics.dashboard import DashboardData
-    from dashboard.fetch.poller import Poller
+    from dashboard.polling.poller import Poller
     from dashboard.store.writer import Store
 
 WINDOWS: tuple[str, ...] = ("24h", "7d", "30d")

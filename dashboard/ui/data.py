@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dashboard.config import Config
-from dashboard.fetch.service import running_poller
+from dashboard.polling.service import running_poller
 from dashboard.store.reader import MentionDetail, StoreReader
 from dashboard.store.writer import Store
 from dashboard.ui.widgets.rows import records

@@ -22,6 +22,7 @@ from textual.pilot import Pilot
 from dashboard.config import load_config
 from dashboard.demo.httpserver import Reply
 from dashboard.demo.server import DemoServer
+from dashboard.sources import source_types
 from dashboard.ui.app import DashboardApp, make_app
 from dashboard.ui.screens.main import MainScreen
 from dashboard.ui.widgets.sources import SourcesPanel
@@ -125,7 +126,7 @@ async def render_all(output: Path, seed: int) -> list[Path]:
         database = Path(tmp) / "demo.db"
         config_path = Path(tmp) / "feeds.toml"
         config_path.write_text(demo_config_text(demo, database), encoding="utf-8")
-        config = load_config(config_path)
+        config = load_config(config_path, registry=source_types())
         await poll_everything(make_app(config, database=database), database, output)
 
         def still() -> DashboardApp:

@@ -16,11 +16,12 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from dashboard.config import Config, source_config_hash
-from dashboard.fetch.errors import FetchError, NeedsCredentials, RateLimited
-from dashboard.fetch.http_types import Request, Response
-from dashboard.fetch.schedule import after_failure, after_success
+from dashboard.contracts.errors import FetchError, NeedsCredentials, RateLimited
+from dashboard.contracts.http import Request, Response
+from dashboard.contracts.source import Fetch, PollContext, RunParser, Source
 from dashboard.models import PollOutcome, PollRecord, SourceConfig, SourceState, SourceStatus, SourceUpdate
-from dashboard.sources.base import Fetch, PollContext, RunParser, Source, make_source, source_types
+from dashboard.polling.schedule import after_failure, after_success
+from dashboard.sources import make_source, source_types
 from dashboard.store.writer import Store
 
 CHECKPOINT_EVERY = 300.0  # seconds between WAL checkpoints while running

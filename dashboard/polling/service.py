@@ -11,7 +11,7 @@ from pathlib import Path
 from dashboard.config import Config
 from dashboard.fetch.http import Fetcher
 from dashboard.fetch.parsepool import ProcessParser
-from dashboard.fetch.poller import Poller, utc_now
+from dashboard.polling.poller import Poller, utc_now
 from dashboard.store.writer import Store
 
 # The time budget of one feed's parse (wall time on a worker that does nothing else): a crafted feed

@@ -1,4 +1,4 @@
-"""The one small interface every source type implements, and the registry of source types.
+"""The one small interface every source type implements, and the decorator that registers a type.
 
 A source turns its config (plus the cursor it saved last time) into requests, and responses into
 mentions. It never touches the store, the scheduler or the UI: the poller hands it a `PollContext`
@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, ParamSpec, TypeVar
 
-from dashboard.fetch.http_types import Request, Response
+from dashboard.contracts.http import Request, Response
 from dashboard.models import PollOutcome, SourceConfig
 
 P = ParamSpec("P")
@@ -97,11 +97,6 @@ def register(cls: type[Source]) -> type[Source]:
     return cls
 
 
-def source_types() -> Mapping[str, type[Source]]:
-    from dashboard import sources  # noqa: F401  (importing the package registers every module)
-
+def registered_types() -> Mapping[str, type[Source]]:
+    """The types registered so far; `dashboard.sources.source_types()` imports them all first."""
     return dict(_REGISTRY)
-
-
-def make_source(config: SourceConfig) -> Source:
-    return source_types()[config.type](config)

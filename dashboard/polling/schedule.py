@@ -12,7 +12,7 @@ from __future__ import annotations
 import random
 from datetime import datetime, timedelta
 
-from dashboard.fetch.errors import FetchError, Gone, NeedsCredentials, RateLimited
+from dashboard.contracts.errors import FetchError, Gone, NeedsCredentials, RateLimited
 from dashboard.models import PollOutcome, SourceStatus, SourceUpdate
 
 MAX_BACKOFF = timedelta(hours=6)
