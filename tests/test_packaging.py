@@ -16,7 +16,9 @@ def test_the_licence_is_an_spdx_expression_with_its_file() -> None:
     assert project["license"] == "MIT"
     assert project["license-files"] == ["LICENSE"]
     assert "MIT License" in (ROOT / "LICENSE").read_text(encoding="utf-8")
-    assert project["authors"] and project["classifiers"] and project["keywords"]
+    assert project["authors"]
+    assert project["classifiers"]
+    assert project["keywords"]
 
 
 def test_every_code_block_of_the_readme_is_closed() -> None:
