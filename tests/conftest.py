@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from dashboard.demo.httpserver import LocalServer
 from dashboard.fetch.http import Fetcher
+from tests.localserver import LocalServer
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

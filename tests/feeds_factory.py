@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from dashboard.demo.httpserver import Handler, LocalServer, Reply, Seen
+from tests.localserver import Handler, LocalServer, Reply, Seen
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 

@@ -7,7 +7,7 @@ import time
 import zlib
 from http.server import BaseHTTPRequestHandler
 
-from dashboard.demo.httpserver import Seen
+from tests.localserver import Seen
 
 MiB = 2**20
 

@@ -14,12 +14,12 @@ import pytest
 
 from dashboard.contracts.errors import ParseError
 from dashboard.contracts.source import InlineParser, PollContext
-from dashboard.demo.httpserver import Handler, LocalServer, Reply, Seen
 from dashboard.fetch.http import Fetcher
 from dashboard.models import Mention, MentionKind, PollOutcome, SourceConfig
 from dashboard.sources import source_types
 from dashboard.sources.feed import FeedSource, content_hash, parse_feed
 from tests.conftest import FIXTURES, fixture_bytes
+from tests.localserver import Handler, LocalServer, Reply, Seen
 
 P = ParamSpec("P")
 T = TypeVar("T")

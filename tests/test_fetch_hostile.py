@@ -21,7 +21,6 @@ import pytest
 
 from dashboard.contracts.errors import DeadlineExceeded, NetworkError, RedirectError, TooLarge
 from dashboard.contracts.http import Request
-from dashboard.demo.httpserver import Handler, LocalServer, Reply, Seen, write_reply
 from dashboard.fetch.addresses import (
     IPAddress,
     is_public,
@@ -30,6 +29,7 @@ from dashboard.fetch.addresses import (
     redirect_refusal,
 )
 from dashboard.fetch.http import Fetcher, Resolver, resolve_host
+from tests.localserver import Handler, LocalServer, Reply, Seen, write_reply
 from tests.misbehaving import MiB, endless_chunks, gzip_bomb, never_answer
 
 

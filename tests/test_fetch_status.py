@@ -12,10 +12,10 @@ import pytest
 from dashboard.contracts.errors import HTTPError, NeedsCredentials, RateLimited
 from dashboard.contracts.http import Request
 from dashboard.contracts.source import InlineParser, PollContext
-from dashboard.demo.httpserver import LocalServer, Reply
 from dashboard.fetch.http import Fetcher
 from dashboard.models import SourceConfig
 from dashboard.sources.stackexchange import StackExchangeSource
+from tests.localserver import LocalServer, Reply
 
 
 async def test_403_with_a_spent_rate_limit_waits_until_the_reset(server: LocalServer) -> None:

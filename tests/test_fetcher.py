@@ -21,9 +21,9 @@ from dashboard.contracts.errors import (
     RedirectError,
 )
 from dashboard.contracts.http import Request
-from dashboard.demo.httpserver import LocalServer, Reply, Seen
 from dashboard.fetch.addresses import IPAddress, literal_address
 from dashboard.fetch.http import Fetcher, Resolver, retry_after_until
+from tests.localserver import LocalServer, Reply, Seen
 
 FEED = b"<rss><channel><title>t</title></channel></rss>" * 50
 

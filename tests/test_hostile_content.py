@@ -15,7 +15,6 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from dashboard.config import Config, load_config
-from dashboard.demo.httpserver import LocalServer, Reply
 from dashboard.fetch.http import Fetcher
 from dashboard.fetch.parsepool import ProcessParser
 from dashboard.models import PollRecord, SourceStatus
@@ -26,6 +25,7 @@ from dashboard.store.writer import MAX_AUTHOR, MAX_CONTENT_CHANGES, Store
 from dashboard.text import shorten
 from tests.conftest import FIXTURES
 from tests.feeds_factory import conditional, rss
+from tests.localserver import LocalServer, Reply
 
 HOSTILE = FIXTURES / "hostile"
 RSS = "application/rss+xml"

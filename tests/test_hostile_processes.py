@@ -24,7 +24,6 @@ from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 from dashboard.config import Config, load_config
-from dashboard.demo.httpserver import LocalServer, Reply, Seen
 from dashboard.fetch.http import Fetcher
 from dashboard.fetch.parsepool import ProcessParser
 from dashboard.models import PollRecord, SourceStatus
@@ -32,6 +31,7 @@ from dashboard.polling.poller import Poller
 from dashboard.sources import source_types
 from dashboard.store.writer import Store
 from tests.feeds_factory import T0
+from tests.localserver import LocalServer, Reply, Seen
 
 FEEDS, ITEMS, STEP = 6, 20, 3  # each generation drops the STEP oldest entries and adds STEP new ones
 

@@ -24,12 +24,12 @@ import pytest
 
 from dashboard.cli import main
 from dashboard.config import load_config
-from dashboard.demo.httpserver import LocalServer, Reply, Seen
 from dashboard.models import SourceStatus
 from dashboard.polling.service import running_poller
 from dashboard.sources import source_types
 from dashboard.store.writer import REDIRECT_ADOPT_AFTER
 from tests.feeds_factory import conditional, rss
+from tests.localserver import LocalServer, Reply, Seen
 from tests.misbehaving import MiB, endless_chunks, gzip_bomb, never_answer
 
 # --- helpers ----------------------------------------------------------------------------------

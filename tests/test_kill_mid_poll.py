@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from dashboard.demo.httpserver import Handler, LocalServer, Reply, Seen
 from tests.feeds_factory import rss, write_config
+from tests.localserver import Handler, LocalServer, Reply, Seen
 
 FEEDS, ITEMS = 30, 80
 

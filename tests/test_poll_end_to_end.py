@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from dashboard.cli import main
-from dashboard.demo.httpserver import LocalServer, Reply
 from tests.feeds_factory import serve_feeds, write_config
+from tests.localserver import LocalServer, Reply
 
 
 def count(db: Path, sql: str) -> int:

@@ -9,8 +9,8 @@ import sys
 import time
 from pathlib import Path
 
-from dashboard.demo.httpserver import LocalServer
 from tests.feeds_factory import serve_feeds, write_config
+from tests.localserver import LocalServer
 
 
 def test_poll_runs_until_sigterm_and_rotates_scheduled_snapshots(server: LocalServer, tmp_path: Path) -> None:

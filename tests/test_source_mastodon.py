@@ -16,7 +16,6 @@ import pytest
 
 from dashboard.contracts.errors import FetchError, NeedsCredentials, ParseError, RateLimited
 from dashboard.contracts.source import InlineParser, PollContext
-from dashboard.demo.httpserver import LocalServer, Reply, Seen
 from dashboard.fetch.http import Fetcher
 from dashboard.models import Mention, MentionKind, SourceConfig
 from dashboard.sources import make_source, source_types
@@ -30,6 +29,7 @@ from dashboard.sources.mastodon import (
 )
 from dashboard.text import display_safe
 from tests.conftest import fixture_bytes
+from tests.localserver import LocalServer, Reply, Seen
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 STATUSES: list[dict[str, Any]] = json.loads(fixture_bytes("mastodon", "tag_timeline.json"))

@@ -13,7 +13,6 @@ import pytest
 from textual.pilot import Pilot
 
 from dashboard.config import Config, load_config
-from dashboard.demo.httpserver import LocalServer, Reply
 from dashboard.sources import source_types
 from dashboard.ui.app import DashboardApp, make_app
 from dashboard.ui.screens.detail import MentionDetailScreen
@@ -21,6 +20,7 @@ from dashboard.ui.screens.help import HelpScreen
 from dashboard.ui.screens.main import MainScreen
 from dashboard.ui.widgets.kpis import KpiBar
 from dashboard.ui.widgets.stream import StreamPanel
+from tests.localserver import LocalServer, Reply
 from tests.test_ui_samples import HOSTILE_TITLES
 
 Check = Callable[[], bool]

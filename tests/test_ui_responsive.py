@@ -7,8 +7,8 @@ from pathlib import Path
 
 from textual.widgets import DataTable
 
-from dashboard.demo.httpserver import LocalServer
 from dashboard.ui.app import make_app
+from tests.localserver import LocalServer
 from tests.test_ui_app import main_screen, rss, wait_for, write_config
 
 FEEDS = 200

@@ -1,7 +1,8 @@
 """A small real HTTP/1.1 server on 127.0.0.1 with routes set in code.
 
-The demo serves its generated feeds with it, and the tests serve their fixture files with it, so
-both exercise the real fetcher over real sockets.
+The demo serves its generated feeds with it, so the dashboard polls the demo through the real
+fetcher over real sockets. It keeps nothing of the requests it answers (the demo runs all day);
+the tests' recording server is a subclass that does (tests/localserver.py).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ class Reply:
 
 @dataclass(frozen=True, slots=True)
 class Seen:
-    """A request the server received, for tests to assert on."""
+    """A request the server received, as its handler sees it."""
 
     method: str
     path: str
@@ -59,7 +60,6 @@ class LocalServer:
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self.routes: dict[str, Reply | Handler] = {}
-        self.seen: list[Seen] = []
         self._lock = threading.Lock()
         server = self
 
@@ -101,10 +101,6 @@ class LocalServer:
         with self._lock:
             self.routes[path] = reply
 
-    def requests_to(self, path: str) -> list[Seen]:
-        with self._lock:
-            return [seen for seen in self.seen if seen.path == path]
-
     def close(self) -> None:
         self._httpd.shutdown()
         self._httpd.server_close()
@@ -114,6 +110,9 @@ class LocalServer:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def received(self, seen: Seen) -> None:
+        """Called for every request before it is answered; a subclass may keep or count them."""
 
     def _find_route(self, path: str) -> Reply | Handler | None:
         if path in self.routes:
@@ -133,8 +132,8 @@ class LocalServer:
             body=body,
             peer=(str(raw.client_address[0]), int(raw.client_address[1])),
         )
+        self.received(seen)
         with self._lock:
-            self.seen.append(seen)
             route = self._find_route(parts.path)
         if route is None:
             reply: Reply | None = Reply(404, b"not found", {"Content-Type": "text/plain"})
