@@ -359,6 +359,7 @@ def hn_hit(shown: Shown) -> dict[str, Any]:
         "created_at_i": item.epoch,
         "objectID": str(item.ident),
         "updated_at": iso_z(item.published),
+        "children": [],  # ids of direct replies; the demo's search hits list none
     }
     if item.kind == "comment":
         return {
@@ -368,6 +369,7 @@ def hn_hit(shown: Shown) -> dict[str, Any]:
             "story_id": item.parent,
             "story_title": item.parent_title,
             "story_url": f"{BLOG_SITE}/blog/lumen-1-0/",
+            "points": None,  # Algolia reports no points for comments
         }
     url = None if item.variant == "ask" else f"https://lumen-tui.example/{slugify(item.title)}"
     hit = {
@@ -475,6 +477,7 @@ def reddit_post(shown: Shown, *, raw_json: bool = False) -> dict[str, Any]:
             "url": url,
             "subreddit_type": "public",
             "stickied": False,
+            "selftext_html": None,  # the demo's clients never ask for the HTML rendering
         },
     }
 
@@ -490,6 +493,7 @@ def reddit_listing(
                 "dist": len(posts),
                 "modhash": "",
                 "geo_filter": "",
+                "facets": {},
                 "children": [reddit_post(shown, raw_json=raw_json) for shown in posts],
                 "before": before,
             },
@@ -512,7 +516,8 @@ def mastodon_status(shown: Shown, local_instance: str = "mastodon.example") -> d
         for tag in status.tags
     )
     content = f"<p>{html.escape(status.body)}</p>" + (f"<p>{hashtags}</p>" if hashtags else "")
-    account_id = str(int(hashlib.sha256(person.handle.encode()).hexdigest()[:12], 16))
+    person_number = int(hashlib.sha256(person.handle.encode()).hexdigest()[:12], 16)
+    account_id = str(person_number)
     return {
         "id": str(status.ident),
         "created_at": iso_z(status.published),
@@ -539,6 +544,11 @@ def mastodon_status(shown: Shown, local_instance: str = "mastodon.example") -> d
             "bot": False,
             "url": f"{home}/@{username}",
             "avatar": f"{home}/avatars/original/missing.png",
+            "note": "",
+            "created_at": "2023-01-15T00:00:00.000Z",
+            "followers_count": 10 + person_number % 900,
+            "following_count": 5 + person_number % 300,
+            "statuses_count": 20 + person_number % 5000,
         },
         "media_attachments": [],
         "mentions": [],
@@ -628,6 +638,9 @@ def lemmy_post_view(shown: Shown) -> dict[str, Any]:
             "language_id": 37,
             "featured_community": False,
             "featured_local": False,
+            "url": None,
+            "thumbnail_url": None,
+            "updated": None,
         },
         "creator": {
             "id": creator_id,
@@ -640,6 +653,7 @@ def lemmy_post_view(shown: Shown) -> dict[str, Any]:
             "deleted": False,
             "bot_account": False,
             "instance_id": 1,
+            "avatar": None,
         },
         "community": {
             "id": community_id,
@@ -654,7 +668,9 @@ def lemmy_post_view(shown: Shown) -> dict[str, Any]:
             "posting_restricted_to_mods": False,
             "instance_id": 1,
             "visibility": "Public",
+            "deleted": False,
         },
+        "my_vote": None,  # only for a logged-in client; null when anonymous
         "creator_banned_from_community": False,
         "banned_from_community": False,
         "creator_is_moderator": False,
@@ -800,6 +816,36 @@ def discourse_topic(shown: Shown) -> dict[str, Any]:
         "like_count": shown.counts.score,
         "views": 1 + shown.counts.views,
         "has_accepted_answer": False,
+        "last_poster_username": topic.author.username("_"),
+        "pinned_globally": False,
+        "featured_link": None,
+        "has_summary": False,
+        "op_like_count": shown.counts.score,
+        "excerpt": html.escape(topic.body[:200]),
+        "posters": [
+            {
+                "extras": "latest single",
+                "description": "Original Poster, Most Recent Poster",
+                "user_id": discourse_user_id(topic),
+                "primary_group_id": None,
+                "flair_group_id": None,
+            }
+        ],
+    }
+
+
+def discourse_user_id(topic: Happening) -> int:
+    return 1 + int(hashlib.sha256(topic.author.handle.encode()).hexdigest()[:6], 16)
+
+
+def discourse_user(topic: Happening) -> dict[str, Any]:
+    name = topic.author.username("_")
+    return {
+        "id": discourse_user_id(topic),
+        "username": name,
+        "name": topic.author.name,
+        "avatar_template": f"/user_avatar/discuss.lumen-tui.example/{name}/{{size}}/1_2.png",
+        "trust_level": 1,
     }
 
 
@@ -839,6 +885,7 @@ def discourse_search(topics: Sequence[Shown], *, term: str, more: bool) -> bytes
                 "more_full_page_results": True if more else None,
                 "can_create_topic": False,
                 "error": None,
+                "extra": {},
                 "post_ids": [post["id"] for post in posts],
                 "user_ids": [],
                 "category_ids": [],
@@ -853,11 +900,15 @@ def discourse_latest(topics: Sequence[Shown], *, more_url: str | None) -> bytes:
     topic_list: dict[str, Any] = {
         "can_create_topic": False,
         "per_page": 30,
+        "top_tags": sorted({tag for shown in topics for tag in shown.mention.tags}),
         "topics": [discourse_topic(shown) for shown in topics],
     }
     if more_url:
         topic_list["more_topics_url"] = more_url
-    return to_json({"users": [], "primary_groups": [], "flair_groups": [], "topic_list": topic_list})
+    users = list(
+        {discourse_user_id(shown.mention): discourse_user(shown.mention) for shown in topics}.values()
+    )
+    return to_json({"users": users, "primary_groups": [], "flair_groups": [], "topic_list": topic_list})
 
 
 # --------------------------------------------------------------------------------------------------
@@ -898,6 +949,10 @@ def github_item(shown: Shown) -> dict[str, Any]:
             "html_url": f"https://github.com/{login}",
             "type": "User",
             "site_admin": False,
+            "node_id": "MDQ6VXNlcj" + base64.b64encode(str(user_id).encode()).decode().rstrip("="),
+            "gravatar_id": "",
+            "url": f"https://api.github.com/users/{login}",
+            "user_view_type": "public",
         },
         "labels": [
             {
@@ -905,6 +960,7 @@ def github_item(shown: Shown) -> dict[str, Any]:
                 "name": "bug" if "app" in item.title else "enhancement",
                 "color": "d73a4a",
                 "default": True,
+                "description": "",
             }
         ],
         "state": "open",
@@ -916,6 +972,9 @@ def github_item(shown: Shown) -> dict[str, Any]:
         "created_at": created,
         "updated_at": iso_z(shown.counts.active_at, 0),
         "closed_at": None,
+        "closed_by": None,
+        "type": None,
+        "sub_issues_summary": {"total": 0, "completed": 0, "percent_completed": 0},
         "author_association": "MEMBER" if item.author.handle in _MAINTAINER_HANDLES else "NONE",
         "active_lock_reason": None,
         "body": item.body,
