@@ -1,7 +1,9 @@
-"""Human durations for feeds.toml: "90s", "15m", "1h30m", "2d" <-> seconds.
+"""Human durations: "90s", "15m", "1h30m", "2d", "2w" <-> seconds.
 
-One small grammar shared by the config loader (parsing) and the UI/CLI (formatting), so what a user
-reads on screen is something they could paste back into feeds.toml.
+The one grammar for every duration a user types: feeds.toml (`interval`, `timeout`...), the CLI's
+`--since`/`--until` spans and the UI's windows (`dashboard.analytics.windows.parse_span` calls
+`parse_duration`). Formatting is its inverse, so what a user reads on screen is something they could
+paste back into feeds.toml or onto the command line.
 """
 
 from __future__ import annotations
@@ -11,14 +13,19 @@ import re
 
 from dashboard.text import display_safe
 
+# Parsing units, in the order they must appear ("min" is accepted as well as "m").
+PARSE_UNITS: dict[str, int] = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
+# Formatting units: days are the largest shown, so "14d" stays "14d" on screen.
 UNITS: dict[str, int] = {"d": 86400, "h": 3600, "m": 60, "s": 1}
-# Longer than a year is a typo, and keeps `now + timedelta(seconds=...)` far from overflowing.
+# Longer than a year is a typo in feeds.toml, and keeps `now + timedelta(seconds=...)` far from overflowing.
 MAX_DURATION = 366 * 86400.0
-DURATION_EXAMPLES = '"90s", "15m", "1h30m" or "2d"'
+DURATION_EXAMPLES = '"90s", "15m", "1h30m", "2d" or "2w"'
 
-# Units in decreasing order, each at most once, optional spaces between parts: "1d 2h", "1h30m".
+_AMOUNT = r"(\d{1,9}(?:\.\d{1,6})?)"
+# Units in decreasing order, each at most once, optional spaces between parts: "1d 2h", "1h30m", "90 min".
 _DURATION = re.compile(
-    r"(?:(\d{1,9})\s*d)?\s*(?:(\d{1,9})\s*h)?\s*(?:(\d{1,9})\s*m)?\s*(?:(\d{1,9})\s*s)?",
+    rf"(?:{_AMOUNT}\s*w)?\s*(?:{_AMOUNT}\s*d)?\s*(?:{_AMOUNT}\s*h)?\s*"
+    rf"(?:{_AMOUNT}\s*(?:min|m))?\s*(?:{_AMOUNT}\s*s)?",
     re.IGNORECASE | re.ASCII,
 )
 
@@ -27,8 +34,12 @@ class DurationError(ValueError):
     """A duration string that does not follow the grammar; the message says what was expected."""
 
 
-def parse_duration(text: str) -> float:
-    """ "1h30m" -> 5400.0 seconds. Positive, at most `MAX_DURATION`; raises DurationError otherwise."""
+def parse_duration(text: str, *, maximum: float | None = MAX_DURATION) -> float:
+    """ "1h30m" -> 5400.0 seconds. Positive, at most `maximum`; raises DurationError otherwise.
+
+    Units w, d, h, m (or min), s, in that order, each at most once; amounts may have decimals
+    ("1.5h"). `maximum=None` only bounds the value so a timedelta of it cannot overflow.
+    """
     stripped = text.strip() if isinstance(text, str) else ""
     match = _DURATION.fullmatch(stripped)
     if not stripped or match is None or not any(match.groups()):
@@ -39,13 +50,15 @@ def parse_duration(text: str) -> float:
         )
         raise DurationError(f"expected a duration like {DURATION_EXAMPLES}, got {_quoted(text)}{hint}")
     seconds = sum(
-        int(amount) * UNITS[unit] for amount, unit in zip(match.groups(), UNITS, strict=True) if amount
+        float(amount) * PARSE_UNITS[unit]
+        for amount, unit in zip(match.groups(), PARSE_UNITS, strict=True)
+        if amount
     )
     if seconds <= 0:
         raise DurationError(f"expected a positive duration like {DURATION_EXAMPLES}, got {_quoted(text)}")
-    if seconds > MAX_DURATION:
-        raise DurationError(f"expected a duration of at most 366d, got {_quoted(text)}")
-    return float(seconds)
+    if maximum is not None and seconds > maximum:
+        raise DurationError(f"expected a duration of at most {format_duration(maximum)}, got {_quoted(text)}")
+    return seconds
 
 
 def format_duration(seconds: float) -> str:

@@ -310,14 +310,13 @@ def test_parse_duration_reads_unit_combinations(text: str, seconds: float) -> No
         "soon",
         "15",
         "m",
-        "1.5h",
         "30m1h",
         "1h1h",
         "-5m",
         "0s",
         "0d0h",
         "367d",
-        "1w",
+        "1w1w",
         "1h-",
         "9" * 20 + "s",
     ],
@@ -334,7 +333,7 @@ def test_a_bare_number_is_told_to_add_a_unit() -> None:
         parse_duration("90")
     assert (
         str(caught.value)
-        == 'expected a duration like "90s", "15m", "1h30m" or "2d", got "90" (add a unit: "90s", "90m"...)'
+        == 'expected a duration like "90s", "15m", "1h30m", "2d" or "2w", got "90" (add a unit: "90s", "90m"...)'
     )
 
 
@@ -378,7 +377,7 @@ def test_a_bad_duration_gets_the_exact_documented_message() -> None:
     text = '[settings]\nmax_items = 10\ninterval = "soon"\n'
 
     assert error_of(text) == (
-        'feeds.toml:3: settings.interval: expected a duration like "90s", "15m", "1h30m" or "2d", got "soon"'
+        'feeds.toml:3: settings.interval: expected a duration like "90s", "15m", "1h30m", "2d" or "2w", got "soon"'
     )
 
 

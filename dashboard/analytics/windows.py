@@ -10,7 +10,6 @@ partial (they only count what falls inside the window).
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
@@ -18,25 +17,23 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from dashboard.durations import parse_duration
+
 Bucket = Literal["h", "D"]
 BUCKET_SECONDS: dict[str, int] = {"h": 3600, "D": 86400}
 # Windows up to this long are shown per hour, longer ones per day.
 HOURLY_UP_TO = timedelta(hours=48)
 
-_UNITS = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "min": 60, "s": 1}
-_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(w|d|h|min|m|s)", re.IGNORECASE)
+# A window longer than ten years is a typo (and keeps datetime arithmetic far from overflowing).
+MAX_SPAN_SECONDS = 3660 * 86400.0
 
 
 def parse_span(spec: str) -> timedelta:
-    """ "24h", "7d", "30d", "1h30m", "2w", "90 min" -> timedelta; ValueError on anything else."""
-    text = spec.strip().lower()
-    parts = list(_PART.finditer(text))
-    if not parts or "".join(part.group(0) for part in parts).replace(" ", "") != text.replace(" ", ""):
-        raise ValueError(f"not a duration: {spec!r} (expected e.g. 24h, 7d, 30d, 1h30m)")
-    seconds = sum(float(part.group(1)) * _UNITS[part.group(2).lower()] for part in parts)
-    if seconds <= 0:
-        raise ValueError(f"a window must be longer than zero: {spec!r}")
-    return timedelta(seconds=seconds)
+    """ "24h", "7d", "30d", "1h30m", "2w", "90 min" -> timedelta; ValueError (DurationError) otherwise.
+
+    The grammar is `dashboard.durations.parse_duration`, the same as feeds.toml's `interval`.
+    """
+    return timedelta(seconds=parse_duration(spec, maximum=MAX_SPAN_SECONDS))
 
 
 def span_label(span: timedelta) -> str:
