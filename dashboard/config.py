@@ -274,7 +274,11 @@ class _Locator:
     """Line numbers of tables, array-of-tables entries and keys, found by a light scan of the text."""
 
     def __init__(self, text: str) -> None:
-        self.blocks: list[_Block] = [_Block((), 0)]
+        root = _Block((), 0)
+        self.blocks: list[_Block] = [root]
+        # The blocks of each table path in file order, so every look-up is a dict access: with one
+        # list scan per entry, validating 10,000 [[feeds]] took 52 s (quadratic).
+        self.by_path: dict[tuple[str, ...], list[_Block]] = {(): [root]}
         self.duplicate_key_line: int | None = None
         self._scan(text.splitlines())
 
@@ -298,7 +302,9 @@ class _Locator:
             parent = self._last_block(path[:-1])
             if parent is not None:
                 parent.keys.setdefault(path[-1], number)
-            self.blocks.append(_Block(path, number))
+            block = _Block(path, number)
+            self.blocks.append(block)
+            self.by_path.setdefault(path, []).append(block)
             return
         key = _KEY_LINE.match(line)
         if key is not None:
@@ -310,7 +316,8 @@ class _Locator:
             block.keys.setdefault(dotted[0], number)
 
     def _last_block(self, path: tuple[str, ...]) -> _Block | None:
-        return next((block for block in reversed(self.blocks) if block.path == path), None)
+        blocks = self.by_path.get(path)
+        return blocks[-1] if blocks else None
 
     def table(self, name: str) -> int | None:
         """The `[name]` header, else the top-level `name = ...` / `name.x = ...` line."""
@@ -320,20 +327,20 @@ class _Locator:
         return self.blocks[0].keys.get(name)
 
     def key(self, table: str, key: str) -> int | None:
-        for block in self.blocks:
-            if block.path == (table,) and key in block.keys:
+        for block in self.by_path.get((table,), ()):
+            if key in block.keys:
                 return block.keys[key]
         return self.blocks[0].keys.get(f"{table}.{key}") or self.table(table)
 
     def entry(self, index: int) -> int | None:
         """The header of the index-th `[[feeds]]` entry (0-based)."""
-        entries = [block for block in self.blocks if block.path == ("feeds",)]
+        entries = self.by_path.get(("feeds",), [])
         if index < len(entries):
             return entries[index].line
         return self.blocks[0].keys.get("feeds")
 
     def entry_key(self, index: int, key: str) -> int | None:
-        entries = [block for block in self.blocks if block.path == ("feeds",)]
+        entries = self.by_path.get(("feeds",), [])
         if index < len(entries) and key in entries[index].keys:
             return entries[index].keys[key]
         return self.entry(index)
