@@ -138,10 +138,17 @@ def log_odds_scores(count: np.ndarray, baseline: np.ndarray, prior_size: float |
         return np.zeros_like(count)
     alpha0 = float(prior_size) if prior_size is not None else n_pooled
     alpha = alpha0 * pooled / n_pooled
-    window_odds = np.log(count + alpha) - np.log(n_window + alpha0 - count - alpha)
-    baseline_odds = np.log(baseline + alpha) - np.log(n_baseline + alpha0 - baseline - alpha)
+    rest_window = n_window + alpha0 - count - alpha
+    rest_baseline = n_baseline + alpha0 - baseline - alpha
+    # A term holding all the mass has no "rest" to be compared with: its odds are undefined, so it
+    # gets no score (0) instead of log(0) and a divide-by-zero warning in every export.
+    defined = (rest_window > 0) & (rest_baseline > 0)
+    safe_window = np.where(defined, rest_window, 1.0)
+    safe_baseline = np.where(defined, rest_baseline, 1.0)
+    window_odds = np.log(count + alpha) - np.log(safe_window)
+    baseline_odds = np.log(baseline + alpha) - np.log(safe_baseline)
     variance = 1.0 / (count + alpha) + 1.0 / (baseline + alpha)
-    scores: np.ndarray = (window_odds - baseline_odds) / np.sqrt(variance)
+    scores: np.ndarray = np.where(defined, (window_odds - baseline_odds) / np.sqrt(variance), 0.0)
     return scores
 
 
