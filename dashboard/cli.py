@@ -203,6 +203,14 @@ def run_dashboard(args: argparse.Namespace) -> int:
 def _run_demo(args: argparse.Namespace) -> int:
     from dashboard.demo.server import DemoServer
 
+    if args.readonly:
+        print(
+            "community-dashboard: --demo and --readonly cannot go together: the demo is a world this"
+            " instance polls. To watch a database another instance writes, use --readonly --db PATH.",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+
     with (
         DemoServer(seed=args.seed) as demo,
         tempfile.TemporaryDirectory(prefix="community-dashboard-demo-") as tmp,
@@ -218,7 +226,12 @@ def _run_demo(args: argparse.Namespace) -> int:
 
 
 def _run_app(config: Config, database: Path, *, readonly: bool) -> int:
+    from dashboard.store.db import connect
     from dashboard.ui.app import make_app
 
+    # Open the store once before the screen takes over: a path that is a folder, a database of
+    # another program or none at all (read-only) is one clear line and exit 1 (StoreError, in
+    # main), never a traceback or a dashboard "loading…" forever.
+    connect(database, readonly=readonly).close()
     make_app(config, database=database, readonly=readonly).run()
     return EXIT_OK

@@ -61,3 +61,31 @@ def test_missing_config_says_where_it_looked(
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
     assert main(["poll", "--once"]) == 2
     assert "no feeds.toml found" in capsys.readouterr().err
+
+
+def test_a_dashboard_whose_store_cannot_open_says_so_in_one_line_and_exits_1(
+    config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "a-folder.db"
+    folder.mkdir()
+    assert main(["--config", str(config), "--db", str(folder)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("community-dashboard: cannot open the database")
+    assert str(folder) in err
+    assert "Traceback" not in err
+    assert len(err.splitlines()) == 1
+
+
+def test_readonly_without_a_database_says_where_it_looked_instead_of_loading_forever(
+    config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "nothing-here.db"
+    assert main(["--config", str(config), "--db", str(missing), "--readonly"]) == 1
+    err = capsys.readouterr().err
+    assert f"no database at {missing} yet" in err
+    assert not missing.exists()  # a read-only view never creates one
+
+
+def test_demo_and_readonly_together_are_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--demo", "--readonly"]) == 2
+    assert "--demo and --readonly cannot go together" in capsys.readouterr().err
