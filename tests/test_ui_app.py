@@ -116,11 +116,18 @@ async def test_keys_poll_pause_window_help_and_quit(
         await pilot.press("r")
         await wait_for(pilot, lambda: len(server.requests_to("/news.xml")) == 2)
         header = main_screen(app).query_one(KpiBar)
+
+        def said() -> list[str]:
+            toggles = ("Polling paused.", "Polling resumed.")
+            return [str(note.message) for note in app._notifications if str(note.message) in toggles]
+
+        assert said() == []  # nothing was paused, so nothing "resumed" at start-up
         await pilot.press("p")
         assert is_paused(app)
         assert "paused" in header.render().plain
         await pilot.press("p")
         assert not is_paused(app)
+        assert said() == ["Polling paused.", "Polling resumed."]
         await pilot.press("w")
         assert app.window == "7d"
         assert "Window 7 d" in header.render().plain

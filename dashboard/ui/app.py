@@ -221,6 +221,9 @@ class DashboardApp(App[None]):
             self.notify(self._why_not_polling(), severity="warning")
             return
         self.paused = not self.paused
+        # Said here, where the user asked, not in the watcher: Textual also calls watchers with the
+        # initial value at mount, which greeted every start with "Polling resumed.".
+        self.notify("Polling paused." if self.paused else "Polling resumed.")
 
     def watch_paused(self, paused: bool) -> None:
         if paused:
@@ -228,8 +231,6 @@ class DashboardApp(App[None]):
         else:
             self._pause.clear()
         self._update_header()
-        if self._has_main() and self.polling_enabled:
-            self.notify("Polling paused." if paused else "Polling resumed.")
 
     def _why_not_polling(self) -> str:
         if self.readonly:
