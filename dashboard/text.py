@@ -21,6 +21,11 @@ _BLANK_LINES = re.compile(r"\n\s*\n+")
 _UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 _UNSAFE_ONE_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
+# The start of a URL's authority: whatever stands before the first "//" (a scheme, stacked ones such as
+# "feed:https:", or garbage: redacting too much is safer than too little), then "//". The authority
+# runs to the first "/", "?", "#" or "\\" (browsers read a backslash as a slash).
+_AUTHORITY = re.compile(r"^([^/?#\\]*//)([^/?#\\]*)")
+
 
 def plain_text(markup: str | None) -> str:
     """HTML or text with entities -> readable plain text (tags dropped, entities decoded)."""
@@ -42,6 +47,25 @@ def display_safe(text: object, *, one_line: bool = False) -> str:
         value = value.replace("\n", " ").replace("\t", " ")
         return _UNSAFE_ONE_LINE.sub("", value)
     return _UNSAFE.sub("", value)
+
+
+def redact_url(url: str) -> str:
+    """The URL with any userinfo (`user:pass@`) replaced by `***@`, for printing and exporting.
+
+    Feed URLs may carry credentials (`https://user:token@host/feed`); they must never reach a CSV, a
+    snapshot, an OPML file or the terminal. Works on text, not a URL parser, so garbage (an unclosed
+    IPv6 bracket, a bad port) never raises; the last "@" of the authority ends the userinfo, as
+    browsers read it. Everything else is kept as written.
+    """
+    value = "" if url is None else str(url)
+    match = _AUTHORITY.match(value)
+    if match is None:
+        return value
+    authority = match.group(2)
+    at = authority.rfind("@")
+    if at < 0:
+        return value
+    return match.group(1) + "***@" + authority[at + 1 :] + value[match.end() :]
 
 
 def shorten(text: str, width: int) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dashboard.text import display_safe, plain_text, shorten
+from dashboard.text import display_safe, plain_text, redact_url, shorten
 
 
 @pytest.mark.parametrize(
@@ -55,3 +55,33 @@ def test_display_safe_keeps_text_and_folds_lines_on_request() -> None:
 def test_shorten() -> None:
     assert shorten("abcdef", 4) == "abc…"
     assert shorten("abc", 4) == "abc"
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("https://user:pass@host/feed", "https://***@host/feed"),
+        ("https://token@host:8443/feed?x=1#f", "https://***@host:8443/feed?x=1#f"),
+        ("https://a:b@c@host/feed", "https://***@host/feed"),  # the last "@" ends the userinfo
+        ("feed:https://u:p@host/rss", "feed:https://***@host/rss"),
+        ("//u:p@host/rss", "//***@host/rss"),
+        ("HTTP://U:P@[::1]:80/x", "HTTP://***@[::1]:80/x"),
+        ("https://u:p@[::1/x", "https://***@[::1/x"),  # unclosed bracket: urlsplit would raise
+        ("https://host/path@not-userinfo", "https://host/path@not-userinfo"),
+        ("https://host/?to=a@b.example", "https://host/?to=a@b.example"),
+        ("https://host\\u:p@evil/", "https://host\\u:p@evil/"),
+        ("mailto:someone@example.org", "mailto:someone@example.org"),
+        ("https://example.org/feed.xml", "https://example.org/feed.xml"),
+        ("", ""),
+        ("not a url at all @ ::: //", "not a url at all @ ::: //"),
+    ],
+)
+def test_redact_url(url: str, expected: str) -> None:
+    assert redact_url(url) == expected
+
+
+def test_redact_url_never_raises_on_garbage() -> None:
+    for garbage in ["\x00//@", "://@@@", "https://@", "https://:@/", "\ud800://u:p@h", "[" * 1000 + "//a@b"]:
+        result = redact_url(garbage)
+        assert isinstance(result, str)
+        assert "u:p" not in result
