@@ -299,9 +299,7 @@ class _Locator:
         header = _ARRAY_HEADER.match(line) or _TABLE_HEADER.match(line)
         if header is not None:
             path = _split_dotted(header.group(1))
-            parent = self._last_block(path[:-1])
-            if parent is not None:
-                parent.keys.setdefault(path[-1], number)
+            self._register_header(path, number)
             block = _Block(path, number)
             self.blocks.append(block)
             self.by_path.setdefault(path, []).append(block)
@@ -314,6 +312,22 @@ class _Locator:
                 self.duplicate_key_line = number
             block.keys.setdefault(".".join(dotted), number)
             block.keys.setdefault(dotted[0], number)
+
+    def _register_header(self, path: tuple[str, ...], number: int) -> None:
+        """Note a header's line in the nearest table above it that has a header of its own.
+
+        `[a.b.c]` with no `[a]` or `[a.b]` creates those tables implicitly; the line that did so
+        must still be found when `a` (or `b`) turns out to be wrong, so it is recorded as the key
+        `a` (and `a.b`, `a.b.c`) of the top level, or `b` of `[a]`, whichever exists."""
+        # Look-ups go at most two levels deep (`feeds` / `settings.interval`), so a header of
+        # thousands of parts costs no more than a short one.
+        for depth in range(min(len(path) - 1, 2), -1, -1):
+            ancestor = self._last_block(path[:depth])
+            if ancestor is not None:
+                rest = path[depth : depth + 2]
+                for end in range(1, len(rest) + 1):
+                    ancestor.keys.setdefault(".".join(rest[:end]), number)
+                return
 
     def _last_block(self, path: tuple[str, ...]) -> _Block | None:
         blocks = self.by_path.get(path)
@@ -347,6 +361,72 @@ class _Locator:
 
     def root_key(self, key: str) -> int | None:
         return self.table(key)
+
+
+_HUGE_NUMBER = re.compile(r"[0-9][0-9_]{4000,}")
+
+
+def _deepest_value(text: str) -> tuple[int, str, int]:
+    """(line, key, depth) of the value whose `[`/`{` go deepest, skipping strings and comments.
+
+    The line is where that value's key is, the one a user would look at; the key is "" when the
+    line has no `key =` (a stray run of brackets)."""
+    depth = deepest = 0
+    start_line = best_line = 1
+    line = 1
+    i, length = 0, len(text)
+    at_line_start = True
+    while i < length:
+        char = text[i]
+        if char == "\n":
+            line += 1
+            at_line_start = True
+            i += 1
+            continue
+        if char in "\"'":
+            triple = text.startswith(char * 3, i)
+            delimiter = char * 3 if triple else char
+            end = _string_end(text, i + len(delimiter), delimiter)
+            line += text.count("\n", i, end)
+            i = end
+            at_line_start = False
+            continue
+        if char == "#":
+            end = text.find("\n", i)
+            i = length if end < 0 else end
+            continue
+        if char in "[{" and not (at_line_start and depth == 0 and char == "["):
+            if depth == 0:
+                start_line = line
+            depth += 1
+            if depth > deepest:
+                deepest, best_line = depth, start_line
+        elif char in "]}" and depth > 0:
+            depth -= 1
+        elif not char.isspace():
+            at_line_start = False
+        if char in "[{]}":
+            at_line_start = False
+        i += 1
+    key = _KEY_LINE.match(_line_of(text, best_line))
+    return best_line, ".".join(_split_dotted(key.group(1))) if key else "", deepest
+
+
+def _string_end(text: str, start: int, delimiter: str) -> int:
+    """The index just past the string that opened before `start` (the end of text if unclosed)."""
+    i = start
+    while True:
+        end = text.find(delimiter, i)
+        if end < 0:
+            return len(text)
+        if delimiter.startswith('"'):
+            backslashes = len(text[i:end]) - len(text[i:end].rstrip("\\"))
+            if backslashes % 2 == 1:
+                i = end + 1
+                continue
+        if len(delimiter) == 1 and "\n" in text[start:end]:
+            return text.index("\n", start)
+        return end + len(delimiter)
 
 
 def _split_dotted(dotted: str) -> tuple[str, ...]:
@@ -416,9 +496,34 @@ class _ConfigReader:
         except tomllib.TOMLDecodeError as error:
             raise self._syntax_error(str(error)) from None
         except RecursionError:
-            raise ConfigError(f"{self.path}: not valid TOML: nested too deeply", path=self.path) from None
+            raise self._too_deep() from None
         except (ValueError, OverflowError) as error:  # e.g. an integer too long for Python to convert
-            raise ConfigError(f"{self.path}: not valid TOML: {_safe(str(error))}", path=self.path) from None
+            raise self._bad_number(error) from None
+
+    def _too_deep(self) -> ConfigError:
+        """tomllib gives up on deep nesting without a position: find the value that goes deepest."""
+        line, key, depth = _deepest_value(self.text)
+        named = f"{_safe(key)}: " if key else ""
+        return ConfigError(
+            f"{self.path}:{line}: not valid TOML: {named}lists or inline tables nested {depth} deep;"
+            f" expected a plain value or a list of strings (feeds.toml never needs more than 2 levels)",
+            path=self.path,
+            line=line,
+        )
+
+    def _bad_number(self, error: Exception) -> ConfigError:
+        """An integer Python refuses to convert (over 4,300 digits): name its line and key."""
+        match = _HUGE_NUMBER.search(self.text)
+        line = self.text.count("\n", 0, match.start()) + 1 if match else 1
+        key = _KEY_LINE.match(_line_of(self.text, line))
+        named = f"{_safe('.'.join(_split_dotted(key.group(1))))}: " if key else ""
+        digits = f"a number of {len(match.group())} digits" if match else f"a number ({_safe(str(error))})"
+        return ConfigError(
+            f"{self.path}:{line}: not valid TOML: {named}{digits} is too long to read;"
+            f" expected a number of a few digits",
+            path=self.path,
+            line=line,
+        )
 
     def _syntax_error(self, message: str) -> ConfigError:
         position = re.search(r"\s*\(at line (\d+), column (\d+)\)$", message)

@@ -523,6 +523,29 @@ SEARCH = '[[feeds]]\nname = "S"\nsource = "search"\nquery = "q"\n'
         # keys found through dotted keys and inline tables
         ('settings.interval = "soon"\n', 1, ["settings.interval", "soon"]),
         ("[[feeds]]\nname = 'X'\n[feeds.options]\nquery = 'q'\n", 3, ["unknown key 'options'"]),
+        # dotted table headers whose parents have no header of their own
+        ("[a.a.a.a]\nx = 1\n", 1, ["[a]", "unknown table 'a'", "expected one of: settings"]),
+        ("[settings]\ninterval = '1h'\n\n[a.b]\nx = 1\n", 4, ["[a]", "unknown table 'a'"]),
+        ("[" + ".".join(["a"] * 3000) + "]\n", 1, ["[a]", "unknown table 'a'"]),
+        ("[settings.foo]\nx = 1\n", 1, ["[settings]", "unknown key 'foo'", "expected one of: interval"]),
+        (FEED + "[feeds.sub.deeper]\nq = 1\n", 4, ['[[feeds]] "Blog"', "unknown key 'sub'", "expected"]),
+        # values nested too deeply for the parser, and numbers too long for Python
+        (
+            "x = " + "[" * 2000 + "]" * 2000 + "\n",
+            1,
+            ["not valid TOML", "x:", "nested 2000 deep", "expected"],
+        ),
+        (
+            "[settings]\ntimeout = '1m'\nkeywords = " + "{ a = " * 600 + "1" + " }" * 600 + "\n",
+            3,
+            ["keywords:", "nested 600 deep", "expected a plain value"],
+        ),
+        ("a = ['[[[', \"[[[\", # [[[\n]\nb = " + "[" * 1500 + "]" * 1500 + "\n", 3, ["b:", "1500 deep"]),
+        (
+            "[settings]\nmax_items = " + "9" * 5000 + "\n",
+            2,
+            ["max_items:", "5000 digits", "expected a number of a few digits"],
+        ),
     ],
 )
 def test_every_mistake_names_file_line_key_and_expectation(

@@ -115,8 +115,8 @@ def check(text: str) -> None:
     try:
         config = parse_config(text, FILE, registry=REGISTRY)
     except ConfigError as error:
-        message = str(error)
-        assert message.startswith("feeds.toml"), message
+        message, line = str(error), error.line
+        assert message.startswith(f"feeds.toml:{line}: "), message  # every mistake has its line
         assert "Traceback" not in message
         return
     assert isinstance(config, Config)
