@@ -15,6 +15,7 @@ import json
 import os
 import re
 import tomllib
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +41,7 @@ __all__ = [
     "find_config_path",
     "format_duration",
     "load_config",
+    "name_key",
     "parse_config",
     "parse_duration",
     "source_config_hash",
@@ -210,6 +212,12 @@ def parse_config(text: str, path: Path, *, registry: Mapping[str, type[Source]])
     """Validate feeds.toml text; `path` names it in messages and anchors relative paths."""
     digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
     return _ConfigReader(text.removeprefix("\ufeff"), path, registry).read(digest)
+
+
+def name_key(name: str) -> str:
+    """What two source names are compared by: "Café" typed as one code point or as e + accent,
+    and "café" or "CAFÉ", are one source to a reader, so they must not be two in the store."""
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", name).casefold())
 
 
 def source_config_hash(source: SourceConfig) -> str:
@@ -594,14 +602,22 @@ class _ConfigReader:
                 "feeds",
                 f"expected [[feeds]] entries (two brackets, one per feed), got {_describe(entries)}",
             )
-        seen: dict[str, str] = {}
+        seen: dict[str, tuple[str, str]] = {}  # name_key -> (the name as written, where)
         sources: list[SourceConfig] = []
         for index, entry in enumerate(entries):
             reader = _EntryReader(self, index, entry, settings)
             source = reader.read()
-            if source.name in seen:
-                reader.fail_key("name", f"duplicate name; {seen[source.name]} already uses it")
-            seen[source.name] = f"the entry at line {source.line}" if source.line else f"entry #{index + 1}"
+            key = name_key(source.name)
+            if key in seen:
+                first, where = seen[key]
+                same = (
+                    ""
+                    if first == source.name
+                    else f" ({_quote(first)}: names differ only by case or accents)"
+                )
+                reader.fail_key("name", f"duplicate name; {where} already uses it{same}")
+            where = f"the entry at line {source.line}" if source.line else f"entry #{index + 1}"
+            seen[key] = (source.name, where)
             sources.append(source)
         return tuple(sources)
 

@@ -436,6 +436,22 @@ SEARCH = '[[feeds]]\nname = "S"\nsource = "search"\nquery = "q"\n'
         ),
         ('[[feeds]]\nname = "a\\nb"\nurl = "https://example.org/f"\n', 2, ["name", "control characters"]),
         (FEED + "\n" + FEED, 6, ['[[feeds]] "Blog": name', "duplicate name", "line 1 already uses it"]),
+        (
+            '[[feeds]]\nname = "Caf\u00e9"\nurl = "https://a.example/f"\n\n'
+            '[[feeds]]\nname = "Cafe\u0301"\nurl = "https://b.example/f"\n',
+            6,
+            ["duplicate name", "line 1 already uses it", '"Café"', "differ only by case or accents"],
+        ),
+        (
+            FEED + "\n" + FEED.replace('"Blog"', '"BLOG"'),
+            6,
+            ['[[feeds]] "BLOG": name', "duplicate name", "line 1 already uses it", '"Blog"'],
+        ),
+        (
+            FEED + "\n" + FEED.replace('"Blog"', '"\uff22log"'),  # a fullwidth B (NFKC)
+            6,
+            ["duplicate name", "line 1 already uses it"],
+        ),
         # url / source
         ("[[feeds]]\nname = 'X'\n", 1, ['[[feeds]] "X"', "missing url", "or source", "search", "instance"]),
         (
