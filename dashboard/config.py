@@ -71,6 +71,10 @@ TOP_LEVEL_KEYS = ("settings", "export", "feeds")
 # Keys every [[feeds]] entry may have, whatever its type.
 COMMON_FEED_KEYS = ("name", "interval", "tags", "max_items", "refresh_for")
 URL_FEED_KEYS = ("url",)
+# Source-specific keys that name a hashtag: written without "#" (the README says so, and the API
+# path /timelines/tag/#x would find nothing). Refused rather than silently fixed, so the file says
+# what is really asked for.
+HASHTAG_KEYS = ("tag",)
 SOURCE_FEED_KEYS = ("source", "base_url")
 
 
@@ -831,6 +835,8 @@ class _EntryReader:
                 self.fail_key(key, f"expected {_type_names(spec.type)}, got {_describe(entry[key])}")
             if spec.required and isinstance(value, str) and not value.strip():
                 self.fail_key(key, "must not be empty")
+            if key in HASHTAG_KEYS and isinstance(value, str) and value.lstrip().startswith("#"):
+                self.fail_key(key, _hashtag_problem(key, value))
             for choice in _choice_values(value):
                 if spec.choices and choice not in spec.choices:
                     self.fail_key(key, _not_a_choice(choice, spec.choices))
@@ -896,6 +902,13 @@ def _url_problem(value: str) -> str | None:
     if not parts.hostname:
         return f"{example}, got {_quote(value)} (no host name)"
     return None
+
+
+def _hashtag_problem(key: str, value: str) -> str:
+    bare = value.strip().lstrip("#").strip()
+    if not bare:
+        return f'expected a hashtag without "#" like {key} = "textual", got {_quote(value)}'
+    return f"a hashtag is written without its #; did you mean {key} = {_quote(bare)}?"
 
 
 def _coerced(value: Any, expected: type | tuple[type, ...]) -> Any:

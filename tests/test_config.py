@@ -497,6 +497,16 @@ SEARCH = '[[feeds]]\nname = "S"\nsource = "search"\nquery = "q"\n'
             ['"S": kind', 'expected one of "story", "comment", "all"', 'did you mean "story"?'],
         ),
         (SEARCH + "kind = 'zzz'\n", 5, ['expected one of "story", "comment", "all", got "zzz"']),
+        (
+            "[[feeds]]\nname = 'T'\nsource = 'instance'\nbase_url = 'https://m.example'\ntag = '#textual'\n",
+            5,
+            ['[[feeds]] "T": tag', "without its #", 'did you mean tag = "textual"?'],
+        ),
+        (
+            "[[feeds]]\nname = 'T'\nsource = 'instance'\nbase_url = 'https://m.example'\ntag = '#'\n",
+            5,
+            ["tag", 'expected a hashtag without "#" like tag = "textual", got "#"'],
+        ),
         ("[[feeds]]\nname = 'X'\nsource = 'search'\nquery = 5\n", 4, ["query", "expected a string, got 5"]),
         ("[[feeds]]\nname = 'X'\nsource = 'search'\nquery = '  '\n", 4, ["query", "must not be empty"]),
         (SEARCH + "page_size = true\n", 5, ["page_size", "expected an integer, got true"]),
@@ -848,3 +858,18 @@ def test_the_commented_bluesky_entry_of_the_example_works_once_uncommented() -> 
     assert bluesky.option("identifier_env") == "BLUESKY_IDENTIFIER"
     assert bluesky.option("password_env") == "BLUESKY_APP_PASSWORD"
     assert bluesky.option("service") == "https://bsky.social"
+
+
+def test_a_mastodon_hashtag_written_with_its_hash_is_refused_with_the_bare_tag() -> None:
+    text = (
+        '[[feeds]]\nname = "Fediverse"\nsource = "mastodon"\n'
+        'base_url = "https://fosstodon.example"\ntag = "#textual"\n'
+    )
+
+    with pytest.raises(ConfigError) as raised:
+        parse_config(text, FILE, registry=source_types())
+
+    assert str(raised.value) == (
+        'feeds.toml:5: [[feeds]] "Fediverse": tag: a hashtag is written without its #;'
+        ' did you mean tag = "textual"?'
+    )
