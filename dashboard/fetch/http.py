@@ -16,7 +16,6 @@ import socket
 import zlib
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from email.utils import parsedate_to_datetime
 from types import TracebackType
 from typing import Any, Self
 
@@ -35,6 +34,7 @@ from dashboard.contracts.errors import (
     RedirectError,
     TooLarge,
 )
+from dashboard.contracts.headers import ascii_integer, epoch_seconds, http_date
 from dashboard.contracts.http import Request, Response
 from dashboard.fetch.addresses import IPAddress, literal_address, redirect_refusal
 
@@ -66,22 +66,17 @@ async def resolve_host(host: str, port: int) -> list[IPAddress]:
 
 
 def retry_after_until(value: str, now: datetime) -> datetime | None:
-    """When a Retry-After header (delay in seconds, or an HTTP date) says to come back; capped at 7 days.
+    """When a Retry-After header (delay-seconds, or an HTTP-date) says to come back; capped at 7 days.
 
-    None when the header is missing or unreadable.
+    None when the header is missing or unreadable (RFC 9110 10.2.3, read strictly: ASCII digits or
+    one of the three HTTP-date forms); the caller then falls back to its default wait.
     """
-    text = value.strip()
-    if not text:
+    delay = ascii_integer(value)
+    if delay is not None:
+        return now + timedelta(seconds=min(delay, int(MAX_RETRY_AFTER.total_seconds())))
+    moment = http_date(value, now)
+    if moment is None:
         return None
-    if text.isdigit():
-        delay = timedelta(seconds=min(int(text), int(MAX_RETRY_AFTER.total_seconds())))
-        return now + delay
-    try:
-        moment = parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError, OverflowError):
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
     return min(max(moment, now), now + MAX_RETRY_AFTER)
 
 
@@ -113,11 +108,10 @@ def status_error(status: int, reason: str, headers: Mapping[str, str], now: date
 
 
 def _reset_time(headers: Mapping[str, str], now: datetime) -> datetime | None:
-    """X-RateLimit-Reset as epoch seconds, capped like Retry-After."""
-    reset = headers.get("x-ratelimit-reset", "").strip()
-    if not reset.isdigit():
+    """X-RateLimit-Reset as epoch seconds (ASCII digits only), capped like Retry-After."""
+    moment = epoch_seconds(headers.get("x-ratelimit-reset"))
+    if moment is None:
         return None
-    moment = datetime.fromtimestamp(min(int(reset), 2**33), UTC)
     return min(max(moment, now), now + MAX_RETRY_AFTER)
 
 
@@ -243,6 +237,34 @@ def _keeps_credentials(url: httpx.URL, target: httpx.URL) -> bool:
         and url.port in (None, 80)
         and target.port in (None, 443)
     )
+
+
+def _host_problem(url: httpx.URL) -> str | None:
+    """Why `url`'s host cannot be looked up, or None when it can.
+
+    httpx parses a Location without checking its host as DNS does: an `xn--` label that is not valid
+    punycode raises from `url.host`, and an empty label ("a..b") or one over 63 characters makes the
+    resolver's IDNA codec raise UnicodeError. Both are the server's fault, so they are said here as
+    one line rather than escape as an internal error.
+    """
+    try:
+        host = url.host
+    except ValueError as error:  # idna.IDNAError is a UnicodeError, which is a ValueError
+        return f"invalid international host name ({error})"
+    if not host:
+        return "no host"
+    if literal_address(host) is not None:
+        return None
+    name = url.raw_host.decode("ascii", "replace")
+    name = name[:-1] if name.endswith(".") else name  # a fully qualified name's root dot
+    if len(name) > 253:
+        return "host name longer than 253 characters"
+    for label in name.split("."):
+        if not label:
+            return "host name with an empty label"
+        if len(label) > 63:
+            return "host name with a label longer than 63 characters"
+    return None
 
 
 def _describe_transport_error(error: httpx.TransportError) -> str:
@@ -403,8 +425,9 @@ class Fetcher:
             raise NetworkError(f"invalid URL {request.url!r}: {error}") from error
         if url.scheme not in ("http", "https"):
             raise NetworkError(f"unsupported URL scheme {url.scheme!r} (only http and https)")
-        if not url.host:
-            raise NetworkError(f"URL without a host: {request.url!r}")
+        problem = _host_problem(url)
+        if problem is not None:
+            raise NetworkError(f"invalid URL {_short(request.url)!r}: {problem}")
         return url
 
     def _redirect_target(self, url: httpx.URL, headers: Mapping[str, str], status: int) -> httpx.URL:
@@ -421,8 +444,11 @@ class Fetcher:
             raise RedirectError(
                 f"redirect to a {target.scheme or 'schemeless'} URL refused", http_status=status
             )
-        if not target.host:
-            raise RedirectError(f"redirect to a URL without a host {_short(location)!r}", http_status=status)
+        problem = _host_problem(target)
+        if problem is not None:
+            raise RedirectError(
+                f"redirect to an invalid URL {_short(location)!r}: {problem}", http_status=status
+            )
         return target
 
     async def _check_redirect(self, url: httpx.URL, target: httpx.URL, status: int) -> None:
@@ -438,6 +464,8 @@ class Fetcher:
             return await self._resolve(url.host, port)
         except OSError as error:
             raise NetworkError(f"cannot resolve {url.host}: {error.strerror or error}") from error
+        except UnicodeError as error:  # the resolver's IDNA codec refused the name
+            raise NetworkError(f"cannot resolve {url.host}: invalid host name ({error})") from error
 
     async def _send_once(
         self,
@@ -524,9 +552,9 @@ class Fetcher:
         codings = _content_codings(response.headers)
         if len(codings) > 1 or (codings and codings[0] not in ("gzip", "deflate")):
             raise ParseError(f"unsupported Content-Encoding {', '.join(codings)!r}")
-        declared = response.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > cap:
-            raise TooLarge(f"body of {_size(int(declared))} is larger than {_size(cap)}")
+        declared = ascii_integer(response.headers.get("content-length"))
+        if declared is not None and declared > cap:
+            raise TooLarge(f"body of {_size(declared)} is larger than {_size(cap)}")
         body = _Body(url, cap)
         raw_seen = 0
         inflater = _Inflater(codings[0]) if codings else None

@@ -14,10 +14,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from dashboard.contracts.errors import FetchError, NeedsCredentials, ParseError, RateLimited
+from dashboard.contracts.headers import ascii_integer, epoch_seconds
 from dashboard.contracts.http import Response
 from dashboard.contracts.source import Source
 from dashboard.models import Mention, PollOutcome
 from dashboard.text import plain_text
+
+# The longest wait a spent rate limit's reset is believed for (the fetcher caps Retry-After the same).
+MAX_RATE_LIMIT_WAIT = timedelta(days=7)
 
 
 def json_body(response: Response) -> Any:
@@ -91,19 +95,23 @@ def rate_limit_floor(response: Response, now: datetime) -> datetime | None:
 
     Reads the unprefixed `RateLimit-*` headers of the IETF draft, as atproto services send them (reset
     as epoch seconds), and the older `X-RateLimit-*` (GitHub: epoch seconds; Mastodon: an ISO time).
+    Numbers count only in ASCII digits (`"¹²".isdigit()` is true); a reset that cannot be read, or is
+    already past, means a minute, and none is believed beyond MAX_RATE_LIMIT_WAIT.
     """
     if _spent(response.header("ratelimit-remaining")):
-        moment = from_epoch(response.header("ratelimit-reset").strip() or None)
+        moment = epoch_seconds(response.header("ratelimit-reset"))
     elif _spent(response.header("x-ratelimit-remaining")):
-        reset = response.header("x-ratelimit-reset").strip()
-        moment = from_epoch(reset) if reset.isdigit() else from_iso(reset)
+        reset = response.header("x-ratelimit-reset")
+        moment = epoch_seconds(reset) if ascii_integer(reset) is not None else from_iso(reset.strip())
     else:
         return None
-    return moment if moment is not None and moment > now else now + timedelta(minutes=1)
+    if moment is None or moment <= now:
+        return now + timedelta(minutes=1)
+    return min(moment, now + MAX_RATE_LIMIT_WAIT)
 
 
 def _spent(remaining: str) -> bool:
-    return remaining.strip() in ("0", "0.0")
+    return remaining.strip(" \t") in ("0", "0.0")
 
 
 def required_query(source: Source) -> str:
