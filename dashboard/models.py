@@ -11,6 +11,42 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+# The largest engagement count the store keeps (either sign): 10^12, above any real like, reply, share
+# or view count, and small enough that SQLite's SUM over a million of them stays inside 64 bits (a
+# count above 2^63 cannot even be bound). A larger value from the network is clamped to it.
+MAX_COUNT = 10**12
+
+
+def bounded_count(value: object) -> int | None:
+    """A count from the network as the store can keep it: an int within +-MAX_COUNT, or None.
+
+    None stays None (unknown is not 0); a bool, float or numeric string is read as the integer it
+    holds; NaN, infinities and anything unreadable are unknown (None).
+    """
+    if value is None:
+        return None
+    if isinstance(value, int):
+        number = int(value)
+    else:
+        try:
+            number = int(value)  # type: ignore[call-overload]
+        except (TypeError, ValueError, OverflowError):
+            return None
+    return max(-MAX_COUNT, min(MAX_COUNT, number))
+
+
+def valid_text(text: str) -> str:
+    """`text` with every lone surrogate (JSON's "\\ud800", which cannot be encoded as UTF-8 and so
+    cannot be stored) replaced by one U+FFFD, and a split surrogate pair joined into its character;
+    valid text is returned as is (the common case costs one encode)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+    except AttributeError:  # not a str after all: None is "", anything else its str()
+        return "" if text is None else valid_text(str(text))
+    return text
+
 
 class MentionKind(StrEnum):
     POST = "post"
@@ -85,6 +121,19 @@ class Mention:
     replies: int | None = None
     shares: int | None = None
     views: int | None = None
+
+    def __post_init__(self) -> None:
+        # The model boundary: whatever a source built, a Mention holds only what the store can keep
+        # (a count above 2^63 or a lone surrogate once stopped all polling at the store write).
+        for name in ("key", "url", "title", "author", "summary"):
+            value = getattr(self, name)
+            cleaned = valid_text(value)
+            if cleaned is not value:
+                object.__setattr__(self, name, cleaned)
+        for name in ("likes", "replies", "shares", "views"):
+            value = getattr(self, name)
+            if value is not None and (type(value) is not int or not -MAX_COUNT <= value <= MAX_COUNT):
+                object.__setattr__(self, name, bounded_count(value))
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,6 +25,7 @@ from dashboard.models import (
     SourceState,
     SourceStatus,
     SourceUpdate,
+    valid_text,
 )
 from dashboard.store.db import StoreError, checkpoint, connect, from_epoch, to_epoch
 from dashboard.text import shorten
@@ -39,6 +40,22 @@ REDIRECT_ADOPT_AFTER = 3
 _CHUNK = 500
 
 _COUNTS = ("likes", "replies", "shares", "views")
+# Faults of the database itself (locked, full, corrupt, missing table): the store cannot go on, so they
+# are StoreError. Every other exception while storing a poll (an int above 2^63, a lone surrogate,
+# an object of no SQL type, a constraint a value breaks, a bug in building a row) is the fault of
+# that poll's data: only its source fails (`Store._save_despite`).
+_STORE_FAULTS = (sqlite3.OperationalError, sqlite3.InternalError, sqlite3.NotSupportedError)
+_DATA_FAULTS = (sqlite3.InterfaceError, sqlite3.ProgrammingError, sqlite3.DataError, sqlite3.IntegrityError)
+
+
+def _is_store_fault(error: Exception) -> bool:
+    if isinstance(error, _DATA_FAULTS):
+        return False
+    return isinstance(error, (*_STORE_FAULTS, sqlite3.Error))
+
+
+# error_class of an attempt whose data could not (all) be stored.
+INVALID_DATA = "invalid data"
 
 
 class Store:
@@ -143,25 +160,96 @@ class Store:
     def save_poll(
         self, source: SourceConfig, record: PollRecord, update: SourceUpdate, outcome: PollOutcome | None
     ) -> PollRecord:
-        """Store one attempt atomically; returns the record with its new/updated counts filled in."""
+        """Store one attempt atomically; returns the record with its new/updated counts filled in.
+
+        A value in the poll's data that the database cannot take never escapes: the storable mentions
+        are kept and the attempt is stored as failing with what could not be stored (`_save_despite`).
+        """
         try:
-            with self._transaction() as db:
-                source_id = _source_id(db, source)
-                new = updated = 0
-                if outcome is not None and outcome.mentions:
-                    new, updated = _upsert_mentions(db, source_id, outcome.mentions, record.started_at)
-                record = replace(
-                    record,
-                    new=new,
-                    updated=updated,
-                    consecutive_failures=update.consecutive_failures,
-                    next_poll_at=update.next_poll_at,
-                )
-                _insert_poll(db, source_id, record)
-                _update_source(db, source_id, record, update, outcome)
-            return record
-        except sqlite3.Error as error:
-            raise StoreError(f"cannot write to {self.path}: {error}") from error
+            return self._save(source, record, update, outcome)
+        except Exception as error:
+            if _is_store_fault(error):
+                raise StoreError(f"cannot write to {self.path}: {error}") from error
+            return self._save_despite(source, record, update, outcome, error)
+
+    def _save(
+        self, source: SourceConfig, record: PollRecord, update: SourceUpdate, outcome: PollOutcome | None
+    ) -> PollRecord:
+        with self._transaction() as db:
+            source_id = _source_id(db, source)
+            new = updated = 0
+            if outcome is not None and outcome.mentions:
+                new, updated = _upsert_mentions(db, source_id, outcome.mentions, record.started_at)
+            record = replace(
+                record,
+                new=new,
+                updated=updated,
+                consecutive_failures=update.consecutive_failures,
+                next_poll_at=update.next_poll_at,
+            )
+            _insert_poll(db, source_id, record)
+            _update_source(db, source_id, record, update, outcome)
+        return record
+
+    def _save_despite(
+        self,
+        source: SourceConfig,
+        record: PollRecord,
+        update: SourceUpdate,
+        outcome: PollOutcome | None,
+        error: Exception,
+    ) -> PollRecord:
+        """The poll's data held a value the database refused: store the mentions that can be stored,
+        and the attempt as failing ("invalid data") with the reason, so the source shows it and the
+        other sources' polls go on. If even that fails, the attempt alone (no data, cursor kept)."""
+        mentions = outcome.mentions if outcome is not None else ()
+        bad: list[tuple[Mention, Exception]] = []
+        try:
+            with self._lock:
+                for mention in mentions:
+                    try:
+                        self._db.execute(_PROBE, _mention_values(mention, 0))
+                    except Exception as probe_error:
+                        if _is_store_fault(probe_error):
+                            raise
+                        bad.append((mention, probe_error))
+                failures = self._failures(source) + 1
+        except sqlite3.Error as db_error:
+            raise StoreError(f"cannot write to {self.path}: {db_error}") from db_error
+        failing = replace(update, status=SourceStatus.FAILING, consecutive_failures=failures)
+        if bad:
+            first, reason = bad[0]
+            message = (
+                f"{len(bad)} of {len(mentions)} items could not be stored, e.g. {shorten(str(first.key), 80)!r}: "
+                f"{type(reason).__name__}: {reason}"
+            )
+        else:
+            message = f"the poll could not be stored: {type(error).__name__}: {error}"
+        failed = replace(
+            record,
+            status=SourceStatus.FAILING,
+            error_class=INVALID_DATA,
+            error=shorten(valid_text(message), 500),
+        )
+        if outcome is not None:
+            rejected = {id(mention) for mention, _ in bad}
+            kept = replace(outcome, mentions=tuple(m for m in mentions if id(m) not in rejected))
+            try:
+                return self._save(source, failed, failing, kept)
+            except Exception as retry_error:
+                if _is_store_fault(retry_error):
+                    raise StoreError(f"cannot write to {self.path}: {retry_error}") from retry_error
+                # the cursor or the record itself: store the attempt without the data
+        try:
+            return self._save(source, replace(failed, notes="", http_status=None), failing, None)
+        except Exception as last_error:
+            raise StoreError(f"cannot write to {self.path}: {last_error}") from last_error
+
+    def _failures(self, source: SourceConfig) -> int:
+        row = self._db.execute(
+            "SELECT consecutive_failures FROM sources WHERE name = ?", (source.name,)
+        ).fetchone()
+        return int(row[0]) if row is not None else 0
 
     def mark_handled(self, mention_id: int, handled: bool = True, *, at: datetime | None = None) -> None:
         moment = to_epoch(at or datetime.now().astimezone())
@@ -221,25 +309,7 @@ def _upsert_mentions(
         """INSERT INTO mentions (source_id, key, kind, url, title, author, published_at, first_seen_at,
                                  updated_at, summary, likes, replies, shares, views)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-        [
-            (
-                source_id,
-                m.key,
-                str(m.kind),
-                m.url,
-                m.title,
-                m.author,
-                to_epoch(m.published) if m.published else now,
-                now,
-                now,
-                m.summary,
-                m.likes,
-                m.replies,
-                m.shares,
-                m.views,
-            )
-            for m in fresh
-        ],
+        [(source_id, *_mention_values(m, now)) for m in fresh],
     )
     db.executemany(
         """INSERT OR IGNORE INTO engagement_history (mention_id, at, likes, replies, shares, views)
@@ -248,6 +318,29 @@ def _upsert_mentions(
     )
     updated = _update_existing(db, [(m, existing[m.key]) for m in batch if m.key in existing], now)
     return len(fresh), updated
+
+
+# Binds a mention's values without storing anything: which mentions of a refused poll are at fault.
+_PROBE = "SELECT " + ", ".join("?" * 13)
+
+
+def _mention_values(m: Mention, now: int) -> tuple[Any, ...]:
+    """What the mentions row holds of `m`, after source_id (the probe binds exactly these)."""
+    return (
+        m.key,
+        str(m.kind),
+        m.url,
+        m.title,
+        m.author,
+        to_epoch(m.published) if m.published else now,
+        now,
+        now,
+        m.summary,
+        m.likes,
+        m.replies,
+        m.shares,
+        m.views,
+    )
 
 
 def _has_counts(mention: Mention) -> bool:
@@ -309,11 +402,11 @@ def _insert_poll(db: sqlite3.Connection, source_id: int, record: PollRecord) -> 
             record.bytes_read,
             record.new,
             record.updated,
-            record.error_class,
-            record.error,
+            valid_text(record.error_class),
+            valid_text(record.error),
             record.consecutive_failures,
             to_epoch(record.next_poll_at) if record.next_poll_at else None,
-            record.notes,
+            valid_text(record.notes),
         ),
     )
 
@@ -338,9 +431,9 @@ def _update_source(
             record.http_status,
             update.consecutive_failures,
             to_epoch(update.next_poll_at) if update.next_poll_at else None,
-            record.error_class,
-            record.error,
-            record.notes,
+            valid_text(record.error_class),
+            valid_text(record.error),
+            valid_text(record.notes),
             succeeded,
             to_epoch(record.started_at),
             outcome is not None,
