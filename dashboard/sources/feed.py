@@ -31,6 +31,10 @@ from dashboard.text import plain_text
 
 SUMMARY_LIMIT = 2000  # characters of plain text kept per mention
 KEY_LIMIT = 512  # longer ids are replaced by their hash
+# The largest engagement count believed (the most-viewed videos have ~10^10 views). A larger value,
+# such as <slash:comments>99999999999999999999</slash:comments>, is not a count: it is read as
+# "not reported" (None), so it can neither overflow SQLite's 64-bit integers nor top a chart.
+MAX_COUNT = 10**12
 # A date this far past "now" is a broken clock or a scheduled post; we take "now" instead.
 FUTURE_TOLERANCE = timedelta(days=1)
 # Earlier dates are placeholders (0001-01-01, the epoch); pandas cannot even hold years before 1677.
@@ -52,6 +56,9 @@ _HREF = re.compile(rb"\bhref\s*=\s*[\"']([^\"'<>]{1,500})[\"']", re.IGNORECASE)
 _VOLATILE = re.compile(rb"<lastBuildDate>[^<]*</lastBuildDate>|<!--.*?-->", re.DOTALL)
 _HEAD_UPDATED = re.compile(rb"<updated>[^<]*</updated>")
 _FIRST_ENTRY = re.compile(rb"<(?:\w+:)?(?:entry|item)[\s>]")
+# A numeric character reference (the XML rules for which code points it may name are in _xml_char).
+_CHAR_REF = re.compile(rb"&#(?:[xX]([0-9a-fA-F]{1,16})|([0-9]{1,20}));")
+_SURROGATES = re.compile("[\ud800-\udfff]")
 
 
 @register
@@ -183,7 +190,7 @@ def _parse_with_feedparser(
     # open() on bytes, so a body such as b"/etc/passwd" would be read from disk.
     try:
         result = feedparser.parse(
-            io.BytesIO(body),
+            io.BytesIO(valid_char_refs(body)),
             response_headers=prepared,
             sanitize_html=False,
             resolve_relative_uris=False,
@@ -194,6 +201,36 @@ def _parse_with_feedparser(
     if not entries:
         _reject_non_feed(body, headers, result)
     return feed_fast.Parsed(result.get("feed", {}), entries, str(result.get("version", "")))
+
+
+def valid_char_refs(body: bytes) -> bytes:
+    """The body with each character reference to a code point XML forbids (`&#xD800;`, `&#0;`,
+    `&#1114112;`) replaced by U+FFFD's. feedparser's loose parser turns `&#xD800;` into a lone
+    surrogate and then fails the whole feed on encoding it; one bad character must not cost the feed."""
+    if b"&#" not in body:
+        return body
+    return _CHAR_REF.sub(_replace_bad_char_ref, body)
+
+
+def _replace_bad_char_ref(match: re.Match[bytes]) -> bytes:
+    hexadecimal, decimal = match.groups()
+    code = int(hexadecimal, 16) if hexadecimal else int(decimal)
+    return match.group(0) if _xml_char(code) else b"&#xFFFD;"
+
+
+def _xml_char(code: int) -> bool:
+    """XML 1.0's Char production: tab, LF, CR, and U+0020 up to U+10FFFF without surrogates, FFFE, FFFF."""
+    if code < 0x20:
+        return code in (0x9, 0xA, 0xD)
+    return code <= 0xD7FF or 0xE000 <= code <= 0xFFFD or 0x10000 <= code <= 0x10FFFF
+
+
+def valid_text(text: str) -> str:
+    """`text` with lone surrogates replaced by U+FFFD: they cannot be encoded, so SQLite, a CSV or
+    the terminal would raise on them (a JSON Feed's "\\ud800" decodes to one)."""
+    if text.isascii():
+        return text
+    return _SURROGATES.sub("\ufffd", text)
 
 
 def decoding_headers(body: bytes, headers: Mapping[str, str]) -> dict[str, str]:
@@ -350,9 +387,9 @@ def _parses(base: str) -> bool:
 def _mention(
     entry: Mapping[str, Any], is_comment_feed: bool, feed_author: str, base: str, fallback_time: datetime
 ) -> Mention | None:
-    title = _text(entry, "title")
-    summary = _summary(entry)
-    link = str(entry.get("link") or "")
+    title = valid_text(_text(entry, "title"))
+    summary = valid_text(_summary(entry))
+    link = valid_text(str(entry.get("link") or ""))
     url = _web_link(resolve_link(base, link))
     published = _published(entry, fallback_time)
     if not (title or summary or url):
@@ -363,7 +400,7 @@ def _mention(
         kind=_kind(entry, title, summary, is_comment_feed),
         url=url,
         title=title,
-        author=_author(entry) or feed_author,
+        author=valid_text(_author(entry) or feed_author),
         published=published,
         summary=summary,
         likes=_count(_attribute(entry, "media_starrating", "count")),
@@ -374,9 +411,9 @@ def _mention(
 
 def _key(entry: Mapping[str, Any], link: str, title: str, summary: str) -> str:
     """guid/id, else link, else a hash of what the entry says (Miniflux's order)."""
-    key = str(entry.get("id") or "").strip() or link
+    key = valid_text(str(entry.get("id") or "").strip()) or link
     if not key:
-        raw_date = str(entry.get("published") or entry.get("updated") or "")
+        raw_date = valid_text(str(entry.get("published") or entry.get("updated") or ""))
         key = "sha1:" + hashlib.sha1(f"{title}\n{raw_date}\n{summary}".encode()).hexdigest()
     elif len(key) > KEY_LIMIT:
         key = "sha1:" + hashlib.sha1(key.encode()).hexdigest()
@@ -438,7 +475,7 @@ def _author(node: Mapping[str, Any]) -> str:
     """The author's name (not "email (name)"), as plain text."""
     detail = node.get("author_detail") or {}
     name = detail.get("name") or node.get("author") or ""
-    return plain_text(str(name))
+    return valid_text(plain_text(str(name)))
 
 
 def _web_link(link: str) -> str:
@@ -480,8 +517,14 @@ def _attribute(entry: Mapping[str, Any], element: str, name: str) -> Any:
 
 
 def _count(value: Any) -> int | None:
-    """A non-negative count such as "1,234", or None when absent or not a number."""
+    """A non-negative count such as "1,234", or None when absent, not a number or above MAX_COUNT."""
     if value is None or isinstance(value, bool):
         return None
     digits = str(value).strip().replace(",", "").replace("_", "")
-    return int(digits) if digits.isdigit() and digits.isascii() else None
+    if not (digits.isascii() and digits.isdigit()):
+        return None
+    # Length before int(): int() of thousands of digits is slow, and raises past 4,300 of them.
+    if len(digits.lstrip("0")) > len(str(MAX_COUNT)):
+        return None
+    count = int(digits)
+    return count if count <= MAX_COUNT else None

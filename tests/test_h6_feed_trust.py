@@ -1,0 +1,146 @@
+"""Feeds from the real world that lied or broke rules, through a real HTTP server on 127.0.0.1:
+counts beyond any integer type, invalid characters, reused guids, a charset lost to a leading
+newline, and JSON Feed. Each goes through FeedSource.poll (and the store where rows matter)."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from dashboard.config import Config, load_config
+from dashboard.contracts.source import InlineParser, PollContext
+from dashboard.fetch.http import Fetcher
+from dashboard.models import Mention, PollOutcome, SourceConfig, SourceStatus
+from dashboard.polling.service import running_poller
+from dashboard.sources import source_types
+from dashboard.sources.feed import MAX_COUNT, FeedSource
+from tests.localserver import LocalServer, Reply
+
+NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+RSS = "application/rss+xml"
+
+NAMESPACES = (
+    'xmlns:slash="http://purl.org/rss/1.0/modules/slash/" xmlns:media="http://search.yahoo.com/mrss/" '
+    'xmlns:thr="http://purl.org/syndication/thread/1.0"'
+)
+
+
+def rss_feed(items: str) -> bytes:
+    return (
+        f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0" {NAMESPACES}><channel><title>T</title>'
+        f"{items}</channel></rss>"
+    ).encode()
+
+
+def item(guid: str, title: str, link: str, extra: str = "", date: str = "01 Mar 2026 12:00:00") -> str:
+    return (
+        f'<item><guid isPermaLink="false">{guid}</guid><title>{title}</title><link>{link}</link>'
+        f"<pubDate>Sun, {date} GMT</pubDate>{extra}</item>"
+    )
+
+
+def feed_config(url: str, name: str = "Feed") -> SourceConfig:
+    return SourceConfig(name=name, type="feed", interval=600.0, url=url)
+
+
+async def poll_url(url: str, cursor: Mapping[str, Any] | None = None) -> PollOutcome:
+    source = FeedSource(feed_config(url))
+    async with Fetcher(timeout=5.0) as fetcher:
+        context = PollContext(fetch=fetcher.fetch, parse=InlineParser(), now=NOW, cursor=cursor or {})
+        return await source.poll(context)
+
+
+def write_config(directory: Path, server: LocalServer, paths: Mapping[str, str]) -> Config:
+    lines = ["[settings]", 'timeout = "10s"', f'database = "{directory / "mentions.db"}"', ""]
+    for name, path in paths.items():
+        lines += ["[[feeds]]", f'name = "{name}"', f'url = "{server.url(path)}"', ""]
+    config = directory / "feeds.toml"
+    config.write_text("\n".join(lines), encoding="utf-8")
+    return load_config(config, registry=source_types())
+
+
+def stored(db: Path) -> list[tuple[str, str, str, int | None, int | None, int | None]]:
+    connection = sqlite3.connect(db)
+    try:
+        rows = connection.execute(
+            "SELECT key, title, url, likes, replies, views FROM mentions ORDER BY published_at, key"
+        ).fetchall()
+    finally:
+        connection.close()
+    return [tuple(row) for row in rows]
+
+
+# --- 1. numbers beyond any count, characters XML forbids ------------------------------------------
+
+HUGE = "99999999999999999999"  # > 2**64
+HUGE_COUNTS = rss_feed(
+    item(
+        "huge",
+        "Huge counts",
+        "https://example.org/huge",
+        f"<slash:comments>{HUGE}</slash:comments>"
+        f'<media:statistics views="{HUGE}000"/><media:starRating count="{"9" * 5000}"/>',
+    )
+    + item("thr", "Huge thr:total", "https://example.org/thr", f"<thr:total>{HUGE}</thr:total>")
+    + item(
+        "fine",
+        "Honest counts",
+        "https://example.org/fine",
+        f'<slash:comments>{MAX_COUNT}</slash:comments><media:statistics views="1,234"/>',
+    )
+)
+
+
+async def test_counts_beyond_max_count_are_not_reported_and_honest_ones_are_kept(
+    server: LocalServer,
+) -> None:
+    server.route("/huge.xml", Reply(body=HUGE_COUNTS, headers={"Content-Type": RSS}))
+
+    outcome = await poll_url(server.url("/huge.xml"))
+
+    counts = {m.key: (m.likes, m.replies, m.views) for m in outcome.mentions}
+    assert counts == {"huge": (None, None, None), "thr": (None, None, None), "fine": (None, MAX_COUNT, 1234)}
+
+
+async def test_huge_counts_and_forbidden_characters_are_stored_and_polling_goes_on(
+    server: LocalServer, tmp_path: Path
+) -> None:
+    """A lone surrogate reference (`&#xD800;`) made feedparser fail the whole feed, and a count
+    above 2**63 escaped the store write as OverflowError: here both are stored as one bad value each."""
+    bad_chars = rss_feed(
+        item("surrogate&#xDFFF;", "Lone &#xD800; surrogate &#1; and &#8217;", "https://example.org/s")
+        + item("plain", "Neighbour", "https://example.org/n", date="01 Mar 2026 11:00:00")
+    )
+    server.route("/huge.xml", Reply(body=HUGE_COUNTS, headers={"Content-Type": RSS}))
+    server.route("/chars.xml", Reply(body=bad_chars, headers={"Content-Type": RSS}))
+    config = write_config(tmp_path, server, {"Huge": "/huge.xml", "Chars": "/chars.xml"})
+    db = tmp_path / "mentions.db"
+
+    async with running_poller(config, db) as poller:
+        records = {record.source: record for record in await poller.poll_once()}
+
+    assert {name: record.status for name, record in records.items()} == {
+        "Huge": SourceStatus.OK,
+        "Chars": SourceStatus.OK,
+    }
+    rows = {key: (title, replies) for key, title, _url, _likes, replies, _views in stored(db)}
+    assert rows["surrogate\ufffd"] == ("Lone \ufffd surrogate \ufffd and \u2019", None)
+    assert rows["plain"] == ("Neighbour", None)
+    assert rows["huge"] == ("Huge counts", None)
+    assert rows["fine"] == ("Honest counts", MAX_COUNT)
+
+
+def test_mentions_never_carry_a_lone_surrogate() -> None:
+    """Whatever path produced the text, what reaches the store encodes as UTF-8."""
+    from dashboard.sources.feed import valid_text
+
+    assert valid_text("a\ud800b\udfff") == "a\ufffdb\ufffd"
+    assert valid_text("plain") == "plain"
+    assert valid_text("Grüße") == "Grüße"
+
+
+def keys(mentions: tuple[Mention, ...]) -> list[str]:
+    return [mention.key for mention in mentions]
