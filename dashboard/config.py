@@ -12,12 +12,15 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import logging
 import os
 import re
+import sys
 import tomllib
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, NoReturn
 from urllib.parse import urlsplit
@@ -34,6 +37,7 @@ __all__ = [
     "CONFIG_ENV",
     "Config",
     "ConfigError",
+    "EnvURLSourceConfig",
     "ExportSettings",
     "Settings",
     "default_database_path",
@@ -47,6 +51,8 @@ __all__ = [
     "source_config_hash",
     "user_config_file",
 ]
+
+_log = logging.getLogger(__name__)
 
 APP_NAME = "community-dashboard"
 CONFIG_ENV = "COMMUNITY_DASHBOARD_CONFIG"
@@ -70,7 +76,7 @@ EXPORT_KEYS = ("dir", "every", "keep")
 TOP_LEVEL_KEYS = ("settings", "export", "feeds")
 # Keys every [[feeds]] entry may have, whatever its type.
 COMMON_FEED_KEYS = ("name", "interval", "tags", "max_items", "refresh_for")
-URL_FEED_KEYS = ("url",)
+URL_FEED_KEYS = ("url", "url_env")
 # Source-specific keys that name a hashtag: written without "#" (the README says so, and the API
 # path /timelines/tag/#x would find nothing). Refused rather than silently fixed, so the file says
 # what is really asked for.
@@ -132,9 +138,29 @@ class Config:
     export: ExportSettings = field(default_factory=ExportSettings)
     sources: tuple[SourceConfig, ...] = ()  # the [[feeds]] entries, in file order
     digest: str = ""  # sha256 hex of the file's bytes: tells a reload whether anything changed
+    # Things that work but should be changed (a password in a URL): said once at load, never fatal.
+    warnings: tuple[str, ...] = ()
 
     def source_named(self, name: str) -> SourceConfig | None:
         return next((source for source in self.sources if source.name == name), None)
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class EnvURLSourceConfig(SourceConfig):
+    """A feed whose URL is read from an environment variable (`url_env = "NAME"`).
+
+    The URL is there to fetch, but it usually carries a password or a token, so every listing
+    (`check`, the store's `target`, hence the sources panel and sources.csv) shows the variable's
+    name instead, and so does repr (logs)."""
+
+    url_env: str = ""
+
+    @property
+    def target(self) -> str:
+        return f"${self.url_env} (url from the environment)"
+
+    def __repr__(self) -> str:
+        return f"EnvURLSourceConfig(name={self.name!r}, type={self.type!r}, url_env={self.url_env!r})"
 
 
 def default_database_path() -> Path:
@@ -155,8 +181,19 @@ def user_config_file() -> Path:
 
 
 def load_chosen_config(explicit: Path | None, *, registry: Mapping[str, type[Source]]) -> Config:
-    """The config a command runs with: `--config`, else the usual lookup (see `find_config_path`)."""
-    return load_config(find_config_path(explicit, os.environ, Path.cwd()), registry=registry)
+    """The config a command runs with: `--config`, else the usual lookup (see `find_config_path`).
+
+    Its warnings go to stderr (and the log) here, once per process whatever reloads follow."""
+    config = load_config(find_config_path(explicit, os.environ, Path.cwd()), registry=registry)
+    for warning in config.warnings:
+        if warning not in _WARNED:
+            _WARNED.add(warning)
+            _log.warning("%s", warning)
+            print(f"{APP_NAME}: warning: {warning}", file=sys.stderr, flush=True)
+    return config
+
+
+_WARNED: set[str] = set()
 
 
 def find_config_path(explicit: Path | None, env: Mapping[str, str], cwd: Path) -> Path:
@@ -186,9 +223,12 @@ def find_config_path(explicit: Path | None, env: Mapping[str, str], cwd: Path) -
     )
 
 
-def load_config(path: Path, *, registry: Mapping[str, type[Source]]) -> Config:
+def load_config(
+    path: Path, *, registry: Mapping[str, type[Source]], env: Mapping[str, str] | None = None
+) -> Config:
     """Read and validate one feeds.toml against `registry`, the source types by name (the caller's choice:
-    config sits below the sources, so it cannot import them itself)."""
+    config sits below the sources, so it cannot import them itself). `env` (default: os.environ)
+    holds the variables that `url_env` names."""
     try:
         raw = path.read_bytes()
     except IsADirectoryError:
@@ -209,13 +249,16 @@ def load_config(path: Path, *, registry: Mapping[str, type[Source]]) -> Config:
             path=path,
             line=line,
         ) from None
-    return _ConfigReader(text.removeprefix("\ufeff"), path, registry).read(hashlib.sha256(raw).hexdigest())
+    reader = _ConfigReader(text.removeprefix("\ufeff"), path, registry, env)
+    return reader.read(hashlib.sha256(raw).hexdigest())
 
 
-def parse_config(text: str, path: Path, *, registry: Mapping[str, type[Source]]) -> Config:
+def parse_config(
+    text: str, path: Path, *, registry: Mapping[str, type[Source]], env: Mapping[str, str] | None = None
+) -> Config:
     """Validate feeds.toml text; `path` names it in messages and anchors relative paths."""
     digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
-    return _ConfigReader(text.removeprefix("\ufeff"), path, registry).read(digest)
+    return _ConfigReader(text.removeprefix("\ufeff"), path, registry, env).read(digest)
 
 
 def name_key(name: str) -> str:
@@ -464,12 +507,16 @@ def _unquote(segment: str) -> str:
 class _ConfigReader:
     """Turns the text of one feeds.toml into a Config, or raises the first mistake as a ConfigError."""
 
-    def __init__(self, text: str, path: Path, registry: Mapping[str, type[Source]]) -> None:
+    def __init__(
+        self, text: str, path: Path, registry: Mapping[str, type[Source]], env: Mapping[str, str] | None
+    ) -> None:
         self.text = text
         self.path = path
         self.folder = path.absolute().parent
         self.registry = dict(registry)
+        self.env: Mapping[str, str] = os.environ if env is None else env
         self.locate = _Locator(text)
+        self.warnings: list[str] = []
 
     # -- errors ------------------------------------------------------------------------------------
 
@@ -490,7 +537,14 @@ class _ConfigReader:
         settings = self._settings(self._table(data, "settings"))
         export = self._export(self._table(data, "export"))
         sources = self._sources(data.get("feeds", []), settings)
-        return Config(path=self.path, settings=settings, export=export, sources=sources, digest=digest)
+        return Config(
+            path=self.path,
+            settings=settings,
+            export=export,
+            sources=sources,
+            digest=digest,
+            warnings=tuple(self.warnings),
+        )
 
     def _require_encodable(self) -> None:
         """Text handed in as `str` may hold lone surrogates that no file (and no database) can store."""
@@ -725,11 +779,17 @@ class _EntryReader:
                     _unknown("key", key, allowed, owner=type_name),
                 )
         name = self._name(entry)
-        url = self._url(entry, "url") if "source" not in entry else None
+        if "url" in entry and "url_env" in entry:
+            self.fail_key(
+                "url_env", "an entry has either url or url_env (a variable holding the url), not both"
+            )
+        url_env = self._url_env(entry)
+        url = self._url_from_env(url_env) if url_env else self._url(entry, "url")
         if "source" not in entry and url is None:
             sources = ", ".join(self.reader.source_names) or "none registered"
             self.fail(
-                f"missing url (an RSS/Atom/RDF feed) or source (a social-mention search, one of: {sources})"
+                f"missing url (an RSS/Atom/RDF feed, or url_env naming the variable that holds it)"
+                f" or source (a social-mention search, one of: {sources})"
             )
         base_url = self._url(entry, "base_url")
         if (
@@ -741,7 +801,8 @@ class _EntryReader:
             self.fail(
                 f'missing base_url ({type_name} has no default address; give the server, e.g. base_url = "https://...")'
             )
-        return SourceConfig(
+        kind = partial(EnvURLSourceConfig, url_env=url_env) if url_env else SourceConfig
+        return kind(
             name=name,
             type=type_name,
             interval=self._duration(entry, "interval", self.settings.interval),
@@ -791,7 +852,55 @@ class _EntryReader:
         problem = _url_problem(value)
         if problem:
             self.fail_key(key, problem)
+        if _has_credentials(value):
+            self._warn_credentials(key)
         return value.strip()
+
+    def _warn_credentials(self, key: str) -> None:
+        """Say once that a password sits in feeds.toml, and how to move it out (never repeating it)."""
+        line = self.reader.locate.entry_key(self.index, key)
+        place = f"{self.reader.path}:{line}" if line else f"{self.reader.path}"
+        if key == "url":
+            variable = _suggested_env_name(str(self.entry.get("name", "")))
+            advice = (
+                f"put the whole URL in an environment variable and write url_env = {_quote(variable)}"
+                f" instead of url (e.g. export {variable}='https://user:password@host/feed')"
+            )
+        else:
+            advice = "give the source its credentials through its *_env key instead (see the README)"
+        self.reader.warnings.append(
+            f"{place}: {self.label}: {key} holds a user name or password, which anyone who can read"
+            f" feeds.toml (or a copy of it) can read too; keep it out of the file: {advice}"
+        )
+
+    def _url_env(self, entry: Mapping[str, Any]) -> str | None:
+        """The variable named by `url_env`, checked to be a name (a URL pasted there is refused
+        without being repeated: it may hold a password)."""
+        if "url_env" not in entry:
+            return None
+        name = entry["url_env"]
+        example = 'expected the name of an environment variable like "BLOG_FEED_URL"'
+        if isinstance(name, str) and "://" in name:
+            self.fail_key("url_env", f"{example}, got a URL (set the variable to the URL, and name it here)")
+        if not isinstance(name, str) or not _ENV_NAME.fullmatch(name):
+            self.fail_key("url_env", f"{example}, got {_describe(name)}")
+        return name
+
+    def _url_from_env(self, variable: str) -> str:
+        value = self.reader.env.get(variable, "").strip()
+        if not value:
+            self.fail_key(
+                "url_env",
+                f"the environment variable {variable} is not set (or empty); expected it to hold this"
+                f" feed's URL, e.g. export {variable}='https://user:password@example.org/feed.xml'",
+            )
+        if _url_problem(value):  # the value itself is never shown: it may hold a password
+            self.fail_key(
+                "url_env",
+                f'{variable} does not hold an http(s) URL like "https://example.org/feed.xml"'
+                " (its value is not shown, it may hold a password)",
+            )
+        return value
 
     def _duration(self, entry: Mapping[str, Any], key: str, default: float) -> float:
         if key not in entry:
@@ -902,6 +1011,24 @@ def _url_problem(value: str) -> str | None:
     if not parts.hostname:
         return f"{example}, got {_quote(value)} (no host name)"
     return None
+
+
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _has_credentials(url: str) -> bool:
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return False
+    return parts.username is not None or parts.password is not None
+
+
+def _suggested_env_name(name: str) -> str:
+    """BLOG_FEED_URL for "Blog": the variable a user could move a secret URL into."""
+    stem = re.sub(r"[^A-Z0-9]+", "_", unicodedata.normalize("NFKD", name).upper()).strip("_")
+    stem = stem.encode("ascii", "ignore").decode() or "MY"
+    return f"{'_' if stem[0].isdigit() else ''}{stem}_FEED_URL"
 
 
 def _hashtag_problem(key: str, value: str) -> str:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
 
+from dashboard import config as config_module
 from dashboard.cli import main
+from tests.feeds_factory import rss
+from tests.localserver import LocalServer
 
 GOOD = '[settings]\ninterval = "15m"\n\n[[feeds]]\nname = "Blog"\nurl = "https://example.org/feed.xml"\n'
 
@@ -89,3 +93,41 @@ def test_readonly_without_a_database_says_where_it_looked_instead_of_loading_for
 def test_demo_and_readonly_together_are_refused(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--demo", "--readonly"]) == 2
     assert "--demo and --readonly cannot go together" in capsys.readouterr().err
+
+
+def test_url_env_feeds_are_checked_and_fetched_without_the_url_ever_printed(
+    server: LocalServer, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server.route("/private.xml", rss("Private", 3))
+    secret = server.url("/private.xml").replace("http://", "http://bob:s3cret@")
+    monkeypatch.setenv("PRIVATE_FEED_URL", secret)
+    path = tmp_path / "feeds.toml"
+    path.write_text('[[feeds]]\nname = "Private"\nurl_env = "PRIVATE_FEED_URL"\n')
+    db = tmp_path / "x.db"
+
+    assert main(["check", "--fetch", "--config", str(path), "--db", str(db)]) == 0
+
+    captured = capsys.readouterr()
+    shown = captured.out + captured.err
+    assert "$PRIVATE_FEED_URL" in captured.out
+    assert " ok " in captured.out  # fetched, with the URL from the environment
+    assert "s3cret" not in shown
+    assert "bob" not in shown
+    assert len(server.requests_to("/private.xml")) == 1
+    stored = sqlite3.connect(db).execute("SELECT target FROM sources").fetchall()
+    assert stored == [("$PRIVATE_FEED_URL (url from the environment)",)]  # sources.csv, the panel
+
+
+def test_a_password_in_feeds_toml_is_warned_about_on_stderr_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(config_module, "_WARNED", set())
+    path = tmp_path / "feeds.toml"
+    path.write_text('[[feeds]]\nname = "Private"\nurl = "https://bob:s3cret@example.org/feed.xml"\n')
+
+    assert main(["check", "--config", str(path), "--db", str(tmp_path / "x.db")]) == 0
+
+    err = capsys.readouterr().err
+    assert err.count("warning:") == 1
+    assert 'url_env = "PRIVATE_FEED_URL"' in err
+    assert "s3cret" not in err

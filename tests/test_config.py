@@ -873,3 +873,114 @@ def test_a_mastodon_hashtag_written_with_its_hash_is_refused_with_the_bare_tag()
         'feeds.toml:5: [[feeds]] "Fediverse": tag: a hashtag is written without its #;'
         ' did you mean tag = "textual"?'
     )
+
+
+# ---- credentials in URLs, and url_env ----------------------------------------------------------
+
+SECRET_FEED = '[[feeds]]\nname = "Private Blog"\nurl = "https://bob:s3cret@example.org/feed.xml"\n'
+
+
+def test_a_password_in_a_feed_url_is_a_warning_that_says_how_to_move_it_out() -> None:
+    config = parse(SECRET_FEED)
+
+    assert config.sources[0].url == "https://bob:s3cret@example.org/feed.xml"  # it still works
+    (warning,) = config.warnings
+    assert warning.startswith('feeds.toml:3: [[feeds]] "Private Blog": url holds a user name or password')
+    assert 'url_env = "PRIVATE_BLOG_FEED_URL"' in warning
+    assert "export PRIVATE_BLOG_FEED_URL=" in warning
+    assert "s3cret" not in warning
+    assert "bob" not in warning
+
+
+def test_a_url_without_credentials_gives_no_warning() -> None:
+    assert parse(VALID).warnings == ()
+
+
+def test_url_env_reads_the_feed_url_from_the_environment_and_never_shows_it() -> None:
+    secret = "https://bob:s3cret@example.org/feed.xml"
+    text = '[[feeds]]\nname = "Private Blog"\nurl_env = "BLOG_URL"\n'
+
+    config = parse_config(text, FILE, registry=REGISTRY, env={"BLOG_URL": f"  {secret}\n"})
+
+    (source,) = config.sources
+    assert source.url == secret
+    assert source.type == "feed"
+    assert config.warnings == ()  # the password is where it belongs
+    assert source.target == "$BLOG_URL (url from the environment)"
+    assert "s3cret" not in repr(source)
+    assert "s3cret" not in repr(replace(source, interval=60.0))  # the poller's copies stay hidden
+
+
+def test_url_env_changes_the_hash_when_the_variable_points_elsewhere() -> None:
+    text = '[[feeds]]\nname = "Private Blog"\nurl_env = "BLOG_URL"\n'
+    first = parse_config(text, FILE, registry=REGISTRY, env={"BLOG_URL": "https://a.example/f"})
+    second = parse_config(text, FILE, registry=REGISTRY, env={"BLOG_URL": "https://b.example/f"})
+
+    assert source_config_hash(first.sources[0]) != source_config_hash(second.sources[0])
+
+
+@pytest.mark.parametrize(
+    ("text", "env", "line", "fragments"),
+    [
+        (
+            '[[feeds]]\nname = "P"\nurl_env = "BLOG_URL"\n',
+            {},
+            3,
+            ['"P": url_env', "BLOG_URL is not set", "export BLOG_URL="],
+        ),
+        (
+            '[[feeds]]\nname = "P"\nurl_env = "BLOG_URL"\n',
+            {"BLOG_URL": "ftp://bob:s3cret@example.org/"},
+            3,
+            ["url_env", "BLOG_URL does not hold an http(s) URL", "not shown"],
+        ),
+        (
+            '[[feeds]]\nname = "P"\nurl_env = "https://bob:s3cret@example.org/"\n',
+            {},
+            3,
+            ["url_env", "name of an environment variable", "got a URL"],
+        ),
+        ('[[feeds]]\nname = "P"\nurl_env = "1 bad"\n', {}, 3, ["url_env", 'got "1 bad"']),
+        ('[[feeds]]\nname = "P"\nurl_env = 3\n', {}, 3, ["url_env", "got 3 (a number)"]),
+        (
+            '[[feeds]]\nname = "P"\nurl = "https://a.example/f"\nurl_env = "BLOG_URL"\n',
+            {"BLOG_URL": "https://a.example/f"},
+            4,
+            ["url_env", "either url or url_env", "not both"],
+        ),
+        (
+            SEARCH + 'url_env = "BLOG_URL"\n',
+            {"BLOG_URL": "https://a.example/f"},
+            5,
+            ["unknown key 'url_env'"],
+        ),
+    ],
+)
+def test_url_env_mistakes_name_line_key_and_expectation_without_the_value(
+    text: str, env: dict[str, str], line: int, fragments: list[str]
+) -> None:
+    with pytest.raises(ConfigError) as raised:
+        parse_config(text, FILE, registry=REGISTRY, env=env)
+
+    message = str(raised.value)
+    assert message.startswith(f"feeds.toml:{line}: "), message
+    for fragment in fragments:
+        assert fragment in message, f"{fragment!r} not in {message!r}"
+    assert "s3cret" not in message
+
+
+def test_load_chosen_config_prints_a_credentials_warning_once_per_process(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(config_module, "_WARNED", set())
+    path = tmp_path / "feeds.toml"
+    path.write_text(SECRET_FEED)
+
+    config_module.load_chosen_config(path, registry=REGISTRY)
+    config_module.load_chosen_config(path, registry=REGISTRY)
+
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.count("community-dashboard: warning: ") == 1
+    assert "url holds a user name or password" in captured.err
+    assert "s3cret" not in captured.err
