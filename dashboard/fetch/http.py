@@ -122,6 +122,7 @@ class _Inflater:
         self.encoding = encoding
         self._pending = b""  # deflate: bytes held until we can tell zlib-wrapped from raw
         self._decoder: zlib._Decompress | None = None
+        self._received = False  # any body bytes at all: an empty body is empty, not truncated
         if encoding == "gzip":
             self._decoder = zlib.decompressobj(31)
 
@@ -133,6 +134,7 @@ class _Inflater:
 
     def feed(self, data: bytes, sink: Callable[[bytes], None]) -> None:
         """Inflate `data` into `sink` in bounded steps (sink raises to stop)."""
+        self._received = self._received or bool(data)
         if self._decoder is None:
             self._pending += data
             if len(self._pending) < 2:
@@ -142,6 +144,12 @@ class _Inflater:
         self._inflate(data, sink)
 
     def finish(self, sink: Callable[[bytes], None]) -> None:
+        """The body has ended: inflate what is left, and refuse a stream that stops before its end.
+
+        A gzip or deflate stream says where it ends (and gzip checks a CRC there); a body cut off in
+        transit (a proxy or server dying mid-send, with a Content-Length matching the cut or none) is
+        well-framed HTTP but an incomplete document, which must not be read as the whole feed.
+        """
         if self._decoder is None:
             if not self._pending:
                 return
@@ -152,6 +160,8 @@ class _Inflater:
         tail = self._decoder.flush()
         if tail:
             sink(tail)
+        if self._received and not self._decoder.eof:
+            raise ParseError(f"the {self.encoding} body stops before its end (truncated in transit)")
 
     def _inflate(self, data: bytes, sink: Callable[[bytes], None]) -> None:
         decoder = self._decoder
