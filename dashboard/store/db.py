@@ -6,10 +6,11 @@ import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
-from dashboard.store.schema import migrate
+from dashboard.store.schema import APPLICATION_ID, OUR_TABLES, SCHEMA_VERSION, migrate
 
 BUSY_TIMEOUT_MS = 10_000
 JOURNAL_SIZE_LIMIT = 64 * 1024 * 1024
+AUTO_VACUUM_INCREMENTAL = 2  # what `PRAGMA auto_vacuum` reads for INCREMENTAL
 
 
 class StoreError(Exception):
@@ -20,7 +21,9 @@ def connect(path: Path | str, *, readonly: bool = False) -> sqlite3.Connection:
     """Open (and, for writers, create and migrate) the store at `path`.
 
     Readers open with `mode=ro`, so a second dashboard or an export never writes; WAL lets them
-    read while the poller writes.
+    read while the poller writes. Before anything is changed the file is identified (`identify`): a
+    database of another program, or one written by a newer version of this one, is refused, for
+    reading too (a newer schema may mean something else by the same columns), and left as it was.
     """
     path = Path(path)
     try:
@@ -33,16 +36,65 @@ def connect(path: Path | str, *, readonly: bool = False) -> sqlite3.Connection:
         else:
             path.parent.mkdir(parents=True, exist_ok=True)
             connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        if not readonly:
-            connection.execute("PRAGMA journal_mode = WAL")
-            connection.execute("PRAGMA synchronous = NORMAL")
-            connection.execute(f"PRAGMA journal_size_limit = {JOURNAL_SIZE_LIMIT}")
-            connection.execute("PRAGMA foreign_keys = ON")
-            migrate(connection)
+        try:
+            connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            empty = identify(connection, path)
+            if not readonly:
+                if empty:
+                    # Only possible before the first table (or by a VACUUM, instant on an empty file):
+                    # freed pages can then be given back to the file system by `PRAGMA
+                    # incremental_vacuum` (the retention does, see writer.Store.apply_retention).
+                    connection.execute("PRAGMA auto_vacuum = INCREMENTAL")
+                    if connection.execute("PRAGMA auto_vacuum").fetchone()[0] != AUTO_VACUUM_INCREMENTAL:
+                        connection.execute("VACUUM")
+                connection.execute("PRAGMA journal_mode = WAL")
+                connection.execute("PRAGMA synchronous = NORMAL")
+                connection.execute(f"PRAGMA journal_size_limit = {JOURNAL_SIZE_LIMIT}")
+                connection.execute("PRAGMA foreign_keys = ON")
+                migrate(connection)
+        except BaseException:
+            connection.close()
+            raise
         return connection
     except sqlite3.Error as error:
         raise StoreError(f"cannot open the database {path}: {error}") from error
+
+
+def identify(connection: sqlite3.Connection, path: Path) -> bool:
+    """True for an empty database (no tables yet: ours to create); None of the checks writes.
+
+    Raises StoreError for a database of another program (an application id not ours, or tables
+    without ours) and for one whose schema is newer than this program's.
+    """
+    version = int(connection.execute("PRAGMA user_version").fetchone()[0])
+    application = int(connection.execute("PRAGMA application_id").fetchone()[0])
+    tables = {
+        name
+        for (name,) in connection.execute(
+            "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite_%'"
+        )
+    }
+    if application not in (0, APPLICATION_ID):
+        raise StoreError(
+            f"{path} is not a community-dashboard database (SQLite application id {application:#x}): "
+            "refusing to change it; give --db a new file"
+        )
+    if not tables and version == 0:
+        return True
+    if application != APPLICATION_ID and (version == 0 or not tables >= OUR_TABLES):
+        found = ", ".join(sorted(tables)[:5]) + (", ..." if len(tables) > 5 else "")
+        raise StoreError(
+            f"{path} is not a community-dashboard database (it holds the tables {found or 'none'}"
+            f"{'' if version == 0 else f', schema version {version}'}): "
+            "refusing to change it; give --db a new file"
+        )
+    if version > SCHEMA_VERSION:
+        raise StoreError(
+            f"{path} was written by a newer community-dashboard (schema version {version}; this version "
+            f"supports up to {SCHEMA_VERSION}): upgrade community-dashboard to use it; nothing was read "
+            "or written"
+        )
+    return False
 
 
 def checkpoint(connection: sqlite3.Connection) -> None:

@@ -8,6 +8,11 @@ from __future__ import annotations
 
 import sqlite3
 
+# `PRAGMA application_id` of our files ("CDsh"): another program's SQLite file is never mistaken for ours.
+APPLICATION_ID = 0x43447368
+# The tables every version of the schema has (how a file from before the application id is recognised).
+OUR_TABLES = frozenset({"sources", "mentions", "engagement_history", "polls"})
+
 MIGRATIONS: tuple[str, ...] = (
     # 1: the first schema.
     """
@@ -88,6 +93,28 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX polls_source_started ON polls (source_id, started_at);
     CREATE INDEX polls_started ON polls (started_at);
+    """,
+    # 2: retention (writer.Store.apply_retention) rolls attempts older than its horizon into one row
+    # per source and UTC day; and the file says whose it is (`PRAGMA application_id`, see db.identify).
+    f"""
+    CREATE TABLE poll_days (
+        source_id        INTEGER NOT NULL REFERENCES sources(id),
+        day              INTEGER NOT NULL,          -- the UTC midnight the attempts started after
+        attempts         INTEGER NOT NULL,
+        successes        INTEGER NOT NULL,          -- ok or not modified
+        failing          INTEGER NOT NULL,          -- status 'failing' (rate-limited etc. are neither)
+        new              INTEGER NOT NULL,
+        updated          INTEGER NOT NULL,
+        bytes            INTEGER NOT NULL,
+        duration         REAL NOT NULL,             -- seconds, summed over the attempts
+        last_started_at  INTEGER NOT NULL,          -- the day's latest attempt ...
+        last_status      TEXT NOT NULL,             -- ... and what it ended with
+        last_error_class TEXT NOT NULL DEFAULT '',
+        last_error       TEXT NOT NULL DEFAULT '',
+        PRIMARY KEY (source_id, day)
+    ) WITHOUT ROWID;
+    CREATE INDEX poll_days_day ON poll_days (day);
+    PRAGMA application_id = {APPLICATION_ID};
     """,
 )
 
