@@ -25,6 +25,9 @@ _UNSAFE_ONE_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 # "feed:https:", or garbage: redacting too much is safer than too little), then "//". The authority
 # runs to the first "/", "?", "#" or "\\" (browsers read a backslash as a slash).
 _AUTHORITY = re.compile(r"^([^/?#\\]*//)([^/?#\\]*)")
+# A URL's userinfo inside free text (an error message, a title): scheme "://", then everything up to the
+# last "@" before the authority ends (a delimiter, a space or a quote).
+_USERINFO_IN_TEXT = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*://)[^\s/?#\\\"'<>]*@")
 
 
 def plain_text(markup: str | None) -> str:
@@ -49,6 +52,25 @@ def display_safe(text: object, *, one_line: bool = False) -> str:
     return _UNSAFE.sub("", value)
 
 
+def has_unsafe(text: str) -> bool:
+    """Whether `display_safe` would change `text` (a cheap test before a column-wide clean-up)."""
+    return _UNSAFE.search(text) is not None
+
+
+def escape_unsafe(text: str) -> str:
+    """Each character `display_safe` drops as a `\\uXXXX` escape: for JSON text, where it is lossless
+    (json.dumps escapes C0 itself but leaves DEL, C1 and bidi overrides raw with ensure_ascii=False).
+    """
+    return _UNSAFE.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
+
+
+def cell_safe(text: str) -> str:
+    """Text for a file cell (CSV, OPML, JSON): like `display_safe`, but a CR line end becomes a newline
+    instead of vanishing, so multi-line bodies keep their lines (CR alone moves a terminal's cursor
+    back and can hide what precedes it)."""
+    return display_safe(text.replace("\r\n", "\n").replace("\r", "\n"))
+
+
 def redact_url(url: str) -> str:
     """The URL with any userinfo (`user:pass@`) replaced by `***@`, for printing and exporting.
 
@@ -66,6 +88,19 @@ def redact_url(url: str) -> str:
     if at < 0:
         return value
     return match.group(1) + "***@" + authority[at + 1 :] + value[match.end() :]
+
+
+def redact_credentials(text: str) -> str:
+    """Free text with the userinfo of every URL in it replaced by `***@` (error messages quote the URL
+    they failed on: "... for url 'https://user:token@host/feed'")."""
+    if "@" not in text or "://" not in text:
+        return text
+    return _USERINFO_IN_TEXT.sub(r"\1***@", text)
+
+
+def has_credentials(text: str) -> bool:
+    """Whether `redact_credentials` would change `text`."""
+    return "@" in text and _USERINFO_IN_TEXT.search(text) is not None
 
 
 def shorten(text: str, width: int) -> str:

@@ -37,6 +37,7 @@ from dashboard.export.csvfile import (
     sweep_stale_temporaries,
     write_table,
 )
+from dashboard.text import cell_safe
 
 SPEC = TableSpec(
     "things",
@@ -73,8 +74,17 @@ def test_every_formula_prefix_is_neutralised_and_nothing_else() -> None:
     risky = [f"{start}cmd|' /C calc'!A0" for start in FORMULA_STARTS]
     safe = ["plain", "", "'already quoted", " =leading space", "a=b", "3-2", "https://x.org/?a=-1"]
     result = neutralise_formulas(pd.Series(risky + safe, dtype="str")).tolist()
-    assert result[: len(risky)] == ["'" + value for value in risky]
+    # A leading CR is a control character: it becomes a newline, which is quoted like one.
+    assert result[: len(risky)] == ["'" + value.replace("\r", "\n") for value in risky]
     assert result[len(risky) :] == safe
+
+
+def test_a_control_character_hiding_a_formula_is_dropped_then_the_formula_quoted() -> None:
+    assert neutralise_formulas(pd.Series(["\x1b=HYPERLINK(1)", "\x00+1", "\u202e-2"])).tolist() == [
+        "'=HYPERLINK(1)",
+        "'+1",
+        "'-2",
+    ]
 
 
 def test_missing_text_becomes_an_empty_cell() -> None:
@@ -97,7 +107,7 @@ def test_awkward_titles_round_trip_exactly() -> None:
     titles = [
         'He said "hi", then left',
         "line one\nline two",
-        "carriage\rreturn and\r\nCRLF",
+        "carriage\nreturn and\nCRLF",  # written as "carriage\rreturn and\r\nCRLF" (see below)
         "commas, everywhere, ,",
         "émoji 🎉 and accents: àéîõü ß 中文",
         "",
@@ -106,6 +116,16 @@ def test_awkward_titles_round_trip_exactly() -> None:
     ]
     back = read_back(render(frame(titles), SPEC, header=True))
     assert back["title"].tolist() == titles
+
+
+def test_carriage_returns_inside_cells_become_newlines() -> None:
+    back = read_back(render(frame(["carriage\rreturn and\r\nCRLF"]), SPEC, header=True))
+    assert back["title"].tolist() == ["carriage\nreturn and\nCRLF"]
+
+
+def test_terminal_controls_never_reach_the_file() -> None:
+    text = render(frame(["a\x1b]0;title\x07b\x1b[2Jc\x9b2Jd\u202ee\x7ff\x00g\th\ni"]), SPEC)
+    assert text.startswith('"a]0;titleb[2Jc2Jde' + "fg\th\ni" + '",')
 
 
 def test_rfc4180_quoting_and_crlf() -> None:
@@ -119,7 +139,8 @@ def test_rfc4180_quoting_and_crlf() -> None:
 @given(st.lists(st.text(st.characters(exclude_categories=["Cs"]), max_size=30), min_size=1, max_size=8))
 def test_any_text_reads_back_as_written_apart_from_the_formula_quote(titles: list[str]) -> None:
     rows = list(csv.reader(io.StringIO(render(frame(titles), SPEC, header=False), newline="")))
-    expected = ["'" + title if title[:1] in FORMULA_STARTS else title for title in titles]
+    cleaned = [cell_safe(title) for title in titles]  # terminal controls dropped, CR -> LF
+    expected = ["'" + title if title[:1] in FORMULA_STARTS else title for title in cleaned]
     assert [row[0] for row in rows] == expected
 
 

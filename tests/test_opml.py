@@ -256,12 +256,58 @@ def test_feeds_import_and_export_commands(tmp_path: Path, capsys: pytest.Capture
     assert "Wrote 6 feed(s) to standard output" in captured.err
 
 
-def test_feeds_import_of_a_bad_file_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_feeds_import_of_a_bad_file_exits_2_with_file_and_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     config = tmp_path / "feeds.toml"
     config.write_text(FEEDS_TOML, encoding="utf-8")
     bad = tmp_path / "bad.opml"
-    bad.write_bytes(b'<!DOCTYPE x [<!ENTITY e "e">]><opml/>')
-    assert main(["feeds", "import", str(bad), "--config", str(config)]) == 1
-    assert "DOCTYPE" in capsys.readouterr().err
-    assert main(["feeds", "import", str(tmp_path / "missing.opml"), "--config", str(config)]) == 1
+    bad.write_bytes(b'<?xml version="1.0"?>\n<!DOCTYPE x [<!ENTITY e "e">]><opml/>')
+    assert main(["feeds", "import", str(bad), "--config", str(config)]) == 2
+    assert f"{bad}:2: the OPML file declares a DOCTYPE" in capsys.readouterr().err
+    broken = tmp_path / "broken.opml"
+    broken.write_bytes(b"<opml>\n<body>\n<outline text='x'\n</body></opml>")
+    assert main(["feeds", "import", str(broken), "--config", str(config)]) == 2
+    assert f"{broken}:4: not valid XML" in capsys.readouterr().err
+    assert main(["feeds", "import", str(tmp_path / "missing.opml"), "--config", str(config)]) == 2
+    assert "cannot read" in capsys.readouterr().err
     assert config.read_text(encoding="utf-8") == FEEDS_TOML
+
+
+def test_feeds_import_that_cannot_write_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    opml = tmp_path / "subs.opml"
+    opml.write_bytes(OPML)
+    (tmp_path / "a-file").write_text("", encoding="utf-8")
+    target = tmp_path / "a-file" / "feeds.toml"
+    assert main(["feeds", "import", str(opml), "--config", str(target)]) == 1
+    assert f"cannot write {target}" in capsys.readouterr().err
+
+
+def test_feeds_import_help_explains_the_file(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["feeds", "import", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "FILE.opml the OPML 1.0/2.0 file to read" in out
+    assert "Exit status: 0 done, 1 feeds.toml could not be written, 2 the OPML file is unreadable" in out
+
+
+def test_feeds_export_names_the_sources_it_leaves_out(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "feeds.toml"
+    config.write_text(SOURCES_TOML, encoding="utf-8")
+    assert main(["feeds", "export", "--config", str(config), "-o", str(tmp_path / "out.opml")]) == 0
+    captured = capsys.readouterr()
+    assert "Wrote 2 feed(s)" in captured.out
+    assert "Left out 1 source(s) that are not RSS/Atom feeds: HN (hackernews)" in captured.err
+
+
+def test_feeds_export_into_a_missing_folder_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "feeds.toml"
+    config.write_text(SOURCES_TOML, encoding="utf-8")
+    target = tmp_path / "missing" / "out.opml"
+    assert main(["feeds", "export", "--config", str(config), "-o", str(target)]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert not target.parent.exists()

@@ -6,7 +6,9 @@
     community-dashboard feeds export [-o FILE.opml]
 
 Exit status: 0 done, 1 the output could not be written (disk full, permission...), 2 a usage or
-configuration mistake. Messages never include a traceback.
+configuration mistake (a folder given to -o that does not exist, an invalid OPML file). Messages
+never include a traceback. Everything printed or written is free of terminal control characters
+(text.display_safe / csvfile.strip_controls) and of URL credentials (text.redact_url).
 """
 
 from __future__ import annotations
@@ -59,6 +61,7 @@ def add_export_commands(
     )
     export.add_argument(
         "--what",
+        type=_what,
         choices=WHAT,
         default="all",
         help="which table; 'all' writes a snapshot folder with every table, kpis.csv and manifest.json "
@@ -82,6 +85,7 @@ def add_export_commands(
     export.add_argument(
         "--kind",
         action="append",
+        type=_kind,
         choices=[str(kind) for kind in MentionKind],
         help="only this kind of mention (repeat for several)",
     )
@@ -91,7 +95,8 @@ def add_export_commands(
         "--output",
         metavar="PATH",
         help="file to write ('-' for standard output); for --what all, the folder to put the snapshot "
-        "in (default: [export] dir of feeds.toml)",
+        "in (default: [export] dir of feeds.toml, created if missing). The folder -o names or writes "
+        "into must exist: it is never created (exit status 2)",
     )
     export.set_defaults(handler=run_export)
 
@@ -101,11 +106,30 @@ def add_export_commands(
         "import",
         parents=[common],
         help="add the feeds of an OPML file to feeds.toml (keeps its comments; skips known URLs)",
+        description=(
+            "Add every feed (outline with xmlUrl) of an OPML file to feeds.toml as [[feeds]] entries. "
+            "Folder titles and categories become tags; a URL already there is skipped; a taken name "
+            "gets ' (2)'. Comments and layout of feeds.toml are kept, and the result is validated "
+            "before it replaces the file. Exit status: 0 done, 1 feeds.toml could not be written, "
+            "2 the OPML file is unreadable or invalid (FILE:LINE: reason)."
+        ),
     )
-    importing.add_argument("file", type=Path, metavar="FILE.opml")
+    importing.add_argument(
+        "file",
+        type=Path,
+        metavar="FILE.opml",
+        help="the OPML 1.0/2.0 file to read, e.g. the subscriptions exported by a feed reader",
+    )
     importing.set_defaults(handler=run_feeds_import)
     exporting = actions.add_parser(
-        "export", parents=[common], help="write the RSS/Atom feeds of feeds.toml as OPML 2.0"
+        "export",
+        parents=[common],
+        help="write the RSS/Atom feeds of feeds.toml as OPML 2.0",
+        description=(
+            "Write the RSS/Atom feeds of feeds.toml as OPML 2.0. Other sources (Reddit, Hacker News, "
+            "...) have no place in OPML: they are left out and named on stderr. Credentials in a URL "
+            "(user:password@) are never exported: they become ***@."
+        ),
     )
     exporting.add_argument(
         "-o", "--output", default=STDOUT, metavar="FILE.opml", help="where to write it (default: stdout)"
@@ -114,6 +138,24 @@ def add_export_commands(
 
 
 # -- shared helpers ------------------------------------------------------------------------------
+
+# `--what mention` like `--kind mention`: each table also answers to its singular.
+_WHAT_ALIASES = {"mention": "mentions", "voice": "voices", "source": "sources", "metric": "metrics"}
+
+
+def _what(text: str) -> str:
+    """--what's value: a table name, in any case, singular or plural (argparse checks the choices)."""
+    value = text.strip().lower()
+    return _WHAT_ALIASES.get(value, value)
+
+
+def _kind(text: str) -> str:
+    """--kind's value: a kind of mention, in any case, singular or plural (`posts` -> `post`)."""
+    value = text.strip().lower()
+    kinds = {str(kind) for kind in MentionKind}
+    if value not in kinds and value.endswith("s") and value[:-1] in kinds:
+        return value[:-1]
+    return value
 
 
 def _config_and_database(args: argparse.Namespace) -> tuple[Config, Path]:
@@ -183,6 +225,20 @@ def _check_sources(reader: StoreReader, wanted: Sequence[str] | None) -> tuple[s
     return tuple(dict.fromkeys(wanted))
 
 
+def _output_path(output: str) -> Path:
+    """-o PATH: the folder it goes in must exist. A typo (`-o /nonexistent/dir/x.csv`) is refused
+    instead of silently growing a tree of folders; only the configured [export] dir is created."""
+    path = Path(output).expanduser()
+    parent = path.parent
+    if not parent.is_dir():
+        what = "is not a folder" if parent.exists() else "does not exist"
+        raise UsageError(
+            f"-o {display_safe(output, one_line=True)}: the folder {display_safe(str(parent), one_line=True)} "
+            f"{what}; create it first"
+        )
+    return path
+
+
 def _stdout() -> BinaryIO:
     return sys.stdout.buffer
 
@@ -222,6 +278,8 @@ def _export(args: argparse.Namespace) -> int:
     from dashboard.export.tables import Selection
     from dashboard.store.reader import StoreReader
 
+    if args.output and args.output != STDOUT:
+        _output_path(args.output)  # a missing folder is refused before any work
     if args.what != "all" and not args.output:
         raise UsageError(f"--what {args.what} needs -o PATH (or -o - for standard output)")
     if args.what == "all" and args.output == STDOUT:
@@ -236,7 +294,7 @@ def _export(args: argparse.Namespace) -> int:
             folder = write_snapshot(
                 reader,
                 window,
-                Path(args.output) if args.output else config.export.directory,
+                _output_path(args.output) if args.output else config.export.directory,
                 config,
                 now=now,
                 sources=sources,
@@ -250,7 +308,7 @@ def _export(args: argparse.Namespace) -> int:
         selection = Selection(window, sources, kinds, config.settings.keywords)
         spec, blocks, progress = _single_table(args.what, reader, selection, database)
         written = _write(spec, blocks, args.output, excel=args.excel, progress=progress)
-    where = "standard output" if args.output == STDOUT else args.output
+    where = "standard output" if args.output == STDOUT else display_safe(args.output, one_line=True)
     print(
         f"Wrote {written.rows:,} {spec.name} row(s) to {where} ({_size(written.size)}); "
         f"window {window.start:%Y-%m-%d %H:%M} – {window.end:%Y-%m-%d %H:%M} UTC",
@@ -288,16 +346,18 @@ def _write(
     options = CsvOptions(excel=excel)
     if output == STDOUT:
         return write_blocks_to_stream(_stdout(), spec, blocks, options=options, progress=progress)
-    return write_blocks_to(Path(output), spec, blocks, options=options, progress=progress)
+    return write_blocks_to(_output_path(output), spec, blocks, options=options, progress=progress)
 
 
 def _print_snapshot(folder: Path) -> None:
     from dashboard.export.snapshot import read_manifest
 
     manifest = read_manifest(folder)
-    print(f"Wrote snapshot {folder}")
+    print(f"Wrote snapshot {display_safe(str(folder), one_line=True)}")
     for entry in manifest["files"]:
-        print(f"  {entry['name']:<14} {entry['rows']:>10,} row(s)  {_size(entry['bytes'])}")
+        print(
+            f"  {display_safe(entry['name'], one_line=True):<14} {entry['rows']:>10,} row(s)  {_size(entry['bytes'])}"
+        )
 
 
 # -- feeds ---------------------------------------------------------------------------------------
@@ -320,7 +380,10 @@ def run_feeds_import(args: argparse.Namespace) -> int:
     config_path = _config_path_for_import(args)
     try:
         report = import_opml(args.file, config_path)
-    except (OpmlError, ExportError) as error:
+    except OpmlError as error:  # the file is unreadable, not OPML or refused: the user's input
+        _error(f"feeds import: {error}")
+        return EXIT_USAGE
+    except ExportError as error:  # feeds.toml could not be written
         _error(f"feeds import: {error}")
         return EXIT_FAILURE
     added, skipped = report.added, report.skipped
@@ -342,24 +405,42 @@ def run_feeds_import(args: argparse.Namespace) -> int:
 
 def run_feeds_export(args: argparse.Namespace) -> int:
     from dashboard.export.csvfile import ExportError, write_text_atomically
-    from dashboard.export.opml import export_opml
+    from dashboard.export.opml import build_opml_export
     from dashboard.sources import source_types
 
     config = load_chosen_config(args.config, registry=source_types())
-    text = export_opml(config)
-    count = sum(1 for source in config.sources if source.type == "feed" and source.url)
+    exported = build_opml_export(config)
     try:
         if args.output == STDOUT:
-            _stdout().write(text.encode("utf-8"))
+            _stdout().write(exported.text.encode("utf-8"))
             _stdout().flush()
         else:
-            write_text_atomically(Path(args.output), text)
+            write_text_atomically(_output_path(args.output), exported.text)
+    except UsageError as error:
+        _error(f"feeds export: {error}")
+        return EXIT_USAGE
     except ExportError as error:
         _error(str(error))
         return EXIT_FAILURE
     except BrokenPipeError:
         _quiet_broken_pipe()
         return EXIT_FAILURE
-    where = "standard output" if args.output == STDOUT else args.output
-    print(f"Wrote {count} feed(s) to {where}", file=sys.stderr if args.output == STDOUT else sys.stdout)
+    where = "standard output" if args.output == STDOUT else display_safe(args.output, one_line=True)
+    print(
+        f"Wrote {exported.feeds} feed(s) to {where}", file=sys.stderr if args.output == STDOUT else sys.stdout
+    )
+    _say_what_opml_left_out(exported.left_out, exported.redacted)
     return EXIT_OK
+
+
+def _say_what_opml_left_out(left_out: Sequence[tuple[str, str]], redacted: Sequence[str]) -> None:
+    """On stderr: the sources OPML cannot hold and the URLs whose credentials were not exported."""
+    if left_out:
+        names = ", ".join(f"{display_safe(name, one_line=True)} ({kind})" for name, kind in left_out)
+        print(f"Left out {len(left_out)} source(s) that are not RSS/Atom feeds: {names}", file=sys.stderr)
+    if redacted:
+        names = ", ".join(display_safe(name, one_line=True) for name in redacted)
+        print(
+            f"Removed the credentials (user:password@) from the URL of {len(redacted)} feed(s): {names}",
+            file=sys.stderr,
+        )

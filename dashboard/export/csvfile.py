@@ -1,7 +1,9 @@
 """CSV files that are safe to open in a spreadsheet and never half-written.
 
-Three promises, each cheap enough for a million rows:
+Four promises, each cheap enough for a million rows:
 
+- Terminal-safe and credential-free: control characters and escape sequences are dropped from text
+  cells (tab and newline kept), and a URL's `user:password@` becomes `***@`.
 - Spreadsheet-safe: a text cell that begins with `=`, `+`, `-`, `@`, tab, CR or LF gets a leading `'`
   (OWASP's advice against formula injection), done column-wise on the DataFrame; numbers stay numbers.
 - Plain conventions: UTF-8 (with a BOM for Excel on request), RFC 4180 quoting and CRLF line ends,
@@ -34,6 +36,8 @@ from typing import IO, Any, BinaryIO
 
 import numpy as np
 import pandas as pd
+
+from dashboard.text import cell_safe, has_credentials, has_unsafe, redact_credentials
 
 BOM = "\ufeff"
 LINE_END = "\r\n"  # RFC 4180
@@ -126,9 +130,34 @@ def formula_risk(values: np.ndarray) -> np.ndarray:
     )
 
 
+def strip_controls(array: np.ndarray) -> np.ndarray:
+    """Cells without terminal controls: `cat file.csv` or `export -o -` must not let a stranger's title
+    clear the screen, set the window title or write the clipboard. C0 controls except tab and newline
+    (CR line ends become newlines), DEL, C1 controls and bidi overrides are dropped (text.cell_safe).
+
+    One C-level scan of the whole column decides; only a column holding such a character is cleaned
+    cell by cell, so the common clean column costs one join and one regex search.
+    """
+    if not len(array) or not has_unsafe("".join(array)):
+        return array
+    cleaned: np.ndarray = np.fromiter(map(cell_safe, array), dtype=object, count=len(array))
+    return cleaned
+
+
+def redact_cells(array: np.ndarray) -> np.ndarray:
+    """Cells with the credentials of any URL in them replaced by `***@` (a feed URL such as
+    `https://user:token@host/feed` is a source's target, the base of its mentions' links and part of
+    its error messages); as in `strip_controls`, one scan of the column decides."""
+    if not len(array) or not has_credentials("\n".join(array)):
+        return array
+    redacted: np.ndarray = np.fromiter(map(redact_credentials, array), dtype=object, count=len(array))
+    return redacted
+
+
 def neutralise_formulas(values: pd.Series) -> pd.Series:
-    """Prefix `'` to each cell that a spreadsheet would read as a formula (OWASP); missing -> ""."""
-    array = _text_array(values)
+    """Cells without control characters (`strip_controls`) or URL credentials (`redact_cells`), then
+    a `'` before each cell that a spreadsheet would read as a formula (OWASP); missing -> ""."""
+    array = redact_cells(strip_controls(_text_array(values)))
     risky = formula_risk(array)
     if risky.any():
         array = array.copy()
@@ -384,14 +413,16 @@ def describe_os_error(error: OSError, path: Path) -> str:
 def atomic_output(path: Path) -> Iterator[BinaryIO]:
     """A binary file that appears under `path` only once it is complete and on disk.
 
-    The parent folder is created if needed. The file keeps the permissions of the one it replaces
+    The parent folder must exist: it is never created here, so a mistyped path fails instead of
+    growing a tree of folders (a snapshot creates its configured folder itself). The file keeps the permissions of the one it replaces
     (else the usual 0666 minus umask). On any error the temporary file is removed and the previous
     file stays untouched; an OSError becomes an ExportError with a readable message.
     """
     path = Path(path)
     temporary: str | None = None
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.parent.is_dir():
+            raise ExportError(f"cannot write {path}: the folder {path.parent} does not exist")
         sweep_stale_temporaries(path)
         descriptor, temporary = tempfile.mkstemp(
             dir=path.parent, prefix=f".{path.name}.", suffix=f".{os.getpid()}{_TEMP_SUFFIX}"

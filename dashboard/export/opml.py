@@ -30,9 +30,9 @@ import tomlkit.exceptions
 import tomlkit.items
 
 from dashboard.config import Config, parse_config
-from dashboard.export.csvfile import write_text_atomically
+from dashboard.export.csvfile import ExportError, describe_os_error, write_text_atomically
 from dashboard.sources import source_types
-from dashboard.text import display_safe
+from dashboard.text import display_safe, redact_url
 
 MAX_OPML_BYTES = 10 * 2**20
 MAX_NAME_LENGTH = 120
@@ -41,7 +41,18 @@ _SPACES = re.compile(r"\s+")
 
 
 class OpmlError(Exception):
-    """The OPML file cannot be read or is refused. `str()` is the user's message."""
+    """The OPML file cannot be read or is refused. `str()` is the user's message; `line` is where in
+    the file, when known (the command says FILE:LINE)."""
+
+    def __init__(self, message: str, *, line: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.line = line
+
+    def located(self, path: Path) -> OpmlError:
+        """The same error prefixed with `path` (and `:line`), as compilers and linters say it."""
+        where = f"{path}:{self.line}" if self.line else str(path)
+        return OpmlError(f"{where}: {self.message}", line=self.line)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +101,10 @@ class _OutlineWalker:
         if not self.root_seen:
             self.root_seen = True
             if name.rsplit("}", 1)[-1].lower() != "opml":
-                raise OpmlError(f"not an OPML file: the root element is <{_clean(name)[:40]}>, not <opml>")
+                raise OpmlError(
+                    f"not an OPML file: the root element is <{_clean(name)[:40]}>, not <opml>",
+                    line=self.parser.CurrentLineNumber,
+                )
         if name.rsplit("}", 1)[-1] != "outline":
             return
         url = attributes.get("xmlUrl") or attributes.get("xmlurl") or ""
@@ -108,10 +122,15 @@ class _OutlineWalker:
             self.folders.pop()
 
 
-def _refuse_doctype(*_: object) -> NoReturn:
-    raise OpmlError(
-        "the OPML file declares a DOCTYPE; refused (entity declarations could expand without bound)"
-    )
+@dataclass(frozen=True, slots=True)
+class _DoctypeRefusal:
+    parser: Any
+
+    def __call__(self, *_: object) -> NoReturn:
+        raise OpmlError(
+            "the OPML file declares a DOCTYPE; refused (entity declarations could expand without bound)",
+            line=self.parser.CurrentLineNumber,
+        )
 
 
 def parse_opml(data: bytes) -> list[OpmlFeed]:
@@ -121,15 +140,16 @@ def parse_opml(data: bytes) -> list[OpmlFeed]:
     parser = expat.ParserCreate()
     parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
     walker = _OutlineWalker(parser)
-    parser.StartDoctypeDeclHandler = _refuse_doctype
-    parser.EntityDeclHandler = _refuse_doctype
-    parser.ExternalEntityRefHandler = _refuse_doctype
+    refuse = _DoctypeRefusal(parser)
+    parser.StartDoctypeDeclHandler = refuse
+    parser.EntityDeclHandler = refuse
+    parser.ExternalEntityRefHandler = refuse
     parser.StartElementHandler = walker.start
     parser.EndElementHandler = walker.end
     try:
         parser.Parse(data, True)
     except expat.ExpatError as error:
-        raise OpmlError(f"not valid XML (line {error.lineno}): {expat.ErrorString(error.code)}") from None
+        raise OpmlError(f"not valid XML: {expat.ErrorString(error.code)}", line=error.lineno) from None
     if not walker.root_seen:
         raise OpmlError("not an OPML file: it is empty")
     return walker.feeds
@@ -144,7 +164,7 @@ def read_opml(path: Path) -> list[OpmlFeed]:
     try:
         return parse_opml(data)
     except OpmlError as error:
-        raise OpmlError(f"{path}: {error}") from None
+        raise error.located(path) from None
 
 
 # -- merging into feeds.toml ------------------------------------------------------------------------
@@ -306,6 +326,10 @@ def import_opml(opml: Path, config_path: Path) -> ImportReport:
     report = merge_feeds(text, feeds, origin=opml.name)
     if report.added:
         parse_config(report.text, config_path, registry=source_types())
+        try:  # the first import may create the config's folder (~/.config/community-dashboard)
+            config_path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise ExportError(describe_os_error(error, config_path)) from error
         write_text_atomically(config_path, report.text)
     return report
 
@@ -318,10 +342,32 @@ def _category(tags: Sequence[str]) -> str:
     return ",".join(_clean(tag.replace(",", " ").replace("/", " ")) for tag in tags)
 
 
+@dataclass(frozen=True, slots=True)
+class OpmlExport:
+    """An OPML export and what it could not carry, for the command to say."""
+
+    text: str
+    feeds: int  # outlines written
+    left_out: tuple[tuple[str, str], ...]  # (name, type) of sources that are not RSS/Atom feeds
+    redacted: tuple[str, ...]  # names of feeds whose URL lost its credentials
+
+
 def export_opml(
     config: Config, *, now: datetime | None = None, title: str = "community-dashboard feeds"
 ) -> str:
     """The RSS/Atom/RDF feeds of `config` (type "feed") as an OPML 2.0 document."""
+    return build_opml_export(config, now=now, title=title).text
+
+
+def build_opml_export(
+    config: Config, *, now: datetime | None = None, title: str = "community-dashboard feeds"
+) -> OpmlExport:
+    """The RSS/Atom/RDF feeds of `config` (type "feed") as an OPML 2.0 document, with what was left
+    out: OPML lists feeds, so a search on Reddit or Hacker News has no place in it.
+
+    Names are written as one line of display-safe text (XML cannot even hold most C0 controls) and
+    URLs without their credentials (`redact_url`): an OPML file is made to be shared.
+    """
     root = ElementTree.Element("opml", version="2.0")
     head = ElementTree.SubElement(root, "head")
     ElementTree.SubElement(head, "title").text = title
@@ -329,12 +375,20 @@ def export_opml(
         (now or datetime.now(UTC)).astimezone(UTC), usegmt=True
     )
     body = ElementTree.SubElement(root, "body")
+    left_out: list[tuple[str, str]] = []
+    redacted: list[str] = []
     for source in config.sources:
         if source.type != FEED_TYPE or not source.url:
+            left_out.append((source.name, source.type))
             continue
-        attributes = {"type": "rss", "text": source.name, "title": source.name, "xmlUrl": source.url}
+        name = _clean(source.name)
+        url = display_safe(redact_url(source.url), one_line=True)
+        if url != source.url:
+            redacted.append(source.name)
+        attributes = {"type": "rss", "text": name, "title": name, "xmlUrl": url}
         if source.tags:
             attributes["category"] = _category(source.tags)
         ElementTree.SubElement(body, "outline", attributes)
     ElementTree.indent(root)
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ElementTree.tostring(root, encoding="unicode") + "\n"
+    text = '<?xml version="1.0" encoding="UTF-8"?>\n' + ElementTree.tostring(root, encoding="unicode") + "\n"
+    return OpmlExport(text, len(body), tuple(left_out), tuple(redacted))

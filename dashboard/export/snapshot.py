@@ -52,6 +52,7 @@ from dashboard.export.tables import (
     sources_table,
 )
 from dashboard.store.reader import StoreReader
+from dashboard.text import escape_unsafe, redact_credentials
 
 SNAPSHOT_PREFIX = "snapshot-"
 # snapshot-YYYYmmddTHHMMSSZ, with "-2", "-3"... when two are taken within the same second.
@@ -154,7 +155,8 @@ def write_snapshot(
         )
         manifest = _manifest(config, selection, now=now, database=database, excel=excel, records=records)
         with atomic_output(pending / MANIFEST) as sink:
-            sink.write((json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
+            # backslashreplace: a lone surrogate (a path that is not UTF-8) becomes a valid \\u escape.
+            sink.write(manifest_text(manifest).encode("utf-8", "backslashreplace"))
         final = directory / name
         os.rename(pending, final)
         fsync_directory(directory)
@@ -238,6 +240,12 @@ def _manifest(
         "row_counts": {record.spec.name: record.written.rows for record in records},
         "files": [record.manifest() for record in records],
     }
+
+
+def manifest_text(manifest: dict[str, Any]) -> str:
+    """The manifest as JSON that is safe to `cat`: characters that act on a terminal are written as
+    \\u escapes (lossless: a JSON reader gets them back) and URL credentials as `***@`."""
+    return escape_unsafe(redact_credentials(json.dumps(manifest, indent=2, ensure_ascii=False))) + "\n"
 
 
 def read_manifest(folder: Path) -> dict[str, Any]:
