@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import logging
+import re
 import sqlite3
+import subprocess
+import sys
+from collections.abc import Iterator
+from logging.handlers import RotatingFileHandler
 from pathlib import Path
 
 import pytest
 
+from dashboard import __version__
 from dashboard import config as config_module
-from dashboard.cli import main
+from dashboard.cli import LOG_LEVELS, logs, main
+from dashboard.cli.common import EXIT_ALL_FAILED, EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from tests.feeds_factory import rss
 from tests.localserver import LocalServer
 
@@ -131,3 +139,220 @@ def test_a_password_in_feeds_toml_is_warned_about_on_stderr_once(
     assert err.count("warning:") == 1
     assert 'url_env = "PRIVATE_FEED_URL"' in err
     assert "s3cret" not in err
+
+
+# ---- the parser: suggestions, each command's own usage, help that stands alone -----------------
+
+
+@pytest.mark.parametrize(
+    ("argv", "usage", "hint"),
+    [
+        (["pol"], "usage: community-dashboard [-h]", "unknown command 'pol'; did you mean 'poll'?"),
+        (["chek"], "usage: community-dashboard [-h]", "did you mean 'check'?"),
+        (["feeds", "imprt"], "usage: community-dashboard feeds ", "did you mean 'import'?"),
+        (["zzzz"], "usage: community-dashboard [-h]", "expected one of: poll, check, export, feeds"),
+    ],
+)
+def test_a_misspelt_command_gets_a_suggestion(
+    argv: list[str], usage: str, hint: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(argv)
+
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith(usage), err
+    assert hint in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "usage"),
+    [
+        (["poll", "--onse"], "usage: community-dashboard poll [-h]"),
+        (["check", "--fetsh"], "usage: community-dashboard check [-h]"),
+        (["feeds", "import", "--bogus", "x.opml"], "usage: community-dashboard feeds import [-h]"),
+        (["poll", "--demo"], "usage: community-dashboard poll [-h]"),  # a top-level option after poll
+    ],
+)
+def test_an_unknown_option_shows_the_usage_of_its_own_command(
+    argv: list[str], usage: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(argv)
+
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith(usage), err
+    assert f"error: unrecognized arguments: {argv[-1] if argv[0] != 'feeds' else '--bogus'}" in err
+    assert "--readonly" not in err  # not the top-level usage
+
+
+@pytest.mark.parametrize("command", [[], ["poll"], ["check"]])
+def test_help_states_the_lookup_order_exit_codes_and_examples(
+    command: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit):
+        main([*command, "--help"])
+
+    out = capsys.readouterr().out
+    assert "see README" not in out  # pip users have no README
+    assert "--config PATH; $COMMUNITY_DASHBOARD_CONFIG;\n./feeds.toml; the user config folder" in out
+    assert "examples:\n  community-dashboard " in out
+    for status, meaning in [
+        (EXIT_OK, "done"),
+        (EXIT_FAILURE, "failed"),
+        (EXIT_USAGE, "a usage or feeds.toml mistake"),
+        (EXIT_ALL_FAILED, "every source failed"),
+        (EXIT_INTERRUPTED, "interrupted"),
+    ]:
+        assert re.search(rf"^  {status} +.*{meaning}", out, re.M), (status, out)
+    assert all(len(line) <= 80 for line in out.splitlines()), out
+
+
+def test_the_exit_statuses_are_the_documented_numbers() -> None:
+    assert (EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_ALL_FAILED, EXIT_INTERRUPTED) == (0, 1, 2, 3, 130)
+
+
+HEAVY = ("feedparser", "pandas", "numpy", "textual", "httpx", "selectolax")
+HEAVY_OURS = ("dashboard.sources", "dashboard.fetch", "dashboard.store", "dashboard.polling", "dashboard.ui")
+
+
+@pytest.mark.parametrize("argv", [["--version"], ["--help"], ["poll", "--help"], ["check", "--help"]])
+def test_version_and_help_import_no_source_fetcher_store_nor_ui(argv: list[str]) -> None:
+    script = (
+        "import contextlib, io, sys\n"
+        "from dashboard.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):\n"
+        f"    main({argv!r})\n"
+        "print('\\n'.join(sorted(sys.modules)))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+
+    loaded = result.stdout.split()
+    assert "dashboard.cli" in loaded
+    assert [name for name in loaded if name.split(".")[0] in HEAVY] == []
+    assert [name for name in loaded if name.startswith(HEAVY_OURS)] == []
+
+
+def test_python_dash_m_dashboard_version_says_the_version() -> None:
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "dashboard", "--version"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+
+    assert result.stdout.strip() == f"community-dashboard {__version__}"
+    imported = {line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines() if "|" in line}
+    assert "dashboard.cli" in imported
+    assert imported.isdisjoint(HEAVY)
+
+
+# ---- the log file ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def log_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Every test here logs into its own folder, never the user's state folder."""
+    path = tmp_path / "state" / "community-dashboard.log"
+    monkeypatch.setenv(logs.LOG_ENV, str(path))
+    yield path
+    logs.close()
+
+
+def test_every_command_logs_its_start_and_stop(config: Path, tmp_path: Path, log_file: Path) -> None:
+    assert main(["check", "--config", str(config), "--db", str(tmp_path / "x.db")]) == 0
+
+    text = log_file.read_text(encoding="utf-8")
+    assert re.search(
+        r"^\S+ \S+ INFO +\d+ dashboard\.cli: start: community-dashboard check --config ", text, re.M
+    )
+    assert re.search(r"INFO +\d+ dashboard\.cli: stop: community-dashboard check .* \(exit 0\)$", text, re.M)
+
+
+def test_an_error_caught_in_main_is_logged(
+    tmp_path: Path, log_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "feeds.toml"
+    path.write_text(GOOD.replace("interval", "intervall"))
+
+    assert main(["check", "--config", str(path)]) == 2
+
+    text = log_file.read_text(encoding="utf-8")
+    assert re.search(r"ERROR +\d+ dashboard\.cli: config: .*feeds\.toml:2: .*'intervall'", text)
+    assert "(exit 2)" in text
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_log_level_warning_keeps_only_warnings(config: Path, tmp_path: Path, log_file: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[settings]\nintervall = '1m'\n")
+
+    assert main(["--log-level", "warning", "check", "--config", str(config)]) == 0
+    assert main(["check", "--log-level", "warning", "--config", str(bad)]) == 2
+
+    lines = log_file.read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 1, lines
+    assert " ERROR " in lines[0]
+
+
+def test_log_level_debug_is_accepted_and_a_wrong_level_is_a_usage_error(
+    config: Path, log_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["--log-level", "debug", "check", "--config", str(config)]) == 0
+    with pytest.raises(SystemExit) as exited:
+        main(["--log-level", "loud", "check"])
+    assert exited.value.code == 2
+    assert "invalid choice: 'loud'" in capsys.readouterr().err
+
+
+def test_main_run_twice_in_one_process_writes_each_line_once(config: Path, log_file: Path) -> None:
+    main(["check", "--config", str(config)])
+    main(["check", "--config", str(config)])
+
+    assert log_file.read_text(encoding="utf-8").count("start: ") == 2
+
+
+def test_the_log_rotates_at_1_mb_keeping_5_files(log_file: Path) -> None:
+    logs.setup("info", path=log_file)
+
+    (handler,) = [h for h in logging.getLogger("dashboard").handlers if isinstance(h, RotatingFileHandler)]
+    assert Path(handler.baseFilename) == log_file
+    assert (handler.maxBytes, handler.backupCount) == (1_000_000, 5)
+
+
+def test_the_log_rotates_when_full(log_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(logs, "LOG_BYTES", 2_000)
+    logs.setup("info", path=log_file)
+
+    for number in range(200):
+        logging.getLogger("dashboard.test").info("line %d %s", number, "x" * 40)
+
+    assert log_file.with_name(log_file.name + ".1").exists()
+    assert not log_file.with_name(log_file.name + ".6").exists()
+    assert log_file.stat().st_size <= 2_000
+
+
+def test_the_log_lives_in_the_user_state_folder(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv(logs.LOG_ENV, raising=False)
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+
+    assert logs.log_path() == tmp_path / "state" / "community-dashboard" / "community-dashboard.log"
+
+
+def test_a_log_that_cannot_be_written_is_said_once_and_the_command_goes_on(
+    config: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    monkeypatch.setenv(logs.LOG_ENV, str(blocker / "x.log"))  # a folder that is a file
+
+    assert main(["check", "--config", str(config)]) == 0
+
+    err = capsys.readouterr().err
+    assert "warning: cannot write the log" in err
+    assert "running without a log" in err
+
+
+def test_the_parser_offers_the_levels_the_log_knows() -> None:
+    assert LOG_LEVELS == logs.LEVELS
