@@ -73,10 +73,22 @@ def redirect_allowed(origin: Iterable[IPAddress], target: Iterable[IPAddress]) -
     return all_public(target)
 
 
-def redirect_refusal(origin: Iterable[IPAddress], target: Iterable[IPAddress]) -> str | None:
-    """A short reason why the redirect is refused, or None when it is allowed."""
+def redirect_refusal(origin: Iterable[IPAddress] | None, target: Iterable[IPAddress] | None) -> str | None:
+    """A short reason why the redirect is refused, or None when it is allowed.
+
+    None for a side means its host did not resolve here and a proxy will resolve it. An unknown
+    origin counts as public (the strict reading). An unknown target is allowed only from an unknown
+    origin (behind a proxy with no local DNS every name is unknown) or a wholly private one; from a
+    public host that does resolve here it is refused: it may be an internal name only the proxy reaches.
+    """
+    if target is None:
+        if origin is None or not any_public(origin):
+            return None
+        return "refused redirect to a host that resolves only through the proxy"
     target_list = list(target)
-    if redirect_allowed(origin, target_list):
+    if origin is not None and redirect_allowed(origin, target_list):
+        return None
+    if origin is None and all_public(target_list):
         return None
     private = next((address for address in target_list if not is_public(address)), None)
     shown = str(private) if private is not None else "no address"

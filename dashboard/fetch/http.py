@@ -37,6 +37,7 @@ from dashboard.contracts.errors import (
 from dashboard.contracts.headers import ascii_integer, epoch_seconds, http_date
 from dashboard.contracts.http import Request, Response
 from dashboard.fetch.addresses import IPAddress, literal_address, redirect_refusal
+from dashboard.fetch.proxies import ProxySettings, shown_proxy
 
 DEFAULT_USER_AGENT = f"community-dashboard/{dashboard.__version__} (+https://github.com/community-dashboard/community-dashboard)"
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
@@ -277,6 +278,10 @@ def _host_problem(url: httpx.URL) -> str | None:
     return None
 
 
+def _default_port(url: httpx.URL) -> int:
+    return 443 if url.scheme == "https" else 80
+
+
 def _describe_transport_error(error: httpx.TransportError) -> str:
     """One short human line: the kind of failure and the first line of what the library said."""
     text = str(error).strip().splitlines()
@@ -299,7 +304,8 @@ class Fetcher:
     `timeout` is the deadline of one whole fetch (connect, headers, every body byte, every redirect),
     read at the start of each fetch; time spent waiting for one of the `max_concurrency` slots does
     not count. `resolver` is how redirect targets are resolved for the address policy (tests
-    substitute one; the default asks the system resolver).
+    substitute one; the default asks the system resolver). `proxies` says which requests go through
+    a proxy; by default HTTP(S)_PROXY / ALL_PROXY / NO_PROXY as read when the fetcher is made.
     """
 
     def __init__(
@@ -311,6 +317,7 @@ class Fetcher:
         max_redirects: int = 5,
         user_agent: str | None = None,
         resolver: Resolver | None = None,
+        proxies: ProxySettings | None = None,
     ) -> None:
         if max_concurrency < 1:
             raise ValueError("max_concurrency must be at least 1")
@@ -327,10 +334,18 @@ class Fetcher:
         # One connection pool for the fetcher's life. We drive the transport directly rather than an
         # AsyncClient: the client's redirect machinery parses every Location eagerly (and raises on odd
         # ones) and its cookie jar would carry cookies from one site's feed into the next poll.
-        self._transport = httpx.AsyncHTTPTransport(
+        self._proxies = proxies if proxies is not None else ProxySettings.from_environment()
+        # One pool to connect directly and one per proxy in use, made when first needed.
+        self._transport = self._make_transport(None)
+        self._via_proxy: dict[str, httpx.AsyncHTTPTransport] = {}
+        self._base_headers = {"User-Agent": self.user_agent, "Accept-Encoding": "gzip, deflate"}
+
+    def _make_transport(self, proxy: str | None) -> httpx.AsyncHTTPTransport:
+        return httpx.AsyncHTTPTransport(
             http1=True,
             http2=False,
             trust_env=True,  # the transport only reads SSL_CERT_FILE / SSL_CERT_DIR from it
+            proxy=proxy,
             # The semaphore bounds concurrency, not the pool: a request waiting for a pool slot
             # that times out just as a connection is made for it leaks that connection (httpcore
             # issue 1093), so no request may ever wait for one. In flight at once: at most
@@ -338,11 +353,27 @@ class Fetcher:
             # (each within its deadline, see `_open`).
             limits=httpx.Limits(
                 max_connections=None,
-                max_keepalive_connections=max_concurrency,
+                max_keepalive_connections=self.max_concurrency,
                 keepalive_expiry=5.0,
             ),
         )
-        self._base_headers = {"User-Agent": self.user_agent, "Accept-Encoding": "gzip, deflate"}
+
+    def _proxy_for(self, url: httpx.URL) -> str | None:
+        return self._proxies.proxy_for(url.scheme, url.host, url.port or _default_port(url))
+
+    def _transport_for(self, url: httpx.URL) -> httpx.AsyncHTTPTransport:
+        """The direct pool, or the one through the proxy the environment names for this URL."""
+        proxy = self._proxy_for(url)
+        if proxy is None:
+            return self._transport
+        transport = self._via_proxy.get(proxy)
+        if transport is None:
+            try:
+                transport = self._make_transport(proxy)
+            except (ImportError, ValueError, httpx.InvalidURL) as error:  # socks without socksio, ftp://...
+                raise NetworkError(f"cannot use the proxy {shown_proxy(proxy)}: {error}") from error
+            self._via_proxy[proxy] = transport
+        return transport
 
     async def __aenter__(self) -> Self:
         return self
@@ -362,6 +393,8 @@ class Fetcher:
         for orphan in list(self._orphans):
             orphan.cancel()
         await self._transport.aclose()
+        for transport in self._via_proxy.values():
+            await transport.aclose()
 
     async def fetch(self, request: Request) -> Response:
         """Perform `request`, following redirects; a Response for 2xx/304, else a FetchError subclass."""
@@ -468,11 +501,15 @@ class Fetcher:
         if refusal is not None:
             raise RedirectError(f"{refusal}: {target.host}", http_status=status)
 
-    async def _addresses(self, url: httpx.URL) -> Sequence[IPAddress]:
-        port = url.port or (443 if url.scheme == "https" else 80)
+    async def _addresses(self, url: httpx.URL) -> Sequence[IPAddress] | None:
+        """What `url`'s host resolves to here; None when it does not but a proxy will resolve it
+        (behind a proxy the local resolver often knows no public names)."""
+        port = url.port or _default_port(url)
         try:
             return await self._resolve(url.host, port)
         except OSError as error:
+            if self._proxy_for(url) is not None:
+                return None
             raise NetworkError(f"cannot resolve {url.host}: {error.strerror or error}") from error
         except UnicodeError as error:  # the resolver's IDNA codec refused the name
             raise NetworkError(f"cannot resolve {url.host}: invalid host name ({error})") from error
@@ -497,9 +534,15 @@ class Fetcher:
                 json=json_body,
                 extensions={"timeout": httpx.Timeout(remaining).as_dict()},
             )
-            response = await self._open(http_request)
+            transport = self._transport_for(url)
+            response = await self._open(transport, http_request)
         except httpx.TimeoutException as error:
             raise DeadlineExceeded(f"no answer within {deadline:g} s ({type(error).__name__})") from error
+        except httpx.ProxyError as error:
+            proxy = shown_proxy(self._proxy_for(url) or "")
+            raise NetworkError(
+                f"the proxy {proxy} refused or failed: {_describe_transport_error(error)}"
+            ) from error
         except httpx.TransportError as error:
             raise NetworkError(_describe_transport_error(error)) from error
         try:
@@ -520,7 +563,7 @@ class Fetcher:
         finally:
             await response.aclose()
 
-    async def _open(self, http_request: httpx.Request) -> httpx.Response:
+    async def _open(self, transport: httpx.AsyncHTTPTransport, http_request: httpx.Request) -> httpx.Response:
         """Send the request and wait for the response headers, never cancelling the pool mid-bookkeeping.
 
         httpcore assigns a new connection to a request before its first await; a request cancelled
@@ -530,7 +573,7 @@ class Fetcher:
         deadline does not cancel: it ends by itself within the remaining deadline (httpx's per-phase
         timeouts), and a response that arrives after we gave up is closed at once.
         """
-        opening = asyncio.ensure_future(self._transport.handle_async_request(http_request))
+        opening = asyncio.ensure_future(transport.handle_async_request(http_request))
         try:
             return await asyncio.shield(opening)
         except BaseException:
