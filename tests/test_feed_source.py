@@ -17,7 +17,7 @@ from dashboard.contracts.source import InlineParser, PollContext
 from dashboard.fetch.http import Fetcher
 from dashboard.models import Mention, MentionKind, PollOutcome, SourceConfig
 from dashboard.sources import source_types
-from dashboard.sources.feed import FeedSource, content_hash, parse_feed
+from dashboard.sources.feed import FeedSource, content_hash, owners_of, parse_feed
 from tests.conftest import FIXTURES, fixture_bytes
 from tests.localserver import Handler, LocalServer, Reply, Seen
 
@@ -414,7 +414,12 @@ async def test_second_poll_sends_validators_and_a_304_is_not_modified_without_pa
     assert (first.http_status, first.not_modified, first.bytes_read) == (200, False, len(body))
     assert [mention.title for mention in first.mentions][:2] == ["Release 2.0 is out", "Meetup in Lisbon"]
     assert first.mentions[2].url == server.url("/2025/06/relative")  # relative link, final URL as base
-    assert first.cursor == {"etag": ETAG, "last_modified": LAST_MODIFIED, "content_hash": content_hash(body)}
+    assert first.cursor == {
+        "etag": ETAG,
+        "last_modified": LAST_MODIFIED,
+        "content_hash": content_hash(body),
+        "guids": owners_of(first.mentions),  # which post holds each key (distinct_keys)
+    }
     initial, conditional = server.requests_to("/feed.xml")
     assert "if-none-match" not in initial.headers
     assert "if-modified-since" not in initial.headers

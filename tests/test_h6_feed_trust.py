@@ -144,3 +144,81 @@ def test_mentions_never_carry_a_lone_surrogate() -> None:
 
 def keys(mentions: tuple[Mention, ...]) -> list[str]:
     return [mention.key for mention in mentions]
+
+
+# --- 2. a guid reused for another post ------------------------------------------------------------
+
+FIRST = item("dup", "The first post", "https://example.org/first", date="01 Mar 2026 09:00:00")
+SECOND = item("dup", "Another post, same guid", "https://example.org/second", date="01 Mar 2026 12:00:00")
+OTHER = item("other", "Other", "https://example.org/other", date="01 Mar 2026 10:00:00")
+
+
+async def poll_twice(
+    server: LocalServer, tmp_path: Path, first: bytes, second: bytes
+) -> list[tuple[str, str]]:
+    """(key, title) of the stored mentions after one poll of `first` and one of `second`."""
+    server.route("/feed.xml", Reply(body=first, headers={"Content-Type": RSS}))
+    config = write_config(tmp_path, server, {"Reuser": "/feed.xml"})
+    db = tmp_path / "mentions.db"
+    async with running_poller(config, db) as poller:
+        [record] = await poller.poll_once()
+        assert record.status == SourceStatus.OK, record.error
+        server.route("/feed.xml", Reply(body=second, headers={"Content-Type": RSS}))
+        [record] = await poller.poll_once(force=True)
+        assert record.status == SourceStatus.OK, record.error
+    return [(key, title) for key, title, *_rest in stored(db)]
+
+
+def variant(key: str, url: str) -> str:
+    import hashlib
+
+    return f"{key}#{hashlib.sha1(url.encode()).hexdigest()[:12]}"
+
+
+async def test_two_posts_under_one_guid_in_one_feed_are_two_rows_that_stay_put(
+    server: LocalServer, tmp_path: Path
+) -> None:
+    """The newer post is listed first (as feeds do); the older one keeps the plain key on both polls."""
+    body = rss_feed(SECOND + OTHER + FIRST)
+    reordered = rss_feed(FIRST + SECOND + OTHER)
+
+    rows = await poll_twice(server, tmp_path, body, reordered)
+
+    assert rows == [
+        ("dup", "The first post"),
+        ("other", "Other"),
+        (variant("dup", "https://example.org/second"), "Another post, same guid"),
+    ]
+
+
+async def test_a_guid_reused_after_its_post_left_the_feed_is_a_new_row(
+    server: LocalServer, tmp_path: Path
+) -> None:
+    rows = await poll_twice(server, tmp_path, rss_feed(OTHER + FIRST), rss_feed(SECOND + OTHER))
+
+    assert rows == [
+        ("dup", "The first post"),  # not overwritten by the post that took its guid
+        ("other", "Other"),
+        (variant("dup", "https://example.org/second"), "Another post, same guid"),
+    ]
+
+
+async def test_a_true_repeat_and_an_edited_post_stay_one_row(server: LocalServer, tmp_path: Path) -> None:
+    """Same guid and link, listed twice, then re-polled with a new title and a new slug on the same
+    date: one post, one row, updated in place."""
+    edited = item(
+        "dup", "The first post, edited", "https://example.org/first-edited", date="01 Mar 2026 09:00:00"
+    )
+
+    rows = await poll_twice(
+        server, tmp_path, rss_feed(FIRST + OTHER + FIRST), rss_feed(edited + OTHER + edited)
+    )
+
+    assert rows == [("dup", "The first post, edited"), ("other", "Other")]
+
+
+async def test_the_same_feed_polled_again_adds_no_rows(server: LocalServer, tmp_path: Path) -> None:
+    body = rss_feed(SECOND + OTHER + FIRST)
+    rows = await poll_twice(server, tmp_path, body, body + b"\n")  # a new body: parsed again
+
+    assert len(rows) == 3

@@ -13,7 +13,8 @@ import functools
 import hashlib
 import io
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urljoin, urlparse
@@ -81,14 +82,19 @@ class FeedSource(Source):
             "last_modified": response.header("last-modified"),
             "content_hash": content_hash(body),
         }
+        owners = guid_owners(ctx.cursor)
         if is_unchanged(ctx.cursor, cursor):
             return PollOutcome(
-                not_modified=True, cursor=cursor, http_status=response.status, bytes_read=len(body)
+                not_modified=True,
+                cursor={**cursor, GUIDS: owners},
+                http_status=response.status,
+                bytes_read=len(body),
             )
-        mentions = await ctx.parse(parse_feed, body, parse_headers(response), ctx.now)
+        mentions = await ctx.parse(parse_feed, body, parse_headers(response), ctx.now, owners)
+        mentions = mentions[: self.config.max_items]
         return PollOutcome(
-            mentions=mentions[: self.config.max_items],
-            cursor=cursor,
+            mentions=mentions,
+            cursor={**cursor, GUIDS: owners_of(mentions)},
             http_status=response.status,
             bytes_read=len(body),
         )
@@ -135,12 +141,18 @@ def parse_headers(response: Response) -> dict[str, str]:
     return headers
 
 
-def parse_feed(body: bytes, headers: dict[str, str], fallback_time: datetime) -> tuple[Mention, ...]:
-    """Feed bytes -> mentions, in feed order, first of each key kept.
+def parse_feed(
+    body: bytes,
+    headers: dict[str, str],
+    fallback_time: datetime,
+    owners: Mapping[str, Owner] | None = None,
+) -> tuple[Mention, ...]:
+    """Feed bytes -> mentions, in feed order, one per post (see `distinct_keys`).
 
     `headers` are the response headers (Content-Type carries the charset, Content-Location the
     address relative links resolve against). `fallback_time` is "now": dates more than a day after
-    it are replaced by it. Raises ParseError when the body is not a feed.
+    it are replaced by it. `owners` is what the last poll's `owners_of` saved. Raises ParseError
+    when the body is not a feed.
 
     Well-formed RSS, Atom and RDF feeds take the fast path (dashboard.sources.feed_fast: feedparser's
     rules replayed on an ElementTree, ~4x faster); anything it is unsure of goes through feedparser.
@@ -150,7 +162,7 @@ def parse_feed(body: bytes, headers: dict[str, str], fallback_time: datetime) ->
     parsed = _parse_fast(body, prepared)
     if parsed is None:
         parsed = _parse_with_feedparser(body, headers, prepared)
-    return _mentions(parsed, headers, fallback_time)
+    return distinct_keys(_mentions(parsed, headers, fallback_time), owners or {})
 
 
 def parse_feed_fast(
@@ -159,7 +171,7 @@ def parse_feed_fast(
     """parse_feed through the fast path only: None when parse_feed would fall back to feedparser."""
     _require_body(body)
     parsed = _parse_fast(body, decoding_headers(body, headers))
-    return None if parsed is None else _mentions(parsed, headers, fallback_time)
+    return None if parsed is None else distinct_keys(_mentions(parsed, headers, fallback_time), {})
 
 
 def parse_feed_with_feedparser(
@@ -168,7 +180,7 @@ def parse_feed_with_feedparser(
     """parse_feed through feedparser only (the reference the fast path must match)."""
     _require_body(body)
     parsed = _parse_with_feedparser(body, headers, decoding_headers(body, headers))
-    return _mentions(parsed, headers, fallback_time)
+    return distinct_keys(_mentions(parsed, headers, fallback_time), {})
 
 
 def _require_body(body: bytes) -> None:
@@ -336,19 +348,96 @@ def _advertised_feed(body: bytes, headers: Mapping[str, str]) -> str:
     return f" (the page links to a feed at {plain_text(url)})"
 
 
-def _mentions(
-    parsed: feed_fast.Parsed, headers: Mapping[str, str], fallback_time: datetime
-) -> tuple[Mention, ...]:
+def _mentions(parsed: feed_fast.Parsed, headers: Mapping[str, str], fallback_time: datetime) -> list[Mention]:
     feed = parsed.feed
     is_comment_feed = bool(_COMMENT_FEED_TITLE.match(_text(feed, "title")))
     feed_author = _author(feed)
     base = _link_base(headers.get("content-location", ""))
-    mentions: dict[str, Mention] = {}
+    mentions: list[Mention] = []
     for entry in parsed.entries:
         mention = _mention(entry, is_comment_feed, feed_author, base, fallback_time)
-        if mention is not None and mention.key not in mentions:
-            mentions[mention.key] = mention
-    return tuple(mentions.values())
+        if mention is not None:
+            mentions.append(mention)
+    return mentions
+
+
+# --- one key per post, when a feed reuses a guid ----------------------------------------------------
+
+GUIDS = "guids"  # the cursor entry holding owners_of(the last poll's mentions)
+MAX_OWNERS = 1000  # keys remembered per feed; a feed's own entries, so a few dozen as a rule
+# What identifies the post that holds a key: a hash of its link, and its publication time.
+Owner = list[str | int | None]
+
+
+def distinct_keys(mentions: Sequence[Mention], owners: Mapping[str, Owner]) -> tuple[Mention, ...]:
+    """One mention per post, in feed order, with a key of its own.
+
+    Feeds reuse a guid for another post (scripting.com; DreamHost re-publishing a 2017 article under
+    its guid): keyed by guid alone the second post is lost, or overwrites the first. A key belongs to
+    one post, known by its link: inside one feed, entries of one key with different links are
+    different posts; across polls, `owners` (the last poll's) says which post held the key, and an
+    entry whose link and date both differ from that one is another post. A repeat (same key, same
+    link) stays one mention, the first; so does an edited post (new title, or a new slug on the
+    same date). The holder keeps the plain key, so rows stored before stay where they are; every
+    other post gets the key with `#` and a hash of its link.
+    """
+    groups: dict[str, list[Mention]] = {}
+    for mention in mentions:
+        group = groups.setdefault(mention.key, [])
+        if all(other.url != mention.url for other in group):
+            group.append(mention)
+    renamed: dict[int, Mention] = {}
+    for key, group in groups.items():
+        if len(group) == 1 and key not in owners:
+            continue
+        holder = _holder(group, owners.get(key))
+        for mention in group:
+            if mention is not holder:
+                renamed[id(mention)] = replace(mention, key=_variant_key(key, mention.url))
+    kept = {id(mention) for group in groups.values() for mention in group}
+    return tuple(renamed.get(id(m), m) for m in mentions if id(m) in kept)
+
+
+def _holder(group: Sequence[Mention], owner: Owner | None) -> Mention | None:
+    """The post that keeps the plain key: the one that held it last poll, else the oldest."""
+    if owner is None:
+        return min(group, key=lambda mention: _epoch(mention.published) or 0) if group else None
+    link_hash, published = owner[0], owner[1] if len(owner) > 1 else None
+    for mention in group:
+        if _link_hash(mention.url) == link_hash:
+            return mention
+    for mention in group:  # the same post at a new link (an edited slug): same date
+        if _epoch(mention.published) == published:
+            return mention
+    return None  # every entry is a post other than the one stored under this key
+
+
+def owners_of(mentions: Sequence[Mention]) -> dict[str, Owner]:
+    """What `distinct_keys` needs next poll: for each key, which post holds it."""
+    return {
+        mention.key: [_link_hash(mention.url), _epoch(mention.published)] for mention in mentions[:MAX_OWNERS]
+    }
+
+
+def guid_owners(cursor: Mapping[str, Any]) -> dict[str, Owner]:
+    """The owners saved in a cursor, or {} when there are none (or they are not what we saved)."""
+    saved = cursor.get(GUIDS)
+    if not isinstance(saved, dict):
+        return {}
+    return {str(key): list(value) for key, value in saved.items() if isinstance(value, list) and value}
+
+
+def _variant_key(key: str, url: str) -> str:
+    variant = f"{key}#{_link_hash(url)}"
+    return variant if len(variant) <= KEY_LIMIT else "sha1:" + hashlib.sha1(variant.encode()).hexdigest()
+
+
+def _link_hash(url: str) -> str:
+    return hashlib.sha1(url.encode()).hexdigest()[:12]
+
+
+def _epoch(moment: datetime | None) -> int | None:
+    return None if moment is None else int(moment.timestamp())
 
 
 def _link_base(content_location: str) -> str:
