@@ -47,3 +47,14 @@ def test_the_readme_says_what_the_first_command_needs() -> None:
     before_first_command = README[: README.index("pip install . && community-dashboard --demo")]
     assert "Python 3.11" in before_first_command
     assert "virtual" in before_first_command
+
+
+def test_the_readme_says_where_the_log_is_and_how_it_rotates() -> None:
+    assert "~/.local/state/community-dashboard/community-dashboard.log" in README
+    assert "$COMMUNITY_DASHBOARD_LOG" in README
+    assert "`--log-level LEVEL`" in README
+    assert "rotates at 1 MB and keeps 5 old files" in README
+
+
+def test_the_readme_documents_url_env() -> None:
+    assert "| `url_env` |" in README
