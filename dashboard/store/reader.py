@@ -525,7 +525,10 @@ class StoreReader:
     def polls(
         self, since: datetime | None, until: datetime | None, sources: Iterable[str] | None = None
     ) -> pd.DataFrame:
-        """Attempts started in [since, until), oldest first: `POLL_COLUMNS`."""
+        """Attempts started in [since, until), oldest first: `POLL_COLUMNS`.
+
+        One row per attempt for the retention's horizon (writer.Retention.attempts, 30 days by
+        default); older attempts exist only as per-day rows, which `attempt_summary` counts."""
         clauses, params = self._range_clauses("p.started_at", "p.source_id", since, until, sources)
         where = _where(clauses)
         rows = self._db.execute(
@@ -564,12 +567,37 @@ class StoreReader:
                 GROUP BY source_id, bucket ORDER BY bucket, source_id""",
             (bucket_seconds, to_epoch(since), to_epoch(until)),
         ).fetchall()
+        rolled = self._rolled_attempts(since, until, bucket_seconds)
+        if rolled:
+            rows = _merge_attempts([*rows, *rolled])
         frame = pd.DataFrame(
             [row[:5] for row in rows],
             columns=["source", "bucket_start", "attempts", "successes", "last_status"],
         )
         frame["last_status"] = frame["last_status"].astype("str")
         return self._finish_aggregate(frame, "bucket_start")
+
+    def _rolled_attempts(
+        self, since: datetime, until: datetime, bucket_seconds: int
+    ) -> list[tuple[Any, ...]]:
+        """attempt_summary's rows from poll_days: the days that retention rolled up (older than its
+        horizon, 30 days by default) and that overlap [since, until). A rolled day counts whole, in
+        the bucket of its start (or of `since`, for the day `since` falls in): days are its finest
+        grain. Empty for every window inside the horizon, whose answers are the raw attempts'."""
+        if not self._has_table("poll_days"):
+            return []
+        return self._db.execute(
+            """SELECT source_id, MAX(day, ?1) - MAX(day, ?1) % ?3, attempts, successes, last_status,
+                      last_started_at * 2147483648
+               FROM poll_days WHERE day > ?1 - 86400 AND day < ?2""",
+            (to_epoch(since), to_epoch(until), bucket_seconds),
+        ).fetchall()
+
+    def _has_table(self, name: str) -> bool:
+        """Whether the database has `name` (a reader may open a file of an older schema: mode=ro
+        cannot migrate it)."""
+        found = self._db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,))
+        return found.fetchone() is not None
 
     def last_polls_before(self, moment: datetime) -> pd.DataFrame:
         """Each source's latest attempt strictly before `moment` [source, started_at, status]: the state
@@ -582,6 +610,20 @@ class StoreReader:
                ORDER BY s.id""",
             (to_epoch(moment),),
         ).fetchall()
+        if self._has_table("poll_days"):
+            # A source whose attempts before `moment` were all rolled up: its last rolled day's last one.
+            known = {row[0] for row in rows}
+            for (source_id,) in self._db.execute("SELECT id FROM sources ORDER BY id").fetchall():
+                if source_id in known:
+                    continue
+                found = self._db.execute(
+                    """SELECT last_started_at, last_status FROM poll_days
+                       WHERE source_id = ? AND last_started_at < ? ORDER BY day DESC LIMIT 1""",
+                    (source_id, to_epoch(moment)),
+                ).fetchone()
+                if found is not None:
+                    rows.append((source_id, *found))
+            rows.sort(key=lambda row: row[0])
         frame = pd.DataFrame(rows, columns=["source", "started_at", "status"])
         frame["source"] = frame["source"].map(self.source_names()).astype("str")
         frame["started_at"] = timestamps(frame["started_at"].to_numpy(dtype=np.int64))
@@ -794,6 +836,22 @@ class StoreReader:
             if column not in time_columns and frame[column].dtype != "str" and column != "source":
                 frame[column] = frame[column].astype(np.int64)
         return frame
+
+
+def _merge_attempts(rows: Sequence[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """attempt_summary rows (source_id, bucket, attempts, successes, last_status, order key) with one
+    row per (source_id, bucket): counts added, the status of the highest order key kept."""
+    merged: dict[tuple[int, int], list[Any]] = {}
+    for source_id, bucket, attempts, successes, status, key in rows:
+        found = merged.get((source_id, bucket))
+        if found is None:
+            merged[(source_id, bucket)] = [source_id, bucket, attempts, successes, status, key]
+            continue
+        found[2] += attempts
+        found[3] += successes
+        if key > found[5]:
+            found[4], found[5] = status, key
+    return [tuple(row) for row in sorted(merged.values(), key=lambda row: (row[1], row[0]))]
 
 
 def history_frame(rows: Sequence[tuple[Any, ...]]) -> pd.DataFrame:

@@ -116,6 +116,14 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX poll_days_day ON poll_days (day);
     PRAGMA application_id = {APPLICATION_ID};
     """,
+    # 3: how far the retention has gone ("history": engagement_history thinned to one row per mention
+    # and day before `done_until`), so each run looks only at what is new past that mark.
+    """
+    CREATE TABLE retention (
+        what       TEXT PRIMARY KEY,
+        done_until INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -12,8 +12,8 @@ import sqlite3
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import replace
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,14 @@ from dashboard.models import (
     SourceUpdate,
     valid_text,
 )
-from dashboard.store.db import StoreError, checkpoint, connect, from_epoch, to_epoch
+from dashboard.store.db import (
+    AUTO_VACUUM_INCREMENTAL,
+    StoreError,
+    checkpoint,
+    connect,
+    from_epoch,
+    to_epoch,
+)
 from dashboard.text import shorten
 
 # Untrusted text is stored as received, within bounds: a 60 KB "title" is an attack, not a title.
@@ -56,6 +63,40 @@ def _is_store_fault(error: Exception) -> bool:
 
 # error_class of an attempt whose data could not (all) be stored.
 INVALID_DATA = "invalid data"
+
+
+DAY = 86400
+
+
+@dataclass(frozen=True, slots=True)
+class Retention:
+    """How much of the past the store keeps at full resolution (the documented defaults).
+
+    - `attempts`: every poll attempt is kept this long (the 30-day window, the longest the dashboard
+      shows, reads them); older ones are rolled into one `poll_days` row per source and UTC day
+      (attempts, successes, failing, new, updated, bytes, duration, and the day's last status), which
+      the reader's health queries still count.
+    - `history`: every engagement_history row is kept this long (velocity reads the last 24 h); older
+      days keep one row per mention and day (the day's last), plus each mention's first row and its
+      first row with a reply, so the first-response times of any window stay exact.
+    Mentions themselves are never deleted.
+    """
+
+    attempts: timedelta = timedelta(days=30)
+    history: timedelta = timedelta(days=7)
+
+
+DEFAULT_RETENTION = Retention()
+
+
+@dataclass(frozen=True, slots=True)
+class RetentionReport:
+    """What one `Store.apply_retention` did."""
+
+    polls_rolled: int = 0  # attempts moved into poll_days
+    days_rolled: int = 0  # UTC days processed (one transaction each)
+    history_removed: int = 0  # engagement_history rows thinned away
+    pages_freed: int = 0  # pages given back to the file system by incremental vacuum
 
 
 class Store:
@@ -261,6 +302,125 @@ class Store:
     def checkpoint(self) -> None:
         with self._lock:
             checkpoint(self._db)
+
+    # -- retention ------------------------------------------------------------------------
+
+    def apply_retention(self, now: datetime, policy: Retention = DEFAULT_RETENTION) -> RetentionReport:
+        """Roll attempts older than `policy.attempts` into poll_days, thin engagement history older
+        than `policy.history`, then give the freed pages back (incremental vacuum).
+
+        Meant to run about once a day from the poll loop (in a thread: a first run on a year of data
+        takes a while). Each UTC day is its own short transaction, so polls are saved in between; a
+        run that is killed leaves whole days done and the rest for the next run. Idempotent.
+        """
+        try:
+            rolled = days = 0
+            poll_cutoff = _day(to_epoch(now - policy.attempts))
+            while (day := self._oldest_poll_day(poll_cutoff)) is not None:
+                with self._transaction() as db:
+                    rolled += _roll_polls(db, day, min(day + DAY, poll_cutoff))
+                days += 1
+            removed = 0
+            history_cutoff = _day(to_epoch(now - policy.history))
+            while (day := self._next_history_day(history_cutoff)) is not None:
+                with self._transaction() as db:
+                    removed += _thin_history(db, day, min(day + DAY, history_cutoff))
+                    db.execute(
+                        """INSERT INTO retention (what, done_until) VALUES ('history', ?)
+                           ON CONFLICT (what) DO UPDATE SET done_until = excluded.done_until""",
+                        (min(day + DAY, history_cutoff),),
+                    )
+                days += 1
+            freed = self._incremental_vacuum()
+        except sqlite3.Error as error:
+            raise StoreError(f"cannot apply retention to {self.path}: {error}") from error
+        return RetentionReport(
+            polls_rolled=rolled, days_rolled=days, history_removed=removed, pages_freed=freed
+        )
+
+    def _oldest_poll_day(self, cutoff: int) -> int | None:
+        with self._lock:
+            oldest = self._db.execute("SELECT MIN(started_at) FROM polls").fetchone()[0]
+        return None if oldest is None or oldest >= cutoff else _day(int(oldest))
+
+    def _next_history_day(self, cutoff: int) -> int | None:
+        """The first UTC day of history not thinned yet, if it is before `cutoff`."""
+        with self._lock:
+            row = self._db.execute("SELECT done_until FROM retention WHERE what = 'history'").fetchone()
+            if row is None:
+                oldest = self._db.execute("SELECT MIN(at) FROM engagement_history").fetchone()[0]
+                start = None if oldest is None else _day(int(oldest))
+            else:
+                # The next day that has rows (after a quiet stretch, skip straight to it).
+                oldest = self._db.execute(
+                    "SELECT MIN(at) FROM engagement_history WHERE at >= ?", (int(row[0]),)
+                ).fetchone()[0]
+                start = None if oldest is None else _day(int(oldest))
+        return None if start is None or start >= cutoff else start
+
+    def _incremental_vacuum(self) -> int:
+        """Give free pages back to the file system. A database created before auto_vacuum was set
+        (auto_vacuum NONE) keeps its size: its free pages are reused by new rows, so the file stops
+        growing; only a full `VACUUM` with the poller stopped shrinks it."""
+        with self._lock:
+            if self._db.execute("PRAGMA auto_vacuum").fetchone()[0] != AUTO_VACUUM_INCREMENTAL:
+                return 0
+            before = int(self._db.execute("PRAGMA freelist_count").fetchone()[0])
+            # Through sqlite3_exec: `execute` steps the pragma once, which frees a single page.
+            self._db.executescript("PRAGMA incremental_vacuum;")
+            after = int(self._db.execute("PRAGMA freelist_count").fetchone()[0])
+        return before - after
+
+
+def _day(epoch: int) -> int:
+    """The UTC midnight at or before `epoch`."""
+    return epoch - epoch % DAY
+
+
+_SUCCESS_SQL = ", ".join(f"'{status.value}'" for status in SourceStatus if status.is_success)
+
+
+def _roll_polls(db: sqlite3.Connection, day: int, end: int) -> int:
+    """Move the attempts started in [day, end) into poll_days (added to a row already there)."""
+    # With exactly one max() in the query, SQLite takes the bare columns (status, error_class, error)
+    # from that row: the day's latest attempt, the later stored (higher id) within one second.
+    db.execute(
+        f"""INSERT INTO poll_days (source_id, day, attempts, successes, failing, new, updated, bytes,
+                                   duration, last_started_at, last_status, last_error_class, last_error)
+            SELECT source_id, ?, COUNT(*), SUM(status IN ({_SUCCESS_SQL})), SUM(status = 'failing'),
+                   SUM(new), SUM(updated), SUM(bytes), SUM(duration),
+                   MAX(started_at * 2147483648 + id) / 2147483648, status, error_class, error
+            FROM polls WHERE started_at >= ? AND started_at < ? GROUP BY source_id
+            ON CONFLICT (source_id, day) DO UPDATE SET
+                attempts = attempts + excluded.attempts, successes = successes + excluded.successes,
+                failing = failing + excluded.failing, new = new + excluded.new,
+                updated = updated + excluded.updated, bytes = bytes + excluded.bytes,
+                duration = duration + excluded.duration,
+                last_status = CASE WHEN excluded.last_started_at >= last_started_at
+                                   THEN excluded.last_status ELSE last_status END,
+                last_error_class = CASE WHEN excluded.last_started_at >= last_started_at
+                                        THEN excluded.last_error_class ELSE last_error_class END,
+                last_error = CASE WHEN excluded.last_started_at >= last_started_at
+                                  THEN excluded.last_error ELSE last_error END,
+                last_started_at = MAX(last_started_at, excluded.last_started_at)""",
+        (day, day, end),
+    )
+    return db.execute("DELETE FROM polls WHERE started_at >= ? AND started_at < ?", (day, end)).rowcount
+
+
+def _thin_history(db: sqlite3.Connection, day: int, end: int) -> int:
+    """Keep, of the engagement_history rows in [day, end), each mention's last row of the day, its
+    first row ever and its first row with a reply (first-response times); delete the rest."""
+    return db.execute(
+        """DELETE FROM engagement_history AS h
+           WHERE h.at >= ?1 AND h.at < ?2
+             AND h.at < (SELECT MAX(x.at) FROM engagement_history x
+                         WHERE x.mention_id = h.mention_id AND x.at >= ?1 AND x.at < ?2)
+             AND h.at > (SELECT MIN(x.at) FROM engagement_history x WHERE x.mention_id = h.mention_id)
+             AND h.at IS NOT (SELECT MIN(x.at) FROM engagement_history x
+                              WHERE x.mention_id = h.mention_id AND x.replies > 0)""",
+        (day, end),
+    ).rowcount
 
 
 def _source_id(db: sqlite3.Connection, source: SourceConfig) -> int:
