@@ -222,3 +222,47 @@ async def test_the_same_feed_polled_again_adds_no_rows(server: LocalServer, tmp_
     rows = await poll_twice(server, tmp_path, body, body + b"\n")  # a new body: parsed again
 
     assert len(rows) == 3
+
+
+# --- 3. the XML rules decide the charset when the server says nothing ------------------------------
+
+SWR = "Südwestrundfunk – Nachrichten für Baden-Württemberg"
+
+
+def swr_feed(declaration: str) -> bytes:
+    return (
+        f'{declaration}<rss version="2.0"><channel><title>{SWR}</title>'
+        f"<item><title>{SWR}</title><guid>swr-1</guid><link>https://example.org/swr</link></item>"
+        "</channel></rss>"
+    ).encode()
+
+
+async def test_a_newline_before_the_declaration_and_no_content_type_still_read_as_utf8(
+    server: LocalServer,
+) -> None:
+    bodies = {
+        "/newline.xml": swr_feed('\n<?xml version="1.0" encoding="utf-8"?>\n'),
+        "/spaces-and-bom.xml": b"\xef\xbb\xbf" + swr_feed('\r\n  <?xml version="1.0" encoding="UTF-8"?>'),
+        "/no-declaration.xml": swr_feed(""),  # XML's default is UTF-8, not RFC 3023's ISO-8859-1
+    }
+    for path, body in bodies.items():
+        server.route(path, Reply(body=body))  # no Content-Type header at all
+
+    titles = {path: [m.title for m in (await poll_url(server.url(path))).mentions] for path in bodies}
+
+    assert titles == {path: [SWR] for path in bodies}
+
+
+async def test_a_newline_before_a_windows_1252_declaration_keeps_the_declared_charset(
+    server: LocalServer,
+) -> None:
+    body = (
+        '\n<?xml version="1.0" encoding="windows-1252"?><rss version="2.0"><channel><title>C</title>'
+        "<item><title>Caf\xe9 \x93quoted\x94 \x8010</title><guid>c</guid><link>https://example.org/c</link>"
+        "</item></channel></rss>"
+    ).encode("latin-1")
+    server.route("/cp1252.xml", Reply(body=body, headers={"Content-Type": "text/html"}))
+
+    [mention] = (await poll_url(server.url("/cp1252.xml"))).mentions
+
+    assert mention.title == "Café “quoted” €10"

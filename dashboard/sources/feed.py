@@ -157,7 +157,7 @@ def parse_feed(
     Well-formed RSS, Atom and RDF feeds take the fast path (dashboard.sources.feed_fast: feedparser's
     rules replayed on an ElementTree, ~4x faster); anything it is unsure of goes through feedparser.
     """
-    _require_body(body)
+    body = _declaration_first(body)
     prepared = decoding_headers(body, headers)
     parsed = _parse_fast(body, prepared)
     if parsed is None:
@@ -169,7 +169,7 @@ def parse_feed_fast(
     body: bytes, headers: dict[str, str], fallback_time: datetime
 ) -> tuple[Mention, ...] | None:
     """parse_feed through the fast path only: None when parse_feed would fall back to feedparser."""
-    _require_body(body)
+    body = _declaration_first(body)
     parsed = _parse_fast(body, decoding_headers(body, headers))
     return None if parsed is None else distinct_keys(_mentions(parsed, headers, fallback_time), {})
 
@@ -178,14 +178,26 @@ def parse_feed_with_feedparser(
     body: bytes, headers: dict[str, str], fallback_time: datetime
 ) -> tuple[Mention, ...]:
     """parse_feed through feedparser only (the reference the fast path must match)."""
-    _require_body(body)
+    body = _declaration_first(body)
     parsed = _parse_with_feedparser(body, headers, decoding_headers(body, headers))
     return distinct_keys(_mentions(parsed, headers, fallback_time), {})
 
 
-def _require_body(body: bytes) -> None:
+def _declaration_first(body: bytes) -> bytes:
+    """The body without the blank lines some servers (PHP includes, templates) put before the XML
+    declaration; raise ParseError for an empty body.
+
+    XML allows nothing before `<?xml`: expat refuses the document, and feedparser stops looking for
+    the declaration, so its encoding="utf-8" lost to RFC 3023's ISO-8859-1 ("SÃ¼dwestrundfunk")."""
     if not body.strip():
         raise ParseError("empty body where a feed was expected")
+    bom = codecs.BOM_UTF8 if body.startswith(codecs.BOM_UTF8) else b""
+    rest = body[len(bom) :]
+    if rest[:1].isspace():
+        stripped = rest.lstrip()
+        if stripped.startswith(b"<?xml"):
+            return bom + stripped
+    return body
 
 
 def _parse_fast(body: bytes, headers: dict[str, str]) -> feed_fast.Parsed | None:
@@ -252,12 +264,17 @@ def decoding_headers(body: bytes, headers: Mapping[str, str]) -> dict[str, str]:
     address, so a feed that moves would get new keys for the same entries; links are resolved by
     `_mentions` instead. And the charset is corrected where feedparser's RFC 3023 reading loses
     text: a byte order mark beats any HTTP charset (RFC 7303), and on a non-XML text type
-    (text/html, text/plain: usually a server default) the XML declaration beats the HTTP charset.
+    (text/html, text/plain: usually a server default) the XML declaration beats the HTTP charset;
+    with no Content-Type at all, the XML rules alone decide.
     """
     prepared = dict(headers)
     prepared["content-location"] = ""
     content_type = prepared.get("content-type")
-    if content_type:
+    if not content_type:
+        # No type at all: RFC 3023 says ISO-8859-1, which never fails, so a UTF-8 feed without a
+        # declaration became mojibake. XML's own rule (BOM, declaration, else UTF-8) decides instead.
+        prepared["content-type"] = "application/xml"
+    else:
         charset = _charset_override(body, content_type)
         if charset:
             mime, _charset = parse_content_type(content_type)
