@@ -194,6 +194,7 @@ def test_metrics_mark_failed_buckets_no_data_with_empty_counts(
         ("Reddit", 20),
         ("Reddit", 21),
         ("Reddit", 22),
+        *(("Fresh", hour) for hour in range(24)),  # never polled: never observed, not 0
     }
     for column in ("mentions", "engagement", "unique_voices", "new_voices"):
         assert gaps[column].isna().all()

@@ -2,8 +2,11 @@
 
 A source's state carries forward from each attempt (a `polls` row) until the next attempt. A bucket is
 - "ok" if any successful attempt ("ok" or "not modified") falls in it, or if it has no attempt and the
-  carried-forward state is a success, or if it lies before the source's first attempt (backfilled);
-- "no data" if the attempts in it all failed, or it has no attempt and the carried state is a failure.
+  carried-forward state is a success;
+- "no data" if the attempts in it all failed, or it has no attempt and the carried state is a failure;
+- before the source's first attempt: `before_first_attempt` says. Exports pass NO_DATA: time the tool
+  never observed is not "0 mentions" (metrics.csv said 0 for the hours before the tool ever ran).
+  The default OK keeps the panels' older reading (history a first poll backfilled counts as seen).
 A "no data" bucket is shown as NaN (never 0) in every series built on top of this grid.
 """
 
@@ -68,7 +71,12 @@ def summarise_attempts(polls: pd.DataFrame, window: Window) -> pd.DataFrame:
 
 
 def bucket_status(
-    attempts: pd.DataFrame, carried: pd.DataFrame, sources: Sequence[str], window: Window
+    attempts: pd.DataFrame,
+    carried: pd.DataFrame,
+    sources: Sequence[str],
+    window: Window,
+    *,
+    before_first_attempt: str = OK,
 ) -> pd.DataFrame:
     """The health grid: index bucket_start (the window's UTC buckets), one column per source in
     `sources`, values OK or NO_DATA.
@@ -76,14 +84,20 @@ def bucket_status(
     `attempts` summarises the attempts per source and bucket of this window (`ATTEMPT_COLUMNS`, from
     StoreReader.attempt_summary or `summarise_attempts`); `carried` holds each source's last attempt
     before the window [source, started_at, status] (StoreReader.last_polls_before).
+    `before_first_attempt` (OK or NO_DATA) is the status of the buckets before a source's first attempt
+    ever (its every bucket when it was never attempted).
     """
+    if before_first_attempt not in (OK, NO_DATA):
+        raise ValueError(f"before_first_attempt must be {OK!r} or {NO_DATA!r}, not {before_first_attempt!r}")
     index = window.bucket_starts()
     columns = pd.Index(list(sources), dtype="str", name="source")
-    healthy = _healthy(attempts, carried, columns, window)
+    healthy = _healthy(attempts, carried, columns, window, unattempted_ok=before_first_attempt == OK)
     return pd.DataFrame(np.where(healthy, OK, NO_DATA), index=index, columns=columns, dtype="str")
 
 
-def _healthy(attempts: pd.DataFrame, carried: pd.DataFrame, columns: pd.Index, window: Window) -> np.ndarray:
+def _healthy(
+    attempts: pd.DataFrame, carried: pd.DataFrame, columns: pd.Index, window: Window, *, unattempted_ok: bool
+) -> np.ndarray:
     """bucket x source booleans, in numpy: a pandas groupby/unstack/ffill was ~50x slower here."""
     buckets, width = len(window.bucket_epochs()), len(columns)
     epochs = epochs_of(attempts["bucket_start"])
@@ -103,8 +117,9 @@ def _healthy(attempts: pd.DataFrame, carried: pd.DataFrame, columns: pd.Index, w
         .set_index("source")["success"]
         .reindex(columns)
     )
-    # A source never attempted before the window counts as ok (backfilled history).
-    initial = carried_in.fillna(True).to_numpy(dtype=bool)
+    # A source never attempted before the window: ok (backfilled history) or "no data" (never observed)
+    # until its first attempt, as the caller chose.
+    initial = carried_in.fillna(unattempted_ok).to_numpy(dtype=bool)
     # Carry each attempted bucket's last outcome forward through the buckets without attempts.
     positions = np.where(attempted, np.arange(buckets)[:, None], -1)
     latest = np.maximum.accumulate(positions, axis=0) if buckets else positions

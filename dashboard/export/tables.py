@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from dashboard.analytics.dashboard import compute_dashboard, metrics_table
+from dashboard.analytics import health
+from dashboard.analytics.dashboard import compute_dashboard, metrics_from, shown_sources
 from dashboard.analytics.keywords import distinct_keywords, keyword_pattern
 from dashboard.analytics.windows import Window
 from dashboard.export.csvfile import Column, ColumnKind, TableSpec
@@ -346,8 +347,20 @@ def sources_table(reader: StoreReader, selection: Selection) -> pd.DataFrame:
 
 
 def metrics_rows(reader: StoreReader, selection: Selection) -> pd.DataFrame:
-    """Per bucket and source; "no data" buckets keep their counts empty (a gap never reads as zero)."""
-    frame: pd.DataFrame = metrics_table(reader, selection.window)
+    """Per bucket and source; "no data" buckets keep their counts empty (a gap never reads as zero).
+
+    Time before a source's first attempt is "no data" too: the file said 0 for the hours before the
+    tool ever ran. (analytics.dashboard.metrics_table with the grid built here, see health.py.)
+    """
+    window = selection.window
+    sources = reader.sources()
+    stats = reader.bucket_stats(window.start, window.end, window.bucket_seconds)
+    names = shown_sources(sources, stats)
+    attempts = reader.attempt_summary(window.start, window.end, window.bucket_seconds)
+    grid = health.bucket_status(
+        attempts, reader.last_polls_before(window.start), names, window, before_first_attempt=health.NO_DATA
+    )
+    frame: pd.DataFrame = metrics_from(stats, reader.author_stats(window.start, window.end), grid, window)
     if selection.sources is not None:
         frame = frame[frame["source"].isin(selection.sources)]
     return frame.reset_index(drop=True)
