@@ -32,6 +32,7 @@ from dashboard.sources.common import (
     as_count,
     as_mapping,
     from_iso,
+    mentions_from,
     needs_credentials,
     newest_first,
     required_query,
@@ -106,11 +107,7 @@ def parse_posts(body: Any) -> PostsPage:
     """A searchPosts or getPosts body -> its posts (API order) and the paging cursor."""
     if not isinstance(body, dict) or not isinstance(body.get("posts"), list):
         raise ParseError("Bluesky answer without a posts list")
-    mentions = tuple(
-        mention
-        for post in body["posts"]
-        if isinstance(post, dict) and (mention := post_to_mention(post)) is not None
-    )
+    mentions = mentions_from(body["posts"], post_to_mention, "post")
     cursor = body.get("cursor")
     return PostsPage(mentions=mentions, cursor=cursor if isinstance(cursor, str) and cursor else None)
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import html
 import json
+import logging
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -17,22 +19,69 @@ from dashboard.contracts.errors import FetchError, NeedsCredentials, ParseError,
 from dashboard.contracts.headers import ascii_integer, epoch_seconds
 from dashboard.contracts.http import Response
 from dashboard.contracts.source import Source
-from dashboard.models import Mention, PollOutcome
+from dashboard.models import Mention, PollOutcome, bounded_count, valid_text
 from dashboard.text import plain_text
 
 # The longest wait a spent rate limit's reset is believed for (the fetcher caps Retry-After the same).
 MAX_RATE_LIMIT_WAIT = timedelta(days=7)
 
 
+_log = logging.getLogger(__name__)
+
+# Longer integers than this in a JSON body are no count or id of any API: they read as infinity, which
+# as_count turns into "unknown", instead of int()'s 4300-digit limit failing the whole body.
+_JSON_INT_DIGITS = 40
+# A JSON string escape of a UTF-16 surrogate: json.loads keeps an unpaired one as is, and such a str
+# cannot be encoded as UTF-8 (not stored, not quoted into a URL). Only bodies with one are walked.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
 def json_body(response: Response) -> Any:
-    """The decoded JSON of a response, or ParseError naming what came instead."""
-    if not response.body.strip():
+    """The decoded JSON of a response, or ParseError naming what came instead.
+
+    Hostile but well-formed values are made harmless here, once for every source: integers too long
+    for int() read as infinity (unknown to as_count), lone surrogates in strings become U+FFFD, bytes
+    that are not UTF-8 become U+FFFD, and nesting too deep to decode is a ParseError.
+    """
+    body = response.body
+    if not body.strip():
         raise ParseError("empty body where JSON was expected", http_status=response.status)
     try:
-        return json.loads(response.body)
-    except (ValueError, UnicodeDecodeError) as error:
+        try:
+            data = json.loads(body, parse_int=_json_int)
+        except UnicodeDecodeError:
+            data = json.loads(body.decode(json.detect_encoding(body), "replace"), parse_int=_json_int)
+    except (ValueError, UnicodeDecodeError, RecursionError) as error:
         kind = response.header("content-type", "unknown content type")
-        raise ParseError(f"not JSON ({kind}): {error}", http_status=response.status) from error
+        what = "nested too deep" if isinstance(error, RecursionError) else str(error)
+        raise ParseError(f"not JSON ({kind}): {what}", http_status=response.status) from error
+    if _SURROGATE_ESCAPE.search(body):
+        data = _valid_strings(data)
+    return data
+
+
+def _json_int(text: str) -> int | float:
+    if len(text.lstrip("-")) > _JSON_INT_DIGITS:
+        return float("-inf") if text.startswith("-") else float("inf")
+    return int(text)
+
+
+def _valid_strings(value: Any) -> Any:
+    """`value` with every string in it (object keys too) through valid_text; iterative: no recursion limit."""
+    root: list[Any] = [value]
+    stack: list[tuple[Any, Any]] = [(root, 0)]
+    while stack:
+        container, index = stack.pop()
+        item = container[index]
+        if isinstance(item, str):
+            container[index] = valid_text(item)
+        elif isinstance(item, list):
+            stack.extend((item, position) for position in range(len(item)))
+        elif isinstance(item, dict):
+            fixed = {valid_text(key): entry for key, entry in item.items()}
+            container[index] = fixed
+            stack.extend((fixed, key) for key in fixed)
+    return root[0]
 
 
 def from_epoch(value: Any) -> datetime | None:
@@ -56,13 +105,50 @@ def from_iso(value: Any) -> datetime | None:
 
 
 def as_count(value: Any) -> int | None:
-    """An engagement count from JSON, or None when the API did not give one."""
-    if isinstance(value, bool) or value is None:
+    """An engagement count (or numeric id) from JSON, or None when the API did not give a usable one.
+
+    Bounded as the store keeps counts (models.bounded_count): within +-MAX_COUNT (10^12; a score may be
+    negative), floats truncated, numeric strings read; booleans, NaN, infinities (the too-long integers
+    json_body reads as such) and anything else are None, never an exception.
+    """
+    if isinstance(value, bool):
         return None
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
+    return bounded_count(value)
+
+
+# What a converter may raise on a value of the wrong shape or size: data faults, not programming ones.
+_ITEM_FAULTS = (ValueError, TypeError, KeyError, AttributeError, ArithmeticError, UnicodeError)
+
+
+def mentions_from(
+    items: Iterable[Any], convert: Callable[[Mapping[str, Any]], Mention | None], what: str = "item"
+) -> tuple[Mention, ...]:
+    """Each JSON object in `items` through `convert`, in order; the rest (not objects, nothing to key)
+    left out.
+
+    One bad item never fails its source: an item whose conversion raises a data fault is skipped and
+    logged. When every object failed so, the answer is not what this source understands: ParseError,
+    so the source is shown failing instead of quietly finding nothing.
+    """
+    found: list[Mention] = []
+    objects = failed = 0
+    first_fault = ""
+    for item in items:
+        if not isinstance(item, Mapping):
+            continue
+        objects += 1
+        try:
+            mention = convert(item)
+        except _ITEM_FAULTS as error:
+            failed += 1
+            first_fault = first_fault or f"{type(error).__name__}: {error}"[:200]
+            _log.warning("skipped a %s that could not be read: %s", what, first_fault)
+            continue
+        if mention is not None:
+            found.append(mention)
+    if objects and failed == objects:
+        raise ParseError(f"no {what} of the answer could be read ({first_fault})")
+    return tuple(found)
 
 
 def as_mapping(value: Any) -> Mapping[str, Any]:
@@ -74,20 +160,21 @@ def text_from_plain(value: Any) -> str:
     """A plain-text JSON field (a title, a name, a post's text; not HTML) -> the text to store, as typed.
 
     plain_text alone would decode a literal `&amp;` and drop tag-shaped text such as `Vec<T>`; escaping
-    first keeps both, and plain_text still tidies the whitespace. Anything but a string -> "".
+    first keeps both, and plain_text still tidies the whitespace. Anything but a string -> "". Lone
+    surrogates (from JSON) become U+FFFD.
     """
-    return plain_text(html.escape(value, quote=False)) if isinstance(value, str) else ""
+    return valid_text(plain_text(html.escape(value, quote=False))) if isinstance(value, str) else ""
 
 
 def text_from_html(value: Any) -> str:
     """An HTML JSON field (or entity-encoded text, or Markdown that may carry tags) -> plain text:
-    tags dropped, entities decoded. Anything but a string -> ""."""
-    return plain_text(value) if isinstance(value, str) else ""
+    tags dropped, entities decoded. Anything but a string -> "". Lone surrogates (from JSON) become U+FFFD."""
+    return valid_text(plain_text(value)) if isinstance(value, str) else ""
 
 
 def http_url(value: Any) -> str:
     """Only http(s) links are kept: anything else from the network is not a link to open."""
-    return value if isinstance(value, str) and value.startswith(("https://", "http://")) else ""
+    return valid_text(value) if isinstance(value, str) and value.startswith(("https://", "http://")) else ""
 
 
 def rate_limit_floor(response: Response, now: datetime) -> datetime | None:
@@ -280,6 +367,7 @@ __all__ = [
     "from_iso",
     "http_url",
     "json_body",
+    "mentions_from",
     "needs_credentials",
     "newest_first",
     "rate_limit_floor",

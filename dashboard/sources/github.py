@@ -39,6 +39,7 @@ from dashboard.sources.common import (
     as_mapping,
     from_iso,
     http_url,
+    mentions_from,
     needs_credentials,
     required_query,
     text_from_html,
@@ -91,9 +92,8 @@ def parse_search(data: Any) -> SearchPage:
     if not isinstance(data, Mapping) or not isinstance(data.get("items"), list):
         raise ParseError("GitHub search answer without an 'items' list")
     items = data["items"]
-    mentions = (item_to_mention(item) for item in items if isinstance(item, Mapping))
     return SearchPage(
-        mentions=tuple(mention for mention in mentions if mention is not None),
+        mentions=mentions_from(items, item_to_mention, "item"),
         size=len(items),
         total=as_count(data.get("total_count")) or 0,
         incomplete=data.get("incomplete_results") is True,

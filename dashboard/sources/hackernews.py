@@ -25,6 +25,7 @@ from dashboard.sources.common import (
     as_count,
     from_epoch,
     from_iso,
+    mentions_from,
     newest_first,
     required_query,
     text_from_html,
@@ -81,11 +82,7 @@ def parse_search(body: Any) -> SearchPage:
     """An Algolia search body -> its mentions (API order) and page count."""
     if not isinstance(body, dict) or not isinstance(body.get("hits"), list):
         raise ParseError("Algolia answer without a hits list")
-    mentions = tuple(
-        mention
-        for hit in body["hits"]
-        if isinstance(hit, dict) and (mention := hit_to_mention(hit)) is not None
-    )
+    mentions = mentions_from(body["hits"], hit_to_mention, "hit")
     return SearchPage(mentions=mentions, pages=as_count(body.get("nbPages")) or 0)
 
 

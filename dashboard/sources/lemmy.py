@@ -28,6 +28,7 @@ from dashboard.sources.common import (
     as_mapping,
     from_iso,
     http_url,
+    mentions_from,
     needs_credentials,
     newest_first,
     required_query,
@@ -77,8 +78,8 @@ def parse_search(data: Any, instance: str = "") -> SearchPage:
     if not isinstance(data, Mapping) or not isinstance(data.get("posts"), list):
         raise ParseError("Lemmy search answer without a 'posts' list")
     posts = data["posts"]
-    mentions = (mention_from_post_view(view, instance) for view in posts if isinstance(view, Mapping))
-    return SearchPage(tuple(mention for mention in mentions if mention is not None), len(posts))
+    mentions = mentions_from(posts, lambda view: mention_from_post_view(view, instance), "post")
+    return SearchPage(mentions, len(posts))
 
 
 def parse_post(data: Any, instance: str = "") -> Mention | None:

@@ -24,6 +24,7 @@ from dashboard.sources.common import (
     as_mapping,
     from_iso,
     http_url,
+    mentions_from,
     needs_credentials,
     newest_first,
     text_from_html,
@@ -79,11 +80,7 @@ def parse_statuses(body: Any) -> tuple[Mention, ...]:
     """A JSON array of Statuses -> Mentions in API order."""
     if not isinstance(body, list):
         raise ParseError("Mastodon answer is not a list of statuses")
-    return tuple(
-        mention
-        for status in body
-        if isinstance(status, dict) and (mention := status_to_mention(status)) is not None
-    )
+    return mentions_from(body, status_to_mention, "status")
 
 
 def clean_tag(value: Any) -> str:

@@ -27,6 +27,7 @@ from dashboard.sources.common import (
     SeenUpTo,
     as_count,
     from_epoch,
+    mentions_from,
     newest_first,
     required_query,
     text_from_html,
@@ -79,14 +80,12 @@ def parse_listing(body: Any) -> ListingPage:
     data = body.get("data") if isinstance(body, dict) else None
     if not isinstance(data, dict) or not isinstance(data.get("children"), list):
         raise ParseError("Reddit answer is not a Listing")
-    mentions = tuple(
-        mention
+    posts = (
+        child["data"]
         for child in data["children"]
-        if isinstance(child, dict)
-        and child.get("kind") == "t3"
-        and isinstance(child.get("data"), dict)
-        and (mention := post_to_mention(child["data"])) is not None
+        if isinstance(child, dict) and child.get("kind") == "t3" and isinstance(child.get("data"), dict)
     )
+    mentions = mentions_from(posts, post_to_mention, "post")
     after = data.get("after")
     return ListingPage(mentions=mentions, after=after if isinstance(after, str) and after else None)
 

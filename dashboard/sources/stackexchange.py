@@ -37,6 +37,7 @@ from dashboard.sources.common import (
     from_epoch,
     http_url,
     json_body,
+    mentions_from,
     needs_credentials,
     newest_first,
     required_query,
@@ -122,9 +123,8 @@ def parse_page(body: Any, now: datetime, key_env: str = "") -> Page:
         raise error
     if not isinstance(body, Mapping) or not isinstance(body.get("items"), list):
         raise ParseError("Stack Exchange answer without an 'items' list")
-    mentions = (question_to_mention(item) for item in body["items"] if isinstance(item, Mapping))
     return Page(
-        mentions=tuple(mention for mention in mentions if mention is not None),
+        mentions=mentions_from(body["items"], question_to_mention, "question"),
         has_more=body.get("has_more") is True,
         quota_max=as_count(body.get("quota_max")),
         quota_remaining=as_count(body.get("quota_remaining")),
