@@ -10,13 +10,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from dashboard.config import Config, load_config
+from dashboard.contracts.errors import ParseError
 from dashboard.contracts.source import InlineParser, PollContext
 from dashboard.fetch.http import Fetcher
-from dashboard.models import Mention, PollOutcome, SourceConfig, SourceStatus
+from dashboard.models import Mention, MentionKind, PollOutcome, SourceConfig, SourceStatus
 from dashboard.polling.service import running_poller
 from dashboard.sources import source_types
 from dashboard.sources.feed import MAX_COUNT, FeedSource
+from tests.conftest import fixture_bytes
 from tests.localserver import LocalServer, Reply
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
@@ -266,3 +270,85 @@ async def test_a_newline_before_a_windows_1252_declaration_keeps_the_declared_ch
     [mention] = (await poll_url(server.url("/cp1252.xml"))).mentions
 
     assert mention.title == "Café “quoted” €10"
+
+
+# --- 4. JSON Feed 1.0 and 1.1 -------------------------------------------------------------------
+
+
+async def test_json_feed_1_1_items_become_mentions(server: LocalServer) -> None:
+    body = fixture_bytes("feeds", "jsonfeed-1.1.json")
+    server.route("/feed.json", Reply(body=body, headers={"Content-Type": "application/feed+json"}))
+
+    textual, untitled, review = (await poll_url(server.url("/feed.json"))).mentions
+
+    assert textual.key == "https://weekly.example.org/2025/06/10/textual-8"
+    assert textual.url == "https://weekly.example.org/2025/06/10/textual-8"
+    assert textual.title == "Textual 8 & the <DataTable>"  # JSON Feed titles are plain text
+    assert textual.summary == "Textual 8 is fast.\nTry it."  # content_html preferred to summary
+    assert textual.author == "Ana Lima"
+    assert textual.published == datetime(2025, 6, 10, 6, 30, tzinfo=UTC)
+    assert textual.kind is MentionKind.POST
+    assert untitled.key == "2"
+    assert untitled.url == server.url("/2025/06/09/plain")  # relative url, resolved against the feed's
+    assert untitled.summary == "A post with no title, only text.\nSecond line."
+    assert untitled.author == "Weekly Team"  # the feed's authors
+    assert untitled.published == datetime(2025, 6, 9, 12, 0, tzinfo=UTC)  # date_modified alone
+    assert (review.url, review.summary, review.published) == (
+        "https://elsewhere.example.net/review",
+        "A review elsewhere",
+        None,  # "not a date"
+    )
+
+
+async def test_json_feed_1_0_with_numeric_ids_and_author_objects(server: LocalServer) -> None:
+    """Served as text/plain, as static hosts do: the body's "{" and its version say what it is."""
+    body = fixture_bytes("feeds", "jsonfeed-1.0.json")
+    server.route("/feed.json", Reply(body=body, headers={"Content-Type": "text/plain; charset=utf-8"}))
+
+    first, second = (await poll_url(server.url("/feed.json"))).mentions
+
+    assert (first.key, first.author, first.summary) == (
+        "1001",
+        "Bo Chen",
+        "Numbers as ids happen in the wild.",
+    )
+    assert first.published == datetime(2025, 6, 8, 15, 0, tzinfo=UTC)
+    assert (second.key, second.author, second.summary) == ("1002", "Feed Author", "Second")
+
+
+async def test_json_that_is_not_a_json_feed_says_so_instead_of_malformed_xml(server: LocalServer) -> None:
+    server.route("/api.json", Reply(body=b'{"data": []}', headers={"Content-Type": "application/json"}))
+    server.route(
+        "/broken.json",
+        Reply(
+            body=b'{"version": "https://jsonfeed.org/version/1.1", "items": [',
+            headers={"Content-Type": "application/feed+json"},
+        ),
+    )
+
+    with pytest.raises(ParseError, match=r"not a JSON Feed \(version missing\)"):
+        await poll_url(server.url("/api.json"))
+    with pytest.raises(ParseError, match="malformed JSON feed"):
+        await poll_url(server.url("/broken.json"))
+
+
+async def test_a_json_feed_with_a_lone_surrogate_and_huge_counts_is_stored(
+    server: LocalServer, tmp_path: Path
+) -> None:
+    body = (
+        b'{"version": "https://jsonfeed.org/version/1.1", "title": "J", "items": ['
+        b'{"id": "s", "url": "https://example.org/s", "title": "Lone \\ud800 here", "content_text": 7},'
+        b'{"id": "ok", "url": "https://example.org/ok", "title": "Fine", "date_published": "2026-03-01T09:00:00Z"}]}'
+    )
+    server.route("/feed.json", Reply(body=body, headers={"Content-Type": "application/feed+json"}))
+    config = write_config(tmp_path, server, {"Json": "/feed.json"})
+    db = tmp_path / "mentions.db"
+
+    async with running_poller(config, db) as poller:
+        [record] = await poller.poll_once()
+
+    assert record.status == SourceStatus.OK, record.error
+    assert sorted((key, title) for key, title, *_rest in stored(db)) == [
+        ("ok", "Fine"),
+        ("s", "Lone \ufffd here"),
+    ]

@@ -1,4 +1,4 @@
-"""RSS 2.0, Atom 1.0 and RSS 1.0/RDF feeds: conditional GET, then feedparser's rules on the bytes.
+"""RSS 2.0, Atom 1.0, RSS 1.0/RDF and JSON Feed 1.x feeds: conditional GET, then feedparser's rules on the bytes.
 
 `poll` does the I/O (one GET with the validators saved last time); `parse_feed` is a pure function
 of the body, run in the poller's process pool, so it takes and returns only picklable values. It
@@ -27,7 +27,7 @@ from dashboard.contracts.errors import FetchError, ParseError
 from dashboard.contracts.http import Request, Response
 from dashboard.contracts.source import PollContext, Source, register
 from dashboard.models import Mention, MentionKind, PollOutcome
-from dashboard.sources import feed_fast
+from dashboard.sources import feed_fast, feed_json
 from dashboard.text import plain_text
 
 SUMMARY_LIMIT = 2000  # characters of plain text kept per mention
@@ -156,12 +156,15 @@ def parse_feed(
 
     Well-formed RSS, Atom and RDF feeds take the fast path (dashboard.sources.feed_fast: feedparser's
     rules replayed on an ElementTree, ~4x faster); anything it is unsure of goes through feedparser.
+    JSON Feed 1.0/1.1 (by its media type, or a body that starts with "{") is read by feed_json.
     """
     body = _declaration_first(body)
-    prepared = decoding_headers(body, headers)
-    parsed = _parse_fast(body, prepared)
-    if parsed is None:
-        parsed = _parse_with_feedparser(body, headers, prepared)
+    content_type = headers.get("content-type", "")
+    if feed_json.looks_like_json(body, content_type):
+        parsed = feed_json.parse(body, content_type)
+    else:
+        prepared = decoding_headers(body, headers)
+        parsed = _parse_fast(body, prepared) or _parse_with_feedparser(body, headers, prepared)
     return distinct_keys(_mentions(parsed, headers, fallback_time), owners or {})
 
 
