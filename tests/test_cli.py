@@ -356,3 +356,20 @@ def test_a_log_that_cannot_be_written_is_said_once_and_the_command_goes_on(
 
 def test_the_parser_offers_the_levels_the_log_knows() -> None:
     assert LOG_LEVELS == logs.LEVELS
+
+
+def test_a_log_that_fills_up_mid_run_is_dropped_without_a_word_on_stderr(
+    log_file: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    logs.setup("info", path=log_file)
+    (handler,) = [h for h in logging.getLogger("dashboard").handlers if isinstance(h, RotatingFileHandler)]
+
+    def disk_full(record: logging.LogRecord) -> None:
+        raise OSError(27, "File too large")
+
+    monkeypatch.setattr(RotatingFileHandler, "shouldRollover", disk_full)
+    logging.getLogger("dashboard.test").warning("first")
+    logging.getLogger("dashboard.test").warning("second")
+
+    assert capsys.readouterr().err == ""  # not logging's "--- Logging error ---" traceback
+    assert handler.broken  # type: ignore[attr-defined]

@@ -41,6 +41,23 @@ class LogSetupError(Exception):
     """The log file cannot be opened; the command runs on without it and says so once."""
 
 
+class _LogFile(logging.handlers.RotatingFileHandler):
+    """The rotating file, which never disturbs the command it records.
+
+    A log that cannot be written (a full disk, a file-size limit) is dropped silently from then
+    on: logging's default prints a "--- Logging error ---" traceback to stderr for every record,
+    burying the one clear line the user needs (e.g. "cannot write to the database")."""
+
+    broken = False
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if not self.broken:
+            super().emit(record)
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        self.broken = True
+
+
 def default_log_path() -> Path:
     """The per-user state folder's log, where platformdirs puts state on each platform."""
     import platformdirs
@@ -65,9 +82,7 @@ def setup(level: str = "info", *, path: Path | None = None) -> Path:
     logger = logging.getLogger("dashboard")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        handler = logging.handlers.RotatingFileHandler(
-            target, maxBytes=LOG_BYTES, backupCount=LOG_BACKUPS, encoding="utf-8", delay=False
-        )
+        handler = _LogFile(target, maxBytes=LOG_BYTES, backupCount=LOG_BACKUPS, encoding="utf-8", delay=False)
     except OSError as error:
         raise LogSetupError(f"cannot write the log {target}: {error.strerror or error}") from None
     handler.set_name(_HANDLER_NAME)
