@@ -59,11 +59,18 @@ def topic_url(forum: str, topic: Mapping[str, Any], topic_id: int, post_number: 
 
 
 def topic_replies(topic: Mapping[str, Any]) -> int | None:
-    replies = as_count(topic.get("reply_count"))
-    if replies is not None:
-        return replies
+    """The replies a topic has, as a community manager counts them: every post after the first.
+
+    Not `reply_count`: Discourse counts there only posts made with "Reply" on another post (a direct
+    reply), so on real forums it is far below `posts_count - 1` (83 posts, reply_count 58; most topics
+    of 2-13 posts read 0) and answered topics would sit in Needs reply. `reply_count` stands in only
+    when `posts_count` is missing.
+    """
     posts = as_count(topic.get("posts_count"))
-    return max(posts - 1, 0) if posts is not None else None
+    if posts is not None:
+        return max(posts - 1, 0)
+    replies = as_count(topic.get("reply_count"))
+    return max(replies, 0) if replies is not None else None
 
 
 def search_post_to_mention(post: Mapping[str, Any], topic: Mapping[str, Any], forum: str) -> Mention | None:
@@ -144,8 +151,9 @@ def parse_search(data: Any, forum: str) -> Listing:
         if not isinstance(post, Mapping):
             continue
         mention = search_post_to_mention(post, topics.get(as_count(post.get("topic_id")) or -1, {}), forum)
-        if mention is not None:
-            items.append((int(post["id"]), mention))
+        post_id = as_count(post.get("id"))
+        if mention is not None and post_id is not None:
+            items.append((post_id, mention))
     more = as_mapping(data.get("grouped_search_result")).get("more_full_page_results") is True
     return Listing(tuple(items), more)
 
@@ -161,9 +169,10 @@ def parse_latest(data: Any, forum: str) -> Listing:
         if isinstance(user, Mapping) and (user_id := as_count(user.get("id"))) is not None
     }
     items = [
-        (int(topic["id"]), mention)
+        (topic_id, mention)
         for topic in topic_list["topics"]
         if isinstance(topic, Mapping)
+        and (topic_id := as_count(topic.get("id"))) is not None
         and (mention := latest_topic_to_mention(topic, users, forum)) is not None
     ]
     return Listing(tuple(items), bool(topic_list.get("more_topics_url")))
