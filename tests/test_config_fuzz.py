@@ -9,7 +9,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dashboard.config import Config, ConfigError, load_config, parse_config
+from dashboard.config import Config, ConfigError, load_config, name_key, parse_config
 from tests.test_config import REGISTRY, VALID
 
 FILE = Path("feeds.toml")
@@ -57,6 +57,14 @@ JUNK_LINES = [
     '"""',
     "a.b.c = 1",
     "[" * 2000,
+    "[a.b.c]",
+    "[settings.extra]",
+    "[feeds.sub.deeper]",
+    "deep = " + "{ a = " * 1500 + "1" + " }" * 1500,
+    "name = 'CAFE\u0301'",
+    "tag = '#textual'",
+    "url_env = 'NOT_SET_ANYWHERE'",
+    "url = 'https://bob:s3cret@example.org/feed.xml'",
 ]
 
 Mutation = Callable[[str], str]
@@ -121,7 +129,8 @@ def check(text: str) -> None:
         return
     assert isinstance(config, Config)
     names = [source.name for source in config.sources]
-    assert len(names) == len(set(names))
+    assert len({name_key(name) for name in names}) == len(names)  # no two differ by case or accents
+    assert not any("s3cret" in warning for warning in config.warnings)  # a password is never repeated
     assert all(source.interval > 0 and source.max_items > 0 for source in config.sources)
     assert config.settings.max_concurrency > 0
 
