@@ -234,6 +234,32 @@ def test_version_and_help_import_no_source_fetcher_store_nor_ui(argv: list[str])
     assert [name for name in loaded if name.startswith(HEAVY_OURS)] == []
 
 
+def test_version_alone_imports_nothing_but_the_command_line() -> None:
+    script = (
+        "import sys\n"
+        "from dashboard.cli import main\n"
+        "main(['--version'])\n"
+        "print('\\n'.join(sorted(m for m in sys.modules if m.startswith('dashboard'))))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+
+    assert result.stdout.split() == [
+        f"community-dashboard {__version__}".split()[0],
+        __version__,
+        "dashboard",
+        "dashboard.cli",
+        "dashboard.cli.common",
+    ]
+
+
+def test_version_after_other_options_still_works(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["--log-level", "debug", "--version"])
+
+    assert exited.value.code == 0
+    assert capsys.readouterr().out == f"community-dashboard {__version__}\n"
+
+
 def test_python_dash_m_dashboard_version_says_the_version() -> None:
     result = subprocess.run(
         [sys.executable, "-X", "importtime", "-m", "dashboard", "--version"],

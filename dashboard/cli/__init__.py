@@ -32,6 +32,10 @@ LOG_LEVELS = ("debug", "info", "warning", "error")  # logs.LEVELS, without impor
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    words = list(sys.argv[1:] if argv is None else argv)
+    if words == ["--version"]:  # answered before the parser, which imports every command's module
+        print(f"{PROG} {__version__}")
+        return EXIT_OK
     parser = build_parser()
     args = parser.parse_args(argv)
     # Imported only now: --help and --version have already exited without them.
