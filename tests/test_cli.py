@@ -243,13 +243,9 @@ def test_version_alone_imports_nothing_but_the_command_line() -> None:
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
 
-    assert result.stdout.split() == [
-        f"community-dashboard {__version__}".split()[0],
-        __version__,
-        "dashboard",
-        "dashboard.cli",
-        "dashboard.cli.common",
-    ]
+    version, *modules = result.stdout.splitlines()
+    assert version == f"community-dashboard {__version__}"
+    assert modules == ["dashboard", "dashboard.cli", "dashboard.cli.common"]
 
 
 def test_version_after_other_options_still_works(capsys: pytest.CaptureFixture[str]) -> None:
