@@ -124,6 +124,53 @@ MIGRATIONS: tuple[str, ...] = (
         done_until INTEGER NOT NULL
     ) WITHOUT ROWID;
     """,
+    # 4: alerts (store/alerts.py): each one stored once per rule, subject and occurrence, its
+    # deliveries queued until sent, and every delivery attempt kept with its outcome.
+    """
+    CREATE TABLE alerts (
+        id          INTEGER PRIMARY KEY,
+        rule        TEXT NOT NULL,
+        kind        TEXT NOT NULL,
+        subject     TEXT NOT NULL,
+        occurrence  TEXT NOT NULL,
+        raised_at   INTEGER NOT NULL,
+        title       TEXT NOT NULL,
+        body        TEXT NOT NULL,
+        url         TEXT NOT NULL DEFAULT '',
+        mention_ids TEXT NOT NULL DEFAULT '',   -- the mentions behind it, space-separated ids
+        numbers     TEXT NOT NULL DEFAULT '{}', -- JSON: the figures that made it fire
+        suppressed  TEXT NOT NULL DEFAULT '',   -- why it was not sent (a cool-down), else ''
+        UNIQUE (rule, subject, occurrence)
+    );
+    CREATE INDEX alerts_by_time ON alerts (raised_at);
+    CREATE TABLE alert_deliveries (
+        alert_id        INTEGER NOT NULL REFERENCES alerts(id),
+        channel         TEXT NOT NULL,
+        state           TEXT NOT NULL,          -- pending, delivered or failed (given up)
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at INTEGER NOT NULL,
+        last_attempt_at INTEGER,
+        last_error      TEXT NOT NULL DEFAULT '',
+        delivered_at    INTEGER,
+        PRIMARY KEY (alert_id, channel)
+    ) WITHOUT ROWID;
+    CREATE INDEX alert_deliveries_due ON alert_deliveries (state, next_attempt_at);
+    CREATE TABLE alert_attempts (
+        alert_id INTEGER NOT NULL REFERENCES alerts(id),
+        channel  TEXT NOT NULL,
+        at       INTEGER NOT NULL,
+        ok       INTEGER NOT NULL,
+        error    TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX alert_attempts_by_channel ON alert_attempts (channel, at);
+    -- What a rule remembers between evaluations (the last mention id it read, a failure's start...).
+    CREATE TABLE alert_state (
+        rule  TEXT NOT NULL,
+        key   TEXT NOT NULL,
+        value TEXT NOT NULL,
+        PRIMARY KEY (rule, key)
+    ) WITHOUT ROWID;
+""",
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -1,0 +1,113 @@
+"""The alert task that runs beside a poller: evaluate the rules when the store changes, record what
+fired (once), deliver what is due. The dashboard and headless `poll` both run it; a read-only view
+only reads the alert log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from dashboard.alerts.deliver import Deliverer, Sender, Sent, apprise_sender
+from dashboard.alerts.evaluate import evaluate
+from dashboard.contracts.alerts import AlertConfig, AlertRule
+from dashboard.store.alerts import AlertLog, StoredAlert
+from dashboard.store.db import connect
+from dashboard.store.reader import StoreReader
+
+log = logging.getLogger(__name__)
+
+# How often the task looks at the store's change marker, and re-evaluates anyway (time-based rules:
+# a source failing "for 1h", a digest period ending, a retry coming due).
+LOOK_EVERY = 2.0
+EVALUATE_AT_LEAST_EVERY = 60.0
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Round:
+    raised: list[StoredAlert]
+    sent: list[Sent]
+
+
+class AlertEngine:
+    """Evaluate, record and deliver over one store connection (used from one thread at a time)."""
+
+    def __init__(
+        self,
+        config: AlertConfig,
+        database: Path,
+        *,
+        sender: Sender = apprise_sender,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        self.config = config
+        self.connection = connect(database)
+        self.reader = StoreReader(self.connection)
+        self.log = AlertLog(self.connection)
+        self.deliverer = Deliverer(self.log, config.channels, config.rules, sender=sender, env=env)
+
+    def close(self) -> None:
+        self.connection.close()
+
+    def evaluate(self, now: datetime) -> list[StoredAlert]:
+        raised = []
+        for rule, firing in evaluate(self.config.rules, self.reader, self.log, now):
+            stored = self.log.record(
+                firing, rule.notify, suppressed=self._cooled_down(rule, firing.subject, now)
+            )
+            if stored is not None:
+                raised.append(stored)
+                log.info("alert %s: %s", rule.name, firing.title)
+        return raised
+
+    def _cooled_down(self, rule: AlertRule, subject: str, now: datetime) -> str:
+        last = self.log.last_raised(rule.name, subject)
+        if last is not None and rule.cooldown and now - last < timedelta(seconds=rule.cooldown):
+            return (
+                f"cool-down: the rule raised one about this {int((now - last).total_seconds() // 60)} min ago"
+            )
+        return ""
+
+    def run_round(self, now: datetime) -> Round:
+        raised = self.evaluate(now)
+        return Round(raised, self.deliverer.deliver_due(now))
+
+
+async def run_alerts(
+    engine: AlertEngine,
+    stop: asyncio.Event,
+    *,
+    on_round: Callable[[Round], None] = lambda _: None,
+    clock: Callable[[], datetime] = utc_now,
+    look_every: float = LOOK_EVERY,
+) -> None:
+    """Until `stop`: a round whenever the store changed (a poll was stored) or a minute passed.
+    Rounds run in a thread (pandas and SQLite), so the event loop (the dashboard) never waits on them."""
+    marker: tuple[int, int] | None = None
+    last_round = 0.0
+    loop = asyncio.get_running_loop()
+    while not stop.is_set():
+        current = await asyncio.to_thread(engine.reader.change_marker)
+        if current != marker or loop.time() - last_round >= EVALUATE_AT_LEAST_EVERY:
+            marker, last_round = current, loop.time()
+            try:
+                outcome = await asyncio.to_thread(engine.run_round, clock())
+            except Exception:  # a bug in one rule must not end alerting (nor polling beside it)
+                log.exception("alert evaluation failed")
+            else:
+                on_round(outcome)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=look_every)
+
+
+def rules_needing_apprise(rules: Sequence[AlertRule]) -> bool:
+    return any(rule.notify for rule in rules)
