@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import gc
+import logging
 import operator
 import os
 import pickle
@@ -14,7 +16,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from dashboard.contracts.errors import ParseError, ParseTimeout
-from dashboard.fetch.parsepool import WALL_FACTOR, ProcessParser
+from dashboard.fetch.parsepool import ProcessParser
 
 # Room for a worker to import this module (and pytest with it) on its first call, even on a busy machine.
 BUDGET = 5.0
@@ -135,11 +137,9 @@ async def test_infinite_loop_is_killed_at_budget_and_next_call_works() -> None:
     with ProcessParser(workers=1, budget=BUDGET) as pool:
         stuck_pid = await pool(worker_pid)  # warm: the loop below runs in this very worker
         pool.budget = 1.0  # read at each call
-        started = time.monotonic()
         with pytest.raises(ParseTimeout, match="more than 1 s of CPU"):
             await pool(spin_forever)
-        elapsed = time.monotonic() - started
-        assert 1.0 <= elapsed < WALL_FACTOR * 1.0 + 0.5  # CPU budget; wall time capped at 3x
+        assert not _alive(stuck_pid)  # the call returned because its worker was killed
         assert await pool(count_words, b"after") == {"after": 1}
         assert await pool(worker_pid) != stuck_pid
 
@@ -147,10 +147,9 @@ async def test_infinite_loop_is_killed_at_budget_and_next_call_works() -> None:
 async def test_parse_stuck_in_c_code_is_killed(quick_parser: ProcessParser) -> None:
     # Exponential backtracking inside the C regex engine: no Python-level interrupt reaches it.
     await quick_parser(time.sleep, 0)  # start a worker first: start-up is not part of the budget
-    started = time.monotonic()
+    # (a+)+$ on 60 a's and a b takes longer than the universe: the call returns only because it is killed.
     with pytest.raises(ParseTimeout):
         await quick_parser(re.match, r"(a+)+$", "a" * 60 + "b")
-    assert time.monotonic() - started < WALL_FACTOR * QUICK_BUDGET + 1.5
     assert await quick_parser(re.match, r"(a+)+$", "aaab") is None
 
 
@@ -165,10 +164,11 @@ async def test_one_stuck_call_does_not_lose_the_others(quick_parser: ProcessPars
 
 
 async def test_waiting_for_a_worker_does_not_count_against_the_budget() -> None:
-    with ProcessParser(workers=1, budget=1.0) as pool:
-        started = time.monotonic()
-        await asyncio.gather(*(pool(time.sleep, 0.3) for _ in range(4)))
-    assert time.monotonic() - started >= 1.2  # longer than the budget in total, never for one call
+    # One worker, five calls of 0.4 s: the last waits 1.6 s for the worker, past the 1.5-s wall cap
+    # (3 x 0.5 s) that would stop it if waiting counted. All five finish.
+    with ProcessParser(workers=1, budget=0.5) as pool:
+        await pool(time.sleep, 0)
+        assert await asyncio.gather(*(pool(time.sleep, 0.4) for _ in range(5))) == [None] * 5
 
 
 async def test_worker_that_dies_is_replaced(parser: ProcessParser) -> None:
@@ -230,7 +230,24 @@ async def test_a_parse_that_waits_without_spending_cpu_gets_up_to_three_times_it
     with ProcessParser(workers=1, budget=0.5) as pool:
         await pool(time.sleep, 0)
         assert await pool(time.sleep, 0.9) is None  # 0.9 s of wall time, almost no CPU
-        started = time.monotonic()
+        sleeper = await pool(worker_pid)
         with pytest.raises(ParseTimeout):
-            await pool(time.sleep, 10)
-        assert 1.4 <= time.monotonic() - started < 2.5
+            await pool(time.sleep, 600)  # the call returns: the wall cap stopped it
+        assert not _alive(sleeper)
+
+
+async def test_a_timed_out_parse_leaves_no_unretrieved_future(caplog: pytest.LogCaptureFixture) -> None:
+    # asyncio logs "Future exception was never retrieved ... _WorkerDied" when the pipe thread's
+    # failure after the kill is collected unseen; it used to, after every parse timeout.
+    caplog.set_level(logging.ERROR, logger="asyncio")
+    pool = ProcessParser(workers=1, budget=QUICK_BUDGET)
+    await pool(time.sleep, 0)
+    with pytest.raises(ParseTimeout):
+        await pool(re.match, r"(a+)+$", "a" * 60 + "b")
+    pool.close()
+    pool._threads.shutdown(wait=True)  # the pipe thread has seen the kill and failed with _WorkerDied
+    for _ in range(3):  # its result reaches the asyncio future, and that future's callbacks run
+        await asyncio.sleep(0)
+    gc.collect()
+    assert "never retrieved" not in caplog.text
+    assert not [record for record in caplog.records if record.name == "asyncio"]

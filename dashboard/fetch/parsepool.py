@@ -207,8 +207,8 @@ class ProcessParser(RunParser):
             )
             self._busy.add(worker)
             healthy = False
+            reply = loop.run_in_executor(self._threads, worker.roundtrip, job)
             try:
-                reply = loop.run_in_executor(self._threads, worker.roundtrip, job)
                 outcome, value = await self._within_budget(reply, worker)
                 healthy = True
             except TimeoutError:
@@ -221,6 +221,11 @@ class ProcessParser(RunParser):
                 code = worker.process.exitcode
                 raise ParseError(f"the parser process died (exit code {code}) in {_name(fn)}") from None
             finally:
+                if not healthy:
+                    # Past its budget, cancelled or closed, the call stops waiting for the reply; the
+                    # worker is killed below and the pipe thread then fails with _WorkerDied, which
+                    # nobody awaits: retrieve it, or asyncio logs "Future exception was never retrieved".
+                    reply.add_done_callback(_retrieve)
                 self._busy.discard(worker)
                 self._release(worker, healthy)
         if outcome == _OK:
@@ -309,6 +314,12 @@ class ProcessParser(RunParser):
         traceback: TracebackType | None,
     ) -> None:
         await asyncio.get_running_loop().run_in_executor(None, self.close)
+
+
+def _retrieve(future: asyncio.Future[Any]) -> None:
+    """Mark a finished future's exception as seen (the call that wanted its result has moved on)."""
+    if not future.cancelled():
+        future.exception()
 
 
 def _name(fn: Callable[..., Any]) -> str:
