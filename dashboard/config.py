@@ -18,7 +18,7 @@ import re
 import sys
 import tomllib
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 
 import platformdirs
 
+from dashboard.contracts.alerts import AlertConfig, AlertProblem, read_alerts
 from dashboard.contracts.source import Source
 from dashboard.durations import DURATION_EXAMPLES, DurationError, format_duration, parse_duration
 from dashboard.models import SourceConfig
@@ -73,7 +74,7 @@ DEFAULT_EXPORT_KEEP = 48
 
 SETTINGS_KEYS = ("interval", "database", "timeout", "max_concurrency", "keywords", "max_items", "refresh_for")
 EXPORT_KEYS = ("dir", "every", "keep")
-TOP_LEVEL_KEYS = ("settings", "export", "feeds")
+TOP_LEVEL_KEYS = ("settings", "export", "feeds", "alerts", "notify")
 # Keys every [[feeds]] entry may have, whatever its type.
 COMMON_FEED_KEYS = ("name", "interval", "tags", "max_items", "refresh_for")
 URL_FEED_KEYS = ("url", "url_env")
@@ -137,6 +138,7 @@ class Config:
     settings: Settings = field(default_factory=Settings)
     export: ExportSettings = field(default_factory=ExportSettings)
     sources: tuple[SourceConfig, ...] = ()  # the [[feeds]] entries, in file order
+    alerts: AlertConfig = field(default_factory=AlertConfig)  # [[alerts]] rules, [notify] channels
     digest: str = ""  # sha256 hex of the file's bytes: tells a reload whether anything changed
     # Things that work but should be changed (a password in a URL): said once at load, never fatal.
     warnings: tuple[str, ...] = ()
@@ -401,18 +403,26 @@ class _Locator:
                 return block.keys[key]
         return self.blocks[0].keys.get(f"{table}.{key}") or self.table(table)
 
-    def entry(self, index: int) -> int | None:
-        """The header of the index-th `[[feeds]]` entry (0-based)."""
-        entries = self.by_path.get(("feeds",), [])
+    def entry(self, index: int, array: str = "feeds") -> int | None:
+        """The header of the index-th `[[feeds]]` (or `[[array]]`) entry (0-based)."""
+        entries = self.by_path.get((array,), [])
         if index < len(entries):
             return entries[index].line
-        return self.blocks[0].keys.get("feeds")
+        return self.blocks[0].keys.get(array)
 
-    def entry_key(self, index: int, key: str) -> int | None:
-        entries = self.by_path.get(("feeds",), [])
+    def entry_key(self, index: int, key: str, array: str = "feeds") -> int | None:
+        entries = self.by_path.get((array,), [])
         if index < len(entries) and key in entries[index].keys:
             return entries[index].keys[key]
-        return self.entry(index)
+        return self.entry(index, array)
+
+    def subtable_key(self, path: tuple[str, ...], key: str) -> int | None:
+        """`key` in the `[a.b]` table (`path` ("a", "b")), else that table's header."""
+        blocks = self.by_path.get(path, [])
+        for block in blocks:
+            if key in block.keys:
+                return block.keys[key]
+        return blocks[-1].line if blocks else self.table(path[0])
 
     def root_key(self, key: str) -> int | None:
         return self.table(key)
@@ -537,14 +547,30 @@ class _ConfigReader:
         settings = self._settings(self._table(data, "settings"))
         export = self._export(self._table(data, "export"))
         sources = self._sources(data.get("feeds", []), settings)
+        alerts = self._alerts(data, sources)
         return Config(
             path=self.path,
             settings=settings,
             export=export,
             sources=sources,
+            alerts=alerts,
             digest=digest,
             warnings=tuple(self.warnings),
         )
+
+    def _alerts(self, data: Mapping[str, Any], sources: Sequence[SourceConfig]) -> AlertConfig:
+        """`[[alerts]]` rules and `[notify.NAME]` channels (dashboard.contracts.alerts checks them)."""
+        try:
+            return read_alerts(data.get("alerts"), data.get("notify"), [source.name for source in sources])
+        except AlertProblem as problem:
+            if problem.index is not None:
+                line = self.locate.entry_key(problem.index, problem.key, "alerts")
+                where = f"[[alerts]] entry {problem.index + 1}"
+            else:
+                path = tuple(problem.table.split(".", 1))
+                line = self.locate.subtable_key(path, problem.key)
+                where = f"[{problem.table}]"
+            self.fail(line, f"{where}: {problem.key}" if problem.key else where, problem.message)
 
     def _require_encodable(self) -> None:
         """Text handed in as `str` may hold lone surrogates that no file (and no database) can store."""

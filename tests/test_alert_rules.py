@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from datetime import time
+from pathlib import Path
 
 import pytest
 
+from dashboard.config import ConfigError, load_config
 from dashboard.contracts.alerts import AlertProblem, QuietHours, read_alerts
+from dashboard.sources import source_types
 
 CHANNELS = {"work-chat": {"url_env": "WORK_CHAT_URL", "quiet_hours": "22:00-07:00"}}
 SOURCES = ["Blog", "Hacker News"]
@@ -108,3 +111,31 @@ def test_quiet_hours_across_midnight() -> None:
     assert quiet.contains(time(6, 59))
     assert not quiet.contains(time(7, 0))
     assert not quiet.contains(time(12, 0))
+
+
+def test_feeds_toml_mistakes_in_alerts_name_the_file_and_line(tmp_path: Path) -> None:
+    feeds = tmp_path / "feeds.toml"
+    feeds.write_text(
+        '[[feeds]]\nname = "Blog"\nurl = "https://blog.example/feed"\n\n'
+        '[notify.work-chat]\nurl_env = "WORK_CHAT_URL"\n\n'
+        '[[alerts]]\nwhen = "spike"\nnotify = ["work-chat"]\n\n'
+        '[[alerts]]\nwhen = "keyword"\nwords = ["down"]\nnotify = ["work-caht"]\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_config(feeds, registry=source_types())
+    assert str(caught.value) == (
+        f"{feeds}:15: [[alerts]] entry 2: notify: no channel 'work-caht' in [notify] (channels: work-chat)"
+        " (did you mean 'work-chat'?)"
+    )
+    feeds.write_text(feeds.read_text().replace("work-caht", "work-chat"), encoding="utf-8")
+    config = load_config(feeds, registry=source_types())
+    assert [rule.when for rule in config.alerts.rules] == ["spike", "keyword"]
+    assert config.alerts.channels["work-chat"].url_env == "WORK_CHAT_URL"
+
+
+def test_a_channel_url_in_feeds_toml_is_refused_at_its_line(tmp_path: Path) -> None:
+    feeds = tmp_path / "feeds.toml"
+    feeds.write_text('[notify.chat]\n\nurl = "slack://T000/B000/XXXX"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=r":3: \[notify.chat\]: url: a delivery URL holds a token"):
+        load_config(feeds, registry=source_types())

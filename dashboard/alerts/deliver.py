@@ -192,18 +192,20 @@ class Deliverer:
             log.warning("alert delivery to %s failed (attempt %d): %s", channel_name, attempts + 1, error)
         return Sent(channel_name, len(deliveries), error)
 
-    def send_test(self, channel_name: str, now: datetime) -> str:
-        """`alerts test CHANNEL`: one message straight to the channel; "" when it was delivered."""
-        channel = self.channels[channel_name]
-        try:
-            url = channel_url(channel, self.env)
-        except ChannelUnavailable as problem:
-            return str(problem)
-        return self.sender(
-            url,
-            "community-dashboard test message",
-            f"If you can read this, alerts reach channel {channel_name!r} ({now:%Y-%m-%d %H:%M} UTC).",
-        )
+
+def send_test_message(
+    channel: Channel, now: datetime, *, sender: Sender = apprise_sender, env: Mapping[str, str] | None = None
+) -> str:
+    """`alerts test CHANNEL`: one message straight to the channel, not stored; "" when delivered."""
+    try:
+        url = channel_url(channel, os.environ if env is None else env)
+    except ChannelUnavailable as problem:
+        return str(problem)
+    return sender(
+        url,
+        "community-dashboard test message",
+        f"If you can read this, alerts reach channel {channel.name!r} ({now:%Y-%m-%d %H:%M} UTC).",
+    )
 
 
 def message_for(deliveries: Sequence[Delivery]) -> tuple[str, str]:

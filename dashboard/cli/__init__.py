@@ -234,6 +234,9 @@ def build_parser() -> argparse.ArgumentParser:
     from dashboard.export.cli import add_export_commands
 
     add_export_commands(commands, common)
+    from dashboard.cli.alerts import add_alert_commands
+
+    add_alert_commands(commands, common)
     return parser
 
 
