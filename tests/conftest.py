@@ -13,6 +13,12 @@ from tests.localserver import LocalServer
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
+@pytest.fixture(autouse=True)
+def _log_in_tmp(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Commands run by tests log into a temporary file, never into the user's state folder."""
+    monkeypatch.setenv("COMMUNITY_DASHBOARD_LOG", str(tmp_path_factory.mktemp("log") / "test.log"))
+
+
 @pytest.fixture
 def server() -> Iterator[LocalServer]:
     with LocalServer() as local:
