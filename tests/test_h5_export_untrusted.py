@@ -250,3 +250,19 @@ def test_an_unknown_what_still_fails_with_the_choices(
         export(hostile, "--what", "mentionz", "-o", "-")
     assert raised.value.code == 2
     assert "choose from" in capsys.readouterr().err
+
+
+def test_feeds_import_prints_no_credentials(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    opml = tmp_path / "subs.opml"
+    opml.write_text(
+        f'<opml version="2.0"><body><outline text="Private" xmlUrl="{FEED_URL}"/>'
+        f'<outline text="Again" xmlUrl="{FEED_URL}"/></body></opml>',
+        encoding="utf-8",
+    )
+    config = tmp_path / "feeds.toml"
+    assert main(["feeds", "import", str(opml), "--config", str(config)]) == 0
+    out = capsys.readouterr().out
+    assert "+ Private  http://***@127.0.0.1:9/feed.xml" in out
+    assert "- Again  http://***@127.0.0.1:9/feed.xml: already there" in out
+    assert SECRET not in out
+    assert SECRET in config.read_text(encoding="utf-8")  # the user's own file keeps what they gave

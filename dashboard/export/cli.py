@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, BinaryIO
 
 from dashboard.config import Config, load_chosen_config
 from dashboard.models import MentionKind
-from dashboard.text import display_safe
+from dashboard.text import display_safe, redact_url
 
 if TYPE_CHECKING:
     from dashboard.analytics.windows import Window
@@ -391,14 +391,14 @@ def run_feeds_import(args: argparse.Namespace) -> int:
     for outcome in added:
         note = f"  ({outcome.reason})" if outcome.reason else ""
         print(
-            f"  + {display_safe(outcome.name, one_line=True)}  {display_safe(outcome.url, one_line=True)}{note}"
+            f"  + {display_safe(outcome.name, one_line=True)}  {display_safe(redact_url(outcome.url), one_line=True)}{note}"
         )
     if skipped:
         print(f"Skipped {len(skipped)}:")
         for outcome in skipped:
             print(
                 f"  - {display_safe(outcome.name, one_line=True)}  "
-                f"{display_safe(outcome.url, one_line=True)}: {outcome.reason}"
+                f"{display_safe(redact_url(outcome.url), one_line=True)}: {outcome.reason}"
             )
     return EXIT_OK
 
