@@ -27,7 +27,9 @@ _UNSAFE_ONE_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 _AUTHORITY = re.compile(r"^([^/?#\\]*//)([^/?#\\]*)")
 # A URL's userinfo inside free text (an error message, a title): scheme "://", then everything up to the
 # last "@" before the authority ends (a delimiter, a space or a quote).
-_USERINFO_IN_TEXT = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*://)[^\s/?#\\\"'<>]*@")
+# The lookbehind starts a scheme only at the start of a word: without it a long run of letters costs
+# the square of its length (every position would start a scheme that fails at the run's end).
+_USERINFO_IN_TEXT = re.compile(r"(?<![A-Za-z0-9+.\-])([A-Za-z][A-Za-z0-9+.\-]*://)[^\s/?#\\\"'<>]*@")
 
 
 def plain_text(markup: str | None) -> str:
@@ -100,7 +102,7 @@ def redact_credentials(text: str) -> str:
 
 def has_credentials(text: str) -> bool:
     """Whether `redact_credentials` would change `text`."""
-    return "@" in text and _USERINFO_IN_TEXT.search(text) is not None
+    return "@" in text and "://" in text and _USERINFO_IN_TEXT.search(text) is not None
 
 
 def shorten(text: str, width: int) -> str:

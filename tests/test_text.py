@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from dashboard.text import display_safe, plain_text, redact_url, shorten
+from dashboard.text import (
+    cell_safe,
+    display_safe,
+    escape_unsafe,
+    has_credentials,
+    has_unsafe,
+    plain_text,
+    redact_credentials,
+    redact_url,
+    shorten,
+)
 
 
 @pytest.mark.parametrize(
@@ -85,3 +95,29 @@ def test_redact_url_never_raises_on_garbage() -> None:
         result = redact_url(garbage)
         assert isinstance(result, str)
         assert "u:p" not in result
+
+
+def test_redact_credentials_in_free_text() -> None:
+    message = "Client error '401' for url 'https://user:tok@host/feed' (see http://docs.example/a@b)"
+    assert redact_credentials(message) == (
+        "Client error '401' for url 'https://***@host/feed' (see http://docs.example/a@b)"
+    )
+    assert redact_credentials("feed:https://a:b@c@host/x and mailto:me@example.org") == (
+        "feed:https://***@host/x and mailto:me@example.org"
+    )
+    assert has_credentials("x https://u:p@h/")
+    assert not has_credentials("alice@example.org")
+
+
+def test_redact_credentials_is_linear_on_a_long_run_of_letters() -> None:
+    # Without the word-start lookbehind each of the 200,000 positions would start a scheme scanning
+    # to the run's end (2e10 steps: the test would not finish). No clock is read here.
+    text = "a" * 200_000 + "://x @ y"
+    assert redact_credentials(text) == text
+
+
+def test_cell_safe_keeps_lines_and_drops_controls() -> None:
+    assert cell_safe("a\r\nb\rc\x1b[2Jd\te\x9b\u202e") == "a\nb\nc[2Jd\te"
+    assert escape_unsafe("a\x9bb\u202e") == "a\\u009bb\\u202e"
+    assert has_unsafe("x\x1b")
+    assert not has_unsafe("tab\tand\nnewline")
