@@ -28,11 +28,12 @@ MAX_RATE_LIMIT_WAIT = timedelta(days=7)
 
 _log = logging.getLogger(__name__)
 
-# Longer integers than this in a JSON body are no count or id of any API: they read as infinity, which
-# as_count turns into "unknown", instead of int()'s 4300-digit limit failing the whole body.
+# An integer longer than this in a JSON body is no count or id of any API. json.loads refuses one past
+# int()'s 4300-digit limit, failing the whole body; on a retry such integers read as infinity, which
+# as_count turns into "unknown".
 _JSON_INT_DIGITS = 40
 # A JSON string escape of a UTF-16 surrogate: json.loads keeps an unpaired one as is, and such a str
-# cannot be encoded as UTF-8 (not stored, not quoted into a URL). Only bodies with one are walked.
+# cannot be encoded as UTF-8 (not stored, not quoted into a URL). Only bodies with one are checked.
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
@@ -47,17 +48,35 @@ def json_body(response: Response) -> Any:
     if not body.strip():
         raise ParseError("empty body where JSON was expected", http_status=response.status)
     try:
-        try:
-            data = json.loads(body, parse_int=_json_int)
-        except UnicodeDecodeError:
-            data = json.loads(body.decode(json.detect_encoding(body), "replace"), parse_int=_json_int)
+        data = _loads(body)
     except (ValueError, UnicodeDecodeError, RecursionError) as error:
         kind = response.header("content-type", "unknown content type")
         what = "nested too deep" if isinstance(error, RecursionError) else str(error)
         raise ParseError(f"not JSON ({kind}): {what}", http_status=response.status) from error
-    if _SURROGATE_ESCAPE.search(body):
+    if _SURROGATE_ESCAPE.search(body) and not _encodes(data):
         data = _valid_strings(data)
     return data
+
+
+def _loads(body: bytes) -> Any:
+    """json.loads, with the slower lenient readings only for a body the plain one refuses."""
+    try:
+        return json.loads(body)
+    except UnicodeDecodeError:
+        text = body.decode(json.detect_encoding(body), "replace")
+    except ValueError:
+        text = body.decode(json.detect_encoding(body), "replace")
+        return json.loads(text, parse_int=_json_int)  # an integer past int()'s digit limit
+    return json.loads(text, parse_int=_json_int)
+
+
+def _encodes(data: Any) -> bool:
+    """Whether every string in `data` encodes as UTF-8 (json.dumps in C: much faster than a walk)."""
+    try:
+        json.dumps(data, ensure_ascii=False, allow_nan=True).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _json_int(text: str) -> int | float:
