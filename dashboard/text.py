@@ -19,6 +19,7 @@ _BLANK_LINES = re.compile(r"\n\s*\n+")
 
 # C0 controls except tab and newline, DEL, C1 controls, bidi embeddings/overrides/isolates.
 _UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_SAFE_ASCII = bytes(range(0x20, 0x7F)) + b"\t\n"
 _UNSAFE_ONE_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 # The start of a URL's authority: whatever stands before the first "//" (a scheme, stacked ones such as
@@ -55,7 +56,13 @@ def display_safe(text: object, *, one_line: bool = False) -> str:
 
 
 def has_unsafe(text: str) -> bool:
-    """Whether `display_safe` would change `text` (a cheap test before a column-wide clean-up)."""
+    """Whether `display_safe` would change `text` (a cheap test before a column-wide clean-up).
+
+    ASCII text (most URLs, keys, names) is checked by deleting its safe bytes in one C pass, about
+    three times faster than the regex, which the rest gets.
+    """
+    if text.isascii():
+        return bool(text.encode("ascii").translate(None, _SAFE_ASCII))
     return _UNSAFE.search(text) is not None
 
 

@@ -121,3 +121,10 @@ def test_cell_safe_keeps_lines_and_drops_controls() -> None:
     assert escape_unsafe("a\x9bb\u202e") == "a\\u009bb\\u202e"
     assert has_unsafe("x\x1b")
     assert not has_unsafe("tab\tand\nnewline")
+
+
+def test_has_unsafe_agrees_with_display_safe_on_every_ascii_and_unsafe_character() -> None:
+    characters = [chr(code) for code in range(0x100)] + [chr(code) for code in range(0x2020, 0x2070)]
+    for char in characters:
+        for text in (char, f"plain {char} text", f"é {char}"):
+            assert has_unsafe(text) == (display_safe(text) != text), repr(text)
