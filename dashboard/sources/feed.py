@@ -12,9 +12,11 @@ import codecs
 import functools
 import hashlib
 import io
+import logging
 import re
+from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urljoin, urlparse
@@ -29,6 +31,8 @@ from dashboard.contracts.source import PollContext, Source, register
 from dashboard.models import Mention, MentionKind, PollOutcome
 from dashboard.sources import feed_fast, feed_json
 from dashboard.text import plain_text
+
+_log = logging.getLogger(__name__)
 
 SUMMARY_LIMIT = 2000  # characters of plain text kept per mention
 KEY_LIMIT = 512  # longer ids are replaced by their hash
@@ -90,13 +94,18 @@ class FeedSource(Source):
                 http_status=response.status,
                 bytes_read=len(body),
             )
-        mentions = await ctx.parse(parse_feed, body, parse_headers(response), ctx.now, owners)
-        mentions = mentions[: self.config.max_items]
+        parsed = await ctx.parse(parse_feed_detailed, body, parse_headers(response), ctx.now, owners)
+        notes = ""
+        if parsed.fast_path_error:  # here, not in the worker: the parse pool's processes log nowhere
+            note_fast_path_failure(url, parsed.fast_path_error)
+            notes = f"fast path failed ({parsed.fast_path_error}); parsed by feedparser"
+        mentions = parsed.mentions[: self.config.max_items]
         return PollOutcome(
             mentions=mentions,
             cursor={**cursor, GUIDS: owners_of(mentions)},
             http_status=response.status,
             bytes_read=len(body),
+            notes=notes,
         )
 
 
@@ -141,12 +150,47 @@ def parse_headers(response: Response) -> dict[str, str]:
     return headers
 
 
+@dataclass(frozen=True, slots=True)
+class FeedParse:
+    """parse_feed's mentions, and what the fast path raised when it failed in a way it should not
+    have (a bug, or a feedparser release whose internals moved): "" when it took the document or
+    refused it as Unsupported."""
+
+    mentions: tuple[Mention, ...]
+    fast_path_error: str = ""
+
+
+# Unexpected fast-path failures in this process, by exception type: each one is a feed parsed
+# ~4x slower by feedparser, which must be visible (logged, and in the poll's notes), never silent.
+FAST_PATH_FAILURES: Counter[str] = Counter()
+
+
+def note_fast_path_failure(url: str, error: str) -> None:
+    """Count and log one unexpected fast-path failure (feedparser parsed the feed instead)."""
+    FAST_PATH_FAILURES[error.split(":", 1)[0]] += 1
+    _log.warning("feed fast path failed for %s, parsed by feedparser instead: %s", url or "?", error)
+
+
 def parse_feed(
     body: bytes,
     headers: dict[str, str],
     fallback_time: datetime,
     owners: Mapping[str, Owner] | None = None,
 ) -> tuple[Mention, ...]:
+    """parse_feed_detailed's mentions; an unexpected fast-path failure is counted and logged, with
+    the feed's address from Content-Location (see `parse_headers`)."""
+    parsed = parse_feed_detailed(body, headers, fallback_time, owners)
+    if parsed.fast_path_error:
+        note_fast_path_failure(headers.get("content-location", ""), parsed.fast_path_error)
+    return parsed.mentions
+
+
+def parse_feed_detailed(
+    body: bytes,
+    headers: dict[str, str],
+    fallback_time: datetime,
+    owners: Mapping[str, Owner] | None = None,
+) -> FeedParse:
     """Feed bytes -> mentions, in feed order, one per post (see `distinct_keys`).
 
     `headers` are the response headers (Content-Type carries the charset, Content-Location the
@@ -160,12 +204,14 @@ def parse_feed(
     """
     body = _declaration_first(body)
     content_type = headers.get("content-type", "")
+    error = ""
     if feed_json.looks_like_json(body, content_type):
         parsed = feed_json.parse(body, content_type)
     else:
         prepared = decoding_headers(body, headers)
-        parsed = _parse_fast(body, prepared) or _parse_with_feedparser(body, headers, prepared)
-    return distinct_keys(_mentions(parsed, headers, fallback_time), owners or {})
+        fast, error = _parse_fast(body, prepared)
+        parsed = fast or _parse_with_feedparser(body, headers, prepared)
+    return FeedParse(distinct_keys(_mentions(parsed, headers, fallback_time), owners or {}), error)
 
 
 def parse_feed_fast(
@@ -173,7 +219,7 @@ def parse_feed_fast(
 ) -> tuple[Mention, ...] | None:
     """parse_feed through the fast path only: None when parse_feed would fall back to feedparser."""
     body = _declaration_first(body)
-    parsed = _parse_fast(body, decoding_headers(body, headers))
+    parsed, _error = _parse_fast(body, decoding_headers(body, headers))
     return None if parsed is None else distinct_keys(_mentions(parsed, headers, fallback_time), {})
 
 
@@ -203,11 +249,14 @@ def _declaration_first(body: bytes) -> bytes:
     return body
 
 
-def _parse_fast(body: bytes, headers: dict[str, str]) -> feed_fast.Parsed | None:
+def _parse_fast(body: bytes, headers: dict[str, str]) -> tuple[feed_fast.Parsed | None, str]:
+    """(the fast path's result or None, "" or the unexpected error that made it give up)."""
     try:
-        return feed_fast.parse(body, headers)
-    except Exception:  # Unsupported, or anything the fast path did not foresee: feedparser decides
-        return None
+        return feed_fast.parse(body, headers), ""
+    except feed_fast.Unsupported:  # by design: feedparser decides
+        return None, ""
+    except Exception as error:  # a bug or a moved feedparser internal: feedparser decides, visibly
+        return None, f"{type(error).__name__}: {error}"[:300]
 
 
 def _parse_with_feedparser(

@@ -338,6 +338,8 @@ class _Machine:
             else:
                 attrs[key.lower()] = value
         if qualified:
+            # SAX's qnames, every attribute in document order: a plain `count` written before
+            # `thr:count` is set again by its own qname after the namespaced one took its key.
             for key, value in attrib.items():
                 if key[0] == "{":
                     namespace, localname = key[1:].split("}", 1)
@@ -345,6 +347,8 @@ class _Machine:
                     if document_prefix is None:
                         raise Unsupported("attribute prefix unknown")
                     attrs[(document_prefix + ":" + localname).lower()] = value
+                else:
+                    attrs[key.lower()] = value
         return [
             (key, value.lower() if key in ("rel", "type") and value else value)
             for key, value in attrs.items()

@@ -1,0 +1,219 @@
+"""The feed fast path against feedparser: namespace corner cases the differential fuzz found, the
+feedparser internals the fast path depends on (and the version bound that keeps them), and an
+unexpected fast-path failure made visible instead of a silent slow-down."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import tomllib
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+
+import pytest
+from packaging.specifiers import SpecifierSet
+
+from dashboard.contracts.source import InlineParser, PollContext
+from dashboard.fetch.http import Fetcher
+from dashboard.models import SourceConfig
+from dashboard.sources import feed, feed_fast
+from dashboard.sources.feed import FeedSource, parse_feed, parse_feed_fast, parse_feed_with_feedparser
+from tests.conftest import fixture_bytes
+from tests.localserver import LocalServer, Reply
+
+NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+HEADERS = {"content-type": "application/rss+xml", "content-location": "https://blog.example.org/feed/"}
+ROOT = Path(__file__).parent.parent
+
+RSS_NS = (
+    "xmlns:media='http://search.yahoo.com/mrss/' xmlns:thr='http://purl.org/syndication/thread/1.0'"
+    " xmlns:dc='http://purl.org/dc/elements/1.1/' xmlns:slash='http://purl.org/rss/1.0/modules/slash/'"
+)
+
+
+def rss(items: str, namespaces: str = RSS_NS) -> bytes:
+    return (
+        f"<?xml version='1.0' encoding='utf-8'?><rss version='2.0' {namespaces}><channel><title>T</title>"
+        f"{items}</channel></rss>"
+    ).encode()
+
+
+# --- 5. documents the differential fuzz found, and their neighbours -----------------------------
+
+NAMESPACE_DOCUMENTS = {
+    # A namespaced attribute with the local name of a plain one must not overwrite it.
+    "plain-count-then-thr-count": rss(
+        "<item><title>t</title><guid>g</guid><media:starRating count='5' thr:count='x'/></item>"
+    ),
+    "thr-count-then-plain-count": rss(
+        "<item><title>t</title><guid>g</guid><media:starRating thr:count='x' count='5'/></item>"
+    ),
+    "views-and-foreign-views": rss(
+        "<item><title>t</title><guid>g</guid>"
+        "<media:community><media:statistics views='12' x:views='99' xmlns:x='urn:x'/></media:community></item>"
+    ),
+    # A prefix re-declared on a descendant with another namespace URI.
+    "dc-redeclared-on-item": rss(
+        "<item xmlns:dc='urn:other'><title>t</title><guid>g</guid><dc:creator>Not DC</dc:creator>"
+        "<dc:date>2025-01-01T00:00:00Z</dc:date></item>"
+        "<item><guid>h</guid><title>after</title><dc:creator>Real DC</dc:creator></item>"
+    ),
+    "unknown-prefix-rebound-to-dc": rss(
+        "<item><title>t</title><guid>g</guid>"
+        "<x:creator xmlns:x='http://purl.org/dc/elements/1.1/'>Via x</x:creator></item>"
+        "<item><title>u</title><guid>h</guid><x:creator>Back to urn:x</x:creator></item>",
+        RSS_NS + " xmlns:x='urn:x'",
+    ),
+    "default-namespace-on-item": rss(
+        "<item xmlns='urn:y'><title>Title in urn:y</title><guid>g</guid><link>https://e.org/y</link></item>"
+        "<item><title>plain</title><guid>h</guid></item>"
+    ),
+    "atom-prefix-rebound": rss(
+        "<item><title>t</title><guid>g</guid>"
+        "<a:author xmlns:a='urn:not-atom'><a:name>Zed</a:name></a:author>"
+        "<a:link xmlns:a='http://www.w3.org/2005/Atom' rel='replies' thr:count='4' href='https://e.org/r'/></item>",
+        RSS_NS + " xmlns:a='http://www.w3.org/2005/Atom'",
+    ),
+    "slash-redeclared-then-restored": rss(
+        "<item xmlns:slash='urn:not-slash'><title>t</title><guid>g</guid><slash:comments>9</slash:comments></item>"
+        "<item><title>u</title><guid>h</guid><slash:comments>3</slash:comments></item>"
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(NAMESPACE_DOCUMENTS))
+def test_namespace_corner_cases_give_feedparsers_mentions(name: str) -> None:
+    body = NAMESPACE_DOCUMENTS[name]
+
+    fast = parse_feed_fast(body, HEADERS, NOW)
+    slow = parse_feed_with_feedparser(body, HEADERS, NOW)
+
+    if fast is not None:  # the fast path may refuse a document, never disagree with feedparser
+        assert fast == slow
+    assert parse_feed(body, HEADERS, NOW) == slow
+
+
+def test_a_plain_attribute_beside_a_namespaced_one_of_the_same_name_is_kept() -> None:
+    body = NAMESPACE_DOCUMENTS["plain-count-then-thr-count"]
+
+    fast = parse_feed_fast(body, HEADERS, NOW)
+
+    assert fast is not None
+    assert [mention.likes for mention in fast] == [5]
+
+
+# --- 6. feedparser's internals: exactly these, within the bound --------------------------------
+
+# Every name the fast path and feed.py import from feedparser's modules, and the attributes they
+# read. Private or undocumented, so pyproject bounds feedparser below 6.1: a release that moves
+# one fails this test, not users' polls.
+FEEDPARSER_NAMES = {
+    "feedparser.api": ["StrictFeedParser"],
+    "feedparser.datetimes": ["_parse_date"],
+    "feedparser.encodings": ["convert_to_utf8", "RE_XML_PI_ENCODING", "parse_content_type"],
+    "feedparser.html": ["_cp1252"],
+    "feedparser.mixin": ["_FeedParserMixin"],
+    "feedparser.sanitizer": ["RE_DOCTYPE_PATTERN", "RE_ENTITY_PATTERN"],
+    "feedparser.urls": ["_urljoin", "make_safe_absolute_uri"],
+    "feedparser.util": ["FeedParserDict"],
+}
+FEEDPARSER_ATTRIBUTES = {
+    "_FeedParserMixin": ["namespaces", "can_be_relative_uri", "html_types", "looks_like_html"],
+    "FeedParserDict": ["keymap"],
+}
+
+
+def test_the_feedparser_internals_the_fast_path_uses_exist() -> None:
+    found = {}
+    for module_name, names in FEEDPARSER_NAMES.items():
+        module = importlib.import_module(module_name)
+        for name in names:
+            found[name] = getattr(module, name)
+    for owner, attributes in FEEDPARSER_ATTRIBUTES.items():
+        for attribute in attributes:
+            assert hasattr(found[owner], attribute), (owner, attribute)
+    assert "http://purl.org/dc/elements/1.1/" in found["_FeedParserMixin"].namespaces
+    assert any(name.startswith("_start_") for name in dir(found["StrictFeedParser"]))
+
+
+def test_the_fast_path_imports_no_other_feedparser_names() -> None:
+    imported: dict[str, set[str]] = {}
+    for path in ("dashboard/sources/feed_fast.py", "dashboard/sources/feed.py"):
+        for line in (ROOT / path).read_text(encoding="utf-8").splitlines():
+            if line.startswith("from feedparser"):
+                module, names = line.removeprefix("from ").split(" import ")
+                imported.setdefault(module, set()).update(name.strip() for name in names.split(","))
+    assert imported == {module: set(names) for module, names in FEEDPARSER_NAMES.items()}
+
+
+def test_pyproject_bounds_feedparser_below_the_next_minor_release() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    [requirement] = [dep for dep in project["dependencies"] if dep.startswith("feedparser")]
+    specifier = SpecifierSet(requirement.removeprefix("feedparser"))
+    installed = metadata.version("feedparser")
+
+    assert installed in specifier
+    assert "6.0.11" in specifier
+    assert "6.1.0" not in specifier
+    assert "6.1.0a1" not in specifier
+
+
+# --- 6. an unexpected fast-path failure is counted and logged, and feedparser still answers -------
+
+
+async def test_an_unexpected_fast_path_error_is_logged_with_the_feed_url_and_noted(
+    server: LocalServer, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    body = fixture_bytes("feeds", "rss2.xml")
+    server.route("/feed.xml", Reply(body=body, headers={"Content-Type": "application/rss+xml"}))
+    expected = parse_feed_with_feedparser(body, {"content-location": server.url("/feed.xml")}, NOW)
+
+    def broken(body: bytes, headers: object) -> feed_fast.Parsed:
+        raise TypeError("a moved feedparser internal")
+
+    monkeypatch.setattr(feed_fast, "parse", broken)
+    before = feed.FAST_PATH_FAILURES["TypeError"]
+    source = FeedSource(SourceConfig(name="blog", type="feed", interval=600.0, url=server.url("/feed.xml")))
+
+    with caplog.at_level(logging.WARNING, logger="dashboard.sources.feed"):
+        async with Fetcher(timeout=5.0) as fetcher:
+            outcome = await source.poll(PollContext(fetch=fetcher.fetch, parse=InlineParser(), now=NOW))
+
+    assert outcome.mentions == expected
+    assert "fast path failed (TypeError: a moved feedparser internal)" in outcome.notes
+    assert feed.FAST_PATH_FAILURES["TypeError"] == before + 1
+    [record] = [r for r in caplog.records if r.name == "dashboard.sources.feed"]
+    assert record.levelno == logging.WARNING
+    assert server.url("/feed.xml") in record.getMessage()
+    assert "TypeError: a moved feedparser internal" in record.getMessage()
+
+
+def test_parse_feed_called_directly_logs_the_fallback_too(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(body: bytes, headers: object) -> feed_fast.Parsed:
+        raise KeyError("surprise")
+
+    monkeypatch.setattr(feed_fast, "parse", broken)
+    body = fixture_bytes("feeds", "atom.xml")
+
+    with caplog.at_level(logging.WARNING, logger="dashboard.sources.feed"):
+        mentions = parse_feed(body, HEADERS, NOW)
+
+    assert mentions == parse_feed_with_feedparser(body, HEADERS, NOW)
+    assert any("https://blog.example.org/feed/" in r.getMessage() for r in caplog.records)
+
+
+def test_a_document_the_fast_path_refuses_by_design_is_not_a_failure(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Unsupported (a DOCTYPE, xml:base, a handler not ported) is the designed way to fall back."""
+    body = b"<?xml version='1.0'?><!DOCTYPE rss><rss version='2.0'><channel><item><title>t</title></item></channel></rss>"
+    before = sum(feed.FAST_PATH_FAILURES.values())
+
+    with caplog.at_level(logging.WARNING, logger="dashboard.sources.feed"):
+        parse_feed(body, HEADERS, NOW)
+
+    assert sum(feed.FAST_PATH_FAILURES.values()) == before
+    assert not [r for r in caplog.records if r.name == "dashboard.sources.feed"]
