@@ -10,12 +10,12 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
-from dashboard.contracts.errors import ParseError
+from dashboard.contracts.errors import HTTPError, ParseError, RateLimited
 from dashboard.contracts.http import Response
 from dashboard.contracts.source import InlineParser, PollContext
 from dashboard.fetch.http import Fetcher
@@ -219,3 +219,44 @@ def test_mentions_from_skips_an_item_that_raises_and_fails_when_all_do(
     with pytest.raises(ParseError, match="no item of the answer could be read"):
         mentions_from([{"bad": True}, {"bad": True}], convert)
     assert mentions_from([], convert) == ()
+
+
+# --- Stack Exchange's refusals: the wait is read from a message the server writes ---
+
+
+@pytest.mark.parametrize(
+    ("message", "wait"),
+    [
+        ("more requests available in 99999999999999999999 seconds", timedelta(days=7)),
+        # The message is shortened before it is read: "seconds" is cut off, so the default wait.
+        ("more requests available in " + "9" * 5000 + " seconds", timedelta(hours=1)),
+        ("more requests available in ٣٠ seconds", timedelta(hours=1)),  # not ASCII digits: the default
+        ("more requests available in 30 seconds", timedelta(seconds=30)),
+    ],
+    ids=["20-digits", "5000-digits", "arabic-indic", "plain"],
+)
+async def test_stack_exchange_throttle_with_a_hostile_wait_is_a_bounded_rate_limit(
+    server: LocalServer, message: str, wait: timedelta
+) -> None:
+    body = {"error_id": 502, "error_name": "throttle_violation", "error_message": message}
+    server.route("/*", Reply(400, json.dumps(body).encode(), {"Content-Type": "application/json"}))
+    config = SourceConfig(
+        name="se", type="stackexchange", interval=900, base_url=server.base_url, options={"query": "x"}
+    )
+    async with Fetcher(timeout=10.0) as fetcher:
+        context = PollContext(fetch=fetcher.fetch, parse=InlineParser(), now=NOW, first_poll=True)
+        with pytest.raises(RateLimited) as caught:
+            await make_source(config).poll(context)
+    assert caught.value.until == NOW + wait
+
+
+async def test_stack_exchange_refusal_nested_too_deep_is_a_plain_http_error(server: LocalServer) -> None:
+    server.route("/*", Reply(400, b"[" * 60_000, {"Content-Type": "application/json"}))
+    config = SourceConfig(
+        name="se", type="stackexchange", interval=900, base_url=server.base_url, options={"query": "x"}
+    )
+    async with Fetcher(timeout=10.0) as fetcher:
+        context = PollContext(fetch=fetcher.fetch, parse=InlineParser(), now=NOW, first_poll=True)
+        with pytest.raises(HTTPError) as caught:
+            await make_source(config).poll(context)
+    assert caught.value.http_status == 400

@@ -26,6 +26,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from dashboard.contracts.errors import FetchError, HTTPError, NeedsCredentials, ParseError, RateLimited
+from dashboard.contracts.headers import ascii_integer
 from dashboard.contracts.http import Request, Response
 from dashboard.contracts.source import KeySpec, PollContext, Source, register
 from dashboard.models import Mention, MentionKind, PollOutcome
@@ -57,7 +58,7 @@ DEFAULT_THROTTLE_WAIT = timedelta(hours=1)
 SUGGESTED_KEY_ENV = "STACKEXCHANGE_KEY"
 # error_id values that mean the key (or a missing one) is the problem.
 _KEY_ERRORS = frozenset({401, 402, 403, 405, 406})
-_SECONDS = re.compile(r"(\d+)\s*seconds?")
+_SECONDS = re.compile(r"([0-9]+)\s*seconds?", re.ASCII)  # ASCII digits: "\d" also matches "٣"
 
 
 # --- parsing: JSON -> mentions (pure) -------------------------------------------------------------------
@@ -106,7 +107,13 @@ def error_of(
     message = f"Stack Exchange {name} ({error_id}): {detail}".rstrip(": ")
     if error_id == 502:  # throttle_violation: the quota is spent or requests came too fast
         wait = _SECONDS.search(detail)
-        delay = timedelta(seconds=int(wait.group(1))) if wait else DEFAULT_THROTTLE_WAIT
+        seconds = ascii_integer(wait.group(1)) if wait else None
+        # Bounded before timedelta: "99999999999999999999 seconds" would overflow it.
+        delay = (
+            DEFAULT_THROTTLE_WAIT
+            if seconds is None
+            else timedelta(seconds=min(seconds, MAX_WAIT.total_seconds()))
+        )
         return RateLimited(message, until=now + min(delay, MAX_WAIT), http_status=http_status)
     if error_id == 503:  # temporarily_unavailable
         return RateLimited(message, until=now + timedelta(minutes=5), http_status=http_status)
@@ -151,7 +158,7 @@ def explain_refusal(error: HTTPError, now: datetime, key_env: str = "") -> Fetch
     if isinstance(body, bytes | bytearray) and body.strip():
         try:
             mapped = error_of(json.loads(body), now, key_env, error.http_status)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested too deep to read
             mapped = None
         if mapped is not None:
             return mapped
