@@ -56,3 +56,35 @@ def test_failures_back_off_exponentially_with_jitter_up_to_a_cap() -> None:
 def test_auth_failure_is_shown_as_needs_credentials() -> None:
     update = schedule.after_failure(NOW, 900, NeedsCredentials("401", env_var="TOKEN"), 2, RNG)
     assert update.status == SourceStatus.NEEDS_CREDENTIALS
+
+
+def test_explicit_failures_count_once_and_never_postpone_the_scheduled_poll() -> None:
+    """Ten `check --fetch` runs with the network down used to push the next scheduled poll 6 h away."""
+    failures, scheduled = 0, None
+    for _ in range(10):
+        update = schedule.after_failure(
+            NOW, 900, HTTPError("500", http_status=500), failures, RNG, explicit=True, scheduled=scheduled
+        )
+        failures, scheduled = update.consecutive_failures, update.next_poll_at
+        assert update.status == SourceStatus.FAILING
+        assert failures == 1
+        assert scheduled == NOW  # it was due (never polled): it stays due for the scheduler
+
+
+def test_an_explicit_failure_waits_at_most_one_failures_backoff() -> None:
+    far = NOW + timedelta(hours=5)  # the schedule had backed off after scheduled failures
+    update = schedule.after_failure(NOW, 900, HTTPError("500"), 6, RNG, explicit=True, scheduled=far)
+    assert update.next_poll_at is not None
+    assert update.next_poll_at <= NOW + timedelta(seconds=1.1 * 900)
+    assert update.consecutive_failures == 6  # not lengthened by the manual try
+    soon = NOW + timedelta(minutes=5)
+    kept = schedule.after_failure(NOW, 900, HTTPError("500"), 0, RNG, explicit=True, scheduled=soon)
+    assert (kept.next_poll_at, kept.consecutive_failures) == (soon, 1)
+
+
+def test_an_explicit_fetch_still_obeys_the_server() -> None:
+    until = NOW + timedelta(hours=3)
+    limited = schedule.after_failure(NOW, 900, RateLimited("429", until=until), 0, RNG, explicit=True)
+    assert (limited.status, limited.next_poll_at) == (SourceStatus.RATE_LIMITED, until)
+    gone = schedule.after_failure(NOW, 900, Gone("410"), 0, RNG, explicit=True)
+    assert (gone.status, gone.next_poll_at) == (SourceStatus.GONE, None)

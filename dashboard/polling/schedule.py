@@ -5,6 +5,10 @@
 - 410: gone; no next poll until the source's config changes.
 - Any other failure: exponential backoff from the interval, with jitter, capped at 6 hours.
   A failing source is never dropped: it is retried at least every 6 hours.
+- A failure of an explicit fetch (`check --fetch`, `poll --once`, the dashboard's `r`) counts as one
+  failure at most and never moves the scheduled poll later: the user asked for that fetch, the
+  schedule did not, so ten manual tries with the network down do not push the next scheduled poll
+  hours away, and a dashboard opened afterwards polls what was due.
 """
 
 from __future__ import annotations
@@ -31,8 +35,17 @@ def after_success(
 
 
 def after_failure(
-    now: datetime, interval: float, error: FetchError, failures_before: int, rng: random.Random
+    now: datetime,
+    interval: float,
+    error: FetchError,
+    failures_before: int,
+    rng: random.Random,
+    *,
+    explicit: bool = False,
+    scheduled: datetime | None = None,
 ) -> SourceUpdate:
+    """The next poll after a failed one. `explicit`: the user asked for this fetch; `scheduled` is when
+    the source was due before it (None: due now). A 410 or a server's wait applies either way."""
     failures = failures_before + 1
     if isinstance(error, Gone):
         return SourceUpdate(SourceStatus.GONE, None, failures)
@@ -40,7 +53,11 @@ def after_failure(
         until = min(max(error.until, now), now + MAX_RETRY_AFTER)
         return SourceUpdate(SourceStatus.RATE_LIMITED, until, failures)
     status = SourceStatus.NEEDS_CREDENTIALS if isinstance(error, NeedsCredentials) else SourceStatus.FAILING
-    return SourceUpdate(status, now + backoff(interval, failures, rng), failures)
+    if not explicit:
+        return SourceUpdate(status, now + backoff(interval, failures, rng), failures)
+    # One failure's worth at most, and never later than the schedule already said.
+    one_failure = now + backoff(interval, 1, rng)
+    return SourceUpdate(status, min(scheduled or now, one_failure), max(failures_before, 1))
 
 
 def backoff(interval: float, failures: int, rng: random.Random) -> timedelta:
