@@ -23,13 +23,24 @@ PARSE_BUDGET = 20.0
 async def running_poller(
     config: Config, database: Path, *, clock: Callable[[], datetime] = utc_now
 ) -> AsyncIterator[Poller]:
-    """A poller with its fetcher, parse workers and store; all closed on exit, in-flight writes done."""
+    """A poller with its fetcher, parse workers and store; all closed on exit, in-flight writes done.
+
+    If `Poller.run` ends by itself (the store failed), it raises, and `poller.stopped` holds a
+    PollerStopped saying when and why; pass `on_stopped=` to `run` to be told at once.
+    """
     store = Store.open(database)
     try:
         with ProcessParser(workers=os.cpu_count() or 2, budget=PARSE_BUDGET) as parser:
             async with Fetcher(
                 timeout=config.settings.timeout, max_concurrency=config.settings.max_concurrency
             ) as fetcher:
-                yield Poller(config, store, fetcher.fetch, parser, clock=clock)
+                poller = Poller(config, store, fetcher.fetch, parser, clock=clock)
+                try:
+                    yield poller
+                finally:
+                    # Whatever ended the body (a return, an error, a cancelled task), no poll may
+                    # outlive the fetcher, the parse workers or the store: cancel those not writing
+                    # and wait for the writes, while all three are still open.
+                    await poller.wind_down(grace=0)
     finally:
         store.close()
