@@ -1,19 +1,36 @@
-"""`poll` and `check`: the headless commands that fetch sources into the store."""
+"""`poll` and `check`: the headless commands that fetch sources into the store.
+
+Exit statuses of `poll --once` and `check --fetch`: 0 when at least one source was read (or none was
+due), 3 (EXIT_ALL_FAILED) when every source polled failed, 130 when interrupted before the end;
+1 and 2 as for every command (the store failed; a configuration or usage mistake).
+
+Stopping (`poll`, and `poll --once` / `check --fetch` when interrupted): the first Ctrl-C or SIGTERM
+cancels every source not yet started, gives the polls already running up to STOP_GRACE (5 s) to
+finish and store what they fetched, then says "Stopped"; a second Ctrl-C or SIGTERM exits at once
+(status 130; the store stays whole, as after a kill).
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from dashboard.cli.common import EXIT_OK, database_path, load
 from dashboard.config import Config
 from dashboard.durations import format_duration
 from dashboard.models import PollRecord
-from dashboard.text import display_safe, shorten
+from dashboard.text import display_safe, redact_url, shorten
+
+EXIT_ALL_FAILED = 3  # every source polled failed: nothing fresh was collected
+EXIT_INTERRUPTED = 130
+# error_class values that mean the server was never reached (DNS, refused, unreachable, connect timeout).
+CONNECTION_ERRORS = frozenset({"network", "timeout"})
+NO_NETWORK_HINT = "no network? behind a proxy? set HTTPS_PROXY (and NO_PROXY) if so"
 
 
 def print_record(record: PollRecord, width: int) -> None:
@@ -29,38 +46,118 @@ def print_record(record: PollRecord, width: int) -> None:
     print(line, flush=True)
 
 
+def summary_lines(records: Sequence[PollRecord]) -> list[str]:
+    """What a run's lines add up to, when that is news: nothing reachable, or nothing worked."""
+    if not records:
+        return []
+    failed = [record for record in records if not record.status.is_success]
+    unreachable = sum(1 for record in failed if record.error_class in CONNECTION_ERRORS)
+    lines = []
+    if unreachable == len(records):
+        lines.append(f"No source could be reached ({unreachable} of {len(records)}): {NO_NETWORK_HINT}.")
+    elif len(records) >= 3 and unreachable * 4 >= len(records) * 3:
+        lines.append(f"{unreachable} of {len(records)} sources could not be reached: {NO_NETWORK_HINT}.")
+    if len(failed) == len(records):
+        lines.append(f"All {len(records)} source(s) polled failed (exit status {EXIT_ALL_FAILED}).")
+    return lines
+
+
+def exit_status(records: Sequence[PollRecord]) -> int:
+    """0 if one source was read (or none was due); EXIT_ALL_FAILED if every one polled failed."""
+    if records and not any(record.status.is_success for record in records):
+        return EXIT_ALL_FAILED
+    return EXIT_OK
+
+
 def run_poll(args: argparse.Namespace) -> int:
     config = load(args)
     database = database_path(args, config)
     width = max((len(source.name) for source in config.sources), default=10)
     if args.once:
-        records = asyncio.run(_poll_once(config, database))
-        for record in sorted(records, key=lambda r: r.source):
-            print_record(record, width)
-        skipped = len(config.sources) - len(records)
-        if skipped:
-            print(f"({skipped} source(s) skipped: gone, or waiting out a rate limit; see `check`)")
-        return EXIT_OK
+        return _report_once(config, database, width)
     print(f"Polling {len(config.sources)} source(s) into {database}; Ctrl-C to stop.", flush=True)
-    asyncio.run(_poll_forever(config, database, lambda record: print_record(record, width)))
+    first_round: dict[str, PollRecord] = {}
+
+    def report(record: PollRecord) -> None:
+        print_record(record, width)
+        # Once every source has been tried, say so if none (or hardly any) could be reached.
+        if len(first_round) < len(config.sources) and record.source not in first_round:
+            first_round[record.source] = record
+            if len(first_round) == len(config.sources):
+                for line in summary_lines(list(first_round.values())):
+                    if not line.startswith("All "):
+                        print(line, flush=True)
+
+    asyncio.run(_poll_forever(config, database, report))
     return EXIT_OK
 
 
-async def _poll_once(config: Config, database: Path) -> list[PollRecord]:
+def _report_once(config: Config, database: Path, width: int) -> int:
+    """Poll every source once, print a line each, sum up; the status says whether anything worked."""
+    records, interrupted = asyncio.run(_poll_once(config, database))
+    for record in sorted(records, key=lambda r: r.source):
+        print_record(record, width)
+    for line in summary_lines(records):
+        print(line, flush=True)
+    if interrupted:
+        missing = len(config.sources) - len(records)
+        print(f"Stopped: interrupted, {missing} source(s) not polled.", flush=True)
+        return EXIT_INTERRUPTED
+    skipped = len(config.sources) - len(records)
+    if skipped:
+        print(f"({skipped} source(s) skipped: gone, or waiting out a rate limit; see `check`)")
+    return exit_status(records)
+
+
+class _Interrupts:
+    """SIGINT/SIGTERM: the first sets `stop` (a graceful stop), the second exits at once."""
+
+    def __init__(self, stop: asyncio.Event) -> None:
+        self.stop = stop
+
+    def install(self) -> None:
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, self)
+
+    def __call__(self) -> None:
+        if not self.stop.is_set():
+            from dashboard.polling.poller import STOP_GRACE
+
+            self.stop.set()
+            print(
+                f"Stopping: finishing the polls in flight (at most {STOP_GRACE:g} s);"
+                " press Ctrl-C again to quit at once.",
+                file=sys.stderr,
+                flush=True,
+            )
+            return
+        print(
+            "Forced exit: polls in flight were abandoned (nothing half-stored).", file=sys.stderr, flush=True
+        )
+        sys.stdout.flush()
+        # SQLite commits are atomic, so the store is whole, as after a kill; the parse workers
+        # notice their parent is gone and exit.
+        os._exit(EXIT_INTERRUPTED)
+
+
+async def _poll_once(config: Config, database: Path) -> tuple[list[PollRecord], bool]:
+    """Every source once (an explicit fetch); Ctrl-C stops it cleanly. Returns (records, interrupted)."""
+    stop = asyncio.Event()
+    _Interrupts(stop).install()
     from dashboard.polling.service import running_poller
 
     async with running_poller(config, database) as poller:
-        return await poller.poll_once(force=True)
+        records = await poller.poll_once(force=True, stop=stop)
+    return records, stop.is_set()
 
 
 async def _poll_forever(config: Config, database: Path, report: Callable[[PollRecord], None]) -> None:
+    stop = asyncio.Event()
+    _Interrupts(stop).install()
     from dashboard.export.schedule import run_scheduled_snapshots
     from dashboard.polling.service import running_poller
 
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
     async with running_poller(config, database) as poller:
         await asyncio.gather(
             poller.run(stop, on_record=report),
@@ -81,21 +178,23 @@ def run_check(args: argparse.Namespace) -> int:
     settings = config.settings
     print(f"Config:   {config.path}")
     print(f"Database: {database}")
+    keywords = display_safe(", ".join(settings.keywords), one_line=True) or "-"
     print(
         f"Settings: interval {format_duration(settings.interval)}, timeout {format_duration(settings.timeout)},"
-        f" max_concurrency {settings.max_concurrency}, keywords {', '.join(settings.keywords) or '-'}"
+        f" max_concurrency {settings.max_concurrency}, keywords {keywords}"
     )
     print(f"{len(config.sources)} source(s):")
     width = max((len(source.name) for source in config.sources), default=10)
     for source in config.sources:
-        tags = f"  [{', '.join(source.tags)}]" if source.tags else ""
+        # Names, tags and targets are the user's file, but may hold anything (a pasted escape
+        # sequence, a URL with user:password@): printed inert, credentials never shown.
+        tags = display_safe(", ".join(source.tags), one_line=True)
+        target = display_safe(redact_url(source.target), one_line=True)
         print(
-            f"  {source.name:<{width}}  {source.type:<13} every {format_duration(source.interval):<6}"
-            f"  {display_safe(source.target, one_line=True)}{tags}"
+            f"  {display_safe(source.name, one_line=True):<{width}}  {source.type:<13}"
+            f" every {format_duration(source.interval):<6}  {target}{f'  [{tags}]' if tags else ''}"
         )
     if not args.fetch:
         return EXIT_OK
     print("Fetching each source once (stored like a normal poll):")
-    for record in sorted(asyncio.run(_poll_once(config, database)), key=lambda r: r.source):
-        print_record(record, width)
-    return EXIT_OK
+    return _report_once(config, database, width)
