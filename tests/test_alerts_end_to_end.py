@@ -87,8 +87,8 @@ def forum_feed(world: World) -> Reply:
 RULES = AlertConfig(
     rules=(
         AlertRule("spikes", "spike", notify=("chat",), scope="source"),
-        AlertRule("broken", "source_failing", notify=("chat",), failures=2, cooldown=0.0),
-        AlertRule("outage", "keyword", notify=("chat",), words=("outage", "down"), cooldown=0.0),
+        AlertRule("broken", "source_failing", notify=("chat",), failures=2),
+        AlertRule("outage", "keyword", notify=("chat",), words=("outage", "down")),
     ),
     channels={"chat": Channel("chat", url_env="CHAT_URL")},
 )

@@ -16,7 +16,7 @@ from pathlib import Path
 from dashboard.alerts.deliver import Deliverer, Sender, Sent, apprise_sender
 from dashboard.alerts.evaluate import evaluate
 from dashboard.contracts.alerts import AlertConfig, AlertRule
-from dashboard.store.alerts import AlertLog, StoredAlert
+from dashboard.store.alerts import AlertLog, Firing, StoredAlert
 from dashboard.store.db import connect
 from dashboard.store.reader import StoreReader
 
@@ -61,16 +61,17 @@ class AlertEngine:
     def evaluate(self, now: datetime) -> list[StoredAlert]:
         raised = []
         for rule, firing in evaluate(self.config.rules, self.reader, self.log, now):
-            stored = self.log.record(
-                firing, rule.notify, suppressed=self._cooled_down(rule, firing.subject, now)
-            )
+            stored = self.log.record(firing, rule.notify, suppressed=self._cooled_down(rule, firing, now))
             if stored is not None:
                 raised.append(stored)
                 log.info("alert %s: %s", rule.name, firing.title)
         return raised
 
-    def _cooled_down(self, rule: AlertRule, subject: str, now: datetime) -> str:
-        last = self.log.last_raised(rule.name, subject)
+    def _cooled_down(self, rule: AlertRule, firing: Firing, now: datetime) -> str:
+        """Why `firing` is stored but not sent ("" if it is sent): a recovery always is."""
+        if firing.kind == "source_recovered":
+            return ""
+        last = self.log.last_raised(rule.name, firing.subject)
         if last is not None and rule.cooldown and now - last < timedelta(seconds=rule.cooldown):
             return (
                 f"cool-down: the rule raised one about this {int((now - last).total_seconds() // 60)} min ago"

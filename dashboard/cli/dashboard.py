@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dashboard.cli.common import EXIT_OK, EXIT_USAGE, database_path, load
 from dashboard.config import Config, load_config
+
+if TYPE_CHECKING:
+    from dashboard.demo.server import DemoServer
 
 
 def run_dashboard(args: argparse.Namespace) -> int:
@@ -38,10 +43,24 @@ def _run_demo(args: argparse.Namespace) -> int:
         config_path = Path(tmp) / "feeds.toml"
         # The demo's snapshots (`e`) go beside its database, never among the user's real exports.
         exports = f"\n[export]\ndir = {json.dumps(str(database.parent / 'exports'))}\n"
-        config_path.write_text(demo.feeds_toml(database) + exports, encoding="utf-8")
+        config_path.write_text(
+            demo.feeds_toml(database, chat_url_file=_demo_chat_file(demo, Path(tmp))) + exports,
+            encoding="utf-8",
+        )
         from dashboard.sources import source_types
 
         return _run_app(load_config(config_path, registry=source_types()), database, readonly=False)
+
+
+def _demo_chat_file(demo: DemoServer, folder: Path) -> Path | None:
+    """The demo's chat URL in a file only the user can read, as a real channel's would be; None
+    without the optional Apprise (the demo's alerts are then shown, not sent)."""
+    if importlib.util.find_spec("apprise") is None:
+        return None
+    path = folder / "demo-chat.url"
+    path.touch(mode=0o600)
+    path.write_text(demo.chat_url + "\n", encoding="utf-8")
+    return path
 
 
 def _run_app(config: Config, database: Path, *, readonly: bool) -> int:

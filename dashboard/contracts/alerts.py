@@ -21,7 +21,10 @@ METRICS = ("mentions", "waiting_reply")
 SCOPES = ("source", "overall", "both")
 # A channel's delivery URL may be held in a file only the user can read (chmod 600), like a token.
 SECRET_FILE_MODE_MASK = 0o077
-DEFAULT_COOLDOWN = 3600.0
+# Between two alerts of one rule about one subject. Spikes and thresholds can flap from one poll to
+# the next, so they wait an hour; the other kinds are one alert per happening already (a failure
+# episode, a mention, a new voice), so they need none unless the user asks for one.
+DEFAULT_COOLDOWNS = {"spike": 3600.0, "threshold": 3600.0}
 DEFAULT_FAILURES = 3
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -74,7 +77,7 @@ class AlertRule:
     when: str
     notify: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()  # empty: every source
-    cooldown: float = DEFAULT_COOLDOWN  # seconds between two alerts of one rule about one subject
+    cooldown: float = 0.0  # seconds between two alerts of one rule about one subject
     every: float | None = None  # digest: one message per period summing up what fired
     # spike
     scope: str = "both"
@@ -230,7 +233,7 @@ class _RuleReader:
             when=when,
             notify=self._notify(),
             sources=self._sources(),
-            cooldown=self._duration("cooldown", DEFAULT_COOLDOWN),
+            cooldown=self._duration("cooldown", DEFAULT_COOLDOWNS.get(when, 0.0)),
             every=self._optional_duration("every"),
         )
         shape: Callable[[AlertRule], AlertRule] = getattr(self, f"_{when}")

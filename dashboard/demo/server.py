@@ -15,6 +15,7 @@ import hashlib
 import json
 import math
 import threading
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -49,6 +50,7 @@ BLOG_FEED = "/blog/feed/"
 COMMENTS_FEED = "/blog/comments/feed/"
 RELEASES_FEED = "/lumen-tui/lumen/releases.atom"
 YOUTUBE_FEED = "/youtube/feeds/videos.xml"
+CHAT_HOOK = "/demo-chat/hook"  # the demo's chat: where its alerts are delivered
 FEED_SIZES = {"blog": 10, "comments": 30, "releases": 10, "youtube": 15}  # items a feed carries
 MASTODON_TAG = "lumen"
 # Credentials are read from environment variables named in feeds.toml: the demo names ones that are never
@@ -87,6 +89,7 @@ class DemoServer:
         self.server = LocalServer(host, port)
         self._lock = threading.Lock()
         self._requests: dict[tuple[str, int], int] = {}  # (counter, window) -> requests, for quota headers
+        self._chat: deque[dict[str, Any]] = deque(maxlen=200)  # what the demo's alerts sent to its chat
         for path, handler in self._handlers().items():
             self.server.route(path, handler)
 
@@ -162,8 +165,10 @@ class DemoServer:
             options=tuple(options.items()),
         )
 
-    def feeds_toml(self, database: Path) -> str:
-        """A feeds.toml pointing every source at this server: lively intervals, the backlog in one poll."""
+    def feeds_toml(self, database: Path, *, chat_url_file: Path | None = None) -> str:
+        """A feeds.toml pointing every source at this server: lively intervals, the backlog in one poll;
+        with alert rules, delivered to the demo's own chat receiver when `chat_url_file` (a 0600 file
+        holding `chat_url`) is given."""
         lines = [
             "# Written by `community-dashboard --demo`: every source below is played by a local demo server.",
             "[settings]",
@@ -185,7 +190,39 @@ class DemoServer:
                 lines += [f"{key} = {_toml_string(value)}" for key, value in feed.options]
             lines.append(f"interval = {_toml_string(feed.interval)}")
             lines.append("tags = [" + ", ".join(_toml_string(tag) for tag in feed.tags) + "]")
-        return "\n".join(lines) + "\n"
+        return "\n".join(lines + self._alerts_toml(chat_url_file)) + "\n"
+
+    @property
+    def chat_url(self) -> str:
+        """The Apprise URL of the demo's chat: a JSON webhook this server receives (`chat_messages`)."""
+        return "json://" + self.base_url.removeprefix("http://") + CHAT_HOOK
+
+    def chat_messages(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return list(self._chat)
+
+    def _alerts_toml(self, chat_url_file: Path | None) -> list[str]:
+        notify = 'notify = ["demo-chat"]' if chat_url_file else "# notify: install the [alerts] extra"
+        lines = ["", "# Alerts: raised once each, shown in the Alerts panel and sent to the demo's chat."]
+        if chat_url_file:
+            lines += ["[notify.demo-chat]", f"url_file = {_toml_string(str(chat_url_file))}"]
+        for name, when, extra in (
+            ("spikes", "spike", ""),
+            ("broken-sources", "source_failing", "failures = 2"),
+            ("outage-reports", "keyword", 'words = ["outage", "down", "broken"]'),
+        ):
+            lines += ["", "[[alerts]]", f'name = "{name}"', f'when = "{when}"', notify]
+            lines += [extra] if extra else []
+        return lines
+
+    def _chat_hook(self, seen: Seen, raw: BaseHTTPRequestHandler) -> Reply:
+        try:
+            message = json.loads(seen.body)
+        except ValueError:
+            return Reply(400, b"expected JSON", {"Content-Type": "text/plain"})
+        with self._lock:
+            self._chat.append(message)
+        return Reply(200, b"{}", {"Content-Type": "application/json"})
 
     # -- plumbing --------------------------------------------------------------------------------
 
@@ -193,6 +230,7 @@ class DemoServer:
         hn, rd, ma, bs = PREFIX["hackernews"], PREFIX["reddit"], PREFIX["mastodon"], PREFIX["bluesky"]
         lm, se, dc, gh = PREFIX["lemmy"], PREFIX["stackexchange"], PREFIX["discourse"], PREFIX["github"]
         return {
+            CHAT_HOOK: self._chat_hook,
             BLOG_FEED: self._stream("blog", self._blog_feed),
             COMMENTS_FEED: self._stream("comments", self._comments_feed),
             "/blog/*": self._stream("comments", self._post_comments_feed),

@@ -577,6 +577,16 @@ SCRIPTED: tuple[_Scripted, ...] = (
         place="LumenTUI",
         variant="self",
     ),
+    # A minute and a half in, someone reports an outage: the demo's keyword alert fires live.
+    _Scripted(
+        "mastodon",
+        90.0,
+        "",
+        "Is the Lumen docs site down? I get an outage page since this morning #lumen",
+        REGULARS[3],
+        6.0,
+        tags=("lumen",),
+    ),
 )
 
 
