@@ -3,6 +3,7 @@ exit 3 (every source failed), so a script can tell "nothing collected" from "som
 
 from __future__ import annotations
 
+import signal
 import socket
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 from dashboard.cli import main
 from tests.feeds_factory import serve_feeds, write_config
 from tests.localserver import LocalServer
+from tests.test_h3_stop import Child
 
 EXIT_ALL_FAILED = 3
 
@@ -79,3 +81,14 @@ def test_a_healthy_run_prints_no_summary(
     assert out.count(" ok ") == 2
     assert "reached" not in out
     assert "failed" not in out
+
+
+def test_poll_says_once_after_its_first_round_that_nothing_could_be_reached(tmp_path: Path) -> None:
+    child = Child("poll", "--config", str(unreachable_config(tmp_path)))
+    try:
+        child.wait_for("out", "No source could be reached (4 of 4)")
+    finally:
+        child.process.send_signal(signal.SIGTERM)
+    assert child.finish() == 0, child.stderr
+    assert child.stdout.count("could be reached") == 1
+    assert "Stopped cleanly." in child.stdout
