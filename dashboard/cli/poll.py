@@ -117,8 +117,11 @@ class _Interrupts:
 
     def install(self) -> None:
         loop = asyncio.get_running_loop()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, self)
+        try:
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(signum, self)
+        except (RuntimeError, ValueError, NotImplementedError):
+            pass  # not the main thread, or no signals here: Ctrl-C keeps its default behaviour
 
     def __call__(self) -> None:
         if not self.stop.is_set():
