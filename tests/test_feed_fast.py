@@ -718,6 +718,15 @@ _ODD_ATTRIBUTES = st.sampled_from(
         ),
         *(" rel='replies' thr:count='3'", " isPermaLink='false'", " href='/h'", " url='https://u.example/x'"),
         *(" term='t'", " type='html' rel='alternate' href='https://e.example/z'", " rdf:about='r1'"),
+        # A plain attribute beside a namespaced one of the same local name (the first must survive).
+        *(" count='5' thr:count='x'", " thr:count='x' count='5'", " views='7' x:views='8'"),
+        # Prefixes re-declared on a descendant with another namespace URI (never undone in feedparser).
+        *(" xmlns:dc='urn:other'", " xmlns:x='http://purl.org/dc/elements/1.1/'", " xmlns='urn:y'"),
+        *(" xmlns:thr='urn:not-thr'", " xmlns:media='http://www.w3.org/2005/Atom'", " xmlns=''"),
+        *(
+            " xmlns:content='http://search.yahoo.com/mrss/'",
+            " xmlns:slash='http://purl.org/dc/elements/1.1/'",
+        ),
     ]
 )
 _ODD_NAMESPACES = (
