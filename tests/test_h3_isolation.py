@@ -167,3 +167,24 @@ async def test_a_store_that_cannot_be_written_stops_the_loop_and_says_so(
     assert told == [poller.stopped]
     assert poller.stopped.message.startswith("Polling stopped: cannot write to")
     assert "disk is full" in poller.stopped.message
+
+
+def test_a_stored_state_that_cannot_be_read_fails_that_source_only(
+    server: LocalServer, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = write_config(tmp_path, server, serve_feeds(server, 2, items=2))
+    real_state = Store.state
+
+    def state(self: Store, name: str) -> Any:
+        if name == "Feed 0":
+            raise ValueError("a stored value this version cannot read")
+        return real_state(self, name)
+
+    monkeypatch.setattr(Store, "state", state)
+    assert main(["poll", "--once", "--config", str(config)]) == 0
+    out = capsys.readouterr().out
+    lines = {line.split("  ")[0]: line for line in out.splitlines() if line.startswith("Feed")}
+    assert "failing" in lines["Feed 0"]
+    assert "a stored value this version cannot read" in lines["Feed 0"]
+    assert " ok " in lines["Feed 1"]
+    assert server.requests_to("/feed0.xml") == []

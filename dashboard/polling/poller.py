@@ -342,13 +342,18 @@ class Poller:
             async with self._slot():
                 self._phase[name] = POLLING
                 started_at = self._clock()
-                state, refresh_keys = await asyncio.to_thread(self._read_before_poll, configured, started_at)
                 began = time.monotonic()
                 try:
+                    state = SourceState(name=name)
+                    state, refresh_keys = await asyncio.to_thread(
+                        self._read_before_poll, configured, started_at
+                    )
                     record, update, outcome = await self._fetch_and_parse(
                         configured, state, refresh_keys, started_at, began, explicit=explicit
                     )
-                except Exception as error:  # building the source or the record: still this source's
+                except StoreError:
+                    raise
+                except Exception as error:  # a stored value, the source or the record: still this source's
                     record, update = self._internal_failure(
                         configured, state, started_at, began, error, explicit=explicit
                     )
@@ -372,8 +377,13 @@ class Poller:
         """Write in a thread; a write once begun is waited for even if this poll is cancelled."""
         save = asyncio.ensure_future(asyncio.to_thread(self.store.save_poll, source, record, update, outcome))
         self._saves.add(save)
-        save.add_done_callback(self._saves.discard)
+        save.add_done_callback(self._saved)
         return await asyncio.shield(save)
+
+    def _saved(self, save: asyncio.Future[PollRecord]) -> None:
+        self._saves.discard(save)
+        if not save.cancelled():
+            save.exception()  # retrieved: the poll awaiting it raises it; if that poll was cancelled, no one will
 
     async def _fetch_and_parse(
         self,
@@ -427,7 +437,8 @@ class Poller:
         """The failing attempt for an exception that no source turned into a FetchError."""
         doing = "storing the poll of" if storing else "polling"
         failure = _internal(f"internal error {doing} the {configured.type} source: {error!r}")
-        interval = max(configured.interval, source_types()[configured.type].min_interval)
+        kind = source_types().get(configured.type)
+        interval = max(configured.interval, kind.min_interval if kind is not None else 0.0)
         update = self._after_failure(started_at, interval, failure, state, explicit=explicit)
         record = PollRecord(
             source=configured.name,
