@@ -352,3 +352,38 @@ async def test_a_json_feed_with_a_lone_surrogate_and_huge_counts_is_stored(
         ("ok", "Fine"),
         ("s", "Lone \ufffd here"),
     ]
+
+
+def test_twenty_thousand_entries_of_one_guid_are_kept_apart_in_linear_steps() -> None:
+    """A step count, not a clock: each entry is compared with a set, never with every other entry."""
+    from dashboard.sources.feed import distinct_keys
+
+    class CountingStr(str):
+        comparisons = 0
+
+        def __eq__(self, other: object) -> bool:
+            CountingStr.comparisons += 1
+            return str.__eq__(self, other)
+
+        def __ne__(self, other: object) -> bool:
+            CountingStr.comparisons += 1
+            return str.__ne__(self, other)
+
+        __hash__ = str.__hash__
+
+    mentions = [
+        Mention(
+            key="dup",
+            kind=MentionKind.POST,
+            url=CountingStr(f"https://e.org/{n}"),
+            title="t",
+            author="",
+            published=None,
+        )
+        for n in range(20_000)
+    ]
+
+    distinct = distinct_keys(mentions, {})
+
+    assert len({mention.key for mention in distinct}) == 20_000
+    assert CountingStr.comparisons < 100_000

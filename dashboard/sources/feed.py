@@ -451,10 +451,11 @@ def distinct_keys(mentions: Sequence[Mention], owners: Mapping[str, Owner]) -> t
     other post gets the key with `#` and a hash of its link.
     """
     groups: dict[str, list[Mention]] = {}
+    seen: set[tuple[str, str]] = set()  # (key, url): a set, so 20,000 entries of one guid stay linear
     for mention in mentions:
-        group = groups.setdefault(mention.key, [])
-        if all(other.url != mention.url for other in group):
-            group.append(mention)
+        if (mention.key, mention.url) not in seen:
+            seen.add((mention.key, mention.url))
+            groups.setdefault(mention.key, []).append(mention)
     renamed: dict[int, Mention] = {}
     for key, group in groups.items():
         if len(group) == 1 and key not in owners:
