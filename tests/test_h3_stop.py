@@ -41,10 +41,13 @@ def release() -> Iterator[threading.Event]:
     event.set()  # let the server's handler threads end before it shuts down
 
 
-def slow_config(server: LocalServer, tmp_path: Path, release: threading.Event, delay: float) -> Path:
+def slow_config(
+    server: LocalServer, tmp_path: Path, release: threading.Event, delay: float, *, first: float | None = None
+) -> Path:
+    """FEEDS feeds answering after `delay` seconds (the first one after `first`, if given)."""
     paths = [f"/slow{number}.xml" for number in range(FEEDS)]
-    for path in paths:
-        server.route(path, slow_feed(release, delay))
+    for number, path in enumerate(paths):
+        server.route(path, slow_feed(release, first if number == 0 and first is not None else delay))
     config = write_config(tmp_path, server, paths)
     config.write_text(config.read_text().replace('timeout = "5s"', 'timeout = "60s"'))
     return config
@@ -133,7 +136,9 @@ def wait_for_requests(server: LocalServer, count: int, timeout: float = 60) -> N
 def test_sigterm_stops_poll_without_fetching_the_queued_sources(
     server: LocalServer, tmp_path: Path, release: threading.Event
 ) -> None:
-    config = slow_config(server, tmp_path, release, delay=0.5)
+    # The first feed answers at once, the others in 2 s: when its line is printed, about
+    # max_concurrency feeds have been asked for and the rest are still waiting for a slot.
+    config = slow_config(server, tmp_path, release, delay=2.0, first=0.0)
     child = Child("poll", "--config", str(config))
     child.wait_for("out", "Feed ")
     child.process.send_signal(signal.SIGTERM)
