@@ -8,7 +8,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -110,5 +111,26 @@ async def run_alerts(
             await asyncio.wait_for(stop.wait(), timeout=look_every)
 
 
-def rules_needing_apprise(rules: Sequence[AlertRule]) -> bool:
-    return any(rule.notify for rule in rules)
+@asynccontextmanager
+async def alerts_beside(
+    config: AlertConfig,
+    database: Path,
+    *,
+    on_round: Callable[[Round], None] = lambda _: None,
+    clock: Callable[[], datetime] = utc_now,
+) -> AsyncIterator[None]:
+    """Run the alert task while the body runs (beside a poller), then stop it and close its store.
+    Without rules it does nothing at all."""
+    if not config.rules:
+        yield
+        return
+    engine = await asyncio.to_thread(AlertEngine, config, database)
+    stop = asyncio.Event()
+    task = asyncio.create_task(run_alerts(engine, stop, on_round=on_round, clock=clock))
+    try:
+        yield
+    finally:
+        stop.set()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        engine.close()

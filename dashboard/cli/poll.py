@@ -18,13 +18,18 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dashboard.cli.common import EXIT_OK, database_path, load
 from dashboard.config import Config
 from dashboard.durations import format_duration
 from dashboard.models import PollRecord
 from dashboard.text import display_safe, redact_url, shorten
+
+if TYPE_CHECKING:
+    from dashboard.alerts.service import Round
 
 EXIT_ALL_FAILED = 3  # every source polled failed: nothing fresh was collected
 EXIT_INTERRUPTED = 130
@@ -152,16 +157,46 @@ async def _poll_once(config: Config, database: Path) -> tuple[list[PollRecord], 
 
     async with running_poller(config, database) as poller:
         records = await poller.poll_once(force=True, stop=stop)
+    if config.alerts.rules and not stop.is_set():
+        await asyncio.to_thread(_alert_round, config, database)
     return records, stop.is_set()
+
+
+def _alert_round(config: Config, database: Path) -> None:
+    """`poll --once` (from cron, say) evaluates the alert rules once and sends what is due."""
+    from dashboard.alerts.service import AlertEngine
+
+    engine = AlertEngine(config.alerts, database)
+    try:
+        print_alerts(engine.run_round(datetime.now(UTC)))
+    finally:
+        engine.close()
+
+
+def print_alerts(outcome: Round) -> None:
+    for alert in outcome.raised:
+        why = f" (not sent: {alert.suppressed})" if alert.suppressed else ""
+        print(f"Alert {alert.rule}: {display_safe(alert.title, one_line=True)}{why}", flush=True)
+    for sent in outcome.sent:
+        if sent.error:
+            print(
+                f"Alert delivery to {sent.channel} failed (will retry): {display_safe(sent.error, one_line=True)}",
+                file=sys.stderr,
+                flush=True,
+            )
 
 
 async def _poll_forever(config: Config, database: Path, report: Callable[[PollRecord], None]) -> None:
     stop = asyncio.Event()
     _Interrupts(stop).install()
+    from dashboard.alerts.service import alerts_beside
     from dashboard.export.schedule import run_scheduled_snapshots
     from dashboard.polling.service import running_poller
 
-    async with running_poller(config, database) as poller:
+    async with (
+        running_poller(config, database) as poller,
+        alerts_beside(config.alerts, database, on_round=print_alerts),
+    ):
         await asyncio.gather(
             poller.run(stop, on_record=report),
             run_scheduled_snapshots(
