@@ -7,8 +7,20 @@ from pathlib import Path
 
 import pytest
 
-from dashboard.opinion import OpinionUnavailable, Sentiment, detect_language, label_for, score, score_many
+from dashboard.opinion import (
+    Opinion,
+    OpinionUnavailable,
+    Sentiment,
+    detect_language,
+    label_for,
+    opinion_of,
+    opinion_text,
+    opinions_of,
+    score,
+    score_many,
+)
 from dashboard.opinion import sentiment as sentiment_module
+from dashboard.opinion.mention import SUMMARY_CHARS
 
 FIXTURES = Path(__file__).parent / "fixtures" / "opinion"
 
@@ -174,3 +186,32 @@ def test_english_without_the_extra_says_how_to_install_it(monkeypatch: pytest.Mo
         assert score("J'adore", "fr") == Sentiment(score=pytest.approx(0.6369, abs=0.01), label="positive")  # type: ignore[arg-type]
     finally:
         sentiment_module._vader.cache_clear()
+
+
+def test_opinion_of_a_mention_gives_the_three_columns() -> None:
+    french = opinion_of("Encore une panne", "L'application est en panne depuis ce matin, c'est inadmissible")
+    assert (french.language, french.sentiment_label) == ("fr", "negative")
+    assert french.sentiment is not None
+    assert french.sentiment < 0
+    spanish = opinion_of("La aplicación está caída desde esta mañana, es inaceptable")
+    assert spanish == Opinion("es", None, None)
+    # Too short to detect, but the source said it is French: scored.
+    assert opinion_of("Nul !", declared="fr-FR") == Opinion("fr", pytest.approx(-0.66, abs=0.05), "negative")  # type: ignore[arg-type]
+    assert opinion_of("", "") == Opinion(None, None, None)
+    assert opinion_of("<p></p>", "<br/>") == Opinion(None, None, None)
+
+
+def test_opinion_text_reads_the_title_and_the_start_of_the_summary() -> None:
+    assert opinion_text("Title", "") == "Title"
+    assert opinion_text("", "Body") == "Body"
+    assert opinion_text("First line", "First line\nand the rest") == "First line\nand the rest"
+    assert opinion_text("Title", "x" * 2000) == "Title\n" + "x" * SUMMARY_CHARS
+
+
+def test_opinions_of_a_batch_match_one_by_one() -> None:
+    titles = ["C'est nul", "I love it", "Das ist gut und schön so", ""]
+    summaries = ["", "", "", ""]
+    declared = [None, None, None, "fr"]
+    assert opinions_of(titles, summaries, declared) == [
+        opinion_of(t, s, d) for t, s, d in zip(titles, summaries, declared, strict=True)
+    ]

@@ -11,6 +11,10 @@ API (all that the store writer, the back-fill and the panels need):
   language is None, not in `languages` (the `[settings] languages` list) or not one we can score
   (`SCORED_LANGUAGES` = en, fr), and when the text has no word or emoji: store NULL, never 0 or neutral.
   `score_many(texts, languages_of, languages)` for a batch.
+- `opinion_of(title, summary="", declared=None, languages=("en", "fr")) -> Opinion(language, sentiment,
+  sentiment_label)`: both for one mention (title + the first 500 characters of its summary), the three
+  values to store as they are (None -> NULL). `opinions_of(titles, summaries, declared, languages)` for
+  a batch. `OPINION_VERSION`: store it per row; the back-fill redoes rows of an older version.
 - `OpinionUnavailable` (an ImportError): raised when detection or English scoring is needed and the
   `opinion` extra is missing; its message holds the command that installs it. French scoring and
   declared languages need nothing beyond the standard library.
@@ -21,18 +25,24 @@ process (call it in the parse workers or a back-fill thread, never on the UI thr
 
 from dashboard.opinion.errors import INSTALL_HINT, OpinionUnavailable
 from dashboard.opinion.language import DETECTED, declared_language, detect_language, detect_languages
+from dashboard.opinion.mention import OPINION_VERSION, Opinion, opinion_of, opinion_text, opinions_of
 from dashboard.opinion.sentiment import SCORED_LANGUAGES, Sentiment, label_for, score, score_many
 
 __all__ = [
     "DETECTED",
     "INSTALL_HINT",
+    "OPINION_VERSION",
     "SCORED_LANGUAGES",
+    "Opinion",
     "OpinionUnavailable",
     "Sentiment",
     "declared_language",
     "detect_language",
     "detect_languages",
     "label_for",
+    "opinion_of",
+    "opinion_text",
+    "opinions_of",
     "score",
     "score_many",
 ]

@@ -41,9 +41,10 @@ ISO_639_1 = word_set(
     "ts tt tw ty ug uk ur uz ve vi vo wa wo xh yi yo za zh zu"
 )
 
-_NOISE = re.compile(
-    r"https?://\S+|www\.\S+|[@#][\w.@-]+|\S+@\S+\.\w+|[\d_]+|[\U0001F000-\U0001FAFF\u2600-\u27BF\uFE0F]"
-)
+# Tokens that are no words of a language: links, @handles and e-mail addresses, #tags.
+_NOISY_TOKEN = re.compile(r"@|^#|://|^www\.")
+# Digits, underscores, emoji and their variation selector.
+_NOISE = re.compile(r"[\d_]+|[\U0001F000-\U0001FAFF\u2600-\u27BF\uFE0F]")
 _WORD = re.compile(r"[^\W\d_]{2,}")
 
 
@@ -56,7 +57,10 @@ def declared_language(declared: str | None) -> str | None:
 def prepare(text: str) -> str | None:
     """The words detection looks at, or None when fewer than MIN_WORDS remain (too short to say)."""
     text = text or ""
-    cleaned = _NOISE.sub(" ", plain_text(text) if "<" in text or "&" in text else text)
+    if "<" in text or "&" in text:
+        text = plain_text(text)
+    kept = " ".join(token for token in text.split() if not _NOISY_TOKEN.search(token))
+    cleaned = _NOISE.sub(" ", kept)
     if len(_WORD.findall(cleaned)) < MIN_WORDS:
         return None
     return " ".join(cleaned.split())

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from functools import cache
 
 
 def word_set(words: str) -> frozenset[str]:
@@ -94,26 +95,39 @@ def guess(text: str, *, min_hits: int = 2, margin: float = 1.5) -> str | None:
     `min_hits` function words of the winner are needed, and `margin` times as many as the runner-up:
     "no" or "a" alone say nothing, and a tie between French and Italian is no answer.
     """
-    words = [w.replace("’", "'") for w in _WORD.findall(text.lower())]
-    if not words:
-        return None
-    scores: dict[str, float] = {}
-    for lang, vocab in _WORDS.items():
-        hits = 0.0
-        for word in words:
-            if word in vocab or ("'" in word and word.split("'", 1)[0] + "'" in _ELISIONS.get(lang, ())):
-                hits += 1.0
-        scores[lang] = hits
     lowered = text.lower()
+    scores = dict.fromkeys(_WORDS, 0)
+    index = _index()
+    found = False
+    for word in _WORD.findall(lowered):
+        found = True
+        word = word.replace("’", "'")
+        langs = index.get(word, ())
+        if "'" in word:
+            langs = frozenset(langs) | index.get(word.split("'", 1)[0] + "'", frozenset())
+        for lang in langs:
+            scores[lang] += 1
+    if not found:
+        return None
     for lang, letters in _LETTERS.items():
         if any(letter in lowered for letter in letters):
-            scores[lang] = scores.get(lang, 0.0) + 1.0
+            scores[lang] += 1
     ranked = sorted(scores.items(), key=lambda item: item[1], reverse=True)
     best, best_score = ranked[0]
-    runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
-    if best_score < min_hits or best_score < margin * runner_up:
+    if best_score < min_hits or best_score < margin * ranked[1][1]:
         return None
     return best
+
+
+@cache
+def _index() -> dict[str, frozenset[str]]:
+    """word -> the languages it counts for (function words and elided prefixes such as "l'")."""
+    index: dict[str, set[str]] = {}
+    for table in (_WORDS, _ELISIONS):
+        for lang, vocab in table.items():
+            for word in vocab:
+                index.setdefault(word, set()).add(lang)
+    return {word: frozenset(langs) for word, langs in index.items()}
 
 
 # Elided articles and pronouns: "l'appli", "qu'il", "dell'app", "un'idea" count as one function word.
