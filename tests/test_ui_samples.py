@@ -57,6 +57,8 @@ class SampleKpis:
     waiting_reply: int = 3
     sources_ok: int = 3
     sources_failing: int = 1
+    sources_waiting: int = 0
+    sources_new: int = 0
     last_poll_at: datetime | None = NOW - timedelta(minutes=2)
     next_poll_at: datetime | None = NOW + timedelta(minutes=3)
     reach: float | None = 0.35

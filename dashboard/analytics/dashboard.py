@@ -20,6 +20,7 @@ import pandas as pd
 from dashboard.analytics import engagement as engagement_metrics
 from dashboard.analytics import health, replies, rising, spikes, trending, voices, volume
 from dashboard.analytics import keywords as keyword_metrics
+from dashboard.analytics.status import Health, health_of, parse_status
 from dashboard.analytics.volume import Change, change
 from dashboard.analytics.windows import Window, epochs_of, utc_times
 from dashboard.store.reader import SOURCE_COLUMNS, StoreReader
@@ -68,8 +69,10 @@ class Kpis:
     new_voices: int
     returning_voices: int
     waiting_reply: int
-    sources_ok: int
-    sources_failing: int
+    sources_ok: int  # active sources by the health of their latest attempt (analytics.status)
+    sources_failing: int  # failing, needs credentials or gone: not rate-limited (that is waiting)
+    sources_waiting: int  # rate-limited
+    sources_new: int  # never attempted yet
     last_poll_at: datetime | None
     next_poll_at: datetime | None
     reach: float | None
@@ -274,8 +277,7 @@ def _kpis(
     engagement_now = engagement_metrics.total_engagement(stats)
     engagement_before = engagement_metrics.total_engagement(previous)
     active = sources[sources["active"].to_numpy(dtype=bool)]
-    success = health.is_success(active["status"])
-    never = active["status"].eq("new")
+    healths = [health_of(parse_status(value)) for value in active["status"].tolist()]
     return Kpis(
         mentions=mentions_now,
         mentions_previous=mentions_before,
@@ -291,8 +293,10 @@ def _kpis(
         new_voices=voice_summary.new,
         returning_voices=voice_summary.returning,
         waiting_reply=waiting,
-        sources_ok=int(success.sum()),
-        sources_failing=int((~success & ~never).sum()),
+        sources_ok=healths.count(Health.OK),
+        sources_failing=healths.count(Health.FAILING),
+        sources_waiting=healths.count(Health.WAITING),
+        sources_new=healths.count(Health.NEW),
         last_poll_at=_moment(active["last_attempt_at"].max()),
         next_poll_at=_moment(active["next_poll_at"].min()),
         reach=voice_summary.reach,

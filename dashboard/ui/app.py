@@ -9,7 +9,9 @@ async worker, one poll per source at a time, each finished poll posting `PollFin
 from __future__ import annotations
 
 import asyncio
+import json
 import time
+import webbrowser
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,9 +23,9 @@ from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.reactive import reactive
 from textual.timer import Timer
-from textual.worker import get_current_worker
+from textual.worker import Worker, WorkerState, get_current_worker
 
-from dashboard.config import Config
+from dashboard.config import APP_NAME, Config
 from dashboard.models import PollRecord
 from dashboard.ui import data
 from dashboard.ui.commands import DashboardCommands
@@ -53,6 +55,17 @@ REFRESH_EVERY = 30.0  # seconds: time moves on
 REFRESH_EVERY_READONLY = 5.0  # seconds: a read-only instance sees the other instance's polls this soon
 QUIT_GRACE = 5.0  # seconds in-flight polls get to finish when quitting
 
+# What each group of background work is called when it fails (the header and the notification say it).
+WORK_NAMES = {
+    "dashboard": "Computing the panels",
+    "stream": "Loading the live stream",
+    "change-check": "Checking the store for news",
+    "write": "Writing to the store",
+    "poll": "Polling now",
+}
+PREFERENCES_FILE = "ui.json"
+DEFAULT_THEME = "textual-dark"  # Textual's own default: not written down until another is chosen
+
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
@@ -67,6 +80,9 @@ class DashboardApp(App[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("r", "poll_now", "Poll"),
         Binding("p", "toggle_pause", "Pause"),
+        # Where polling is off, the two above are hidden (check_action) and these explain why instead.
+        Binding("r", "why_not_polling", show=False),
+        Binding("p", "why_not_polling", show=False),
         Binding("w", "cycle_window", "Window"),
         Binding("slash", "filter", "Filter"),
         Binding("e", "export", "Export"),
@@ -132,11 +148,20 @@ class DashboardApp(App[None]):
         self._computing = False
         self._compute_again = False
         self._last_token: tuple[int, ...] = ()
+        # True from the moment quitting starts: results that arrive later are dropped quietly.
+        self._quitting = False
+        # Failed background work, by group, until that group next succeeds (shown in the header).
+        self._problems: dict[str, str] = {}
+        # Why the poller ended, if it ended without being asked to.
+        self._poller_stopped = ""
 
     # -- lifecycle ----------------------------------------------------------------------------
 
     async def on_mount(self) -> None:
-        await self.push_screen(MainScreen())
+        saved_theme = load_preferences().get("theme")
+        if isinstance(saved_theme, str) and saved_theme in self.available_themes:
+            self.theme = saved_theme
+        await self.push_screen(MainScreen(configured=len(self.config.sources)))
         if not self.readonly:
             self._store = data.open_store(self.database)
         self._update_header()
@@ -159,8 +184,16 @@ class DashboardApp(App[None]):
                 return screen
         raise LookupError("the main screen is not mounted")
 
+    @property
+    def live(self) -> bool:
+        """False once quitting has begun or before the main screen exists: late results are dropped."""
+        return not self._quitting and self._has_main()
+
     async def action_quit(self) -> None:
         """Stop polling; wait (briefly) for in-flight polls and for writes, then leave."""
+        if self._quitting:
+            return
+        self._quitting = True
         self._stop.set()
         pending = [worker for worker in self.workers if worker.group in ("poll", "write")]
         if pending:
@@ -170,10 +203,49 @@ class DashboardApp(App[None]):
                     await self.workers.wait_for_complete(pending)
             except TimeoutError:
                 pass
+        self._teardown()
+        self.exit()
+
+    def on_unmount(self) -> None:
+        """However the app ends (q, ctrl+q, an error), no work outlives the store it writes to."""
+        self._teardown()
+
+    def _teardown(self) -> None:
+        """Cancel every worker, then close the store: in that order, so nothing writes to a closed one."""
+        self._quitting = True
+        self._stop.set()
+        self.workers.cancel_all()
         if self._store is not None:
             self._store.close()
             self._store = None
-        self.exit()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """Failed background work is shown (a notification and a mark in the header), never left to
+        leave the panels silently stale; the poller ending on its own is shown as 'Polling stopped'."""
+        worker, state = event.worker, event.state
+        if self._quitting:
+            return
+        if worker.name == "poller":
+            if state is WorkerState.ERROR:
+                self._poller_ended(safe_str(worker.error, width=120) or type(worker.error).__name__)
+            elif state in (WorkerState.SUCCESS, WorkerState.CANCELLED) and not self._stop.is_set():
+                self._poller_ended("the poller ended unexpectedly")
+            return
+        group = worker.group
+        if state is WorkerState.ERROR:
+            error = worker.error
+            reason = safe_str(error, width=120) or type(error).__name__
+            message = f"{WORK_NAMES.get(group, worker.name)} failed: {reason}"
+            self._problems[group] = message
+            self.notify(message, severity="error", markup=False, timeout=15)
+            self._update_header()
+        elif state is WorkerState.SUCCESS and self._problems.pop(group, None) is not None:
+            self._update_header()
+
+    def _poller_ended(self, reason: str) -> None:
+        self._poller_stopped = reason
+        self.notify(f"Polling stopped: {reason}", severity="error", markup=False, timeout=30)
+        self._update_header()
 
     # -- polling ------------------------------------------------------------------------------
 
@@ -184,21 +256,31 @@ class DashboardApp(App[None]):
             async with data.running_poller(self.config, self.database, clock=self.clock) as poller:
                 self._poller = poller
                 await poller.run(self._stop, on_record=self._poll_finished, paused=self._pause)
-        except Exception as error:
-            self.notify(f"Polling stopped: {safe_str(error)}", severity="error", markup=False, timeout=30)
-            raise
-        finally:
+        finally:  # how it ended is said by on_worker_state_changed
             self._poller = None
 
     def _poll_finished(self, record: PollRecord) -> None:
         self.post_message(self.PollFinished(record))
 
     def on_dashboard_app_poll_finished(self, message: PollFinished) -> None:
-        self.schedule_refresh()
+        if self.live:
+            self.schedule_refresh()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Poll and Pause are hidden where this instance never polls (read-only, --no-poll); their
+        keys then explain why (action_why_not_polling)."""
+        if action in ("poll_now", "toggle_pause"):
+            return self.polling_enabled
+        if action == "why_not_polling":
+            return not self.polling_enabled
+        return True
+
+    def action_why_not_polling(self) -> None:
+        self.notify(self._why_not_polling(), severity="warning")
 
     def action_poll_now(self) -> None:
-        if not self.polling_enabled:
-            self.notify(self._why_not_polling(), severity="warning")
+        if not self.polling_enabled or self._poller_stopped:
+            self.notify(self._why_not_polling(), severity="warning" if self.polling_enabled else "error")
             return
         if self._poller is None:
             self.notify("The poller is still starting.", severity="information")
@@ -233,6 +315,8 @@ class DashboardApp(App[None]):
         self._update_header()
 
     def _why_not_polling(self) -> str:
+        if self._poller_stopped:
+            return f"Polling stopped: {self._poller_stopped}. Restart the dashboard to poll again."
         if self.readonly:
             return "Read-only: this instance never polls (the other one does)."
         return "Polling is off in this instance."
@@ -241,13 +325,15 @@ class DashboardApp(App[None]):
 
     def schedule_refresh(self, delay: float = REFRESH_DEBOUNCE) -> None:
         """Recompute soon; polls finishing close together cause one recompute, not one each."""
-        if self._refresh_timer is None:
+        if self._refresh_timer is None and self.live:
             self._refresh_timer = self.set_timer(delay, self.refresh_now, name="debounced refresh")
 
     def refresh_now(self) -> None:
         if self._refresh_timer is not None:
             self._refresh_timer.stop()
             self._refresh_timer = None
+        if not self.live:
+            return
         self._update_header()
         self._request_compute()
         self._load_stream(self.mention_filter)
@@ -272,7 +358,7 @@ class DashboardApp(App[None]):
 
     def on_dashboard_app_compute_ended(self, message: ComputeEnded) -> None:
         self._computing = False
-        if self._compute_again:
+        if self._compute_again and self.live:
             self._compute_again = False
             # Wait at least as long as the compute took: during a long poll of a large store the
             # numbers refresh steadily while analytics use at most about half a core.
@@ -282,7 +368,7 @@ class DashboardApp(App[None]):
     def _refresh_if_changed(self) -> None:
         """The periodic refresh: recompute only when something was stored (or time moved on)."""
         token = data.change_token(self.database, self.clock())
-        if token != self._last_token:
+        if token != self._last_token and not get_current_worker().is_cancelled:
             self._last_token = token
             self.call_from_thread(self.refresh_now)
 
@@ -293,17 +379,19 @@ class DashboardApp(App[None]):
             self.post_message(self.MentionsLoaded(rows, mention_filter))
 
     def on_dashboard_app_dashboard_computed(self, message: DashboardComputed) -> None:
-        if message.window == self.window:
+        if self.live and message.window == self.window:
             self.main.dashboard = message.dashboard
 
     def on_dashboard_app_mentions_loaded(self, message: MentionsLoaded) -> None:
-        if message.mention_filter == self.mention_filter:
+        if self.live and message.mention_filter == self.mention_filter:
             self.main.show_stream(message.rows, self.clock())
 
     def _update_header(self) -> None:
-        if not self._has_main():
+        if not self.live:
             return
-        if self.readonly:
+        if self._poller_stopped:
+            polling = "stopped"
+        elif self.readonly:
             polling = "read-only"
         elif not self.polling_enabled:
             polling = "off"
@@ -311,7 +399,14 @@ class DashboardApp(App[None]):
             polling = "paused"
         else:
             polling = "polling" if self._poller is not None and self._poller.in_flight else "idle"
-        self.main.header = HeaderState(WINDOW_LABELS.get(self.window, self.window), self.clock(), polling)
+        self.main.header = HeaderState(
+            WINDOW_LABELS.get(self.window, self.window),
+            self.clock(),
+            polling,
+            stopped_reason=self._poller_stopped,
+            problem=next(iter(self._problems.values()), ""),
+            configured=len(self.config.sources),
+        )
 
     def action_cycle_window(self) -> None:
         position = WINDOWS.index(self.window) if self.window in WINDOWS else -1
@@ -321,7 +416,7 @@ class DashboardApp(App[None]):
         self.window = window
 
     def watch_window(self, window: str) -> None:
-        if self._has_main():
+        if self.live:
             self.refresh_now()
 
     # -- panels' requests ---------------------------------------------------------------------
@@ -357,6 +452,8 @@ class DashboardApp(App[None]):
 
     @on(NeedsReplyPanel.HandledMarked)
     def _handled_marked(self, message: NeedsReplyPanel.HandledMarked) -> None:
+        if self._quitting:
+            return
         if self.readonly or self._store is None:
             self.notify("Read-only: marking handled is done in the instance that polls.", severity="warning")
             return
@@ -365,8 +462,9 @@ class DashboardApp(App[None]):
     @work(thread=True, group="write", exit_on_error=False)
     def _mark_handled(self, store: Store, mention_id: int, title: str) -> None:
         store.mark_handled(mention_id, True)
-        self.notify(f"Handled: {title}", markup=False)
-        self.call_from_thread(self.refresh_now)
+        if not get_current_worker().is_cancelled:
+            self.notify(f"Handled: {title}", markup=False)
+            self.call_from_thread(self.refresh_now)
 
     # -- the palette's way to the panels' keys ------------------------------------------------
 
@@ -406,6 +504,30 @@ class DashboardApp(App[None]):
 
     # -- the rest -----------------------------------------------------------------------------
 
+    def open_url(self, url: str, *, new_tab: bool = True) -> None:
+        """Open a link in the browser; where there is none (SSH, a headless box) say so, show the link
+        and put it on the clipboard (OSC 52, which most terminals pass on even over SSH)."""
+        if not has_browser() or not self._open_in_browser(url, new_tab=new_tab):
+            self.copy_to_clipboard(url)
+            self.notify(
+                f"No browser available; the link is: {url}",
+                title="Copied to the clipboard",
+                markup=False,
+                timeout=20,
+            )
+
+    def _open_in_browser(self, url: str, *, new_tab: bool) -> bool:
+        try:
+            return bool(webbrowser.open(url, new=2 if new_tab else 0))
+        except webbrowser.Error:
+            return False
+
+    def watch_theme(self, theme: str) -> None:
+        """Remember the chosen theme for the next start."""
+        preferences = load_preferences()
+        if preferences.get("theme", DEFAULT_THEME) != theme:
+            save_preferences({**preferences, "theme": theme})
+
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
@@ -430,6 +552,44 @@ def home_relative(path: Path) -> str:
         return str(Path("~") / path.resolve().relative_to(Path.home().resolve()))
     except (ValueError, RuntimeError):  # outside the home folder, or no home folder
         return str(path)
+
+
+def preferences_path() -> Path:
+    """The UI's small preferences file in the per-user config folder (XDG_CONFIG_HOME on Linux)."""
+    import platformdirs
+
+    return platformdirs.user_config_path(APP_NAME) / PREFERENCES_FILE
+
+
+def load_preferences() -> dict[str, object]:
+    """What the last session chose; nothing when the file is missing or unreadable (it is a nicety)."""
+    try:
+        loaded = json.loads(preferences_path().read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return loaded if isinstance(loaded, dict) else {}
+
+
+def save_preferences(preferences: dict[str, object]) -> None:
+    path = preferences_path()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_suffix(".tmp")
+        temporary.write_text(json.dumps(preferences, indent=2) + "\n", encoding="utf-8")
+        temporary.replace(path)
+    except OSError:  # a read-only home: the theme is simply not remembered
+        pass
+
+
+def has_browser() -> bool:
+    """Whether webbrowser can show a page: on Linux and the BSDs that needs a display (X11 or Wayland)
+    or a text browser named in $BROWSER; macOS and Windows always have one."""
+    import os
+    import sys
+
+    if sys.platform in ("darwin", "win32") or os.environ.get("BROWSER"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
 def make_app(

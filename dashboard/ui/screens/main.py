@@ -21,7 +21,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Tab, Tabs
 
 from dashboard.ui.widgets.alerts import AlertsPanel
-from dashboard.ui.widgets.kpis import HeaderState, KpiBar
+from dashboard.ui.widgets.kpis import HeaderState, KpiBar, KpiValues
 from dashboard.ui.widgets.needs_reply import NeedsReplyPanel
 from dashboard.ui.widgets.panel import Panel
 from dashboard.ui.widgets.rising import RisingPanel
@@ -48,11 +48,23 @@ PANELS: tuple[tuple[str, str], ...] = (
 )
 
 COMPACT_FOOTER_BELOW = 120  # columns
+# The panels whose figures belong to the window: dimmed while another window's figures are shown.
+WINDOWED_PANELS = (VolumePanel, VoicesPanel, TopicsPanel)
 
 
 def tab_label(number: int, label: str) -> Content:
     """'1 Live': the key that shows the panel before its name."""
     return Content(f"{number} {label}")
+
+
+def collection_note(kpis: KpiValues) -> str:
+    """What an empty panel says when nothing could be collected (every attempted source failing and
+    none ok or waiting), instead of "no one has mentioned the project"; '' otherwise."""
+    failing = kpis.sources_failing
+    if failing == 0 or kpis.sources_ok or kpis.sources_waiting:
+        return ""
+    total = failing + kpis.sources_new
+    return f"Collection failed: {failing} of {total} sources failing (see Sources)."
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +85,10 @@ class MainScreen(Screen[None]):
 
     dashboard: reactive[DashboardData | None] = reactive(None, always_update=True)
     header: reactive[HeaderState] = reactive(HeaderState)
+
+    def __init__(self, *, configured: int = 0) -> None:
+        super().__init__()
+        self.configured = configured  # sources in the config, for the "before the first poll" wording
 
     def compose(self) -> ComposeResult:
         yield KpiBar(id="kpis")
@@ -109,17 +125,32 @@ class MainScreen(Screen[None]):
     def watch_header(self, header: HeaderState) -> None:
         if self.is_composed:
             self.query_one(KpiBar).state = header
+            self._mark_stale()
+
+    def _mark_stale(self) -> None:
+        """Figures of another window than the chosen one (right after `w`) are dimmed and the header
+        names their window, until the chosen window's figures arrive: stale is never shown as current."""
+        data = self.dashboard
+        stale = data is not None and data.window.label != self.header.window_label
+        for panel_type in WINDOWED_PANELS:
+            self.query_one(panel_type).set_class(stale, "-stale")
+        self.query_one(KpiBar).set_class(stale, "-stale")
 
     def watch_dashboard(self, data: DashboardData | None) -> None:
         if data is None or not self.is_composed:
             return
         now = self.header.now or data.computed_at
+        note = collection_note(data.kpis)
         with self.app.batch_update():
+            self.query_one(KpiBar).shown_window = data.window.label
             self.query_one(KpiBar).kpis = data.kpis
+            for panel in self.query_one("#panels").query_children(Panel):
+                panel.collection_note = note
+            self.query_one(SourcesPanel).configured = self.configured
             self.query_one(VolumePanel).show(
                 volume_view(data.volume, data.volume_status, data.spikes),
                 now,
-                f"{self.header.window_label} · per {'hour' if data.window.bucket == 'h' else 'day'}",
+                f"{data.window.label} · per {'hour' if data.window.bucket == 'h' else 'day'}",
             )
             self.query_one(NeedsReplyPanel).now = now
             self.query_one(RisingPanel).now = now
@@ -135,6 +166,7 @@ class MainScreen(Screen[None]):
             alerts = self.query_one(AlertsPanel)
             alerts.spikes = tuple(records(data.spikes))
             alerts.sources = tuple(records(data.sources))
+            self._mark_stale()
 
     def show_stream(self, rows: Sequence[dict[str, Any]], now: datetime | None) -> None:
         if not self.is_composed:

@@ -1,14 +1,16 @@
 """Spikes and sources that start failing: listed in a log and raised as notifications.
 
 The panel keeps what it has already seen, so each spike or failure is announced once; what is
-already true when the dashboard starts is logged quietly (no toast storm at start-up).
+already true when the dashboard starts is logged quietly (no toast storm at start-up). A spike is
+one (source, hour) and is announced only while that hour is recent: widening the window to 30 d
+finds month-old spikes, which are logged quietly at their own time, never raised as news.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from rich.text import Text
@@ -23,10 +25,12 @@ from dashboard.ui.theme import cell_style
 from dashboard.ui.widgets.columns import ColumnSpec
 from dashboard.ui.widgets.panel import Panel
 from dashboard.ui.widgets.rows import Record, moment_of, number_of, text_of
-from dashboard.ui.widgets.sources import FAILING, status_label, status_of
+from dashboard.ui.widgets.sources import ALERTING, status_label, status_of
 from dashboard.ui.widgets.table import KeyedTable, TableRow
 
 MAX_ALERTS = 200
+# A spike is news while its hour is one of the last two hourly buckets (of the 24 h view).
+RECENT_SPIKE = timedelta(hours=2)
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,13 +38,20 @@ class Alert:
     """One thing worth interrupting the community manager for. `message` is already sanitised."""
 
     key: str
-    at: datetime
+    at: datetime  # when it happened: a spike's hour, or when a failure was seen
     kind: str  # "spike" | "source"
     message: str
     severity: SeverityLevel
+    news: bool = True  # worth a notification when first seen (a recent spike, a fresh failure)
+
+
+def spike_key(source: str, hour: datetime | None) -> str:
+    """A spike's identity: its source and its hour, whatever window found it."""
+    return f"spike\x1f{source}\x1f{int(hour.timestamp()) if hour else ''}"
 
 
 def spike_alerts(spikes: Iterable[Record], now: datetime) -> list[Alert]:
+    """One alert per spike; only those in the last RECENT_SPIKE are news."""
     alerts = []
     for record in spikes:
         bucket = moment_of(record, "bucket_start")
@@ -51,8 +62,8 @@ def spike_alerts(spikes: Iterable[Record], now: datetime) -> list[Alert]:
             f"Spike {where}: {format_count(number_of(record, 'mentions'))} mentions"
             f" at {local_time(bucket, now)} (usual {format_count(round(baseline, 1) if baseline else 0)})"
         )
-        key = f"spike\x1f{source}\x1f{bucket.isoformat() if bucket else ''}"
-        alerts.append(Alert(key, now, "spike", message, "warning"))
+        recent = bucket is not None and bucket >= now - RECENT_SPIKE
+        alerts.append(Alert(spike_key(source, bucket), bucket or now, "spike", message, "warning", recent))
     return alerts
 
 
@@ -62,7 +73,7 @@ def source_alerts(sources: Iterable[Record], before: dict[str, SourceStatus], no
     for record in sources:
         name = text_of(record, "name")
         status = status_of(record)
-        if status not in FAILING or before.get(name) == status:
+        if status not in ALERTING or before.get(name) == status:
             continue
         error = safe_str(text_of(record, "last_error"), width=80)
         message = f"{safe_str(name, width=30)}: {status_label(record, now)}" + (
@@ -121,9 +132,10 @@ class AlertsPanel(Panel):
         if not fresh:
             return
         for alert in fresh:
-            if announce:
+            if announce and alert.news:
                 self.notify(alert.message, title=alert.kind.title(), severity=alert.severity, markup=False)
-        self.log_entries = (list(reversed(fresh)) + self.log_entries)[:MAX_ALERTS]
+        entries = sorted(fresh + self.log_entries, key=lambda alert: alert.at, reverse=True)
+        self.log_entries = entries[:MAX_ALERTS]
         self._show()
 
     def _show(self) -> None:

@@ -55,6 +55,9 @@ class NeedsReplyPanel(MentionTablePanel):
             ),
         )
 
+    def empty_message(self) -> str:
+        return self.collection_note or self.EMPTY
+
     def subtitle(self) -> str:
         return f"{len(self._by_key)} waiting · x: handled"
 

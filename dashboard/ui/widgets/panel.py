@@ -16,3 +16,6 @@ class Panel(Vertical):
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self.border_title = self.TITLE
+        # Set (before the rows) when nothing could be collected: an empty table says this instead of
+        # "nothing here", so a network outage never reads as a quiet day.
+        self.collection_note = ""

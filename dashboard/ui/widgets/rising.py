@@ -29,6 +29,9 @@ class RisingPanel(MentionTablePanel):
         " replies or shares grow."
     )
 
+    def empty_message(self) -> str:
+        return self.collection_note or self.EMPTY
+
     def make_row(self, record: Record, now: datetime) -> TableRow:
         gained = number_of(record, "gained")
         per_hour = number_of(record, "per_hour")

@@ -12,6 +12,7 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.widgets import DataTable
 
+from dashboard.analytics.status import FAILING_STATUSES, Health, health_of, parse_status, status_word
 from dashboard.models import SourceStatus
 from dashboard.ui.formatting import compact_time, local_time
 from dashboard.ui.safe import TEXT_CAP, TITLE_CAP, safe_str
@@ -30,35 +31,29 @@ STATUS_STYLE = {
     SourceStatus.GONE: "$error",
     SourceStatus.NEW: "$text-muted",
 }
-FAILING = frozenset(
-    {SourceStatus.FAILING, SourceStatus.RATE_LIMITED, SourceStatus.NEEDS_CREDENTIALS, SourceStatus.GONE}
-)
+# Statuses worth an alert: the failing ones (analytics.status) and rate-limited (a warning, not a failure).
+ALERTING = FAILING_STATUSES | {SourceStatus.RATE_LIMITED}
 
 
 def status_of(record: Record) -> SourceStatus:
-    try:
-        return SourceStatus(text_of(record, "status"))
-    except ValueError:
-        return SourceStatus.FAILING
+    return parse_status(text_of(record, "status"))
 
 
 def status_label(record: Record, now: datetime) -> str:
-    """'ok', 'failing ×3', 'rate-limited until 14:05', 'needs credentials', 'gone'..."""
+    """'ok', 'unchanged', 'failing ×3', 'rate-limited until 14:05', 'needs credentials', 'gone'..."""
     status = status_of(record)
     if status is SourceStatus.FAILING:
         failures = int_of(record, "consecutive_failures") or 0
         return f"failing ×{failures}" if failures > 1 else "failing"
     if status is SourceStatus.RATE_LIMITED:
         return f"rate-limited until {local_time(moment_of(record, 'next_poll_at'), now)}"
-    return status.value
+    return status_word(status)
 
 
 def short_status(record: Record, now: datetime) -> str:
-    """The status for the table, short enough for a narrow panel: 'unchanged' for not modified (an
-    HTTP 304), 'rate-limited' alone (the time it lifts is in the Next column)."""
+    """The status for the table, short enough for a narrow panel: 'rate-limited' alone (the time it
+    lifts is in the Next column)."""
     status = status_of(record)
-    if status is SourceStatus.NOT_MODIFIED:
-        return "unchanged"
     return status.value if status is SourceStatus.RATE_LIMITED else status_label(record, now)
 
 
@@ -87,6 +82,7 @@ class SourcesPanel(Panel):
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self._by_name: dict[str, dict[str, Any]] = {}
+        self.configured = 0  # sources in the config (the store lists them only once polling starts)
 
     def compose(self) -> ComposeResult:
         yield KeyedTable(self.COLUMNS)
@@ -97,10 +93,17 @@ class SourcesPanel(Panel):
         self._by_name = {text_of(record, "name"): dict(record) for record in rows}
         now = self.now or datetime.now().astimezone()
         table = self.query_one(KeyedTable)
-        table.empty_message = "No sources configured: add feeds or sources to the config file."
+        table.empty_message = (
+            f"{self.configured} sources configured · waiting for the first poll."
+            if self.configured
+            else "No sources configured: add feeds or sources to the config file."
+        )
         table.sync([self.make_row(record, now) for record in self._by_name.values()])
-        failing = sum(1 for record in rows if status_of(record) in FAILING)
-        self.border_subtitle = f"{len(rows)} sources · {failing} failing"
+        healths = [health_of(status_of(record)) for record in rows]
+        waiting = healths.count(Health.WAITING)
+        self.border_subtitle = f"{len(rows)} sources · {healths.count(Health.FAILING)} failing" + (
+            f" · {waiting} waiting" if waiting else ""
+        )
 
     def make_row(self, record: Record, now: datetime) -> TableRow:
         status = status_of(record)

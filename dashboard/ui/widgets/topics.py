@@ -65,7 +65,7 @@ class TopicsPanel(Panel):
     def watch_trending(self, rows: tuple[dict[str, Any], ...] | None) -> None:
         if rows is not None:
             table = self.query_one("#trending", KeyedTable)
-            table.empty_message = "Nothing trending in this window yet."
+            table.empty_message = self.collection_note or "Nothing trending in this window yet."
             table.sync([trend_row(record) for record in rows])
 
     def keyword_row(self, record: Record) -> TableRow:

@@ -50,7 +50,7 @@ class VoicesPanel(Panel):
         if rows is None:
             return
         table = self.query_one(KeyedTable)
-        table.empty_message = self.EMPTY
+        table.empty_message = self.collection_note or self.EMPTY
         table.sync([self.make_row(record) for record in rows])
         new = sum(1 for record in rows if is_new(record))
         self.border_subtitle = f"{len(rows)} · {new} new" if rows else ""
