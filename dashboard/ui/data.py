@@ -13,10 +13,11 @@ from typing import TYPE_CHECKING, Any
 
 from dashboard.config import Config
 from dashboard.polling.service import running_poller
+from dashboard.store.db import connect
 from dashboard.store.reader import MentionDetail, StoreReader
 from dashboard.store.writer import Store
-from dashboard.ui.widgets.rows import records
-from dashboard.ui.widgets.stream import MentionFilter
+from dashboard.ui.filtering import MentionFilter, like_folded, resolve_source
+from dashboard.ui.records import records
 
 if TYPE_CHECKING:
     from dashboard.analytics.dashboard import DashboardData
@@ -55,14 +56,29 @@ def change_token(database: Path, now: datetime) -> tuple[int, ...]:
         return (*reader.change_marker(), int(now.timestamp()) // RECOMPUTE_AT_LEAST_EVERY)
 
 
+def caseless_reader(database: Path) -> StoreReader:
+    """A read-only reader whose LIKE is caseless beyond ASCII (SQLite's own folds only A-Z, so `é`
+    never found `É`); SQLite lets a connection replace `like()`, and only this connection does."""
+    connection = connect(database, readonly=True)
+    connection.create_function("like", 2, like_folded, deterministic=True)
+    connection.create_function("like", 3, like_folded, deterministic=True)
+    return StoreReader(connection)
+
+
 def latest_mentions(database: Path, mention_filter: MentionFilter, *, limit: int) -> list[dict[str, Any]]:
-    """The stream's newest mentions under the filter, newest first."""
-    with StoreReader.open(database) as reader:
+    """The stream's newest mentions under the filter, newest first.
+
+    `source:` names a source caselessly or by a prefix naming one source; a value naming none (or
+    several) shows nothing, and the stream says why (`filtering.resolve_source`).
+    """
+    with caseless_reader(database) as reader:
+        source: str | None = None
+        if mention_filter.source is not None:
+            source = resolve_source(mention_filter.source, reader.source_names().values()).name
+            if source is None:
+                return []
         frame = reader.latest_mentions(
-            limit=limit,
-            text=mention_filter.text or None,
-            source=mention_filter.source,
-            kind=mention_filter.kind,
+            limit=limit, text=mention_filter.text or None, source=source, kind=mention_filter.kind
         )
     return records(frame)
 

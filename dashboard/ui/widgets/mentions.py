@@ -19,6 +19,20 @@ from dashboard.ui.widgets.rows import Record, int_of, openable_url, text_of
 from dashboard.ui.widgets.table import KeyedTable, TableRow
 
 
+class RowTable(KeyedTable):
+    """A row table where Home and End move the cursor to the first and last row.
+
+    DataTable binds Home/End to a sideways scroll, which a row cursor never needs, so in a panel
+    they did nothing (the help promised they jump).
+    """
+
+    def action_scroll_home(self) -> None:
+        self.action_scroll_top()
+
+    def action_scroll_end(self) -> None:
+        self.action_scroll_bottom()
+
+
 class MentionTablePanel(Panel):
     """A panel listing mentions keyed by their store id; subclasses say how a row looks."""
 
@@ -43,7 +57,7 @@ class MentionTablePanel(Panel):
         self._rendered: dict[str, tuple[object, TableRow]] = {}
 
     def compose(self) -> ComposeResult:
-        yield KeyedTable(self.COLUMNS)
+        yield RowTable(self.COLUMNS)
 
     @property
     def table(self) -> KeyedTable:

@@ -2,23 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
 from urllib.parse import urlsplit
 
 import pandas as pd
 
 from dashboard.ui.formatting import is_missing
+from dashboard.ui.records import Record, records
 
-Record = Mapping[str, Any]
-
-
-def records(frame: pd.DataFrame | None) -> list[dict[str, Any]]:
-    """A frame's rows as dicts (column name -> value); an absent frame has none."""
-    if frame is None or frame.empty:
-        return []
-    return [{str(key): value for key, value in row.items()} for row in frame.to_dict("records")]
+__all__ = [
+    "Record",
+    "engagement_of",
+    "int_of",
+    "moment_of",
+    "number_of",
+    "openable_url",
+    "records",
+    "text_of",
+]
 
 
 def text_of(record: Record, column: str) -> str:
