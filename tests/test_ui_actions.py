@@ -136,7 +136,12 @@ KEY_NAMES = {"slash": "/", "question_mark": "?", "escape": "Esc", "enter": "Ente
 
 def footer_bindings() -> list[Binding]:
     """Every binding the footer can show, on the main screen, in a panel or in a dialog."""
-    groups = [DashboardApp.BINDINGS, MentionTablePanel.BINDINGS, NeedsReplyPanel.BINDINGS]
+    groups = [
+        DashboardApp.BINDINGS,
+        MentionTablePanel.BINDINGS,
+        NeedsReplyPanel.BINDINGS,
+        StreamPanel.BINDINGS,
+    ]
     groups += [MentionDetailScreen.BINDINGS, SourceDetailScreen.BINDINGS, HelpScreen.BINDINGS]
     return [binding for group in groups for binding in group if isinstance(binding, Binding)]
 

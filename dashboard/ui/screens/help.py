@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
@@ -12,6 +13,12 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 
 Section = tuple[str, tuple[tuple[str, str], ...]]
+
+# What Tab does depends on the layout (the main screen's breakpoints): with every panel on screen
+# it moves to the next panel; with one panel at a time it moves between the row of tabs and the panel.
+COMPACT_BELOW = (120, 36)  # columns, rows
+TAB_WIDE = "next panel (Shift+Tab: previous)"
+TAB_COMPACT = "between the row of tabs and the panel; on the tabs, ← → switch panels"
 
 SECTIONS: tuple[Section, ...] = (
     (
@@ -23,7 +30,7 @@ SECTIONS: tuple[Section, ...] = (
             ("/", "filter the live stream: words, source:NAME, kind:post (Esc clears it)"),
             ("e", "export a snapshot of the window (a notification gives its folder)"),
             ("1 – 8", "show a panel; below 120 × 36 one panel is shown at a time"),
-            ("Tab", "next panel (Shift+Tab: previous)"),
+            ("Tab", TAB_WIDE),
             ("ctrl+p", "command palette: every action by name"),
             ("?", "this help"),
             ("q", "quit (polls in flight finish first)"),
@@ -32,7 +39,9 @@ SECTIONS: tuple[Section, ...] = (
     (
         "In a panel",
         (
-            ("↑ ↓", "move the cursor (PgUp, PgDn, Home, End jump)"),
+            ("↑ ↓", "move the cursor a row (PgUp, PgDn: a page)"),
+            ("Ctrl+Home Ctrl+End", "first and last row; Home and End too in the mention lists"),
+            ("n, Home", "live stream: back to the newest row (a line counts those that arrived above)"),
             ("Enter", "open the mention under the cursor, or the source's full state and error"),
             ("o", "open the mention's link in the browser"),
             ("x", "mark the mention handled (Needs reply); kept across restarts"),
@@ -66,9 +75,24 @@ SECTIONS: tuple[Section, ...] = (
 )
 
 
-def help_rows() -> list[tuple[str, str]]:
-    """Every (key or panel, what it does) line, in order: what the screen shows, for tests."""
-    return [row for _, rows in SECTIONS for row in rows]
+def is_compact(width: int, height: int) -> bool:
+    """Whether the main screen shows one panel at a time at this terminal size."""
+    return width < COMPACT_BELOW[0] or height < COMPACT_BELOW[1]
+
+
+def sections_for(width: int, height: int) -> tuple[Section, ...]:
+    """The help as it is true at this size (only Tab's line differs)."""
+    if not is_compact(width, height):
+        return SECTIONS
+    return tuple(
+        (title, tuple((key, TAB_COMPACT if key == "Tab" else text) for key, text in rows))
+        for title, rows in SECTIONS
+    )
+
+
+def help_rows(width: int = 200, height: int = 50) -> list[tuple[str, str]]:
+    """Every (key or panel, what it does) line, in order: what the screen shows at that size."""
+    return [row for _, rows in sections_for(width, height) for row in rows]
 
 
 class HelpLine(Horizontal):
@@ -83,11 +107,22 @@ class HelpScreen(ModalScreen[None]):
         Binding("question_mark", "dismiss_screen", "Close", show=False),
     ]
 
+    def __init__(self) -> None:
+        super().__init__()
+        self._compact: bool | None = None
+
+    def on_resize(self, event: events.Resize) -> None:
+        """A resize across the layout's breakpoint changes what Tab does: say the new truth."""
+        compact = is_compact(event.size.width, event.size.height)
+        if self._compact is not None and compact != self._compact:
+            self.refresh(recompose=True)
+        self._compact = compact
+
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help-box") as box:
             box.border_title = "Help"
             box.border_subtitle = "Esc closes"
-            for title, rows in SECTIONS:
+            for title, rows in sections_for(self.app.size.width, self.app.size.height):
                 yield Static(Content.styled(title, "bold $accent"), classes="help-heading")
                 panels = title == "Panels"
                 for name, text in rows:
