@@ -387,3 +387,12 @@ def test_twenty_thousand_entries_of_one_guid_are_kept_apart_in_linear_steps() ->
 
     assert len({mention.key for mention in distinct}) == 20_000
     assert CountingStr.comparisons < 100_000
+
+
+async def test_an_rss_feed_mislabelled_as_json_is_still_read_as_xml(server: LocalServer) -> None:
+    body = rss_feed(item("x", "Mislabelled", "https://example.org/x"))
+    server.route("/feed", Reply(body=body, headers={"Content-Type": "application/json"}))
+
+    [mention] = (await poll_url(server.url("/feed"))).mentions
+
+    assert mention.title == "Mislabelled"

@@ -24,10 +24,13 @@ _VERSION_PREFIXES = ("https://jsonfeed.org/version/1", "http://jsonfeed.org/vers
 
 
 def looks_like_json(body: bytes, content_type: str) -> bool:
-    """A JSON Feed by its media type, or any body whose first character is "{" (feeds are often
-    served as text/plain or application/octet-stream)."""
-    mime = content_type.split(";", 1)[0].strip().lower()
-    return mime in JSON_FEED_TYPES or body.removeprefix(codecs.BOM_UTF8).lstrip()[:1] == b"{"
+    """A body whose first character is "{" (JSON Feeds are often served as text/plain or
+    application/octet-stream), or a JSON media type on a body that does not start with "<" (an RSS
+    feed mislabelled application/json is still XML)."""
+    first = body.removeprefix(codecs.BOM_UTF8).lstrip()[:1]
+    if first in (b"{", b"<"):
+        return first == b"{"
+    return content_type.split(";", 1)[0].strip().lower() in JSON_FEED_TYPES
 
 
 def parse(body: bytes, content_type: str = "") -> Parsed:
