@@ -248,6 +248,7 @@ async def test_a_newline_before_the_declaration_and_no_content_type_still_read_a
         "/newline.xml": swr_feed('\n<?xml version="1.0" encoding="utf-8"?>\n'),
         "/spaces-and-bom.xml": b"\xef\xbb\xbf" + swr_feed('\r\n  <?xml version="1.0" encoding="UTF-8"?>'),
         "/no-declaration.xml": swr_feed(""),  # XML's default is UTF-8, not RFC 3023's ISO-8859-1
+        "/utf-16-bom.xml": "\ufeff\n".encode("utf-16-le") + swr_feed("").decode().encode("utf-16-le"),
     }
     for path, body in bodies.items():
         server.route(path, Reply(body=body))  # no Content-Type header at all

@@ -321,16 +321,14 @@ def decoding_headers(body: bytes, headers: Mapping[str, str]) -> dict[str, str]:
     """
     prepared = dict(headers)
     prepared["content-location"] = ""
-    content_type = prepared.get("content-type")
-    if not content_type:
-        # No type at all: RFC 3023 says ISO-8859-1, which never fails, so a UTF-8 feed without a
-        # declaration became mojibake. XML's own rule (BOM, declaration, else UTF-8) decides instead.
-        prepared["content-type"] = "application/xml"
-    else:
-        charset = _charset_override(body, content_type)
-        if charset:
-            mime, _charset = parse_content_type(content_type)
-            prepared["content-type"] = f"{mime}; charset={charset}"
+    # No type at all: RFC 3023 says ISO-8859-1, which never fails, so a UTF-8 feed without a
+    # declaration became mojibake. XML's own rule (BOM, declaration, else UTF-8) decides instead.
+    content_type = prepared.get("content-type") or "application/xml"
+    prepared["content-type"] = content_type
+    charset = _charset_override(body, content_type)
+    if charset:
+        mime, _charset = parse_content_type(content_type)
+        prepared["content-type"] = f"{mime}; charset={charset}"
     return prepared
 
 
