@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import sys
 from pathlib import Path
 
@@ -215,3 +216,19 @@ def test_opinions_of_a_batch_match_one_by_one() -> None:
     assert opinions_of(titles, summaries, declared) == [
         opinion_of(t, s, d) for t, s, d in zip(titles, summaries, declared, strict=True)
     ]
+
+
+def test_public_english_tweets_positive_against_negative() -> None:
+    # VADER's own ground truth (MIT; mean of human ratings in [-4, 4]): clear cases only, |rating| >= 0.5.
+    right = total = 0
+    for line in (FIXTURES / "vader_tweets_sample.tsv").read_text(encoding="utf-8").splitlines():
+        if line.startswith("#") or not line:
+            continue
+        _, rating, text = line.split("\t", 2)
+        if abs(float(rating)) < 0.5:
+            continue
+        result = score(html.unescape(text), "en")
+        total += 1
+        right += result is not None and result.label == ("positive" if float(rating) > 0 else "negative")
+    assert total == 332
+    assert right / total >= 0.85  # bench/bench_opinion.py: 0.96 binary, 0.84 3-class

@@ -28,8 +28,9 @@ from dashboard.text import plain_text
 # models smaller; text in a language outside the set mostly comes back None (lingua's margin).
 DETECTED: tuple[str, ...] = ("en", "fr", "de", "es", "it", "pt", "nl", "pl", "sv", "da")
 MIN_WORDS = 3
-# lingua's minimum relative distance between the best and the second language (0 = always answer).
-MIN_DISTANCE = 0.1
+# lingua's minimum relative distance between the best and the second language (0 = always answer):
+# 0.3 leaves 2 % of public English tweets called another language (0.1: 3 %) for 0.4 % fewer posts named.
+MIN_DISTANCE = 0.3
 
 # ISO 639-1: the codes a declared language may carry (Mastodon `language`, Bluesky `langs`, xml:lang).
 ISO_639_1 = word_set(

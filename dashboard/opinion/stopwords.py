@@ -28,7 +28,8 @@ _WORDS: Mapping[str, frozenset[str]] = {
         "doesn't didn't isn't won't what which who why how when where there here have has had do does "
         "did will would could should just so very really about into out up down again anyone anybody "
         "thanks thank please love great awesome bad than then but or if been being every all only "
-        "also still yet after before over under new old time week today got get make made know"
+        "also still yet after before over under new old time week today got get make made know "
+        "a an as like oh my much more some any one"
     ),
     "fr": word_set(
         "le la les un une des du de et est sont était été être à au aux en dans pour par sur avec "
