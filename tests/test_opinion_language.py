@@ -145,3 +145,32 @@ def test_public_english_tweets_are_english_or_unknown() -> None:
     assert sum(code == "en" for code in found) / len(found) >= 0.88
     assert sum(code not in {"en", None} for code in found) / len(found) <= 0.04
     assert found.count("fr") <= 2  # an English tweet called French would be scored with French rules
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("A nova versão é muito melhor do que a anterior, obrigado a todos", "pt"),
+        ("Den nya versionen är mycket bättre än den gamla, tack alla", "sv"),
+        ("Den nye version er meget bedre end den gamle, tak til alle", "da"),
+        ("Nowa wersja jest dużo lepsza niż poprzednia, dziękuję wszystkim", "pl"),
+        ("De nieuwe versie is veel beter dan de vorige, bedankt allemaal", "nl"),
+        ("La nova versió és molt millor que l'anterior, gràcies a tothom", "ca"),
+        ("Noua versiune este mult mai bună decât cea veche, mulțumesc tuturor", "ro"),
+    ],
+)
+def test_other_latin_script_languages_are_named_not_taken_for_a_neighbour(text: str, expected: str) -> None:
+    # Swedish "ä" once counted as German, Catalan came out Spanish and Romanian Italian.
+    assert detect_language(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Uusi versio on paljon parempi kuin vanha, kiitos kaikille",
+        "Новая версия намного лучше старой, спасибо всем",
+        "新しいバージョンは古いものよりずっと良いです",
+    ],
+)
+def test_a_language_outside_the_set_is_never_english_or_french(text: str) -> None:
+    assert detect_language(text) not in {"en", "fr"}

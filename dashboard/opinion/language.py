@@ -1,11 +1,11 @@
 """The language of a mention: the one its source declares, else detected from its text, else None.
 
-Detection must never force a choice between English and French: it chooses among `DETECTED` (ten
+Detection must never force a choice between English and French: it chooses among `DETECTED` (twelve
 common languages of Latin script, so German, Spanish or Italian text is called de/es/it), and answers
 None when the text is too short (fewer than `MIN_WORDS` words once links, @handles, #tags, numbers and
 emoji are dropped) or the detector is unsure.
 
-Two detectors, cheapest first: our function-word guesser (`stopwords.guess`, ~0.2 ms) answers when a
+Two detectors, cheapest first: our function-word guesser (`stopwords.guess`, ~0.05 ms) answers when a
 text clearly uses one language's function words; the rest goes to lingua (Apache-2.0, the `opinion`
 extra) restricted to `DETECTED`, in low-accuracy mode (22 MB) and asked for a clear margin. Together
 they beat each alone on short posts (bench/bench_opinion.py, which also measures langdetect, fastText
@@ -24,9 +24,10 @@ from dashboard.opinion.sentiment import base_language
 from dashboard.opinion.stopwords import guess, word_set
 from dashboard.text import plain_text
 
-# Ten common languages written in Latin script. Fewer candidates make each guess better and the
+# Twelve common languages written in Latin script (Catalan and Romanian so that they are not taken
+# for French, Spanish or Italian). Fewer candidates make each guess better and the
 # models smaller; text in a language outside the set mostly comes back None (lingua's margin).
-DETECTED: tuple[str, ...] = ("en", "fr", "de", "es", "it", "pt", "nl", "pl", "sv", "da")
+DETECTED: tuple[str, ...] = ("en", "fr", "de", "es", "it", "pt", "nl", "pl", "sv", "da", "ca", "ro")
 MIN_WORDS = 3
 # lingua's minimum relative distance between the best and the second language (0 = always answer):
 # 0.3 leaves 2 % of public English tweets called another language (0.1: 3 %) for 0.4 % fewer posts named.
