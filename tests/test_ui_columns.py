@@ -48,9 +48,10 @@ def test_spare_room_goes_to_the_title_first_then_to_cut_columns_then_to_the_titl
 
 def test_narrow_panels_hide_the_least_kept_columns_first() -> None:
     columns = NeedsReplyPanel.COLUMNS
-    widths = shown(columns, fit_widths(columns, (3, 15, 30, 80), 37))
-    assert "author" not in widths
-    assert widths["title"] >= round(37 * 0.45)
+    widths = shown(columns, fit_widths(columns, (3, 30, 80), 37))
+    assert "from" in widths  # who asked and where stays, cut, beside the title
+    assert widths["title"] >= round(37 * 0.35)
+    assert "from" not in shown(columns, fit_widths(columns, (3, 30, 80), 20))
     sources = shown(SourcesPanel.COLUMNS, fit_widths(SourcesPanel.COLUMNS, (19, 12, 5, 6, 60), 37))
     assert list(sources) == ["name", "status", "error"]  # the error stays; the times go
     assert used(fit_widths(SourcesPanel.COLUMNS, (19, 12, 5, 6, 60), 76)) == 76

@@ -90,7 +90,7 @@ class AlertsPanel(Panel):
 
     TITLE = "Alerts"
     COLUMNS = (
-        ColumnSpec("Time", "time", max_width=8, keep=9),
+        ColumnSpec("Time", "time", max_width=8, keep=9, whole=True),
         ColumnSpec("Alert", "message", min_width=10, flex=True, keep=10),
     )
     EMPTY = "No alerts: spikes in mentions and sources that start failing show up here."

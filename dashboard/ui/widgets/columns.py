@@ -26,6 +26,9 @@ class ColumnSpec:
     share: float = 0.0  # a flexible column keeps at least this fraction of the width (others go first)
     keep: int = 0  # when the minimums do not fit, the lowest `keep` is hidden first
     justify: Justify = "left"
+    # A time, a count or an age: cut, it says nothing ('07:…', '1,6…'), so it is shown whole (up to
+    # max_width) or hidden, never shrunk below its content.
+    whole: bool = False
 
     @property
     def floor(self) -> int:
@@ -43,11 +46,14 @@ def fit_widths(
 ) -> tuple[int | None, ...]:
     """Each column's width in cells (None: hidden) so that the table fills `available` cells.
 
+    A `whole` column's minimum is its content's width (within max_width): it is hidden before it is cut.
+
     `natural` is each column's widest cell; `padding` the cells each column spends around its content.
     Room is conceded in this order: fixed columns shrink to their minimum (lowest `keep` first), then
     whole columns are hidden (lowest `keep` first); the flexible column keeps its `share` of the width
     (or its minimum) throughout.
     """
+    columns = [_whole_floor(column, width) for column, width in zip(columns, natural, strict=False)]
     visible = list(range(len(columns)))
     widths: dict[int, int] = {}
     room = 0
@@ -62,6 +68,15 @@ def fit_widths(
         only = visible[0]
         widths[only] = max(1, widths[only] + room)
     return tuple(widths.get(index) for index in range(len(columns)))
+
+
+def _whole_floor(column: ColumnSpec, natural: int) -> ColumnSpec:
+    """A whole column with its minimum raised to the width its content needs."""
+    if not column.whole:
+        return column
+    from dataclasses import replace
+
+    return replace(column, min_width=desired_width(column, natural))
 
 
 def _share_room(

@@ -20,15 +20,26 @@ from dashboard.ui.widgets.table import TableRow
 OVERDUE_HOURS = 24.0
 
 
+def from_cell(record: Record) -> Text:
+    """'kwame · Reddit': who asked, and where."""
+    author, source = text_of(record, "author"), text_of(record, "source")
+    cell = safe_text(author, width=TEXT_CAP) if author else Text(end="")
+    if source:
+        if author:
+            cell.append(" · ")
+        cell.append_text(safe_text(source, width=TEXT_CAP))
+    return cell
+
+
 class NeedsReplyPanel(MentionTablePanel):
     """The reply queue across every source."""
 
     TITLE = "Needs reply"
     COLUMNS = (
-        ColumnSpec("Age", "age", max_width=6, keep=9, justify="right"),
-        ColumnSpec("Source", "source", min_width=8, max_width=12, keep=7),
-        ColumnSpec("Author", "author", min_width=8, max_width=14, keep=6),
-        ColumnSpec("Title", "title", min_width=12, flex=True, share=0.45, keep=10),
+        ColumnSpec("Age", "age", max_width=6, keep=9, justify="right", whole=True),
+        # Author and source in one column: two would not both fit the panel at 120 columns.
+        ColumnSpec("From", "from", min_width=6, max_width=26, keep=8),
+        ColumnSpec("Title", "title", min_width=10, flex=True, share=0.35, keep=10),
     )
     EMPTY = "Nothing is waiting for a reply."
     BINDINGS: ClassVar[list[BindingType]] = [Binding("x", "mark_handled", "Handled")]
@@ -49,8 +60,7 @@ class NeedsReplyPanel(MentionTablePanel):
             key=str(int_of(record, "id")),
             cells=(
                 Text(age_hours(hours), style=age_style, justify="right", end=""),
-                safe_text(text_of(record, "source"), width=TEXT_CAP),
-                safe_text(text_of(record, "author"), width=TEXT_CAP),
+                from_cell(record),
                 safe_text(text_of(record, "title") or text_of(record, "url"), width=TITLE_CAP),
             ),
         )

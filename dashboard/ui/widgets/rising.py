@@ -19,8 +19,8 @@ class RisingPanel(MentionTablePanel):
 
     TITLE = "Rising now"
     COLUMNS = (
-        ColumnSpec("Gained", "gained", max_width=7, keep=9, justify="right"),
-        ColumnSpec("/h", "per_hour", max_width=7, keep=7, justify="right"),
+        ColumnSpec("Gained", "gained", max_width=7, keep=9, justify="right", whole=True),
+        ColumnSpec("/h", "per_hour", max_width=7, keep=7, justify="right", whole=True),
         ColumnSpec("Source", "source", min_width=8, max_width=12, keep=6),
         ColumnSpec("Title", "title", min_width=12, flex=True, share=0.45, keep=10),
     )

@@ -64,8 +64,8 @@ class SourcesPanel(Panel):
     COLUMNS = (
         ColumnSpec("Source", "name", min_width=10, max_width=16, keep=10),
         ColumnSpec("Status", "status", min_width=10, max_width=17, keep=9),
-        ColumnSpec("Next", "next_poll", max_width=8, keep=6),
-        ColumnSpec("Last ok", "last_success", max_width=8, keep=5),
+        ColumnSpec("Next", "next_poll", max_width=8, keep=6, whole=True),
+        ColumnSpec("Last ok", "last_success", max_width=8, keep=5, whole=True),
         ColumnSpec("Last error", "error", min_width=10, flex=True, keep=8),
     )
 

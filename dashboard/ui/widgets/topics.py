@@ -33,13 +33,13 @@ def share_bar(share: float | None, width: int = BAR_WIDTH) -> str:
 
 SHARE_COLUMNS = (
     ColumnSpec("Keyword", "keyword", min_width=8, flex=True, keep=10),
-    ColumnSpec("Mentions", "mentions", keep=8, justify="right"),
+    ColumnSpec("Mentions", "mentions", keep=8, justify="right", whole=True),
     ColumnSpec("Share", "share", min_width=BAR_WIDTH + 5, keep=9),
 )
 TRENDING_COLUMNS = (
     ColumnSpec("Trending", "term", min_width=8, flex=True, keep=10),
-    ColumnSpec("Count", "count", keep=8, justify="right"),
-    ColumnSpec("Score", "score", keep=7, justify="right"),
+    ColumnSpec("Count", "count", keep=8, justify="right", whole=True),
+    ColumnSpec("Score", "score", keep=7, justify="right", whole=True),
 )
 
 

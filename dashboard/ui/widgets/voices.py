@@ -35,9 +35,11 @@ class VoicesPanel(Panel):
     TITLE = "Voices"
     COLUMNS = (
         ColumnSpec("Author", "author", min_width=10, flex=True, share=0.4, keep=10),
-        ColumnSpec("Source", "source", min_width=8, max_width=12, keep=5),
-        ColumnSpec("Mentions", "mentions", keep=9, justify="right"),
-        ColumnSpec("Eng.", "engagement", max_width=6, keep=8, justify="right"),
+        ColumnSpec("Source", "source", min_width=6, max_width=12, keep=8),
+        # '#' rather than 'Mentions': at 120 columns the narrow panel then keeps its Source column, so
+        # one name on two networks reads as two voices, not as a person listed twice.
+        ColumnSpec("#", "mentions", keep=9, justify="right", whole=True),
+        ColumnSpec("Eng.", "engagement", max_width=6, keep=8, justify="right", whole=True),
     )
     EMPTY = "No one has mentioned the project in this window yet."
 

@@ -190,7 +190,8 @@ def render_volume(view: VolumeView, width: int, height: int, now: datetime | Non
             Content.assemble((label, "$text-muted"), " ", chart_lines(fit(source, plot_width), 1)[0])
         )
     lines.append(_axis(view.buckets, moment, label_width, plot_width))
-    lines.append(_legend(label_width))
+    spiked = any(series.spikes for series in (total, *(fit(source, plot_width) for source in sources)))
+    lines.append(_legend(label_width, spiked=spiked, hidden=len(view.sources) - len(sources)))
     return Content("\n").join(lines)
 
 
@@ -200,16 +201,21 @@ def _axis(buckets: Sequence[datetime], now: datetime, label_width: int, plot_wid
     return Content.styled(" " * (label_width + 1) + start + " " * middle + end, "$text-muted")
 
 
-def _legend(label_width: int) -> Content:
-    return Content.assemble(
+def _legend(label_width: int, *, spiked: bool, hidden: int) -> Content:
+    """What the chart shows, and only that: the spike key only when a spike is drawn (as a bar in the
+    error colour: the marker above it needs a free cell); '+N more' names the sources without a row."""
+    parts: list[str | tuple[str, str]] = [
         " " * (label_width + 1),
         ("█", "$primary"),
         (" mentions  ", "$text-muted"),
         (GAP, "$warning"),
-        (" no data  ", "$text-muted"),
-        (SPIKE_MARK, "bold $error"),
-        (" spike", "$text-muted"),
-    )
+        (" no data", "$text-muted"),
+    ]
+    if spiked:
+        parts += ["  ", ("█", "bold $error"), (" spike", "$text-muted")]
+    if hidden > 0:
+        parts.append((f"  +{hidden} more source{'s' if hidden > 1 else ''} (see Sources)", "$text-muted"))
+    return Content.assemble(*parts)
 
 
 class VolumePanel(Panel):
