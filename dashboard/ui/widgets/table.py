@@ -16,7 +16,7 @@ from rich.text import Text
 from textual import events
 from textual.strip import Strip
 from textual.widgets import DataTable
-from textual.widgets.data_table import ColumnKey, RowKey
+from textual.widgets.data_table import RowKey
 
 from dashboard.ui.theme import cell_style
 from dashboard.ui.widgets.columns import ColumnSpec, fit_widths
@@ -111,22 +111,17 @@ class KeyedTable(DataTable[Text]):
         return fit_widths(self._specs, self._natural, available, padding=2 * self.cell_padding)
 
     def _relayout(self) -> None:
-        """Fit the columns to the width: resize them in place, or rebuild if the visible set changed."""
+        """Fit the columns to the width; rebuild the table when any width changed.
+
+        Rebuilding uses only DataTable's public API (clear, add_column, add_row). Resizing columns in
+        place would need its private caches (`_require_update_dimensions`, `_clear_caches`), which
+        Textual may change in any release; widths change only when the terminal is resized or a cell
+        outgrows its column, so the rebuild is rare.
+        """
         widths = self._fit()
         if widths == self._widths and self.columns:
             return
-        visible_before = [width is not None for width in self._widths]
-        if not self.columns or visible_before != [width is not None for width in widths]:
-            self._rebuild(widths)
-            return
-        self._widths = widths
-        for spec, width in zip(self._specs, widths, strict=True):
-            column = self.columns.get(ColumnKey(spec.key))
-            if column is not None and width is not None:
-                column.width = width
-                column.auto_width = False
-        self._require_update_dimensions = True
-        self._clear_caches()
+        self._rebuild(widths)
 
     def _rebuild(self, widths: ColumnWidths) -> None:
         """Re-add the visible columns and every row (a resize that hides or shows a column)."""
