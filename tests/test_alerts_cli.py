@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -79,3 +79,21 @@ def test_alerts_list_shows_what_fired_and_its_delivery(
     assert "\x1b" not in captured.out
     assert "work-chat: failed (HTTP 500 from the receiver)" in captured.out
     assert "Channel work-chat is failing: HTTP 500 from the receiver" in captured.err
+
+
+def test_the_ui_reads_alerts_and_failing_channels_from_the_store(tmp_path: Path) -> None:
+    from dashboard.ui.data import alert_log
+
+    connection = connect(tmp_path / "mentions.db")
+    log = AlertLog(connection)
+    at = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    for hour in range(3):
+        log.record(Firing("spikes", "spike", "Blog", f"h{hour}", at, f"Spike {hour}", "b"), ["chat", "mail"])
+    for minute, delivery in enumerate(log.due(at)):
+        sent_at = at + timedelta(minutes=minute)
+        log.attempted([delivery], sent_at, "" if delivery.channel == "mail" else "HTTP 500", sent_at)
+    connection.close()
+    view = alert_log(tmp_path / "mentions.db", ["chat", "mail"])
+    assert [alert["title"] for alert in view.alerts] == ["Spike 2", "Spike 1", "Spike 0"]
+    assert view.failing_channels == {"chat": "HTTP 500"}
+    assert "mail: delivered" in view.alerts[0]["delivery"]

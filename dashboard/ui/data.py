@@ -7,12 +7,15 @@ thread workers never share a connection). Nothing here runs on the UI thread.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from dashboard.alerts.service import alerts_beside
 from dashboard.config import Config
 from dashboard.polling.service import running_poller
+from dashboard.store.alerts import AlertLog
 from dashboard.store.db import connect
 from dashboard.store.reader import MentionDetail, StoreReader
 from dashboard.store.writer import Store
@@ -23,6 +26,9 @@ if TYPE_CHECKING:
     from dashboard.analytics.dashboard import DashboardData
 
 __all__ = [
+    "AlertLogView",
+    "alert_log",
+    "alerts_beside",
     "compute",
     "export_snapshot",
     "latest_mentions",
@@ -33,6 +39,14 @@ __all__ = [
 
 
 RECOMPUTE_AT_LEAST_EVERY = 300  # seconds
+# A channel whose latest attempts all failed, this many of them, is shown failing like a source.
+CHANNEL_FAILING_AFTER = 3
+
+
+@dataclass(frozen=True, slots=True)
+class AlertLogView:
+    alerts: list[dict[str, Any]]
+    failing_channels: dict[str, str]
 
 
 def open_store(database: Path) -> Store:
@@ -81,6 +95,22 @@ def latest_mentions(database: Path, mention_filter: MentionFilter, *, limit: int
             limit=limit, text=mention_filter.text or None, source=source, kind=mention_filter.kind
         )
     return records(frame)
+
+
+def alert_log(database: Path, channels: Sequence[str], *, limit: int = 200) -> AlertLogView:
+    """The alerts the core raised (newest first, with their delivery state) and the channels that
+    keep failing (name -> the latest error): what the Alerts panel shows, read-only."""
+    connection = connect(database, readonly=True)
+    try:
+        log = AlertLog(connection)
+        failing = {}
+        for name in channels:
+            attempts = log.channel_attempts(name, limit=CHANNEL_FAILING_AFTER)
+            if len(attempts) == CHANNEL_FAILING_AFTER and not any(ok for _, ok, _ in attempts):
+                failing[name] = attempts[0][2]
+        return AlertLogView(records(log.recent(limit=limit)), failing)
+    finally:
+        connection.close()
 
 
 def mention_detail(database: Path, mention_id: int) -> MentionDetail | None:
