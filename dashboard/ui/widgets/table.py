@@ -180,11 +180,9 @@ class KeyedTable(DataTable[Text]):
             removed=tuple(key for key in previous if key not in self._rows),
         )
         widths = self._fit()
-        if not self.columns or [w is not None for w in widths] != [w is not None for w in self._widths]:
+        if not self.columns or widths != self._widths:  # new widths: rebuilt with the rows just set
             self._rebuild(widths)
             return result
-        if widths != self._widths:
-            self._relayout()
         self._apply(rows, result)
         return result
 
