@@ -19,6 +19,7 @@ from textual.widgets import Footer
 from dashboard.analytics.status import Health, health_of
 from dashboard.config import Config
 from dashboard.models import SourceStatus
+from dashboard.polling.poller import PollerStopped
 from dashboard.ui import app as app_module
 from dashboard.ui import data
 from dashboard.ui.app import DashboardApp, make_app
@@ -138,8 +139,11 @@ async def test_a_failed_compute_is_said_and_marked_until_one_succeeds(
 class BrokenPoller:
     in_flight: int = 0
 
-    async def run(self, *args: object, **kwargs: object) -> None:
-        raise OverflowError("Python int too large to convert to SQLite INTEGER")
+    async def run(self, *args: object, on_stopped: Any = None, **kwargs: object) -> None:
+        error = OverflowError("Python int too large to convert to SQLite INTEGER (https://ann:pw@x.org/f)")
+        if on_stopped is not None:  # as Poller.run does before raising
+            on_stopped(PollerStopped(NOW, error))
+        raise error
 
 
 @asynccontextmanager
@@ -158,7 +162,7 @@ async def test_a_poller_that_dies_is_shown_and_r_says_why(
         await settle(pilot, app)
         await pilot.pause(0.1)
         assert "Polling stopped: Python int too large to convert to SQLite INTEGER" in header_text(app)
-        assert app._poller_stopped
+        assert "ann:pw" not in header_text(app)  # the poller's redacted account is the one shown
         await pilot.press("r")
         await pilot.pause()
         assert said(app)[-1].startswith("Polling stopped: Python int too large")

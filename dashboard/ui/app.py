@@ -44,7 +44,7 @@ from dashboard.ui.widgets.table import KeyedTable
 
 if TYPE_CHECKING:
     from dashboard.analytics.dashboard import DashboardData
-    from dashboard.polling.poller import Poller
+    from dashboard.polling.poller import Poller, PollerStopped
     from dashboard.store.writer import Store
 
 WINDOWS: tuple[str, ...] = ("24h", "7d", "30d")
@@ -154,6 +154,7 @@ class DashboardApp(App[None]):
         self._problems: dict[str, str] = {}
         # Why the poller ended, if it ended without being asked to.
         self._poller_stopped = ""
+        self._stop_detail = ""  # the poller's PollerStopped message, when it gave one
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -227,7 +228,8 @@ class DashboardApp(App[None]):
             return
         if worker.name == "poller":
             if state is WorkerState.ERROR:
-                self._poller_ended(safe_str(worker.error, width=120) or type(worker.error).__name__)
+                detail = self._stop_detail or str(worker.error) or type(worker.error).__name__
+                self._poller_ended(safe_str(detail, width=120))
             elif state in (WorkerState.SUCCESS, WorkerState.CANCELLED) and not self._stop.is_set():
                 self._poller_ended("the poller ended unexpectedly")
             return
@@ -255,9 +257,19 @@ class DashboardApp(App[None]):
         try:
             async with data.running_poller(self.config, self.database, clock=self.clock) as poller:
                 self._poller = poller
-                await poller.run(self._stop, on_record=self._poll_finished, paused=self._pause)
+                await poller.run(
+                    self._stop,
+                    on_record=self._poll_finished,
+                    paused=self._pause,
+                    on_stopped=self._stopped_said,
+                )
         finally:  # how it ended is said by on_worker_state_changed
             self._poller = None
+
+    def _stopped_said(self, stopped: PollerStopped) -> None:
+        """The poller's own account of why it stopped (URLs' credentials redacted), used by the
+        worker-state handler when the error arrives."""
+        self._stop_detail = stopped.message.removeprefix("Polling stopped: ")
 
     def _poll_finished(self, record: PollRecord) -> None:
         self.post_message(self.PollFinished(record))
