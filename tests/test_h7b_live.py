@@ -11,7 +11,6 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 import pytest
 from textual.app import App
 from textual.widgets import Footer
@@ -20,6 +19,8 @@ from dashboard.analytics.status import Health, health_of
 from dashboard.config import Config
 from dashboard.models import SourceStatus
 from dashboard.polling.poller import PollerStopped
+from dashboard.store.alerts import AlertLog, Firing
+from dashboard.store.db import connect
 from dashboard.ui import app as app_module
 from dashboard.ui import data
 from dashboard.ui.app import DashboardApp, make_app
@@ -237,46 +238,33 @@ async def test_right_after_a_window_switch_the_old_figures_are_labelled_as_their
         assert not main_of(app).query_one(VolumePanel).has_class("-stale")
 
 
-# -- 3. alerts: month-old spikes are not news ---------------------------------------------------
+# -- 3. alerts: the panel shows the store's log; the window never raises anything --------------
 
 
-def spikes_at(*hours_ago: float) -> tuple[dict[str, Any], ...]:
-    return tuple(
-        {
-            "bucket_start": pd.Timestamp(NOW - timedelta(hours=ago)),
-            "source": "hn",
-            "mentions": 30,
-            "baseline": 2.0,
-        }
-        for ago in hours_ago
-    )
-
-
-class AlertsApp(App[None]):
-    def compose(self) -> Any:
-        yield AlertsPanel()
-
-
-async def test_cycling_the_window_raises_no_old_spike_as_news() -> None:
-    app = AlertsApp()
-    async with app.run_test() as pilot:
-        alerts = app.query_one(AlertsPanel)
-        alerts.now = NOW
-        day, week, month = spikes_at(30), spikes_at(30, 100), spikes_at(30, 100, 500)
-        for shown in (day, week, month, day, week, month, day):  # w, w, w, ...
-            alerts.spikes = shown
-            await pilot.pause()
-        assert said(app) == []
-        assert len(alerts.log_entries) == 3  # each spike logged once, at its own hour
-        assert [entry.at for entry in alerts.log_entries] == sorted(
-            (entry.at for entry in alerts.log_entries), reverse=True
-        )
-        alerts.spikes = spikes_at(1, 30)  # a spike in the last hour: news
-        await pilot.pause()
-        alerts.spikes = spikes_at(1, 30, 100, 500)  # and the 30 d view again
-        await pilot.pause()
-        assert len(said(app)) == 1
-        assert said(app)[0].startswith("Spike on hn: 30 mentions")
+async def test_cycling_the_window_raises_no_old_spike_as_news(tmp_path: Path) -> None:
+    """Alerts are raised by the core and read from the store: switching 24 h -> 7 d -> 30 d and back
+    finds the same log and announces nothing (the old panel re-raised month-old spikes)."""
+    app = quiet_app(tmp_path)
+    connection = connect(tmp_path / "m.db")
+    log = AlertLog(connection)
+    for days in (0, 3, 20):
+        at = NOW - timedelta(days=days, hours=1)
+        log.record(Firing("spikes", "spike", "hn", at.isoformat(), at, f"Spike {days} days ago", "b"), [])
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot, app)
+        for _ in range(6):
+            await pilot.press("w")
+            await settle(pilot, app)
+        panel = main_of(app).query_one(AlertsPanel)
+        assert [row["title"] for row in panel.alerts or ()] == [f"Spike {d} days ago" for d in (0, 3, 20)]
+        assert not [note for note in said(app) if "Spike" in note]
+        at = NOW - timedelta(minutes=5)
+        log.record(Firing("spikes", "spike", "hn", at.isoformat(), at, "Spike just now", "b"), [])
+        app.refresh_now()
+        await settle(pilot, app)
+        await pilot.pause(0.2)
+        assert [note for note in said(app) if "Spike" in note] == ["Spike just now"]
+    connection.close()
 
 
 # -- 4. sources: before the first poll; rate-limited is waiting ----------------------------------

@@ -17,10 +17,10 @@ from dashboard.ui.app import home_relative
 from dashboard.ui.formatting import Trend, age_hours, change_against, format_count, local_time, relative
 from dashboard.ui.safe import safe_content, safe_str, safe_text
 from dashboard.ui.screens.main import MainScreen
-from dashboard.ui.widgets.alerts import AlertsPanel, source_alerts, spike_alerts
+from dashboard.ui.widgets.alerts import AlertsPanel
 from dashboard.ui.widgets.columns import ColumnSpec
 from dashboard.ui.widgets.kpis import HeaderState, KpiBar
-from dashboard.ui.widgets.rows import openable_url, records
+from dashboard.ui.widgets.rows import openable_url
 from dashboard.ui.widgets.sources import SourcesPanel, status_label
 from dashboard.ui.widgets.stream import MentionFilter, StreamPanel
 from dashboard.ui.widgets.table import KeyedTable, TableRow
@@ -120,12 +120,34 @@ def test_share_bar_and_status_labels() -> None:
     assert status_label({"status": "failing", "consecutive_failures": 3}, NOW) == "failing ×3"
 
 
-def test_alerts_fire_on_a_new_failure_only() -> None:
-    sources = [{"name": "a", "status": "failing", "last_error": "boom [b]x", "last_attempt_at": 1}]
-    assert [alert.message for alert in source_alerts(sources, {"a": "ok"}, NOW)] == ["a: failing — boom [b]x"]  # type: ignore[dict-item]
-    assert source_alerts(sources, {"a": "failing"}, NOW) == []  # type: ignore[dict-item]
-    spikes = records(sample_dashboard().spikes)
-    assert spike_alerts(spikes, NOW)[0].message.startswith("Spike on hn: 30 mentions")
+def alert(number: int, *, suppressed: str = "") -> dict[str, object]:
+    return {
+        "id": number,
+        "rule": "spikes",
+        "kind": "spike",
+        "raised_at": pd.Timestamp(NOW - timedelta(minutes=number)),
+        "title": f"Spike on hn [b]{number}[/b]",
+        "delivery": "chat: delivered",
+        "suppressed": suppressed,
+        "mention_ids": (),
+    }
+
+
+async def test_the_alerts_panel_shows_the_log_and_notifies_only_what_is_new() -> None:
+    app = ScreenApp()
+    async with app.run_test(size=(160, 48)) as pilot:
+        screen = await show_samples(app)
+        panel = screen.query_one(AlertsPanel)
+        panel.alerts = (alert(2), alert(1))  # in the log when the dashboard opened: listed quietly
+        await pilot.pause()
+        assert panel.query_one(DataTable).row_count == 2
+        assert not app._notifications
+        panel.alerts = (alert(4, suppressed="cool-down"), alert(3), alert(2), alert(1))
+        await pilot.pause()
+        assert [n.message for n in app._notifications] == ["Spike on hn [b]3[/b]"]  # literal, once
+        panel.failing_channels = {"chat": "HTTP 500"}
+        await pilot.pause()
+        assert "delivery failing: chat" in str(panel.border_subtitle)
 
 
 # -- widgets in an app ----------------------------------------------------------------------------
@@ -242,7 +264,7 @@ def is_highlighted(stream: StreamPanel, key: str) -> bool:
     return bool(isinstance(time.style, Style) and time.style.bold and title.style == "bold")
 
 
-async def test_sources_panel_lists_every_status_and_alerts_only_on_change() -> None:
+async def test_sources_panel_lists_every_status() -> None:
     app = ScreenApp()
     async with app.run_test(size=(160, 48)) as pilot:
         screen = await show_samples(app)
@@ -251,15 +273,11 @@ async def test_sources_panel_lists_every_status_and_alerts_only_on_change() -> N
         assert table.row_count == 4
         assert "failing ×3" in table.get_row("mastodon")[1].plain
         assert [table.get_row(name)[1].plain for name in ("hn", "reddit")] == ["ok", "unchanged"]
-        alerts = screen.query_one(AlertsPanel)
-        assert len(alerts.log_entries) == 2  # logged quietly at start
-        assert not app._notifications
         data = sample_dashboard()
         data.sources.loc[0, "status"] = "gone"
         screen.dashboard = data  # type: ignore[assignment]
         await pilot.pause()
-        assert len(alerts.log_entries) == 3
-        assert [n.message for n in app._notifications] == ["hn: gone"]
+        assert table.get_row("hn")[1].plain.startswith("gone")
 
 
 def test_volume_view_of_an_empty_window() -> None:

@@ -27,6 +27,9 @@ log = logging.getLogger(__name__)
 # a source failing "for 1h", a digest period ending, a retry coming due).
 LOOK_EVERY = 2.0
 EVALUATE_AT_LEAST_EVERY = 60.0
+# ... but not more often than this while a long poll stores something every second: a keyword alert
+# is then at most this late, and the rules cost a few percent of a core, not a whole one.
+EVALUATE_AT_MOST_EVERY = 10.0
 
 
 def utc_now() -> datetime:
@@ -91,15 +94,17 @@ async def run_alerts(
     on_round: Callable[[Round], None] = lambda _: None,
     clock: Callable[[], datetime] = utc_now,
     look_every: float = LOOK_EVERY,
+    min_gap: float = EVALUATE_AT_MOST_EVERY,
 ) -> None:
     """Until `stop`: a round whenever the store changed (a poll was stored) or a minute passed.
     Rounds run in a thread (pandas and SQLite), so the event loop (the dashboard) never waits on them."""
     marker: tuple[int, int] | None = None
-    last_round = 0.0
     loop = asyncio.get_running_loop()
+    last_round = loop.time() - EVALUATE_AT_LEAST_EVERY
     while not stop.is_set():
         current = await asyncio.to_thread(engine.reader.change_marker)
-        if current != marker or loop.time() - last_round >= EVALUATE_AT_LEAST_EVERY:
+        since = loop.time() - last_round
+        if (current != marker and since >= min_gap) or since >= EVALUATE_AT_LEAST_EVERY:
             marker, last_round = current, loop.time()
             try:
                 outcome = await asyncio.to_thread(engine.run_round, clock())

@@ -98,6 +98,14 @@ class AlertRule:
     min_engagement: int = 0
 
 
+# Without [[alerts]] in feeds.toml the dashboard still watches for what it always showed: spikes and
+# sources that keep failing, raised once each and listed (sent nowhere). `alerts = []` turns them off.
+DEFAULT_RULES = (
+    AlertRule("spikes", "spike", cooldown=DEFAULT_COOLDOWNS["spike"]),
+    AlertRule("failing-sources", "source_failing"),
+)
+
+
 @dataclass(frozen=True, slots=True)
 class AlertConfig:
     rules: tuple[AlertRule, ...] = ()
@@ -108,7 +116,7 @@ def read_alerts(alerts: Any, notify: Any, source_names: Sequence[str]) -> AlertC
     """Validate the `[[alerts]]` array and the `[notify]` table; raise AlertProblem at the first mistake."""
     channels = _channels(notify)
     if alerts is None:
-        return AlertConfig((), channels)
+        return AlertConfig(DEFAULT_RULES, channels)
     if not isinstance(alerts, list):
         raise AlertProblem("alerts", "", "expected [[alerts]] tables (an array of tables)")
     rules = tuple(

@@ -43,6 +43,7 @@ from dashboard.ui.widgets.stream import MAX_ROWS, MentionFilter, StreamPanel
 from dashboard.ui.widgets.table import KeyedTable
 
 if TYPE_CHECKING:
+    from dashboard.alerts.service import Round
     from dashboard.analytics.dashboard import DashboardData
     from dashboard.polling.poller import Poller, PollerStopped
     from dashboard.store.writer import Store
@@ -119,6 +120,13 @@ class DashboardApp(App[None]):
             super().__init__()
             self.rows = rows
             self.mention_filter = mention_filter
+
+    class AlertsLoaded(Message):
+        """The alert log as the store has it (the Alerts panel shows it)."""
+
+        def __init__(self, view: data.AlertLogView) -> None:
+            super().__init__()
+            self.view = view
 
     window: reactive[str] = reactive("24h")
     paused: reactive[bool] = reactive(False)
@@ -255,7 +263,12 @@ class DashboardApp(App[None]):
     async def _run_poller(self) -> None:
         """Poll each source on its own schedule until quit; re-armed by the Poller after each poll."""
         try:
-            async with data.running_poller(self.config, self.database, clock=self.clock) as poller:
+            async with (
+                data.running_poller(self.config, self.database, clock=self.clock) as poller,
+                data.alerts_beside(
+                    self.config.alerts, self.database, clock=self.clock, on_round=self._alert_round
+                ),
+            ):
                 self._poller = poller
                 await poller.run(
                     self._stop,
@@ -270,6 +283,11 @@ class DashboardApp(App[None]):
         """The poller's own account of why it stopped (URLs' credentials redacted), used by the
         worker-state handler when the error arrives."""
         self._stop_detail = stopped.message.removeprefix("Polling stopped: ")
+
+    def _alert_round(self, outcome: Round) -> None:
+        """The alert task stored new alerts or delivered some: show the log as it is now."""
+        if outcome.raised or outcome.sent:
+            self._load_alerts()
 
     def _poll_finished(self, record: PollRecord) -> None:
         self.post_message(self.PollFinished(record))
@@ -349,6 +367,7 @@ class DashboardApp(App[None]):
         self._update_header()
         self._request_compute()
         self._load_stream(self.mention_filter)
+        self._load_alerts()
 
     def _request_compute(self) -> None:
         """One compute at a time, never cancelled (a cancelled thread worker runs to its end anyway):
@@ -389,6 +408,16 @@ class DashboardApp(App[None]):
         rows = data.latest_mentions(self.database, mention_filter, limit=MAX_ROWS)
         if not get_current_worker().is_cancelled:
             self.post_message(self.MentionsLoaded(rows, mention_filter))
+
+    @work(thread=True, group="alerts", exclusive=True, exit_on_error=False)
+    def _load_alerts(self) -> None:
+        view = data.alert_log(self.database, list(self.config.alerts.channels))
+        if not get_current_worker().is_cancelled:
+            self.post_message(self.AlertsLoaded(view))
+
+    def on_dashboard_app_alerts_loaded(self, message: AlertsLoaded) -> None:
+        if self.live:
+            self.main.show_alerts(message.view)
 
     def on_dashboard_app_dashboard_computed(self, message: DashboardComputed) -> None:
         if self.live and message.window == self.window:

@@ -20,12 +20,12 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Footer, Tab, Tabs
 
+from dashboard.ui.records import records
 from dashboard.ui.widgets.alerts import AlertsPanel
 from dashboard.ui.widgets.kpis import HeaderState, KpiBar, KpiValues
 from dashboard.ui.widgets.needs_reply import NeedsReplyPanel
 from dashboard.ui.widgets.panel import Panel
 from dashboard.ui.widgets.rising import RisingPanel
-from dashboard.ui.widgets.rows import records
 from dashboard.ui.widgets.sources import SourcesPanel
 from dashboard.ui.widgets.stream import StreamPanel
 from dashboard.ui.widgets.topics import TopicsPanel
@@ -34,6 +34,7 @@ from dashboard.ui.widgets.volume import VolumePanel, volume_view
 
 if TYPE_CHECKING:
     from dashboard.analytics.dashboard import DashboardData
+    from dashboard.ui.data import AlertLogView
 
 # (panel id, tab label), in the order of the tabs and of the number keys.
 PANELS: tuple[tuple[str, str], ...] = (
@@ -163,10 +164,15 @@ class MainScreen(Screen[None]):
             topics.share_of_voice = tuple(records(data.share_of_voice))
             topics.trending = tuple(records(data.trending))
             self.query_one(SourcesPanel).rows = tuple(records(data.sources))
-            alerts = self.query_one(AlertsPanel)
-            alerts.spikes = tuple(records(data.spikes))
-            alerts.sources = tuple(records(data.sources))
+            self.query_one(StreamPanel).source_names = tuple(str(name) for name in data.sources["name"])
             self._mark_stale()
+
+    def show_alerts(self, view: AlertLogView) -> None:
+        if not self.is_composed:
+            return
+        alerts = self.query_one(AlertsPanel)
+        alerts.failing_channels = view.failing_channels
+        alerts.alerts = tuple(view.alerts)
 
     def show_stream(self, rows: Sequence[dict[str, Any]], now: datetime | None) -> None:
         if not self.is_composed:
