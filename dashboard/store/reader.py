@@ -210,17 +210,21 @@ def engagement_of(likes: pd.Series, replies: pd.Series, shares: pd.Series) -> pd
 class StoreReader:
     """Read-only queries over the store. Thread-compatible: one reader per thread, or one at a time."""
 
-    def __init__(self, connection: sqlite3.Connection) -> None:
+    def __init__(self, connection: sqlite3.Connection, *, rollups: bool = True) -> None:
         self._db = connection
+        # Aggregates over whole hours read the per-hour rollups (schema migration 5) when the file has
+        # them; `rollups=False` always reads the mentions (the property tests and bench compare both).
+        self._rollups = rollups
+        self._has_rollups: bool | None = None
         # mentions_total per source, counted up to a mention id: counting 1M rows costs ~50 ms, counting
         # only the rows inserted since is free (mentions are never deleted nor moved between sources).
         self._counted_up_to = 0
         self._counts: dict[int, int] = {}
 
     @classmethod
-    def open(cls, path: Path | str) -> StoreReader:
+    def open(cls, path: Path | str, *, rollups: bool = True) -> StoreReader:
         """Open the store read-only (`mode=ro`): a dashboard or an export never writes."""
-        return cls(connect(path, readonly=True))
+        return cls(connect(path, readonly=True), rollups=rollups)
 
     def close(self) -> None:
         self._db.close()
@@ -632,47 +636,100 @@ class StoreReader:
 
     # ---- aggregates in SQL ---------------------------------------------------------------------
 
+    def _hour_split(self, since: datetime, until: datetime) -> _Split:
+        """[since, until) as the whole UTC hours inside it (read from the rollups) and the raw edges
+        before and after them (read from mentions); no whole hours when the rollups are not used."""
+        low, high = to_epoch(since), to_epoch(until)
+        first, last = -(-low // 3600) * 3600, high - high % 3600
+        if not self._use_rollups() or low < 0 or first >= last:
+            return _Split(low, high, None)
+        return _Split(low, high, (first, last))
+
+    def _use_rollups(self) -> bool:
+        if self._has_rollups is None:
+            self._has_rollups = self._has_table("mention_hours")
+        return self._rollups and self._has_rollups
+
     def bucket_stats(self, since: datetime, until: datetime, bucket_seconds: int) -> pd.DataFrame:
         """Per UTC-aligned bucket and source, over mentions published in [since, until):
         `BUCKET_STAT_COLUMNS` = bucket_start, source, mentions, likes, likes_known, replies, ...,
         engagement, engagement_known, voices. Each count is summed over the mentions that report it
         (`<count>_known` of them, so 0 with 0 known means unknown); voices = distinct non-empty authors.
         Only (bucket, source) pairs with mentions appear.
+
+        Buckets of whole hours read the window's whole hours from mention_hours and
+        mention_hour_authors, and only the partial hours at its edges from mentions.
         """
-        sums = ", ".join(f"IFNULL(SUM({name}), 0), COUNT({name})" for name in COUNTS)
+        split = self._hour_split(since, until)
+        if bucket_seconds % 3600 != 0:
+            split = _Split(split.low, split.high, None)
+        sums = ", ".join(f"IFNULL(m.{name}, 0), m.{name} IS NOT NULL" for name in COUNTS)
+        engagement = ENGAGEMENT_SQL
+        raw = f"""SELECT m.published_at - m.published_at % ?1 AS bucket, m.source_id AS source_id, 1 AS n,
+                         {sums}, IFNULL({engagement}, 0), ({engagement}) IS NOT NULL
+                  FROM mentions m WHERE m.published_at >= ? AND m.published_at < ?"""
+        rolled = f"""SELECT hour - hour % ?1, source_id, mentions,
+                            {", ".join(f"{name}, {name}_known" for name in (*COUNTS, "engagement"))}
+                     FROM mention_hours WHERE hour >= ? AND hour < ? AND mentions > 0"""
+        union, params = split.union(raw, rolled)
+        totals = ", ".join(f"SUM(c{index})" for index in range(3, 13))
+        numbered = ", ".join(f"c{index}" for index in range(13))
         rows = self._db.execute(
-            f"""SELECT published_at - published_at % ? AS bucket, source_id, COUNT(*), {sums},
-                       IFNULL(SUM({ENGAGEMENT_SQL}), 0), COUNT({ENGAGEMENT_SQL}),
-                       COUNT(DISTINCT NULLIF(author, ''))
-                FROM mentions WHERE published_at >= ? AND published_at < ?
-                GROUP BY bucket, source_id ORDER BY bucket, source_id""",
-            (bucket_seconds, to_epoch(since), to_epoch(until)),
+            f"""WITH parts({numbered}) AS ({union})
+                SELECT c0, c1, SUM(c2), {totals} FROM parts
+                GROUP BY c0, c1 ORDER BY c0, c1""",
+            (bucket_seconds, *params),
         ).fetchall()
+        raw_voices = """SELECT m.published_at - m.published_at % ?1, m.source_id, m.author FROM mentions m
+                        WHERE m.published_at >= ? AND m.published_at < ? AND m.author != ''"""
+        rolled_voices = """SELECT hour - hour % ?1, source_id, author FROM mention_hour_authors
+                           WHERE hour >= ? AND hour < ? AND mentions > 0 AND author != ''"""
+        union, params = split.union(raw_voices, rolled_voices)
+        voices = {
+            (bucket, source_id): count
+            for bucket, source_id, count in self._db.execute(
+                f"""WITH parts(bucket, source_id, author) AS ({union})
+                    SELECT bucket, source_id, COUNT(DISTINCT author) FROM parts GROUP BY bucket, source_id""",
+                (bucket_seconds, *params),
+            )
+        }
+        rows = [(*row, voices.get((row[0], row[1]), 0)) for row in rows]
         frame = pd.DataFrame(rows, columns=list(BUCKET_STAT_COLUMNS))
         return self._finish_aggregate(frame, "bucket_start")
 
     def totals(self, since: datetime, until: datetime) -> pd.DataFrame:
         """Per source over [since, until): [source, mentions, engagement, engagement_known]."""
+        split = self._hour_split(since, until)
+        raw = f"""SELECT source_id, 1, IFNULL({ENGAGEMENT_SQL}, 0), ({ENGAGEMENT_SQL}) IS NOT NULL
+                  FROM mentions WHERE published_at >= ? AND published_at < ?"""
+        rolled = """SELECT source_id, mentions, engagement, engagement_known FROM mention_hours
+                    WHERE hour >= ? AND hour < ? AND mentions > 0"""
+        union, params = split.union(raw, rolled)
         rows = self._db.execute(
-            f"""SELECT source_id, COUNT(*), IFNULL(SUM({ENGAGEMENT_SQL}), 0), COUNT({ENGAGEMENT_SQL})
-                FROM mentions WHERE published_at >= ? AND published_at < ?
+            f"""WITH parts(source_id, n, engagement, known) AS ({union})
+                SELECT source_id, SUM(n), SUM(engagement), SUM(known) FROM parts
                 GROUP BY source_id ORDER BY source_id""",
-            (to_epoch(since), to_epoch(until)),
+            params,
         ).fetchall()
         frame = pd.DataFrame(rows, columns=["source", "mentions", "engagement", "engagement_known"])
         return self._finish_aggregate(frame)
 
     def hourly_counts(self, since: datetime, until: datetime) -> pd.DataFrame:
         """Mentions per UTC hour and source over [since, until): [bucket_start, source, mentions]
-        (covering index mentions_source_published; only non-empty hours appear)."""
+        (whole hours from mention_hours, the edges through the covering index mentions_source_published;
+        only non-empty hours appear)."""
+        split = self._hour_split(since, until)
         # Naming every source id lets SQLite use the covering index (2x faster than mentions_published).
         ids = list(self.source_names())
+        marks = ", ".join("?" * len(ids))
+        raw = f"""SELECT published_at - published_at % 3600, source_id, 1 FROM mentions
+                  WHERE source_id IN ({marks}) AND published_at >= ? AND published_at < ?"""
+        rolled = "SELECT hour, source_id, mentions FROM mention_hours WHERE hour >= ? AND hour < ? AND mentions > 0"
+        union, params = split.union(raw, rolled, raw_prefix=ids)
         rows = self._db.execute(
-            f"""SELECT published_at - published_at % 3600 AS bucket, source_id, COUNT(*)
-               FROM mentions WHERE source_id IN ({", ".join("?" * len(ids))})
-               AND published_at >= ? AND published_at < ?
-               GROUP BY bucket, source_id ORDER BY bucket, source_id""",
-            (*ids, to_epoch(since), to_epoch(until)),
+            f"""WITH parts(bucket, source_id, n) AS ({union})
+                SELECT bucket, source_id, SUM(n) FROM parts GROUP BY bucket, source_id ORDER BY bucket, source_id""",
+            params,
         ).fetchall()
         frame = pd.DataFrame(rows, columns=["bucket_start", "source", "mentions"])
         return self._finish_aggregate(frame, "bucket_start")
@@ -681,18 +738,24 @@ class StoreReader:
         """Per (source, author) with mentions in [since, until), authors "" excluded:
         [source, author, mentions, engagement, engagement_known, first_seen_at], where first_seen_at is
         the author's first mention on that source over ALL time (one index seek per author on
-        mentions_source_author: the same name on two sources is two voices).
+        mentions_source_author: the same name on two sources is two voices). Whole hours are read
+        from mention_hour_authors.
         """
+        split = self._hour_split(since, until)
+        raw = f"""SELECT source_id, author, 1, IFNULL({ENGAGEMENT_SQL}, 0), ({ENGAGEMENT_SQL}) IS NOT NULL
+                  FROM mentions WHERE published_at >= ? AND published_at < ? AND author != ''"""
+        rolled = """SELECT source_id, author, mentions, engagement, engagement_known FROM mention_hour_authors
+                    WHERE hour >= ? AND hour < ? AND mentions > 0 AND author != ''"""
+        union, params = split.union(raw, rolled)
         rows = self._db.execute(
-            f"""SELECT w.source_id, w.author, w.n, w.engagement, w.known,
+            f"""WITH parts(source_id, author, n, engagement, known) AS ({union})
+                SELECT w.source_id, w.author, w.n, w.engagement, w.known,
                        (SELECT MIN(x.published_at) FROM mentions x
                         WHERE x.source_id = w.source_id AND x.author = w.author)
-                FROM (SELECT source_id, author, COUNT(*) AS n, IFNULL(SUM({ENGAGEMENT_SQL}), 0) AS engagement,
-                             COUNT({ENGAGEMENT_SQL}) AS known
-                      FROM mentions WHERE published_at >= ? AND published_at < ? AND author != ''
-                      GROUP BY source_id, author) w
+                FROM (SELECT source_id, author, SUM(n) AS n, SUM(engagement) AS engagement, SUM(known) AS known
+                      FROM parts GROUP BY source_id, author) w
                 ORDER BY w.source_id, w.author""",
-            (to_epoch(since), to_epoch(until)),
+            params,
         ).fetchall()
         frame = pd.DataFrame(
             rows, columns=["source", "author", "mentions", "engagement", "engagement_known", "first_seen_at"]
@@ -836,6 +899,27 @@ class StoreReader:
             if column not in time_columns and frame[column].dtype != "str" and column != "source":
                 frame[column] = frame[column].astype(np.int64)
         return frame
+
+
+@dataclass(frozen=True, slots=True)
+class _Split:
+    """A window [low, high) in epoch seconds, and the whole hours [first, last) inside it that the
+    rollups answer (None: the mentions answer it all)."""
+
+    low: int
+    high: int
+    hours: tuple[int, int] | None
+
+    def union(self, raw: str, rolled: str, raw_prefix: Sequence[Any] = ()) -> tuple[str, list[Any]]:
+        """SQL for the window's rows: `raw` (its last two parameters are a published_at range, after
+        `raw_prefix`) over the edges, `rolled` (its last two are an hour range) over the whole hours."""
+        if self.hours is None:
+            return raw, [*raw_prefix, self.low, self.high]
+        first, last = self.hours
+        return (
+            f"{raw} UNION ALL {rolled} UNION ALL {raw}",
+            [*raw_prefix, self.low, first, first, last, *raw_prefix, last, self.high],
+        )
 
 
 def _merge_attempts(rows: Sequence[tuple[Any, ...]]) -> list[tuple[Any, ...]]:

@@ -13,6 +13,80 @@ APPLICATION_ID = 0x43447368
 # The tables every version of the schema has (how a file from before the application id is recognised).
 OUR_TABLES = frozenset({"sources", "mentions", "engagement_history", "polls"})
 
+
+def _rollup_migration() -> str:
+    """Migration 5: the mention_hours / mention_hour_authors tables, their triggers and back-fill."""
+    engagement = {
+        row: f"(CASE WHEN {row}.likes IS NULL AND {row}.replies IS NULL AND {row}.shares IS NULL THEN NULL "
+        f"ELSE IFNULL({row}.likes, 0) + IFNULL({row}.replies, 0) + IFNULL({row}.shares, 0) END)"
+        for row in ("NEW", "OLD", "m")
+    }
+    counts = ("likes", "replies", "shares", "views")
+    columns = ", ".join(f"{name}, {name}_known" for name in (*counts, "engagement"))
+    adds = ", ".join(
+        f"{name} = {name} + excluded.{name}, {name}_known = {name}_known + excluded.{name}_known"
+        for name in (*counts, "engagement")
+    )
+
+    def values(row: str, sign: int) -> str:
+        items = [f"{sign} * IFNULL({row}.{name}, 0), {sign} * ({row}.{name} IS NOT NULL)" for name in counts]
+        items.append(f"{sign} * IFNULL({engagement[row]}, 0), {sign} * ({engagement[row]} IS NOT NULL)")
+        return ", ".join(items)
+
+    def upsert(row: str, sign: int) -> str:
+        hour = f"{row}.published_at - {row}.published_at % 3600"
+        return f"""
+        INSERT INTO mention_hours (hour, source_id, mentions, {columns})
+        VALUES ({hour}, {row}.source_id, {sign}, {values(row, sign)})
+        ON CONFLICT (hour, source_id) DO UPDATE SET mentions = mentions + excluded.mentions, {adds};
+        INSERT INTO mention_hour_authors (hour, source_id, author, mentions, engagement, engagement_known)
+        VALUES ({hour}, {row}.source_id, {row}.author, {sign},
+                {sign} * IFNULL({engagement[row]}, 0), {sign} * ({engagement[row]} IS NOT NULL))
+        ON CONFLICT (hour, source_id, author) DO UPDATE SET mentions = mentions + excluded.mentions,
+            engagement = engagement + excluded.engagement,
+            engagement_known = engagement_known + excluded.engagement_known;"""
+
+    count_columns = ",\n".join(
+        f"        {name} INTEGER NOT NULL, {name}_known INTEGER NOT NULL" for name in (*counts, "engagement")
+    )
+    sums = ", ".join(f"IFNULL(SUM(m.{name}), 0), COUNT(m.{name})" for name in counts)
+    return f"""
+    CREATE TABLE mention_hours (
+        hour      INTEGER NOT NULL,   -- UTC start of the hour the mentions were published in
+        source_id INTEGER NOT NULL,
+        mentions  INTEGER NOT NULL,
+{count_columns},
+        PRIMARY KEY (hour, source_id)
+    ) WITHOUT ROWID;
+    CREATE TABLE mention_hour_authors (
+        hour             INTEGER NOT NULL,
+        source_id        INTEGER NOT NULL,
+        author           TEXT NOT NULL,
+        mentions         INTEGER NOT NULL,
+        engagement       INTEGER NOT NULL,
+        engagement_known INTEGER NOT NULL,
+        PRIMARY KEY (hour, source_id, author)
+    ) WITHOUT ROWID;
+    INSERT INTO mention_hours (hour, source_id, mentions, {columns})
+        SELECT m.published_at - m.published_at % 3600 AS h, m.source_id, COUNT(*), {sums},
+               IFNULL(SUM({engagement["m"]}), 0), COUNT({engagement["m"]})
+        FROM mentions m GROUP BY h, m.source_id;
+    INSERT INTO mention_hour_authors (hour, source_id, author, mentions, engagement, engagement_known)
+        SELECT m.published_at - m.published_at % 3600 AS h, m.source_id, m.author, COUNT(*),
+               IFNULL(SUM({engagement["m"]}), 0), COUNT({engagement["m"]})
+        FROM mentions m GROUP BY h, m.source_id, m.author;
+    CREATE TRIGGER mentions_rollup_insert AFTER INSERT ON mentions BEGIN{upsert("NEW", 1)}
+    END;
+    CREATE TRIGGER mentions_rollup_delete AFTER DELETE ON mentions BEGIN{upsert("OLD", -1)}
+    END;
+    CREATE TRIGGER mentions_rollup_update
+    AFTER UPDATE OF source_id, published_at, author, likes, replies, shares, views ON mentions BEGIN{upsert("OLD", -1)}{upsert("NEW", 1)}
+    END;
+    """
+
+
+ROLLUP_MIGRATION = _rollup_migration()
+
 MIGRATIONS: tuple[str, ...] = (
     # 1: the first schema.
     """
@@ -170,7 +244,12 @@ MIGRATIONS: tuple[str, ...] = (
         value TEXT NOT NULL,
         PRIMARY KEY (rule, key)
     ) WITHOUT ROWID;
-""",
+""",  # 5: per-hour rollups of the mentions (reader: bucket_stats, totals, hourly_counts, author_stats over
+    # whole hours), kept by triggers in the same statement, hence the same transaction, as every insert,
+    # update or delete of a mention, whatever writes it; back-filled here from the rows already stored.
+    # An hour is keyed by published_at (its UTC start); `<count>_known` = mentions reporting it; a row
+    # can fall to 0 mentions (an author or a published time that changed) and is then ignored.
+    ROLLUP_MIGRATION,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
