@@ -379,3 +379,25 @@ async def test_a_browser_that_refuses_counts_as_none(tmp_path: Path, monkeypatch
         app.open_url("https://example.org/post/2")
         await pilot.pause()
         assert app.clipboard == "https://example.org/post/2"
+
+
+async def test_an_empty_live_stream_says_collection_failed_too() -> None:
+    from dashboard.ui.widgets.stream import StreamPanel
+    from tests.test_ui_samples import sample_dashboard
+
+    app = ScreenApp()
+    async with app.run_test(size=(160, 48)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, MainScreen)
+        sample = sample_dashboard()
+        sample = type(sample)(
+            **{
+                **{name: getattr(sample, name) for name in sample.__dataclass_fields__},
+                "kpis": SampleKpis(sources_ok=0, sources_failing=4),
+            }
+        )
+        screen.dashboard = sample  # type: ignore[assignment]
+        screen.show_stream([], NOW)
+        await pilot.pause()
+        stream = screen.query_one(StreamPanel)
+        assert stream.table.empty_message == "Collection failed: 4 of 4 sources failing (see Sources)."

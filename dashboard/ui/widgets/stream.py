@@ -71,12 +71,12 @@ class StreamPanel(MentionTablePanel):
     DEFAULT_CSS = widget_css(__file__)
     TITLE = "Live stream"
     COLUMNS = (
-        ColumnSpec("Time", "time", max_width=8, keep=9),
+        ColumnSpec("Time", "time", max_width=8, keep=9, whole=True),
         ColumnSpec("Source", "source", min_width=8, max_width=12, keep=8),
         ColumnSpec("Kind", "kind", min_width=7, max_width=8, keep=7),
         ColumnSpec("Author", "author", min_width=8, max_width=14, keep=6),
         ColumnSpec("Title", "title", min_width=12, flex=True, share=0.38, keep=10),
-        ColumnSpec("Eng.", "engagement", max_width=6, keep=7, justify="right"),
+        ColumnSpec("Eng.", "engagement", max_width=6, keep=7, justify="right", whole=True),
     )
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "clear_filter", "Clear filter", show=False),
@@ -225,7 +225,7 @@ class StreamPanel(MentionTablePanel):
 
     def empty_message(self) -> str:
         if not self.is_filtered:
-            return "No mentions yet: they appear here as polls find them."
+            return self.collection_note or "No mentions yet: they appear here as polls find them."
         wanted = parse_filter(self.filter_input.value).source
         if wanted is not None:
             known = list(self.source_names) + list(self._seen_sources)
