@@ -16,6 +16,7 @@ transaction), so a stop never leaves half a poll, and nothing is fetched after a
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import random
 import re
@@ -36,8 +37,14 @@ from dashboard.store.db import StoreError
 from dashboard.store.writer import Store
 from dashboard.text import redact_url
 
+log = logging.getLogger(__name__)
+
 STOP_GRACE = 5.0  # seconds the polls already running get to finish after a stop, before they are cancelled
 CHECKPOINT_EVERY = 300.0  # seconds between WAL checkpoints while running
+# Retention (old attempts rolled into days, old engagement history thinned, pages given back) runs
+# once soon after start and then daily; a failure of it is logged and polling goes on.
+RETENTION_FIRST_AFTER = 60.0
+RETENTION_EVERY = 86400.0
 IDLE_TICK = 1.0  # the longest the run loop sleeps before looking at its flags and the time again
 SCHEDULE_RECHECK = 60.0  # seconds: the sources' states are re-read at least this often while running
 
@@ -275,6 +282,7 @@ class Poller:
     ) -> None:
         tasks: set[asyncio.Task[None]] = set()
         last_checkpoint = time.monotonic()
+        retention_due = time.monotonic() + RETENTION_FIRST_AFTER
         failures: list[Exception] = []
         # Reading every source's state costs ~10 ms of CPU at 1,000 sources, so the loop does not
         # read it on every tick: only when one of our polls finished, when the earliest due time
@@ -320,9 +328,20 @@ class Poller:
             if time.monotonic() - last_checkpoint > CHECKPOINT_EVERY:
                 await asyncio.to_thread(self.store.checkpoint)
                 last_checkpoint = time.monotonic()
+            if time.monotonic() >= retention_due:
+                retention_due = time.monotonic() + RETENTION_EVERY
+                await self._apply_retention()
             await _sleep_until(stop, self._seconds_until(next_at))
         if failures:
             raise failures[0]
+
+    async def _apply_retention(self) -> None:
+        try:
+            report = await asyncio.to_thread(self.store.apply_retention, self._clock())
+        except Exception:  # a full disk or a locked file: tomorrow again; the polls matter more
+            log.exception("retention failed; polling goes on")
+        else:
+            log.info("retention: %s", report)
 
     def _seconds_until(self, next_at: datetime | None) -> float:
         if next_at is None:
