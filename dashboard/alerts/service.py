@@ -11,11 +11,12 @@ import logging
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from dashboard.alerts.deliver import Deliverer, Sender, Sent, apprise_sender
 from dashboard.alerts.evaluate import evaluate
+from dashboard.clock import utc_now
 from dashboard.contracts.alerts import AlertConfig, AlertRule
 from dashboard.store.alerts import AlertLog, Firing, StoredAlert
 from dashboard.store.db import connect
@@ -30,10 +31,6 @@ EVALUATE_AT_LEAST_EVERY = 60.0
 # ... but not more often than this while a long poll stores something every second: a keyword alert
 # is then at most this late, and the rules cost a few percent of a core, not a whole one.
 EVALUATE_AT_MOST_EVERY = 10.0
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,10 +25,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlencode
 
+from dashboard.clock import utc_now
 from dashboard.demo import formats
 from dashboard.demo.formats import Shown
 from dashboard.demo.httpserver import Handler, LocalServer, Reply, Seen
-from dashboard.demo.world import DemoWorld, Happening, utc_now
+from dashboard.demo.world import DemoWorld, Happening
 
 JSON = "application/json; charset=utf-8"
 RSS = "application/rss+xml; charset=UTF-8"

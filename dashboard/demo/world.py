@@ -21,6 +21,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from dashboard.clock import utc_now
+
 # --------------------------------------------------------------------------------------------------
 # Time and rates
 
@@ -34,10 +36,6 @@ SPIKE_LENGTH = 300.0
 SPIKE_EVERY = 1800.0  # later bursts, rotating over SPIKE_STREAMS
 SPIKE_FACTOR = 8.0
 INCIDENT_EVERY = 1800.0  # the failure windows below come back every half hour
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from dashboard.analytics.windows import Window
+from dashboard.clock import utc_now
 from dashboard.config import Config
 from dashboard.export.csvfile import ExportError
 from dashboard.export.snapshot import SNAPSHOT_NAME, is_snapshot_folder, write_snapshot
@@ -23,10 +24,6 @@ from dashboard.store.db import StoreError
 from dashboard.store.reader import StoreReader
 
 DEFAULT_SPAN = "7d"  # the window each scheduled snapshot covers
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _sort_key(folder: Path) -> tuple[str, int]:

@@ -24,8 +24,9 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
+from dashboard.clock import utc_now
 from dashboard.config import Config, source_config_hash
 from dashboard.contracts.errors import FetchError, NeedsCredentials, RateLimited
 from dashboard.contracts.http import Request, Response
@@ -53,10 +54,6 @@ SCHEDULE_RECHECK = 60.0  # seconds: the sources' states are re-read at least thi
 QUEUED, POLLING, SAVING = "queued", "polling", "saving"
 
 _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>]+")
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True, slots=True)

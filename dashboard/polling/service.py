@@ -8,10 +8,11 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
 
+from dashboard.clock import utc_now
 from dashboard.config import Config
 from dashboard.fetch.http import Fetcher
 from dashboard.fetch.parsepool import ProcessParser
-from dashboard.polling.poller import Poller, utc_now
+from dashboard.polling.poller import Poller
 from dashboard.store.writer import Store
 
 # The time budget of one feed's parse (wall time on a worker that does nothing else): a crafted feed

@@ -13,7 +13,7 @@ import json
 import time
 import webbrowser
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -25,6 +25,7 @@ from textual.reactive import reactive
 from textual.timer import Timer
 from textual.worker import Worker, WorkerState, get_current_worker
 
+from dashboard.clock import utc_now
 from dashboard.config import APP_NAME, Config
 from dashboard.models import PollRecord
 from dashboard.ui import data
@@ -66,10 +67,6 @@ WORK_NAMES = {
 }
 PREFERENCES_FILE = "ui.json"
 DEFAULT_THEME = "textual-dark"  # Textual's own default: not written down until another is chosen
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 class DashboardApp(App[None]):
