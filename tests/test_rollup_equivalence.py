@@ -3,7 +3,8 @@
 For random stores written through the writer (new mentions, re-polls that refresh engagement, a
 source that stops reporting a count, text changes that move a mention to another author) and through
 raw SQL (a changed published time, a deleted mention), every aggregate the reader takes from the
-rollups (`bucket_stats`, `totals`, `hourly_counts`, `author_stats`) equals the raw query's frame, over
+rollups (`bucket_stats`, `totals`, `hourly_counts`, `author_stats`, and from migration 6's per-hour
+attempts `attempt_summary`, after attempts in the same second and deleted attempts) equals the raw query's frame, over
 windows aligned to the hour and not.
 """
 
@@ -79,6 +80,11 @@ def build(path: Path, seed: int) -> None:
             record = PollRecord(source=source.name, started_at=at, duration=0.1, status=SourceStatus.OK)
             update = SourceUpdate(SourceStatus.OK, at + timedelta(minutes=15), 0)
             store.save_poll(source, record, update, PollOutcome(mentions=tuple(batch), cursor={}))
+            for _ in range(rng.randint(0, 6)):  # more attempts, some in the same second
+                started = at + timedelta(seconds=rng.choice([0, 1, rng.randint(0, 9 * 3600)]))
+                status = rng.choice(list(SourceStatus))
+                record = PollRecord(source=source.name, started_at=started, duration=0.1, status=status)
+                store.save_poll(source, record, SourceUpdate(status, started, 0), None)
     store.close()
     db = connect(path)
     with db:
@@ -88,6 +94,9 @@ def build(path: Path, seed: int) -> None:
                 "UPDATE mentions SET published_at = published_at + ?, author = ? WHERE id = ?",
                 (rng.randint(-7200, 7200), rng.choice(AUTHORS), mention_id),
             )
+        polls = [row[0] for row in db.execute("SELECT id FROM polls ORDER BY id")]
+        for poll_id in rng.sample(polls, min(4, len(polls))):  # as retention does, a few at a time
+            db.execute("DELETE FROM polls WHERE id = ?", (poll_id,))
         for mention_id in rng.sample(ids, min(2, len(ids))):
             db.execute("DELETE FROM engagement_history WHERE mention_id = ?", (mention_id,))
             db.execute("DELETE FROM mentions WHERE id = ?", (mention_id,))
@@ -102,6 +111,9 @@ def assert_same(path: Path, since: datetime, until: datetime, bucket: int) -> No
         pd.testing.assert_frame_equal(fast.totals(since, until), raw.totals(since, until))
         pd.testing.assert_frame_equal(fast.hourly_counts(since, until), raw.hourly_counts(since, until))
         pd.testing.assert_frame_equal(fast.author_stats(since, until), raw.author_stats(since, until))
+        pd.testing.assert_frame_equal(
+            fast.attempt_summary(since, until, bucket), raw.attempt_summary(since, until, bucket)
+        )
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -151,13 +163,18 @@ def test_migration_backfills_the_rollups_of_an_older_store(tmp_path: Path) -> No
     with db:
         for name in ("mentions_rollup_insert", "mentions_rollup_delete", "mentions_rollup_update"):
             db.execute(f"DROP TRIGGER {name}")
-        db.execute("DROP TABLE mention_hours")
-        db.execute("DROP TABLE mention_hour_authors")
+        for name in ("polls_rollup_insert", "polls_rollup_delete", "polls_rollup_update"):
+            db.execute(f"DROP TRIGGER {name}")
+        for name in ("mention_hours", "mention_hour_authors", "poll_hours"):
+            db.execute(f"DROP TABLE {name}")
     db.execute("PRAGMA user_version = 4")
     db.close()
     with StoreReader.open(path) as old:  # read-only, no rollups yet: the raw queries answer
         before = old.bucket_stats(T0, T0 + timedelta(days=4), 3600)
+        attempts = old.attempt_summary(T0, T0 + timedelta(days=4), 3600)
     connect(path).close()  # a writer migrates
     with StoreReader.open(path) as reader:
         pd.testing.assert_frame_equal(reader.bucket_stats(T0, T0 + timedelta(days=4), 3600), before)
-        assert reader._use_rollups()
+        pd.testing.assert_frame_equal(reader.attempt_summary(T0, T0 + timedelta(days=4), 3600), attempts)
+        assert reader._use_rollups("mention_hours")
+        assert reader._use_rollups("poll_hours")

@@ -215,7 +215,7 @@ class StoreReader:
         # Aggregates over whole hours read the per-hour rollups (schema migration 5) when the file has
         # them; `rollups=False` always reads the mentions (the property tests and bench compare both).
         self._rollups = rollups
-        self._has_rollups: bool | None = None
+        self._rollup_tables: dict[str, bool] = {}
         # mentions_total per source, counted up to a mention id: counting 1M rows costs ~50 ms, counting
         # only the rows inserted since is free (mentions are never deleted nor moved between sources).
         self._counted_up_to = 0
@@ -564,13 +564,22 @@ class StoreReader:
         success = ", ".join(f"'{status.value}'" for status in SourceStatus if status.is_success)
         # With exactly one max() in the query, SQLite takes the bare column `status` from that row: the
         # latest attempt, the later inserted one (higher id) when two started in the same second.
+        split = self._hour_split(since, until, table="poll_hours")
+        if bucket_seconds % 3600 != 0:
+            split = _Split(split.low, split.high, None)
+        raw = f"""SELECT source_id, started_at - started_at % ?1 AS bucket, COUNT(*),
+                         SUM(status IN ({success})), status, MAX(started_at * 2147483648 + id)
+                  FROM polls WHERE started_at >= ? AND started_at < ? GROUP BY source_id, bucket"""
+        # Whole hours from poll_hours (schema migration 6), the same bare-column rule for last_status.
+        hours = """SELECT source_id, hour - hour % ?1 AS bucket, SUM(attempts), SUM(successes), last_status,
+                          MAX(last_key)
+                   FROM poll_hours WHERE hour >= ? AND hour < ? GROUP BY source_id, bucket"""
+        union, params = split.union(raw, hours)
         rows = self._db.execute(
-            f"""SELECT source_id, started_at - started_at % ? AS bucket, COUNT(*),
-                       SUM(status IN ({success})), status, MAX(started_at * 2147483648 + id)
-                FROM polls WHERE started_at >= ? AND started_at < ?
-                GROUP BY source_id, bucket ORDER BY bucket, source_id""",
-            (bucket_seconds, to_epoch(since), to_epoch(until)),
+            f"SELECT * FROM ({union}) ORDER BY 2, 1", (bucket_seconds, *params)
         ).fetchall()
+        if split.hours is not None:
+            rows = _merge_attempts(rows)
         rolled = self._rolled_attempts(since, until, bucket_seconds)
         if rolled:
             rows = _merge_attempts([*rows, *rolled])
@@ -636,19 +645,22 @@ class StoreReader:
 
     # ---- aggregates in SQL ---------------------------------------------------------------------
 
-    def _hour_split(self, since: datetime, until: datetime) -> _Split:
-        """[since, until) as the whole UTC hours inside it (read from the rollups) and the raw edges
-        before and after them (read from mentions); no whole hours when the rollups are not used."""
+    def _hour_split(self, since: datetime, until: datetime, table: str = "mention_hours") -> _Split:
+        """[since, until) as the whole UTC hours inside it (read from the rollup `table`) and the raw
+        edges before and after them; no whole hours when the rollups are not used."""
         low, high = to_epoch(since), to_epoch(until)
         first, last = -(-low // 3600) * 3600, high - high % 3600
-        if not self._use_rollups() or low < 0 or first >= last:
+        if not self._use_rollups(table) or low < 0 or first >= last:
             return _Split(low, high, None)
         return _Split(low, high, (first, last))
 
-    def _use_rollups(self) -> bool:
-        if self._has_rollups is None:
-            self._has_rollups = self._has_table("mention_hours")
-        return self._rollups and self._has_rollups
+    def _use_rollups(self, table: str = "mention_hours") -> bool:
+        """Whether to read `table` (a read-only file of an older schema may not have it yet)."""
+        if not self._rollups:
+            return False
+        if table not in self._rollup_tables:
+            self._rollup_tables[table] = self._has_table(table)
+        return self._rollup_tables[table]
 
     def bucket_stats(self, since: datetime, until: datetime, bucket_seconds: int) -> pd.DataFrame:
         """Per UTC-aligned bucket and source, over mentions published in [since, until):

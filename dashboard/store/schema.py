@@ -87,6 +87,51 @@ def _rollup_migration() -> str:
 
 ROLLUP_MIGRATION = _rollup_migration()
 
+# The statuses attempt_summary counts as successes (models.SourceStatus.is_success).
+_SUCCESS = "('ok', 'not modified')"
+# The order of attempts: by start, then by id between attempts of the same second.
+_ORDER_KEY = "started_at * 2147483648 + id"
+
+POLL_ROLLUP_MIGRATION = f"""
+    CREATE TABLE poll_hours (
+        hour        INTEGER NOT NULL,   -- UTC start of the hour the attempts started in
+        source_id   INTEGER NOT NULL,
+        attempts    INTEGER NOT NULL,
+        successes   INTEGER NOT NULL,
+        last_key    INTEGER NOT NULL,   -- {_ORDER_KEY} of the hour's latest attempt ...
+        last_status TEXT NOT NULL,      -- ... and its status
+        PRIMARY KEY (hour, source_id)
+    ) WITHOUT ROWID;
+    INSERT INTO poll_hours (hour, source_id, attempts, successes, last_key, last_status)
+        SELECT started_at - started_at % 3600 AS h, source_id, COUNT(*), SUM(status IN {_SUCCESS}),
+               MAX({_ORDER_KEY}), status
+        FROM polls GROUP BY h, source_id;
+    CREATE TRIGGER polls_rollup_insert AFTER INSERT ON polls BEGIN
+        INSERT INTO poll_hours (hour, source_id, attempts, successes, last_key, last_status)
+        VALUES (NEW.started_at - NEW.started_at % 3600, NEW.source_id, 1, NEW.status IN {_SUCCESS},
+                NEW.started_at * 2147483648 + NEW.id, NEW.status)
+        ON CONFLICT (hour, source_id) DO UPDATE SET
+            attempts = attempts + 1, successes = successes + excluded.successes,
+            last_status = CASE WHEN excluded.last_key > last_key THEN excluded.last_status ELSE last_status END,
+            last_key = MAX(last_key, excluded.last_key);
+    END;
+    CREATE TRIGGER polls_rollup_delete AFTER DELETE ON polls BEGIN
+        UPDATE poll_hours SET attempts = attempts - 1, successes = successes - (OLD.status IN {_SUCCESS})
+        WHERE hour = OLD.started_at - OLD.started_at % 3600 AND source_id = OLD.source_id;
+        DELETE FROM poll_hours
+        WHERE hour = OLD.started_at - OLD.started_at % 3600 AND source_id = OLD.source_id AND attempts <= 0;
+        -- The hour's latest attempt went: the latest of those left (one index range, rare).
+        UPDATE poll_hours SET (last_key, last_status) = (
+            SELECT MAX({_ORDER_KEY}), status FROM polls
+            WHERE source_id = OLD.source_id AND started_at >= poll_hours.hour AND started_at < poll_hours.hour + 3600)
+        WHERE hour = OLD.started_at - OLD.started_at % 3600 AND source_id = OLD.source_id
+              AND last_key = OLD.started_at * 2147483648 + OLD.id;
+    END;
+    CREATE TRIGGER polls_rollup_update AFTER UPDATE OF started_at, source_id, status ON polls BEGIN
+        SELECT RAISE(ABORT, 'attempts are never changed once stored');
+    END;
+"""
+
 MIGRATIONS: tuple[str, ...] = (
     # 1: the first schema.
     """
@@ -250,6 +295,9 @@ MIGRATIONS: tuple[str, ...] = (
     # An hour is keyed by published_at (its UTC start); `<count>_known` = mentions reporting it; a row
     # can fall to 0 mentions (an author or a published time that changed) and is then ignored.
     ROLLUP_MIGRATION,
+    # 6: per-hour rollups of the attempts (reader.attempt_summary over whole hours), kept by triggers
+    # on polls like migration 5's; a retention that deletes attempts takes them out of their hour.
+    POLL_ROLLUP_MIGRATION,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
