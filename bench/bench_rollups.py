@@ -8,8 +8,8 @@ Panels: `compute_dashboard` CPU seconds (process_time, median after a warm-up) w
 `StoreReader(rollups=True)` and `rollups=False` alternating on the same store (bench_panels' cached
 store, migrated in place), for a window ending on the hour (bench_panels' END) and one ending
 mid-hour (the usual case: `now`); plus the four aggregate methods the rollups serve, alone.
-Writes: CPU per `Store.save_poll` of 50 new mentions plus 50 re-polled ones with new counts, on a
-fresh store, with the triggers and with them dropped.
+Writes: CPU per `Store.save_poll` of 50 new mentions plus 50 re-polled ones with new counts, and of
+an attempt with no mentions (a 304), on a fresh store, with the triggers and with them dropped.
 Results: bench/results/rollups.json.
 """
 
@@ -44,7 +44,14 @@ from dashboard.store.writer import Store
 
 RESULTS = Path(__file__).parent / "results" / "rollups.json"
 WINDOWS = ("24h", "7d", "30d")
-TRIGGERS = ("mentions_rollup_insert", "mentions_rollup_delete", "mentions_rollup_update")
+TRIGGERS = (
+    "mentions_rollup_insert",
+    "mentions_rollup_delete",
+    "mentions_rollup_update",
+    "polls_rollup_insert",
+    "polls_rollup_delete",
+    "polls_rollup_update",
+)
 
 
 def cpu_median(function: Callable[[], object], repeats: int) -> float:
@@ -126,8 +133,9 @@ def _poll_mentions(poll: int, base: datetime) -> tuple[Mention, ...]:
     return (*fresh, *again)
 
 
-def write_cost(polls: int) -> dict[str, float]:
-    """CPU ms per save_poll (50 new + 50 updated mentions), with and without the rollup triggers."""
+def write_cost(polls: int, *, empty: bool = False) -> dict[str, float]:
+    """CPU ms per save_poll (50 new + 50 updated mentions; `empty`: a 304 with none), with and without
+    the rollup triggers."""
     source = SourceConfig(name="Blog", type="feed", interval=900, url="http://127.0.0.1/feed.xml")
     base = datetime(2026, 3, 1, tzinfo=UTC)
     found: dict[str, float] = {}
@@ -144,7 +152,7 @@ def write_cost(polls: int) -> dict[str, float]:
                 at = base + timedelta(minutes=poll * 15)
                 record = PollRecord(source=source.name, started_at=at, duration=0.1, status=SourceStatus.OK)
                 update = SourceUpdate(SourceStatus.OK, at + timedelta(minutes=15), 0)
-                outcome = PollOutcome(mentions=_poll_mentions(poll, base), cursor={})
+                outcome = PollOutcome(mentions=() if empty else _poll_mentions(poll, base), cursor={})
                 store.save_poll(source, record, update, outcome)
             found[label] = (time.process_time() - began) / polls * 1000
             store.close()
@@ -153,8 +161,9 @@ def write_cost(polls: int) -> dict[str, float]:
         "with_triggers_ms": min(found["with_triggers"], found["with_triggers_again"]),
     }
     result["increase"] = result["with_triggers_ms"] / result["without_triggers_ms"] - 1
+    what = "an attempt with no mentions (304)" if empty else "50 new + 50 updated mentions"
     print(
-        f"save_poll (50 new + 50 updated): {result['without_triggers_ms']:.2f} ms CPU without the triggers, "
+        f"save_poll ({what}): {result['without_triggers_ms']:.2f} ms CPU without the triggers, "
         f"{result['with_triggers_ms']:.2f} ms with (+{result['increase'] * 100:.0f} %)",
         flush=True,
     )
@@ -182,6 +191,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         "migration_s": migrated,
         "panels": panels(path, args.repeats),
         "write": write_cost(args.polls),
+        "write_304": write_cost(args.polls * 3, empty=True),
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
