@@ -9,13 +9,57 @@ from __future__ import annotations
 
 import html
 import re
+from typing import Any
 
-# Only tag-shaped text: "<" then a letter, "/", "!" or "?". "I <3 this" and "a < b" stay as written.
-_TAG = re.compile(r"<[A-Za-z/!?][^<>]*>", re.DOTALL)
-_BLOCK_TAG = re.compile(r"<\s*(br|/p|/div|/li|/h[1-6]|/blockquote|/tr)\b[^>]*>", re.IGNORECASE)
-_SCRIPT_STYLE = re.compile(r"<\s*(script|style)\b.*?<\s*/\s*\1\s*>", re.IGNORECASE | re.DOTALL)
+# Elements that end a line of text, those whose content is not text, and those that keep their layout.
+_BLOCKS = frozenset(
+    [
+        "address",
+        "article",
+        "aside",
+        "blockquote",
+        "dd",
+        "details",
+        "div",
+        "dl",
+        "dt",
+        "figcaption",
+        "figure",
+        "footer",
+        "form",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "header",
+        "hr",
+        "li",
+        "main",
+        "nav",
+        "ol",
+        "p",
+        "pre",
+        "section",
+        "summary",
+        "table",
+        "tbody",
+        "thead",
+        "tfoot",
+        "tr",
+        "ul",
+    ]
+)
+_BLOCK_TAG = re.compile(r"<\s*/?\s*(?:" + "|".join(sorted(_BLOCKS | {"br"})) + r")\b", re.IGNORECASE)
+_DROPPED = frozenset(["script", "style", "template", "noscript", "head", "iframe", "object", "svg", "math"])
+_PREFORMATTED = frozenset({"pre", "textarea", "listing", "plaintext"})
+_WHITESPACE = re.compile(r"[ \t\n\r\f\v\u00a0]+")
 _SPACES = re.compile(r"[ \t\f\v\u00a0]+")
-_BLANK_LINES = re.compile(r"\n\s*\n+")
+# Where a block starts or ends (the parser never yields NUL in text: it becomes U+FFFD).
+_BREAK = "\x00"
+_BREAKS = re.compile(r"[ \t]*\x00(?:[ \t]*\x00)*[ \t]*")
+_BLANK_LINES = re.compile(r"\n[ \t]*\n(?:[ \t]*\n)+")
 
 # C0 controls except tab and newline, DEL, C1 controls, bidi embeddings/overrides/isolates.
 _UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
@@ -34,16 +78,63 @@ _USERINFO_IN_TEXT = re.compile(r"(?<![A-Za-z0-9+.\-])([A-Za-z][A-Za-z0-9+.\-]*:/
 
 
 def plain_text(markup: str | None) -> str:
-    """HTML or text with entities -> readable plain text (tags dropped, entities decoded)."""
+    """HTML or text with entities -> readable plain text.
+
+    A real HTML parser (selectolax's Lexbor, an HTML5 tokenizer) reads it, so what regular expressions
+    got wrong on ordinary HTML is right: `<li>one<li>two` is two lines, comments and scripts are
+    dropped, an attribute holding `>` does not leak, `<pre>` keeps its layout, `I <3 this` stays.
+    Block elements end lines; other whitespace collapses to one space.
+    """
     if not markup:
         return ""
-    text = _SCRIPT_STYLE.sub(" ", markup)
-    text = _BLOCK_TAG.sub("\n", text)
-    text = _TAG.sub("", text)
-    text = html.unescape(text)
-    text = _SPACES.sub(" ", text.replace("\r\n", "\n").replace("\r", "\n"))
-    text = _BLANK_LINES.sub("\n\n", text)
-    return "\n".join(line.strip() for line in text.split("\n")).strip()
+    if "<" not in markup:  # the common case for API text: no tree to build; its newlines are meant
+        return _tidy(_SPACES.sub(" ", html.unescape(markup)))
+    from selectolax.lexbor import LexborHTMLParser
+
+    # Markdown or plain text with a few inline tags (GitHub, Lemmy, HN): its newlines are meant, so
+    # they are kept; in an HTML document (one with block elements) a newline is only a space.
+    keep_newlines = _BLOCK_TAG.search(markup) is None
+    tree = LexborHTMLParser(markup)
+    root = tree.body or tree.root
+    if root is None:
+        return ""
+    parts: list[str] = []
+    # An explicit stack (deep nesting must not hit Python's recursion limit): (node, closing, in_pre).
+    stack: list[tuple[Any, bool, bool]] = [(root, False, False)]
+    while stack:
+        node, closing, in_pre = stack.pop()
+        tag = node.tag
+        if closing:
+            if tag in _BLOCKS:
+                parts.append(_BREAK)
+            continue
+        if tag == "-text":
+            text = node.text_content or ""
+            parts.append(text if in_pre else _SPACES.sub(" ", text) if keep_newlines else _collapse(text))
+            continue
+        if tag in _DROPPED or tag.startswith("-"):  # comments, doctype...
+            continue
+        if tag == "br":
+            parts.append("\n")
+        elif tag in _BLOCKS:
+            parts.append(_BREAK)
+        inner_pre = in_pre or tag in _PREFORMATTED
+        stack.append((node, True, in_pre))
+        children = list(node.iter(include_text=True))
+        stack.extend((child, False, inner_pre) for child in reversed(children))
+    # Where blocks meet (`</li><li>`, `</p></div>`) is one line break, however many meet there.
+    return _tidy(_BREAKS.sub("\n", "".join(parts)))
+
+
+def _collapse(text: str) -> str:
+    return _WHITESPACE.sub(" ", text)
+
+
+def _tidy(text: str) -> str:
+    """No spaces at line ends, at most one blank line, none at the ends; indentation is kept (<pre>)."""
+    lines = [line.rstrip() for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
+    text = "\n".join(line if line.startswith(("  ", "\t")) else line.lstrip() for line in lines)
+    return _BLANK_LINES.sub("\n\n", text).strip("\n").strip(" ") if text.strip() else ""
 
 
 def display_safe(text: object, *, one_line: bool = False) -> str:

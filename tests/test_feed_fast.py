@@ -208,7 +208,7 @@ def test_markup_inside_text_elements_is_replayed_as_feedparser_serialises_it() -
         assert fast is not None
         assert fast == slow
     (mention,) = parse_feed_fast(body, headers_for(RSS), NOW) or ()
-    assert (mention.title, mention.summary) == ("A bold move", "Hi there you\n& bye")
+    assert (mention.title, mention.summary) == ("A bold move", "Hi\nthere you\n& bye")
 
 
 # --- keys and links --------------------------------------------------------------------------------

@@ -146,7 +146,7 @@ def test_wordpress_posts_feed_reads_slash_comments_as_replies() -> None:
     assert release.kind is MentionKind.POST  # wfw:commentRss on a post does not make it a comment
     assert release.replies == 3
     assert meetup.replies == 0  # a reported zero stays zero, unlike an unreported count
-    assert release.summary == "We are proud to announce 2.0.\n\nIt has a new API & a faster core."
+    assert release.summary == "We are proud to announce 2.0.\nIt has a new API & a faster core."
 
 
 def test_youtube_feed_reads_views_and_likes_from_media_community() -> None:

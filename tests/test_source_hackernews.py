@@ -140,7 +140,8 @@ def test_comment_without_story_title_is_titled_by_its_first_line() -> None:
 
 def test_ask_hn_text_is_the_summary() -> None:
     mention = mention_of("46100004")
-    assert mention.summary == "I've used Acme for years.Is anyone still working on it?"
+    # HN separates paragraphs with a bare <p>: they were glued ("years.Is anyone").
+    assert mention.summary == "I've used Acme for years.\nIs anyone still working on it?"
     assert (mention.likes, mention.replies) == (31, 18)
 
 

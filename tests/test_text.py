@@ -128,3 +128,20 @@ def test_has_unsafe_agrees_with_display_safe_on_every_ascii_and_unsafe_character
     for char in characters:
         for text in (char, f"plain {char} text", f"é {char}"):
             assert has_unsafe(text) == (display_safe(text) != text), repr(text)
+
+
+@pytest.mark.parametrize(
+    ("markup", "expected"),
+    [
+        ("<ul><li>one<li>two</ul>", "one\ntwo"),  # was "onetwo": glued words became trending terms
+        ("keep<!-- a comment -->this", "keepthis"),  # comments were kept
+        ("<p title='a>b'>text</p>", "text"),  # an attribute holding '>' leaked "b'>"
+        ("<pre>def f():\n    return 1</pre>", "def f():\n    return 1"),  # <pre> lost its layout
+        ("years.<p>Is anyone there?", "years.\nIs anyone there?"),
+        ("<script>alert(1)</script><style>p{}</style>ok", "ok"),
+        ("I <3 this and a < b", "I <3 this and a < b"),
+        ("Markdown line one\nline two with <code>x</code>", "Markdown line one\nline two with x"),
+    ],
+)
+def test_html_to_text_with_a_real_parser(markup: str, expected: str) -> None:
+    assert plain_text(markup) == expected
