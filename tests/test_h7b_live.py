@@ -401,3 +401,20 @@ async def test_an_empty_live_stream_says_collection_failed_too() -> None:
         await pilot.pause()
         stream = screen.query_one(StreamPanel)
         assert stream.table.empty_message == "Collection failed: 4 of 4 sources failing (see Sources)."
+
+
+async def test_the_command_palette_offers_poll_and_pause_only_where_this_instance_polls(
+    tmp_path: Path,
+) -> None:
+    from dashboard.ui.commands import DashboardCommands
+
+    for readonly in (True, False):
+        app = quiet_app(tmp_path / str(readonly), readonly=readonly)
+        app.polling_enabled = not readonly
+        async with app.run_test(size=(160, 48)) as pilot:
+            await pilot.pause()
+            provider = DashboardCommands(app.screen)
+            offered = {action for _, _, action in provider._offered()}
+            assert ("poll_now" in offered, "toggle_pause" in offered) == (not readonly, not readonly)
+            assert "cycle_window" in offered
+            app._stop.set()

@@ -36,13 +36,23 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
 class DashboardCommands(Provider):
     """Every dashboard action, searchable by name."""
 
+    def _offered(self) -> list[tuple[str, str, str]]:
+        """The commands the app offers now: in a read-only view, Poll and Pause are not (the app's
+        check_action says so, as it does for the footer)."""
+        return [command for command in COMMANDS if self._available(command[2])]
+
+    def _available(self, action: str) -> bool:
+        if "." in action:  # a screen's action: always there
+            return True
+        return bool(self.app.check_action(action.split("(", 1)[0], ()))
+
     async def discover(self) -> Hits:
-        for name, help_text, action in COMMANDS:
+        for name, help_text, action in self._offered():
             yield DiscoveryHit(name, partial(self.app.run_action, action), help=help_text)
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
-        for name, help_text, action in COMMANDS:
+        for name, help_text, action in self._offered():
             score = matcher.match(name)
             if score > 0:
                 yield Hit(
