@@ -185,7 +185,7 @@ async def complete_poll(
 
 # --- kill -9 ----------------------------------------------------------------------------------------------
 
-TRIALS = 20
+TRIALS = 10  # each is a real kill -9 of a polling process; 10 already land mid-poll several times
 
 # Twenty interpreters importing httpx, feedparser and the dashboard cost seconds each on a busy
 # 2-core machine. So one process imports them once and forks a fresh poller per trial: each child
