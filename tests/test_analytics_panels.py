@@ -51,8 +51,15 @@ def test_health_rules_carry_state_between_attempts() -> None:
     status = grid(polls, carried, ["a", "b", "c"])
     assert list(status["a"]) == ["no data", "ok", "no data", "no data", "ok", "ok"]
     assert list(status["b"]) == ["ok", "ok", "ok", "no data", "no data", "no data"]
-    assert list(status["c"]) == ["ok"] * 6  # no attempts at all: backfilled history
-    assert list(health.total_status(status)) == ["partial", "ok", "partial", "partial", "partial", "partial"]
+    assert list(status["c"]) == ["no data"] * 6  # never attempted: never observed, not "0 mentions"
+    assert list(health.total_status(status)) == [
+        "partial",
+        "partial",
+        "partial",
+        "no data",
+        "partial",
+        "partial",
+    ]
 
 
 def test_health_carried_failure_from_before_the_window() -> None:
@@ -77,7 +84,7 @@ def test_change_against_previous() -> None:
 
 
 def test_volume_total_sums_only_sources_with_data() -> None:
-    status = grid(attempts([("a", 5.5, "failing")]), attempts([]), ["a", "b"])
+    status = grid(attempts([("a", 5.5, "failing")]), attempts([("b", 7.0, "ok")]), ["a", "b"])
     stats = pd.DataFrame(
         {
             "bucket_start": utc_times(np.array([epoch(at(-6)), epoch(at(-6)), epoch(at(-1))])),

@@ -80,6 +80,8 @@ def reference_status(polls: pd.DataFrame, window: Window, source: str) -> list[s
         for moment, status, name in zip(polls["started_at"], polls["status"], polls["source"], strict=True)
         if name == source
     ]
+    if not any(moment < window.end_epoch for moment, _ in mine):
+        return ["no data"] * len(window.bucket_epochs())  # never attempted: never observed
     result = []
     for bucket in window.bucket_epochs().tolist():
         low, high = max(bucket, window.start_epoch), min(bucket + window.bucket_seconds, window.end_epoch)

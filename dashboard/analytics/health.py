@@ -120,6 +120,10 @@ def _healthy(
     # A source never attempted before the window: ok (backfilled history) or "no data" (never observed)
     # until its first attempt, as the caller chose.
     initial = carried_in.fillna(unattempted_ok).to_numpy(dtype=bool)
+    # A source with no attempt at all, before or in the window (added but never polled), was never
+    # observed: "no data" everywhere, never a row of zeros.
+    never_attempted = carried_in.isna().to_numpy() & ~attempted.any(axis=0)
+    initial = initial & ~never_attempted
     # Carry each attempted bucket's last outcome forward through the buckets without attempts.
     positions = np.where(attempted, np.arange(buckets)[:, None], -1)
     latest = np.maximum.accumulate(positions, axis=0) if buckets else positions
