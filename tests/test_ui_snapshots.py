@@ -15,6 +15,8 @@ import pytest
 from textual.pilot import Pilot
 
 from dashboard.ui.app import DashboardApp, make_app
+from dashboard.ui.screens.main import MainScreen
+from dashboard.ui.widgets.alerts import AlertsPanel
 from tests.test_ui_samples import NOW, fill_store, snapshot_config
 
 WIDE = (160, 48)
@@ -45,11 +47,19 @@ def frozen_app(directory: Path) -> DashboardApp:
 
 
 async def loaded(pilot: Pilot[Any]) -> None:
-    """Wait for the analytics and the stream, then for the tables to measure their columns."""
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
+    """Wait for the analytics, the stream and the alert log (three workers whose results arrive as
+    messages, in any order on a loaded machine), then for the tables to measure their columns."""
+    for _ in range(3):
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+    screen = next((s for s in pilot.app.screen_stack if isinstance(s, MainScreen)), None)
+    if screen is not None:
+        for _ in range(100):
+            if screen.query_one(AlertsPanel).alerts is not None and screen.dashboard is not None:
+                break
+            await pilot.pause(0.05)
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
 
 
 def then(*keys: str) -> Any:
