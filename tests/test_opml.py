@@ -299,7 +299,24 @@ def test_feeds_export_names_the_sources_it_leaves_out(
     assert main(["feeds", "export", "--config", str(config), "-o", str(tmp_path / "out.opml")]) == 0
     captured = capsys.readouterr()
     assert "Wrote 2 feed(s)" in captured.out
-    assert "Left out 1 source(s) that are not RSS/Atom feeds: HN (hackernews)" in captured.err
+    assert "Left out 1 source(s): HN (a hackernews search, not a feed)" in captured.err
+
+
+def test_feeds_export_never_writes_a_url_kept_in_the_environment(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PRIVATE_FEED_URL", "https://blog.example/feed?token=s3cret")
+    config = tmp_path / "feeds.toml"
+    config.write_text(
+        '[[feeds]]\nname = "Private"\nurl_env = "PRIVATE_FEED_URL"\n\n'
+        '[[feeds]]\nname = "Public"\nurl = "https://pub.example/feed"\n',
+        encoding="utf-8",
+    )
+    out = tmp_path / "out.opml"
+    assert main(["feeds", "export", "--config", str(config), "-o", str(out)]) == 0
+    assert "s3cret" not in out.read_text(encoding="utf-8")
+    assert "https://pub.example/feed" in out.read_text(encoding="utf-8")
+    assert "Private (its URL is secret, in $PRIVATE_FEED_URL)" in capsys.readouterr().err
 
 
 def test_feeds_export_into_a_missing_folder_exits_2(

@@ -437,7 +437,7 @@ def _say_what_opml_left_out(left_out: Sequence[tuple[str, str]], redacted: Seque
     """On stderr: the sources OPML cannot hold and the URLs whose credentials were not exported."""
     if left_out:
         names = ", ".join(f"{display_safe(name, one_line=True)} ({kind})" for name, kind in left_out)
-        print(f"Left out {len(left_out)} source(s) that are not RSS/Atom feeds: {names}", file=sys.stderr)
+        print(f"Left out {len(left_out)} source(s): {names}", file=sys.stderr)
     if redacted:
         names = ", ".join(display_safe(name, one_line=True) for name in redacted)
         print(

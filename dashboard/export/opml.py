@@ -450,7 +450,11 @@ def build_opml_export(
     redacted: list[str] = []
     for source in config.sources:
         if source.type != FEED_TYPE or not source.url:
-            left_out.append((source.name, source.type))
+            left_out.append((source.name, f"a {source.type} search, not a feed"))
+            continue
+        secret = getattr(source, "url_env", "")
+        if secret:  # its URL holds a token, which is why it lives in the environment
+            left_out.append((source.name, f"its URL is secret, in ${secret}"))
             continue
         name = _clean(source.name)
         url = display_safe(redact_url(source.url), one_line=True)
