@@ -69,8 +69,10 @@ def test_alerts_list_shows_what_fired_and_its_delivery(
     log.record(
         Firing("spikes", "spike", "Blog", "h9", at, "Spike on Blog: \x1b[2J12 mentions", "b"), ["work-chat"]
     )
-    (delivery,) = log.due(at)
-    log.attempted([delivery], at, "HTTP 500 from the receiver", None)
+    for attempt in range(3):  # a channel is failing once its last 3 attempts failed
+        (delivery,) = log.due(at + timedelta(minutes=attempt))
+        retry = at + timedelta(minutes=attempt + 1) if attempt < 2 else None
+        log.attempted([delivery], at + timedelta(minutes=attempt), "HTTP 500 from the receiver", retry)
     connection.close()
     assert main(["alerts", "list", "--config", str(feeds)]) == 0
     captured = capsys.readouterr()

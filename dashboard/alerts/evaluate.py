@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from dashboard.analytics import spikes
-from dashboard.analytics.dashboard import DashboardOptions, health_grids
+from dashboard.analytics.dashboard import DashboardOptions, health_grids, waiting_reply_count
 from dashboard.analytics.windows import Window
 from dashboard.contracts.alerts import AlertRule
 from dashboard.durations import format_duration
@@ -260,9 +260,7 @@ def _metric(rule: AlertRule, reader: StoreReader, now: datetime) -> float:
         if rule.sources:
             totals = totals[totals["source"].isin(rule.sources)]
         return float(np.sum(totals["mentions"].to_numpy(dtype=float)))
-    options = DashboardOptions()
-    oldest, newest = now - options.needs_reply_horizon, now - options.needs_reply_min_age
-    return float(reader.count_unanswered(oldest + timedelta(seconds=1), newest + timedelta(seconds=1)))
+    return float(waiting_reply_count(reader, now, DashboardOptions()))
 
 
 def _stamp(moment: Any) -> str:

@@ -193,7 +193,7 @@ def compute_dashboard(
         waiting = replies.needs_reply(
             candidates, now, min_age=settings.needs_reply_min_age, horizon=settings.needs_reply_horizon
         )
-        waiting_count = reader.count_unanswered(oldest + timedelta(seconds=1), newest + timedelta(seconds=1))
+        waiting_count = waiting_reply_count(reader, now, settings)
         median_response = replies.median_first_response(reader.first_replies(window.start, window.end))
     with clock.panel("share_of_voice"):
         texts = reader.keyword_candidates(window.start, window.end, list(keywords))
@@ -228,6 +228,13 @@ def compute_dashboard(
         timings=dict(clock.timings),
         peak_memory=dict(clock.peaks),
     )
+
+
+def waiting_reply_count(reader: StoreReader, now: datetime, settings: DashboardOptions) -> int:
+    """The "Waiting" figure: mentions with no reply, published in (now - horizon, now - min_age]
+    (the KPI bar and the alert rule `metric = "waiting_reply"` count the same thing)."""
+    oldest, newest = now - settings.needs_reply_horizon, now - settings.needs_reply_min_age
+    return reader.count_unanswered(oldest + timedelta(seconds=1), newest + timedelta(seconds=1))
 
 
 def _spikes(

@@ -44,10 +44,8 @@ def run_alerts_list(args: argparse.Namespace) -> int:
             state = alert["suppressed"] or alert["delivery"] or "not sent (no channel)"
             print(f"{when}  {alert['rule']:<16}  {_safe(alert['title'], 90)}")
             print(f"{'':<22}{_safe(state, 110)}")
-        for name in config.alerts.channels:
-            attempts = log.channel_attempts(name, limit=3)
-            if attempts and not any(ok for _, ok, _ in attempts):
-                print(f"Channel {name} is failing: {_safe(attempts[0][2], 100)}", file=sys.stderr)
+        for name, error in log.failing_channels(config.alerts.channels).items():
+            print(f"Channel {name} is failing: {_safe(error, 100)}", file=sys.stderr)
     finally:
         connection.close()
     return EXIT_OK

@@ -20,9 +20,13 @@ from typing import Any
 
 import pandas as pd
 
+from dashboard.store.db import to_epoch
+
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
 # After this many failed attempts a message is given up on (about a day with the backoff below).
 MAX_ATTEMPTS = 10
+# A channel whose latest attempts all failed, this many of them, is shown failing like a source.
+CHANNEL_FAILING_AFTER = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +99,7 @@ class AlertLog:
                     firing.kind,
                     firing.subject,
                     firing.occurrence,
-                    _epoch(firing.at),
+                    to_epoch(firing.at),
                     firing.title,
                     firing.body,
                     firing.url,
@@ -111,7 +115,7 @@ class AlertLog:
                 self.connection.executemany(
                     "INSERT INTO alert_deliveries (alert_id, channel, state, next_attempt_at)"
                     " VALUES (?, ?, ?, ?)",
-                    [(alert_id, channel, PENDING, _epoch(firing.at)) for channel in channels],
+                    [(alert_id, channel, PENDING, to_epoch(firing.at)) for channel in channels],
                 )
         return self.alert(alert_id)
 
@@ -144,7 +148,7 @@ class AlertLog:
             f"SELECT {_ALERT_COLUMNS}, d.channel, d.attempts, d.next_attempt_at FROM alert_deliveries d"
             " JOIN alerts a ON a.id = d.alert_id WHERE d.state = ? AND d.next_attempt_at <= ?"
             " ORDER BY d.channel, a.raised_at, a.id",
-            (PENDING, _epoch(now)),
+            (PENDING, to_epoch(now)),
         ).fetchall()
         return [Delivery(_alert(row[:10]), row[10], int(row[11]), _moment(row[12])) for row in rows]
 
@@ -153,7 +157,7 @@ class AlertLog:
         with self._transaction():
             self.connection.executemany(
                 "UPDATE alert_deliveries SET next_attempt_at = ? WHERE alert_id = ? AND channel = ?",
-                [(_epoch(until), d.alert.id, d.channel) for d in deliveries],
+                [(to_epoch(until), d.alert.id, d.channel) for d in deliveries],
             )
 
     def attempted(
@@ -162,7 +166,7 @@ class AlertLog:
         """Record one attempt at sending `deliveries` (one message): delivered when `error` is empty,
         else retried at `retry_at`, or given up on (failed) when that is None."""
         state = DELIVERED if not error else (PENDING if retry_at else FAILED)
-        moment = _epoch(at)
+        moment = to_epoch(at)
         with self._transaction():
             self.connection.executemany(
                 "UPDATE alert_deliveries SET state = ?, attempts = attempts + 1, last_attempt_at = ?,"
@@ -173,7 +177,7 @@ class AlertLog:
                         moment,
                         error,
                         moment if not error else None,
-                        _epoch(retry_at) if retry_at else moment,
+                        to_epoch(retry_at) if retry_at else moment,
                         d.alert.id,
                         d.channel,
                     )
@@ -184,6 +188,16 @@ class AlertLog:
                 "INSERT INTO alert_attempts (alert_id, channel, at, ok, error) VALUES (?, ?, ?, ?, ?)",
                 [(d.alert.id, d.channel, moment, int(not error), error) for d in deliveries],
             )
+
+    def failing_channels(self, channels: Iterable[str]) -> dict[str, str]:
+        """Channels whose last CHANNEL_FAILING_AFTER attempts all failed -> the latest error: shown
+        like a failing source (Alerts panel, `alerts list`)."""
+        failing = {}
+        for name in channels:
+            attempts = self.channel_attempts(name, limit=CHANNEL_FAILING_AFTER)
+            if len(attempts) == CHANNEL_FAILING_AFTER and not any(ok for _, ok, _ in attempts):
+                failing[name] = attempts[0][2]
+        return failing
 
     def channel_attempts(self, channel: str, limit: int = 5) -> list[tuple[datetime, bool, str]]:
         """The channel's latest attempts, newest first: (when, delivered, error)."""
@@ -210,7 +224,7 @@ class AlertLog:
             " CASE WHEN last_error != '' AND state != 'delivered' THEN ' (' || last_error || ')'"
             " ELSE '' END, '; ') FROM alert_deliveries d WHERE d.alert_id = a.id)"
             " FROM alerts a WHERE a.raised_at >= ? ORDER BY a.raised_at DESC, a.id DESC LIMIT ?",
-            (_epoch(since) if since else 0, limit),
+            (to_epoch(since) if since else 0, limit),
         ).fetchall()
         frame = pd.DataFrame([_row_record(row) for row in rows], columns=[*_FRAME_COLUMNS, "delivery"])
         frame["raised_at"] = pd.to_datetime(frame["raised_at"], unit="s", utc=True)
@@ -254,9 +268,6 @@ def _alert(row: Sequence[Any]) -> StoredAlert:
     )
 
 
-def _epoch(moment: datetime) -> int:
-    return int(moment.timestamp())
-
-
 def _moment(seconds: int) -> datetime:
+    """A stored time, never NULL in these tables (db.from_epoch also takes None)."""
     return datetime.fromtimestamp(int(seconds), UTC)

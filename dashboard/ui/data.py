@@ -39,8 +39,6 @@ __all__ = [
 
 
 RECOMPUTE_AT_LEAST_EVERY = 300  # seconds
-# A channel whose latest attempts all failed, this many of them, is shown failing like a source.
-CHANNEL_FAILING_AFTER = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,12 +101,7 @@ def alert_log(database: Path, channels: Sequence[str], *, limit: int = 200) -> A
     connection = connect(database, readonly=True)
     try:
         log = AlertLog(connection)
-        failing = {}
-        for name in channels:
-            attempts = log.channel_attempts(name, limit=CHANNEL_FAILING_AFTER)
-            if len(attempts) == CHANNEL_FAILING_AFTER and not any(ok for _, ok, _ in attempts):
-                failing[name] = attempts[0][2]
-        return AlertLogView(records(log.recent(limit=limit)), failing)
+        return AlertLogView(records(log.recent(limit=limit)), log.failing_channels(channels))
     finally:
         connection.close()
 
