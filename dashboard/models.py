@@ -102,8 +102,22 @@ class SourceConfig:
         return f"{self.type}: {what}" if what else self.type
 
 
-_TEXT_FIELDS = ("key", "url", "title", "author", "summary")
+_TEXT_FIELDS = ("key", "url", "title", "author", "summary", "language")
 _COUNT_FIELDS = ("likes", "replies", "shares", "views")
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """An outbound link a mention carries, as the source gave it (the store canonicalises it).
+
+    `via` says where it was found, for the reactions export's `matched_by`: "url" (the API's own url
+    field: an HN story, a Reddit or Lemmy link post), "embed" (a Bluesky external embed), "facet" (a
+    Bluesky link facet), "card" (a Mastodon preview card), "content" (an anchor or a bare URL in the
+    text), "domain" (found by a source's search for links to a domain).
+    """
+
+    url: str
+    via: str = "content"
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +139,10 @@ class Mention:
     replies: int | None = None
     shares: int | None = None
     views: int | None = None
+    # The language the source declares for this mention (Mastodon `language`, Bluesky `langs[0]`,
+    # RSS/Atom `language` / `xml:lang`), as given ("fr-CA"); "" when it says nothing.
+    language: str = ""
+    links: tuple[Link, ...] = ()  # outbound links, in the order found, duplicates allowed
 
     def __post_init__(self) -> None:
         # The model boundary: whatever a source built, a Mention holds only what the store can keep

@@ -165,8 +165,22 @@ def test_migration_backfills_the_rollups_of_an_older_store(tmp_path: Path) -> No
             db.execute(f"DROP TRIGGER {name}")
         for name in ("polls_rollup_insert", "polls_rollup_delete", "polls_rollup_update"):
             db.execute(f"DROP TRIGGER {name}")
-        for name in ("mention_hours", "mention_hour_authors", "poll_hours"):
+        for name in ("mention_hours", "mention_hour_authors", "poll_hours", "mention_links"):
             db.execute(f"DROP TABLE {name}")
+        # ... and what migrations 7 and 8 added, so the file is a version-4 store again.
+        for name in ("mentions_opinion_pending", "mentions_canonical_url", "mentions_links_pending"):
+            db.execute(f"DROP INDEX {name}")
+        for column in (
+            "declared_language",
+            "language",
+            "sentiment",
+            "sentiment_label",
+            "opinion_version",
+            "canonical_url",
+            "links_version",
+        ):
+            db.execute(f"ALTER TABLE mentions DROP COLUMN {column}")
+        db.execute("ALTER TABLE sources DROP COLUMN own")
     db.execute("PRAGMA user_version = 4")
     db.close()
     with StoreReader.open(path) as old:  # read-only, no rollups yet: the raw queries answer

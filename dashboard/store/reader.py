@@ -13,7 +13,9 @@ Every frame uses the same dtypes:
 Mention frames (`mentions`, `iter_mentions`, `mentions_by_ids`, `latest_mentions`, `mentions_since`)
 have the columns `MENTION_COLUMNS`:
 id, source, source_type, kind, key, url, title, author, summary, published_at, first_seen_at,
-likes, replies, shares, views, engagement, handled, handled_at.
+likes, replies, shares, views, engagement, handled, handled_at, language, sentiment, sentiment_label.
+`language` is "" when unknown or not analysed yet; `sentiment` (nullable Float64, in [-1, 1]) and
+`sentiment_label` ("positive", "neutral", "negative", else "") are empty for a language not scored.
 
 Aggregates that are cheaper in SQL than in pandas (counts per bucket, per author, first-seen time per
 (source, author) through the index mentions_source_author) are methods here too, so the analytics
@@ -61,11 +63,15 @@ MENTION_COLUMNS = (
     "engagement",
     "handled",
     "handled_at",
+    "language",
+    "sentiment",
+    "sentiment_label",
 )
 _MENTION_SELECT = f"""
     SELECT m.id, m.source_id, m.kind, m.key, m.url, m.title, m.author, m.summary, m.published_at,
            m.first_seen_at, {", ".join(f"IFNULL(m.{name}, {_NULL})" for name in COUNTS)},
-           IFNULL(m.handled_at, {_NULL})
+           IFNULL(m.handled_at, {_NULL}), IFNULL(m.language, ''), m.sentiment,
+           IFNULL(m.sentiment_label, '')
     FROM mentions m"""
 _MENTION_RAW = (
     "id",
@@ -80,6 +86,9 @@ _MENTION_RAW = (
     "first_seen_at",
     *COUNTS,
     "handled_at",
+    "language",
+    "sentiment",
+    "sentiment_label",
 )
 SOURCE_COLUMNS = (
     "id",
@@ -305,6 +314,9 @@ class StoreReader:
         handled_at = timestamps(raw["handled_at"].to_numpy(dtype=np.int64))
         frame["handled"] = handled_at.notna()
         frame["handled_at"] = handled_at
+        frame["language"] = raw["language"].astype("str")
+        frame["sentiment"] = pd.array(raw["sentiment"], dtype="Float64")
+        frame["sentiment_label"] = raw["sentiment_label"].astype("str")
         return frame
 
     def _mention_filters(

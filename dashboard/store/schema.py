@@ -298,6 +298,37 @@ MIGRATIONS: tuple[str, ...] = (
     # 6: per-hour rollups of the attempts (reader.attempt_summary over whole hours), kept by triggers
     # on polls like migration 5's; a retention that deletes attempts takes them out of their hour.
     POLL_ROLLUP_MIGRATION,
+    # 7: opinion (dashboard.opinion): the language the source declared, the language found (declared,
+    # else detected; NULL = unknown) and, in the languages scored, the sentiment. `opinion_version` is
+    # the OPINION_VERSION a row was analysed with, NULL = not yet: the background pass (and the
+    # back-fill of rows stored before this migration) reads the pending rows through the partial index.
+    """
+    ALTER TABLE mentions ADD COLUMN declared_language TEXT;
+    ALTER TABLE mentions ADD COLUMN language TEXT;
+    ALTER TABLE mentions ADD COLUMN sentiment REAL;
+    ALTER TABLE mentions ADD COLUMN sentiment_label TEXT;
+    ALTER TABLE mentions ADD COLUMN opinion_version INTEGER;
+    CREATE INDEX mentions_opinion_pending ON mentions (id) WHERE opinion_version IS NULL;
+    """,
+    # 8: echo (the conversation around the community's own posts). Sources flagged `own` hold its own
+    # content; every mention keeps the outbound links it carries, canonicalised (dashboard.links), with
+    # where each was found (`via`: models.Link); `canonical_url` is the mention's own URL canonicalised,
+    # which ties a blog comment (post#comment-12) to its post. `links_version` NULL = links not yet
+    # extracted (rows stored before this migration; the back-fill reads what url and summary still hold).
+    """
+    ALTER TABLE sources ADD COLUMN own INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE mentions ADD COLUMN canonical_url TEXT;
+    ALTER TABLE mentions ADD COLUMN links_version INTEGER;
+    CREATE TABLE mention_links (
+        mention_id INTEGER NOT NULL REFERENCES mentions(id),
+        url        TEXT NOT NULL,      -- canonical
+        via        TEXT NOT NULL,      -- where it was found first: url, embed, facet, card, content, domain
+        PRIMARY KEY (mention_id, url)
+    ) WITHOUT ROWID;
+    CREATE INDEX mention_links_url ON mention_links (url, mention_id);
+    CREATE INDEX mentions_canonical_url ON mentions (canonical_url) WHERE canonical_url IS NOT NULL;
+    CREATE INDEX mentions_links_pending ON mentions (id) WHERE links_version IS NULL;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

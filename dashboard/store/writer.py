@@ -467,8 +467,8 @@ def _upsert_mentions(
     fresh = [mention for mention in batch if mention.key not in existing]
     db.executemany(
         """INSERT INTO mentions (source_id, key, kind, url, title, author, published_at, first_seen_at,
-                                 updated_at, summary, likes, replies, shares, views)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                                 updated_at, summary, likes, replies, shares, views, declared_language)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
         [(source_id, *_mention_values(m, now)) for m in fresh],
     )
     db.executemany(
@@ -481,7 +481,7 @@ def _upsert_mentions(
 
 
 # Binds a mention's values without storing anything: which mentions of a refused poll are at fault.
-_PROBE = "SELECT " + ", ".join("?" * 13)
+_PROBE = "SELECT " + ", ".join("?" * 14)
 
 
 def _mention_values(m: Mention, now: int) -> tuple[Any, ...]:
@@ -500,6 +500,7 @@ def _mention_values(m: Mention, now: int) -> tuple[Any, ...]:
         m.replies,
         m.shares,
         m.views,
+        m.language or None,
     )
 
 
@@ -536,8 +537,9 @@ def _update_existing(db: sqlite3.Connection, pairs: list[tuple[Mention, tuple[An
         count_rows,
     )
     db.executemany(
+        # New words, new opinion: the background pass analyses the row again.
         """UPDATE mentions SET url = ?, title = ?, author = ?, summary = ?, updated_at = ?,
-                               content_changes = content_changes + 1 WHERE id = ?""",
+                               content_changes = content_changes + 1, opinion_version = NULL WHERE id = ?""",
         text_rows,
     )
     db.executemany(
