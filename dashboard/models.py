@@ -89,6 +89,7 @@ class SourceConfig:
     refresh_for: float = 7 * 86400.0  # seconds a mention keeps being re-read for engagement
     options: Mapping[str, Any] = field(default_factory=dict)
     line: int = 0  # line of the entry in feeds.toml, for messages
+    own: bool = False  # `own = true`: its entries are the community's own posts (the Posts panel)
 
     def option(self, key: str, default: Any = None) -> Any:
         return self.options.get(key, default)
