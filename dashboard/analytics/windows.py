@@ -113,9 +113,6 @@ class Window:
         """The window of the same length (and bucket) just before this one."""
         return Window(self.start - self.length, self.start, f"previous {self.label}", self.bucket)
 
-    def with_bucket(self, bucket: Bucket) -> Window:
-        return Window(self.start, self.end, self.label, bucket)
-
     def first_bucket_epoch(self) -> int:
         return self.start_epoch - self.start_epoch % self.bucket_seconds
 

@@ -232,16 +232,6 @@ def mention_chunks(
         yield with_keywords(chunk, selection.keywords)
 
 
-def count_mentions(reader: StoreReader, selection: Selection) -> int | None:
-    """How many rows `mention_chunks` will give, for a progress bar; None when it cannot say cheaply."""
-    if selection.kinds is not None:
-        return None
-    totals = reader.totals(selection.window.start, selection.window.end)
-    if selection.sources is not None:
-        totals = totals[totals["source"].isin(selection.sources)]
-    return int(totals["mentions"].sum())
-
-
 # --------------------------------------------------------------------------------------------------
 # voices
 
