@@ -18,11 +18,20 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from typing import Any
+from urllib.parse import urlsplit
 from xml.sax.saxutils import escape, quoteattr
 
-from dashboard.demo.world import MAINTAINERS, Counts, Happening, release_version
+from dashboard.demo.world import (
+    BLOG_SITE,
+    MAINTAINERS,
+    Counts,
+    Happening,
+    Share,
+    blog_path,
+    release_version,
+    slugify,
+)
 
-BLOG_SITE = "https://lumen-tui.example"
 BLOG_TITLE = "Lumen blog"
 BLOG_DESCRIPTION = "News from the Lumen TUI framework"
 RELEASES_REPO = "lumen-tui/lumen"
@@ -33,7 +42,8 @@ STACK_SITE = "https://stackoverflow.com"
 
 # Characters XML 1.0 cannot carry at all: a real server would have produced a broken feed; we drop them.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-_NOT_SLUG = re.compile(r"[^a-z0-9]+")
+_URL = re.compile(r"https?://[^\s<>\"]+")  # a bare URL in text a demo mention wrote
+_HASHTAG = re.compile(r"(?<!\w)#(\w+)")
 _TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"
 _BASE36 = "0123456789abcdefghijklmnopqrstuvwxyz"
 _MAINTAINER_HANDLES = frozenset(person.handle for person in MAINTAINERS)
@@ -62,10 +72,6 @@ def iso_z(moment: datetime, digits: int = 3) -> str:
 
 def rfc822(moment: datetime) -> str:
     return format_datetime(moment.astimezone(UTC), usegmt=True)
-
-
-def slugify(title: str) -> str:
-    return _NOT_SLUG.sub("-", title.lower()).strip("-")[:60] or "post"
 
 
 def base36(number: int) -> str:
@@ -148,11 +154,6 @@ _RSS_NAMESPACES = (
     'xmlns:sy="http://purl.org/rss/1.0/modules/syndication/" '
     'xmlns:slash="http://purl.org/rss/1.0/modules/slash/"'
 )
-
-
-def blog_path(post_id: int, title: str) -> str:
-    """A WordPress permalink in the /%post_id%/%postname%/ structure, under /blog."""
-    return f"/blog/{post_id}/{slugify(title)}/"
 
 
 def _rss(title: str, self_url: str, link: str, items: Sequence[str], updated: datetime) -> bytes:
@@ -335,6 +336,30 @@ def youtube_channel(videos: Sequence[Shown], *, feed_url: str, epoch: datetime) 
 
 
 # --------------------------------------------------------------------------------------------------
+# Links
+
+
+def link_url(mention: Happening) -> str:
+    """The page a link post (HN story, Reddit or Lemmy link post) points at: the blog post it shares,
+    else the project's repository, its docs, or someone's own blog."""
+    if mention.shares:
+        return mention.shares[0].url
+    slug = slugify(mention.title)
+    return (
+        "https://github.com/lumen-tui/lumen",
+        f"{BLOG_SITE}/docs/guide/{slug[:40]}/",
+        f"https://dev.example/{mention.author.username('-')}/{slug}",
+    )[mention.token % 3]
+
+
+def url_host(url: str) -> str:
+    """The host of a URL, lower-case, without `www.` (what Reddit's `domain` field and domain
+    searches compare)."""
+    host = urlsplit(url).hostname or ""
+    return host.removeprefix("www.")
+
+
+# --------------------------------------------------------------------------------------------------
 # Hacker News (Algolia)
 
 
@@ -368,10 +393,10 @@ def hn_hit(shown: Shown) -> dict[str, Any]:
             "parent_id": item.parent,
             "story_id": item.parent,
             "story_title": item.parent_title,
-            "story_url": f"{BLOG_SITE}/blog/lumen-1-0/",
+            "story_url": item.story_url or None,
             "points": None,  # Algolia reports no points for comments
         }
-    url = None if item.variant == "ask" else f"https://lumen-tui.example/{slugify(item.title)}"
+    url = None if item.variant == "ask" else link_url(item)
     hit = {
         **common,
         "num_comments": shown.counts.comments,
@@ -446,11 +471,7 @@ def reddit_post(shown: Shown, *, raw_json: bool = False) -> dict[str, Any]:
     post_id = base36(post.ident)
     permalink = f"/r/{post.place}/comments/{post_id}/{slugify(post.title)[:40].replace('-', '_')}/"
     is_self = post.variant != "link"
-    url = (
-        f"https://www.reddit.com{permalink}"
-        if is_self
-        else f"https://lumen-tui.example/{slugify(post.title)}"
-    )
+    url = f"https://www.reddit.com{permalink}" if is_self else link_url(post)
     score = 1 + shown.counts.score
     created = float(post.epoch)
     return {
@@ -465,7 +486,7 @@ def reddit_post(shown: Shown, *, raw_json: bool = False) -> dict[str, Any]:
             "upvote_ratio": round(0.85 + (post.token % 15) / 100, 2),
             "ups": score,
             "score": score,
-            "domain": f"self.{post.place}" if is_self else "lumen-tui.example",
+            "domain": f"self.{post.place}" if is_self else url_host(url),
             "is_self": is_self,
             "created": created,
             "created_utc": created,
@@ -515,7 +536,7 @@ def mastodon_status(shown: Shown, local_instance: str = "mastodon.example") -> d
         f'<a href="https://{local_instance}/tags/{tag}" class="mention hashtag" rel="tag">#<span>{tag}</span></a>'
         for tag in status.tags
     )
-    content = f"<p>{html.escape(status.body)}</p>" + (f"<p>{hashtags}</p>" if hashtags else "")
+    content = f"<p>{mastodon_linkify(status.body)}</p>" + (f"<p>{hashtags}</p>" if hashtags else "")
     person_number = int(hashlib.sha256(person.handle.encode()).hexdigest()[:12], 16)
     account_id = str(person_number)
     return {
@@ -526,7 +547,7 @@ def mastodon_status(shown: Shown, local_instance: str = "mastodon.example") -> d
         "sensitive": False,
         "spoiler_text": "",
         "visibility": "public",
-        "language": "en",
+        "language": status.lang,
         "uri": f"{home}/users/{username}/statuses/{status.ident}",
         "url": f"{home}/@{username}/{status.ident}",
         "replies_count": shown.counts.comments,
@@ -554,8 +575,51 @@ def mastodon_status(shown: Shown, local_instance: str = "mastodon.example") -> d
         "mentions": [],
         "tags": [{"name": tag, "url": f"https://{local_instance}/tags/{tag}"} for tag in status.tags],
         "emojis": [],
-        "card": None,
+        "card": mastodon_card(status.shares[0]) if status.shares else None,
         "poll": None,
+    }
+
+
+def mastodon_linkify(text: str) -> str:
+    """Plain text as Mastodon stores it in `content`: escaped, each URL an anchor whose visible
+    text hides the scheme and cuts the rest after 30 characters (the spans Mastodon writes)."""
+    parts, last = [], 0
+    for found in _URL.finditer(text):
+        url = found.group()
+        scheme, _, rest = url.partition("://")
+        shown, hidden = rest[:30], rest[30:]
+        parts += [
+            html.escape(text[last : found.start()]),
+            f'<a href="{html.escape(url)}" target="_blank" rel="nofollow noopener" translate="no">'
+            f'<span class="invisible">{html.escape(scheme)}://</span>'
+            f'<span class="{"ellipsis" if hidden else ""}">{html.escape(shown)}</span>'
+            f'<span class="invisible">{html.escape(hidden)}</span></a>',
+        ]
+        last = found.end()
+    return "".join(parts) + html.escape(text[last:])
+
+
+def mastodon_card(share: Share) -> dict[str, Any]:
+    """The preview card Mastodon attaches to a status whose text links a page (from its OpenGraph tags)."""
+    return {
+        "url": share.url,
+        "title": share.title,
+        "description": share.summary,
+        "language": "en",
+        "type": "link",
+        "author_name": "",
+        "author_url": "",
+        "provider_name": BLOG_TITLE,
+        "provider_url": "",
+        "html": "",
+        "width": 1200,
+        "height": 630,
+        "image": f"https://files.mastodon.example/cache/preview_cards/images/{share.post:09d}/original/card.png",
+        "image_description": "",
+        "embed_url": "",
+        "blurhash": "UEHLh[WB2yk8pyoJadR*.7kCMdnjS#M|%1%2",
+        "published_at": None,
+        "authors": [],
     }
 
 
@@ -577,7 +641,18 @@ def bluesky_post(shown: Shown) -> dict[str, Any]:
     handle = bluesky_handle(post)
     uri = bluesky_uri(post)
     created = iso_z(post.published)
-    return {
+    text, facets = bluesky_richtext(post.body)
+    record: dict[str, Any] = {"$type": "app.bsky.feed.post", "createdAt": created, "langs": [post.lang]}
+    if facets:
+        record["facets"] = facets
+    view: dict[str, Any] = {}
+    if post.shares:
+        share = post.shares[0]
+        external = {"uri": share.url, "title": share.title, "description": share.summary}
+        record["embed"] = {"$type": "app.bsky.embed.external", "external": external}
+        view["embed"] = {"$type": "app.bsky.embed.external#view", "external": external}
+    record["text"] = text
+    return view | {
         "uri": uri,
         "cid": cid_of(uri),
         "author": {
@@ -588,7 +663,7 @@ def bluesky_post(shown: Shown) -> dict[str, Any]:
             "labels": [],
             "createdAt": "2024-02-06T10:00:00.000Z",
         },
-        "record": {"$type": "app.bsky.feed.post", "createdAt": created, "langs": ["en"], "text": post.body},
+        "record": record,
         "replyCount": shown.counts.comments,
         "repostCount": shown.counts.shares,
         "likeCount": shown.counts.score,
@@ -596,6 +671,44 @@ def bluesky_post(shown: Shown) -> dict[str, Any]:
         "indexedAt": created,
         "labels": [],
     }
+
+
+def bluesky_short_url(url: str) -> str:
+    """How the Bluesky app writes a link in a post's text: no scheme, a long path cut to 13
+    characters and "..." (the facet keeps the whole URL)."""
+    parts = urlsplit(url)
+    path = (parts.path if parts.path != "/" else "") + (f"?{parts.query}" if parts.query else "")
+    path += f"#{parts.fragment}" if parts.fragment else ""
+    return parts.netloc + (path[:13] + "..." if len(path) > 15 else path)
+
+
+def bluesky_richtext(text: str) -> tuple[str, list[dict[str, Any]]]:
+    """A post's text with its links shortened, and its facets: app.bsky.richtext.facet#link for
+    each URL and #tag for each hashtag, indexed in UTF-8 bytes as the lexicon requires."""
+    pieces: list[str] = []
+    facets: list[dict[str, Any]] = []
+    links: list[tuple[int, int]] = []  # byte ranges of the links
+    last = at = 0
+    for found in _URL.finditer(text):
+        before = text[last : found.start()]
+        short = bluesky_short_url(found.group())
+        at += len(before.encode("utf-8"))
+        end = at + len(short.encode("utf-8"))
+        link = {"$type": "app.bsky.richtext.facet#link", "uri": found.group()}
+        facets.append({"index": {"byteStart": at, "byteEnd": end}, "features": [link]})
+        links.append((at, end))
+        pieces += [before, short]
+        at, last = end, found.end()
+    written = "".join(pieces) + text[last:]
+    for found in _HASHTAG.finditer(written):
+        start = len(written[: found.start()].encode("utf-8"))
+        end = start + len(found.group().encode("utf-8"))
+        if any(low < end and start < high for low, high in links):
+            continue  # a fragment inside a link is not a hashtag
+        tag = {"$type": "app.bsky.richtext.facet#tag", "tag": found.group(1)}
+        facets.append({"index": {"byteStart": start, "byteEnd": end}, "features": [tag]})
+    facets.sort(key=lambda facet: int(facet["index"]["byteStart"]))
+    return written, facets
 
 
 def bluesky_search(posts: Sequence[Shown], *, cursor: str | None, hits_total: int) -> bytes:
@@ -638,10 +751,15 @@ def lemmy_post_view(shown: Shown) -> dict[str, Any]:
             "language_id": 37,
             "featured_community": False,
             "featured_local": False,
-            "url": None,
+            "url": link_url(post) if post.shares else None,
             "thumbnail_url": None,
             "updated": None,
-        },
+        }
+        | (
+            {"embed_title": post.shares[0].title, "embed_description": post.shares[0].summary}
+            if post.shares
+            else {}
+        ),
         "creator": {
             "id": creator_id,
             "name": post.author.username("_"),

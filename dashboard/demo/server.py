@@ -7,6 +7,8 @@ GETs on feeds, paging, by-id refreshes, and the failures of the world's incident
 
 Search terms (`q`, `query`) are not matched against the text: every mention in the world is about
 Lumen, so each search returns its whole stream; everything else (time filters, tags, paging) is honoured.
+Searches for links to a domain are: HN Algolia `restrictSearchableAttributes=url`, Reddit
+`/domain/{domain}/new.json`, Bluesky searchPosts `domain=` / `url=`, Lemmy `type_=Url`.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from dashboard.clock import utc_now
 from dashboard.demo import formats
 from dashboard.demo.formats import Shown
 from dashboard.demo.httpserver import Handler, LocalServer, Reply, Seen
-from dashboard.demo.world import DemoWorld, Happening
+from dashboard.demo.world import BLOG_HOST, DemoWorld, Happening
 
 JSON = "application/json; charset=utf-8"
 RSS = "application/rss+xml; charset=UTF-8"
@@ -57,6 +59,14 @@ MASTODON_TAG = "lumen"
 # Credentials are read from environment variables named in feeds.toml: the demo names ones that are never
 # set, so a user's real tokens are never sent, not even to the local demo server.
 NO_TOKEN = "COMMUNITY_DASHBOARD_DEMO_NO_"
+# The echo and opinion keys of the demo's feeds.toml: `own = true` on its blog, `domain` on the social
+# sources whose APIs search links to a domain, `[settings] languages`. They are written only once the
+# config loader knows them (issues 12 and 13 land them in config.py and the sources); until then the
+# demo still serves the links, and the sources find them through their query searches.
+ECHO_CONFIG_KEYS = False
+OPINION_CONFIG_KEYS = False
+DOMAIN_SOURCES = ("hackernews", "reddit", "bluesky", "lemmy")  # the APIs with a search for links to a site
+LANGUAGES = ("en", "fr")
 STACK_QUOTA = 10_000  # the keyed quota: a demo left running all day must not run dry
 GITHUB_LIMIT = 30  # search requests a minute (with a token)
 
@@ -72,6 +82,7 @@ class DemoFeed:
     source: str | None = None
     base_url: str | None = None
     options: tuple[tuple[str, str], ...] = ()
+    own: bool = False  # `own = true`: its entries are the community's own posts
 
 
 class DemoServer:
@@ -120,7 +131,7 @@ class DemoServer:
         """
         base = self.base_url
         return (
-            DemoFeed("Lumen blog", "30s", ("blog",), url=base + BLOG_FEED),
+            DemoFeed("Lumen blog", "30s", ("blog",), url=base + BLOG_FEED, own=ECHO_CONFIG_KEYS),
             DemoFeed("Lumen blog comments", "20s", ("blog",), url=base + COMMENTS_FEED),
             DemoFeed("Lumen releases", "45s", ("releases",), url=base + RELEASES_FEED),
             DemoFeed(
@@ -157,6 +168,8 @@ class DemoServer:
         )
 
     def _api(self, name: str, source: str, interval: str, tags: tuple[str, ...], **options: str) -> DemoFeed:
+        if ECHO_CONFIG_KEYS and source in DOMAIN_SOURCES:
+            options["domain"] = BLOG_HOST  # beside the query: links to the blog, whatever the words
         return DemoFeed(
             name,
             interval,
@@ -181,6 +194,8 @@ class DemoServer:
             "max_items = 1000",
             'refresh_for = "2h"',
         ]
+        if OPINION_CONFIG_KEYS:
+            lines.append("languages = [" + ", ".join(_toml_string(lang) for lang in LANGUAGES) + "]")
         for feed in self.feeds():
             lines += ["", "[[feeds]]", f"name = {_toml_string(feed.name)}"]
             if feed.url is not None:
@@ -190,6 +205,8 @@ class DemoServer:
                 lines.append(f"base_url = {_toml_string(feed.base_url or '')}")
                 lines += [f"{key} = {_toml_string(value)}" for key, value in feed.options]
             lines.append(f"interval = {_toml_string(feed.interval)}")
+            if feed.own:
+                lines.append("own = true")
             lines.append("tags = [" + ", ".join(_toml_string(tag) for tag in feed.tags) + "]")
         return "\n".join(lines + self._alerts_toml(chat_url_file)) + "\n"
 
@@ -242,6 +259,7 @@ class DemoServer:
             hn + "/api/v1/items/*": self._stream("hackernews", self._hn_item),
             rd + "/search.json": self._stream("reddit", self._reddit_search),
             rd + "/r/*": self._stream("reddit", self._reddit_search),
+            rd + "/domain/*": self._stream("reddit", self._reddit_search),
             rd + "/api/info.json": self._stream("reddit", self._reddit_info),
             ma + "/api/v1/timelines/tag/*": self._stream("mastodon", self._mastodon_tag),
             ma + "/api/v1/statuses": self._stream("mastodon", self._mastodon_statuses),
@@ -380,6 +398,10 @@ class DemoServer:
             for hit in shown
             if hn_matches(formats.hn_hit(hit), seen.param("tags"), seen.param("numericFilters"))
         ]
+        if seen.param("restrictSearchableAttributes") == "url":
+            # Algolia then matches the query against the url attribute only (comments have none).
+            wanted = seen.param("query").lower()
+            hits = [hit for hit in hits if wanted in (formats.hn_hit(hit).get("url") or "").lower()]
         if by_date:
             hits.sort(key=lambda hit: (hit.mention.published, hit.mention.ident), reverse=True)
         else:
@@ -419,12 +441,22 @@ class DemoServer:
         """/search.json, /r/SUB/search.json (restrict_sr) and /r/SUB/new.json: newest first, `after`/`before` paging."""
         parts = seen.path[len(PREFIX["reddit"]) :].strip("/").split("/")
         posts = self.world.mentions("reddit", now)[::-1]
-        if parts[0] == "r":
+        if parts[0] == "domain":  # /domain/{domain}/new.json: link posts to that site, newest first
+            if len(parts) != 3 or parts[2] != "new.json":
+                return self._json(b'{"message": "Not Found", "error": 404}', status=404)
+            site = parts[1].lower().removeprefix("www.")
+            posts = [
+                post
+                for post in posts
+                if post.variant == "link" and formats.url_host(formats.link_url(post)) == site
+            ]
+        elif parts[0] == "r":
             if len(parts) != 3 or parts[2] not in ("search.json", "new.json"):
                 return self._json(b'{"message": "Not Found", "error": 404}', status=404)
             if parts[2] == "new.json" or seen.param("restrict_sr") in ("1", "on", "true"):
                 posts = [post for post in posts if post.place.lower() == parts[1].lower()]
-        if seen.param("sort", "relevance") in ("top", "relevance", "comments"):
+        sort = seen.param("sort", "new" if parts[-1] == "new.json" else "relevance")
+        if sort in ("top", "relevance", "comments"):
             posts.sort(key=lambda post: self.world.counts(post, now).score, reverse=True)
         limit = _clamp(_int(seen.param("limit"), 25), 1, 100)
         names = [f"t3_{formats.base36(post.ident)}" for post in posts]
@@ -520,6 +552,10 @@ class DemoServer:
                 status=400,
             )
         posts = self.world.mentions("bluesky", now)[::-1]
+        if seen.param("domain") or seen.param("url"):
+            posts = [
+                post for post in posts if bluesky_links_to(post, seen.param("domain"), seen.param("url"))
+            ]
         since, until = _iso(seen.param("since")), _iso(seen.param("until"))
         posts = [
             p
@@ -571,7 +607,10 @@ class DemoServer:
 
     def _lemmy_search(self, seen: Seen, now: datetime) -> Reply:
         type_ = seen.param("type_", "All")
-        posts = self.world.mentions("lemmy", now)[::-1] if type_ in ("All", "Posts") else []
+        posts = self.world.mentions("lemmy", now)[::-1] if type_ in ("All", "Posts", "Url") else []
+        if type_ == "Url":  # Lemmy matches q inside the posts' url (ILIKE %q%)
+            wanted = seen.param("q").lower()
+            posts = [post for post in posts if post.shares and wanted in formats.link_url(post).lower()]
         if seen.param("community_name"):
             posts = [post for post in posts if post.place == seen.param("community_name").split("@")[0]]
         if seen.param("sort", "TopAll").startswith("Top"):
@@ -738,6 +777,19 @@ def conditional(seen: Seen, body: bytes, content_type: str, changed: datetime) -
     ) <= since:
         return Reply(304, b"", headers)
     return Reply(200, body, headers)
+
+
+def bluesky_links_to(post: Happening, domain: str, url: str) -> bool:
+    """searchPosts `domain` / `url`: posts whose links (facets or external embed) go to that host
+    (normalised: lower case, no `www.`) or to that URL (normalised: no scheme, `www.` or trailing slash)."""
+    links = [share.url for share in post.shares]
+    if domain and formats.url_host("https://" + domain) not in {formats.url_host(link) for link in links}:
+        return False
+    return not url or _loose(url) in {_loose(link) for link in links}
+
+
+def _loose(url: str) -> str:
+    return url.partition("://")[2].removeprefix("www.").rstrip("/").lower()
 
 
 def hn_matches(hit: Mapping[str, Any], tags: str, numeric_filters: str) -> bool:

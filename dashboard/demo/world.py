@@ -16,6 +16,7 @@ from __future__ import annotations
 import bisect
 import math
 import random
+import re
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -95,6 +96,7 @@ class Person:
     handle: str
     name: str
     instance: str = "mastodon.example"  # their Mastodon server
+    lang: str = "en"  # the language they mostly write in (ISO 639-1)
 
     def username(self, allowed: str = "_") -> str:
         """The handle with separators a site does not allow replaced by the first one it does."""
@@ -109,7 +111,7 @@ MAINTAINERS: tuple[Person, ...] = (
 )
 REGULARS: tuple[Person, ...] = (
     *MAINTAINERS,
-    Person("zoe_lefevre", "Zoë Lefèvre", "piaille.example"),
+    Person("zoe_lefevre", "Zoë Lefèvre", "piaille.example", "fr"),
     Person("lwisniewski", "Łukasz Wiśniewski", "fosstodon.example"),
     Person("dmitri_orlov", "Дмитрий Орлов", "mastodon.example"),
     Person("hoa.nguyen", "Nguyễn Thị Hoa", "hachyderm.example"),
@@ -121,9 +123,14 @@ REGULARS: tuple[Person, ...] = (
     Person("chiara.colombo", "Chiara Colombo", "mastodon.example"),
     Person("alexis_p", "Αλέξης Παππάς", "hachyderm.example"),
     Person("joaofern", "João Fernandes", "mastodon.example"),
-    Person("sofia_mtz", "Sofía Martínez", "fosstodon.example"),
+    Person("sofia_mtz", "Sofía Martínez", "fosstodon.example", "es"),
     Person("noor_h", "نور حداد", "mastodon.example"),
     Person("emil_n", "Emil Nørgaard", "fosstodon.example"),
+    # The community this grew from writes in French as well as English.
+    Person("camille.roux", "Camille Roux", "piaille.example", "fr"),
+    Person("hugo_marchand", "Hugo Marchand", "mamot.example", "fr"),
+    Person("maelle_b", "Maëlle Bernard", "piaille.example", "fr"),
+    Person("jonas_weber", "Jonas Weber", "chaos.example", "de"),
 )
 
 
@@ -133,20 +140,26 @@ class _Culture:
     family: tuple[tuple[str, str], ...]
     family_first: bool = False
     joiner: str = " "
+    lang: str = "en"  # what its people write in on Mastodon and Bluesky (most of the time)
+    weight: float = 1.0  # how often a newcomer comes from it
 
 
 _CULTURES: tuple[_Culture, ...] = (
     _Culture(
-        (("Mathéo", "matheo"), ("Léa", "lea"), ("Chloé", "chloe"), ("Hélène", "helene")),
-        (("Dubois", "dubois"), ("Lemaître", "lemaitre"), ("Bérard", "berard")),
+        (("Mathéo", "matheo"), ("Léa", "lea"), ("Chloé", "chloe"), ("Hélène", "helene"), ("Gaël", "gael")),
+        (("Dubois", "dubois"), ("Lemaître", "lemaitre"), ("Bérard", "berard"), ("Tremblay", "tremblay")),
+        lang="fr",
+        weight=6.0,
     ),
     _Culture(
         (("Jürgen", "juergen"), ("Lena", "lena"), ("Matthias", "matthias")),
         (("Müller", "mueller"), ("Groß", "gross"), ("Köhler", "koehler")),
+        lang="de",
     ),
     _Culture(
         (("José", "jose"), ("Lucía", "lucia"), ("Íñigo", "inigo")),
         (("Álvarez", "alvarez"), ("Peña", "pena"), ("Ibáñez", "ibanez")),
+        lang="es",
     ),
     _Culture((("Agnieszka", "agnieszka"), ("Paweł", "pawel")), (("Kowalczyk", "kowalczyk"), ("Żak", "zak"))),
     _Culture(
@@ -174,12 +187,14 @@ _INSTANCES = (
     "hachyderm.example",
     "mstdn.example",
     "piaille.example",
+    "mamot.example",
 )
+_CULTURE_WEIGHTS = tuple(culture.weight for culture in _CULTURES)
 
 
 def newcomer(rng: random.Random) -> Person:
     """Someone new: a name from one of several cultures, and a handle in one of the usual styles."""
-    culture = rng.choice(_CULTURES)
+    culture = rng.choices(_CULTURES, weights=_CULTURE_WEIGHTS)[0]
     given, given_ascii = rng.choice(culture.given)
     family, family_ascii = rng.choice(culture.family)
     parts = (family, given) if culture.family_first else (given, family)
@@ -194,7 +209,7 @@ def newcomer(rng: random.Random) -> Person:
             f"{given_ascii}{number}",
         )
     )
-    return Person(handle, culture.joiner.join(parts), rng.choice(_INSTANCES))
+    return Person(handle, culture.joiner.join(parts), rng.choice(_INSTANCES), culture.lang)
 
 
 def pick_author(rng: random.Random, regular_share: float) -> Person:
@@ -272,6 +287,212 @@ REPOS = (
 LINK_SITES = ("Weekly TUI Digest", "Terminal Tuesday", "PyCoder's Notes", "Le journal du terminal")
 
 
+# --------------------------------------------------------------------------------------------------
+# The community's own blog, and the links people share to it
+
+BLOG_HOST = "lumen-tui.example"  # the demo config's `domain` for the social sources
+BLOG_SITE = f"https://{BLOG_HOST}"
+_NOT_SLUG = re.compile(r"[^a-z0-9]+")
+TAKEOFF_AT = 45.0  # seconds after start: the post that takes off is published
+TAKEOFF_TITLE = "Lumen 1.0: reactive terminal UIs in pure Python"
+TAKEOFF_BODY = (
+    "After two years of betas, Lumen 1.0 is here. Reactive attributes, a CSS-like layout engine, "
+    "snapshot testing and a command palette, all in pure Python.\n\n"
+    "This post walks through what changed since 0.9, what we broke on purpose, and what comes next."
+)
+TAKEOFF_WINDOW = (125.0, 725.0)  # seconds after start: the burst of shares (with the Show HN at 120 s)
+# Extra shares of the post that takes off, per minute, during its burst (on top of the usual traffic).
+TAKEOFF_RATES = {"mastodon": 3.0, "bluesky": 3.0, "reddit": 0.6, "lemmy": 0.3, "hackernews": 0.1}
+SHARE_STREAMS = ("hackernews", "reddit", "mastodon", "bluesky", "lemmy")
+SHARE_HALF_LIFE = 36 * 3600.0  # a post's chance of being shared halves every day and a half
+# How people write a link to a post: copied from the address bar, from a newsletter, from the AMP
+# page a phone opened... (weights). Every one of them is the same post once canonicalised.
+URL_VARIANTS = {
+    "canonical": 6,
+    "http": 1,
+    "www": 2,
+    "utm": 3,
+    "no-slash": 1,
+    "comments": 1,
+    "amp": 1,
+    "www-utm": 1,
+}
+
+
+def slugify(title: str) -> str:
+    return _NOT_SLUG.sub("-", title.lower()).strip("-")[:60] or "post"
+
+
+def blog_path(post_id: int, title: str) -> str:
+    """A WordPress permalink in the /%post_id%/%postname%/ structure, under /blog."""
+    return f"/blog/{post_id}/{slugify(title)}/"
+
+
+def post_url(post_id: int, title: str) -> str:
+    """A blog post's permalink, as the blog's own feed gives it."""
+    return BLOG_SITE + blog_path(post_id, title)
+
+
+def variant_url(permalink: str, variant: str, network: str) -> str:
+    """`permalink` written the way `variant` names (see URL_VARIANTS), shared on `network`."""
+    utm = f"utm_source={network}&utm_medium=social&utm_campaign=blog"
+    return {
+        "canonical": permalink,
+        "http": permalink.replace("https://", "http://", 1),
+        "www": permalink.replace("://", "://www.", 1),
+        "utm": f"{permalink}?{utm}",
+        "no-slash": permalink.rstrip("/"),
+        "comments": permalink + "#comments",
+        "amp": permalink + "amp/",
+        "www-utm": permalink.replace("://", "://www.", 1) + f"?{utm}",
+    }[variant]
+
+
+@dataclass(frozen=True, slots=True)
+class Share:
+    """A link from a mention to one of the blog's posts, written as that mention wrote it."""
+
+    post: int  # the blog post's ident
+    title: str
+    summary: str
+    url: str
+
+
+def _share(rng: random.Random, post: Happening, network: str) -> Share:
+    variant = rng.choices(tuple(URL_VARIANTS), weights=tuple(URL_VARIANTS.values()))[0]
+    url = variant_url(post_url(post.ident, post.title), variant, network)
+    return Share(post.ident, post.title, post.body.split("\n\n")[0][:200], url)
+
+
+# What people say on Mastodon and Bluesky, by language and tone (a real feed is not all praise).
+_APPS_FR = (
+    "lecteur de logs",
+    "client git",
+    "lecteur de musique",
+    "tableau de bord Kubernetes",
+    "client SQL",
+    "lecteur RSS",
+    "moniteur système",
+    "gestionnaire de fichiers",
+)
+_PROBLEMS_FR = (
+    "scintille sous Windows Terminal",
+    "met dix secondes à démarrer",
+    "mange 100 % du CPU au repos",
+    "ne se redessine plus après un redimensionnement",
+    "perd des touches sous tmux",
+)
+_TASKS_FR = (
+    "lier Ctrl+C sans quitter",
+    "faire défiler une DataTable jusqu'à la dernière ligne",
+    "tester un écran avec pytest",
+    "lancer un appel bloquant sans figer l'interface",
+)
+_FEATURES_FR = (
+    "une DataTable virtualisée",
+    "des workers asynchrones",
+    "les grilles CSS",
+    "le rechargement à chaud des thèmes",
+    "une palette de commandes",
+)
+_SOCIAL: dict[str, dict[str, tuple[str, ...]]] = {
+    "en": {
+        "positive": (
+            "Just shipped a little {app} with Lumen. The reactive attributes make state so easy to reason about.",
+            "TIL you can {task} in Lumen. Honestly one of the nicest TUI frameworks I've used.",
+            "Lumen {version} fixed my app {problem}. Thanks, maintainers!",
+            "Spent the evening porting my {app} to Lumen and I love it. Snapshot tests already caught two regressions.",
+            "{opinion}",
+        ),
+        "negative": (
+            "Lumen {version} broke my {app}: it keeps {problem} now. Really frustrating after a smooth upgrade last time.",
+            "Not impressed by the Lumen docs on {feature}. Spent an hour guessing and my app is still {problem}.",
+            "Honestly disappointed: my Lumen app is {problem} and the issue has been open for weeks.",
+            "Gave Lumen a fair try for a {app}. It's not great: {problem}, and no clear way to {task}.",
+        ),
+        "neutral": (
+            "Comparing Lumen and {other} for a TUI side project. Anyone tried {feature}?",
+            "Does anyone know how to {task} in Lumen? Asking for a {app}.",
+            "Lumen {version} is out. The changelog mentions {feature}.",
+        ),
+    },
+    "fr": {
+        "positive": (
+            "Je viens de porter mon {app_fr} sur Lumen, franchement c'est top. Les attributs réactifs, quel confort !",
+            "Lumen {version} corrige enfin mon appli qui {problem_fr}. Merci aux mainteneurs 🙏",
+            "Pas mal du tout, Lumen ! Mon {app_fr} tourne au poil, même en SSH depuis mon téléphone.",
+            "Très bonne surprise : la doc de Lumen sur {feature_fr} est claire et les exemples marchent.",
+        ),
+        "negative": (
+            "Testé Lumen ce week-end pour un {app_fr}… pas terrible. Mon appli {problem_fr} dès la première heure.",
+            "Ce n'est pas génial : depuis la {version}, mon {app_fr} {problem_fr}. Je repasse sur {other} en attendant.",
+            "Déçu par Lumen {version}, la doc n'explique pas comment {task_fr}.",
+            "Je n'aime pas trop l'approche CSS de Lumen, ça devient vite illisible sur une grosse appli.",
+        ),
+        "neutral": (
+            "Quelqu'un a déjà utilisé Lumen avec tmux ? Je cherche des retours avant de me lancer.",
+            "Lumen {version} est sortie, avec {feature_fr}. Le changelog est sur le blog.",
+            "Question pour les habitués de Lumen : comment {task_fr} ?",
+        ),
+    },
+    "es": {
+        "positive": (
+            "Acabo de terminar un gestor de archivos con Lumen y me encanta. ¡Muy recomendable!",
+            "La versión {version} de Lumen va genial, por fin arranca rápido en mi terminal.",
+        ),
+        "negative": ("Lumen {version} sigue parpadeando en Windows Terminal. Bastante decepcionante.",),
+        "neutral": ("¿Alguien ha probado Lumen para un cliente SQL? Busco opiniones antes de empezar.",),
+    },
+    "de": {
+        "positive": ("Endlich meinen Log-Viewer auf Lumen umgestellt, das reaktive Modell ist großartig.",),
+        "negative": ("Lumen {version} ist leider ziemlich langsam beim Start, das nervt gewaltig.",),
+        "neutral": ("Hat jemand Erfahrung mit Lumen und tmux? Überlege gerade, ob ich umsteige.",),
+    },
+}
+_TONES = {"positive": 5, "negative": 3, "neutral": 3}
+# Sharing a blog post: {title} and {url} are the post's; tone varies here too.
+_SHARING: dict[str, tuple[str, ...]] = {
+    "en": (
+        "New on the Lumen blog: {title} {url}",
+        "Great write-up from the Lumen team, worth a read if you build TUIs: {url}",
+        "This is a good read: {title} {url}",
+        "{title}. I'm not sure I agree with all of it, but it's worth reading. {url}",
+        'Meh. "{title}" glosses over the hard parts (testing!). {url}',
+    ),
+    "fr": (
+        "Nouveau billet sur le blog de Lumen : « {title} » {url}",
+        "Excellent article de l'équipe Lumen, à lire si vous faites des TUI : {url}",
+        "Pas convaincu par ce billet, ce n'est pas génial de passer les performances sous silence. {url}",
+        "À lire (en anglais) : {url}",
+    ),
+    "es": ("Muy buen artículo del equipo de Lumen: {url}",),
+    "de": ("Lesenswert für alle, die TUIs in Python bauen: {url}",),
+}
+
+
+def writing_language(rng: random.Random, author: Person) -> str:
+    """The language of one post: people write in their own, and now and then in English."""
+    return author.lang if author.lang == "en" or rng.random() < 0.75 else "en"
+
+
+def _social_body(rng: random.Random, lang: str) -> str:
+    tone = rng.choices(tuple(_TONES), weights=tuple(_TONES.values()))[0]
+    template = rng.choice(_SOCIAL[lang].get(tone) or _SOCIAL[lang]["neutral"])
+    return template.format(
+        app=rng.choice(APPS),
+        task=rng.choice(TASKS),
+        problem=rng.choice(PROBLEMS),
+        feature=rng.choice(FEATURES),
+        other=rng.choice(OTHERS),
+        version=rng.choice(VERSIONS),
+        opinion=rng.choice(OPINIONS),
+        app_fr=rng.choice(_APPS_FR),
+        problem_fr=rng.choice(_PROBLEMS_FR),
+        task_fr=rng.choice(_TASKS_FR),
+        feature_fr=rng.choice(_FEATURES_FR),
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Text:
     title: str
@@ -280,6 +501,8 @@ class Text:
     place: str = ""  # subreddit, Lemmy community, GitHub repo, Mastodon instance...
     tags: tuple[str, ...] = ()
     variant: str = ""  # "pr" or "issue" on GitHub, "ask"/"show"/"link" on HN, "self"/"link" on Reddit
+    shares: tuple[Share, ...] = ()  # links to the blog's posts (the first one fills the API's url fields)
+    lang: str = "en"
 
 
 def _sentence(rng: random.Random) -> str:
@@ -294,7 +517,7 @@ def _write(stream: str, rng: random.Random, author: Person) -> Text:
     if stream == "blog":
         title = rng.choice(
             (
-                f"Lumen {version} released",
+                f"Lumen {rng.choice(VERSIONS[:-1])} released",  # 1.0 is the post that takes off
                 f"Building a {app} with Lumen",
                 f"Deep dive: {feature} in Lumen",
                 "Community roundup: what you built with Lumen this month",
@@ -344,16 +567,12 @@ def _write(stream: str, rng: random.Random, author: Person) -> Text:
             variant=variant,
         )
     if stream in ("mastodon", "bluesky"):
-        body = rng.choice(
-            (
-                f"Just shipped a little {app} with Lumen. {opinion}",
-                f"TIL you can {task} in Lumen. {opinion}",
-                f"Lumen {version} fixed my app {problem}. Thanks, maintainers!",
-                f"Comparing Lumen and {other} for a TUI side project. {opinion}",
-            )
-        )
+        lang = writing_language(rng, author)
+        body = _social_body(rng, lang)
         tags = ("lumen", *rng.sample(("textual", "rich", "tui", "python", "terminal"), 2))
-        return Text("", body, place=author.instance, tags=tags)
+        if stream == "bluesky" and rng.random() < 0.5:
+            body += " " + " ".join(f"#{tag}" for tag in tags[:2])
+        return Text("", body, place=author.instance, tags=tags, lang=lang)
     if stream == "lemmy":
         title = rng.choice(
             (
@@ -399,6 +618,36 @@ def _write(stream: str, rng: random.Random, author: Person) -> Text:
     raise ValueError(f"no writer for stream {stream!r}")
 
 
+def _write_share(stream: str, rng: random.Random, author: Person, post: Happening) -> Text:
+    """A mention on `stream` that shares the blog post `post`, with the link where that API puts it."""
+    share = _share(rng, post, stream)
+    if stream == "hackernews":  # a link story: HN titles are the article's own
+        return Text(post.title, "", variant="link", shares=(share,))
+    if stream == "reddit":
+        place = rng.choice(SUBREDDITS)
+        if rng.random() < 0.7:
+            return Text(post.title, "", place=place, variant="link", shares=(share,))
+        body = rng.choice(
+            (
+                f"The Lumen team wrote up {post.title.lower()}: {share.url}\n\n{_sentence(rng)} What do you think?",
+                f"Found this on the Lumen blog: {share.url}\n\nHas anyone tried it on a real app yet?",
+            )
+        )
+        return Text(f'Thoughts on "{post.title}"?', body, place=place, variant="self", shares=(share,))
+    if stream == "lemmy":
+        body = f"{_sentence(rng)} Worth a read for anyone building TUIs."
+        return Text(post.title, body, place=rng.choice(COMMUNITIES), shares=(share,))
+    lang = writing_language(rng, author)
+    template = rng.choice(_SHARING[lang])
+    tags = ("lumen", rng.choice(("tui", "python", "terminal")))
+    if stream == "bluesky" and rng.random() < 0.4:
+        # Link only in the card (app.bsky.embed.external): the text says something else.
+        body = template.replace("{url}", "").format(title=post.title).rstrip(" :")
+        return Text("", body, place=author.instance, tags=tags, shares=(share,), lang=lang)
+    body = template.format(title=post.title, url=share.url)
+    return Text("", body, place=author.instance, tags=tags, shares=(share,), lang=lang)
+
+
 def _comment(rng: random.Random, post_title: str, author: Person) -> Text:
     """A blog comment, or now and then a pingback from another blog."""
     if rng.random() < 0.15:
@@ -441,6 +690,9 @@ class Happening:
     tags: tuple[str, ...] = ()
     variant: str = ""
     token: int = 0  # random bits for ids that are not numbers (video ids, content hashes)
+    shares: tuple[Share, ...] = ()  # the blog posts it links to, as it wrote the links
+    lang: str = "en"  # the language it is written in (Mastodon `language`, Bluesky `langs`)
+    story_url: str = ""  # an HN comment: the url of the story it is under
 
     @property
     def epoch(self) -> int:
@@ -503,11 +755,14 @@ class _Scripted:
     place: str = ""
     variant: str = ""
     tags: tuple[str, ...] = ()
+    shares_takeoff: bool = False  # links to the post that takes off ("{url}" in the body is its link)
 
 
 _HOSTILE = Person("n0body", "Great post [/bold]", "mastodon.example")
 ESC = "\x1b"
 SCRIPTED: tuple[_Scripted, ...] = (
+    # Three quarters of a minute in, the blog publishes the post that takes off (see TAKEOFF_RATES).
+    _Scripted("blog", TAKEOFF_AT, TAKEOFF_TITLE, TAKEOFF_BODY, MAINTAINERS[0], 1.0),
     _Scripted(
         "blog",
         -BACKLOG_DAYS * 86400 + 7200,
@@ -601,26 +856,29 @@ def _spike_headline(number: int) -> _Scripted:
             author,
             450.0,
             variant="show",
+            shares_takeoff=True,
         )
     if stream == "reddit":
         return _Scripted(
             stream,
             offset,
             "Lumen 1.0 is out: the TUI framework that feels like a web app",
-            "Release notes inside; AMA.",
+            "Release notes and the story behind it: {url}\n\nAMA!",
             author,
             900.0,
             place="Python",
             variant="self",
+            shares_takeoff=True,
         )
     return _Scripted(
         stream,
         offset,
         "",
-        "Lumen 1.0 is out! Reactive TUIs in pure Python. #lumen #tui #python",
+        "Lumen 1.0 is out! Reactive TUIs in pure Python. {url} #lumen #tui #python",
         author,
         300.0,
         tags=("lumen", "tui", "python"),
+        shares_takeoff=True,
     )
 
 
@@ -785,6 +1043,9 @@ class DemoWorld:
         for _ in range(_poisson(rng, mean)):
             offset = rng.randrange(length)
             drafts.extend(self._draw(stream, rng, begins + timedelta(seconds=offset), offset))
+        if stream in TAKEOFF_RATES and TAKEOFF_WINDOW[0] <= self.elapsed(begins) < TAKEOFF_WINDOW[1]:
+            for _ in range(_poisson(rng, TAKEOFF_RATES[stream] * length / 60)):
+                drafts.append(self._takeoff_share(stream, rng, rng.randrange(length)))
         drafts.sort(key=lambda draft: draft.offset)
         return drafts[:MAX_PER_SLOT]
 
@@ -810,7 +1071,35 @@ class DemoWorld:
             return [
                 _Draft(offset, author, text, 0.0, jitter, token, reply_to=_spike_headline(burst[0]).title)
             ]
+        if stream in SHARE_STREAMS:
+            post = self._shared_post(rng, when)
+            if post is not None:
+                text = _write_share(stream, rng, author, post)
+                return [_Draft(offset, author, text, reach, jitter, token)]
         return [_Draft(offset, author, _write(stream, rng, author), reach, jitter, token)]
+
+    def _shared_post(self, rng: random.Random, when: datetime) -> Happening | None:
+        """The blog post a social mention at `when` shares, if it shares one: recent posts get
+        shared, the newest most (the chance halves every SHARE_HALF_LIFE)."""
+        post, draw = self._recent_post(rng, when), rng.random()
+        if post is None:
+            return None
+        age = (when - post.published).total_seconds()
+        return post if draw < 0.5 * 0.5 ** (age / SHARE_HALF_LIFE) else None
+
+    def takeoff_post(self) -> Happening:
+        """The blog post that takes off (published TAKEOFF_AT seconds after start)."""
+        moment = self.start + timedelta(seconds=TAKEOFF_AT)
+        return next(m for m in reversed(self.mentions("blog", moment)) if m.title == TAKEOFF_TITLE)
+
+    def _takeoff_share(self, stream: str, rng: random.Random, offset: int) -> _Draft:
+        """One share of the post that takes off, during its burst: more attention than usual."""
+        spec = STREAMS[stream]
+        author = pick_author(rng, 0.45)
+        reach = rng.lognormvariate(math.log(2 * spec.reach), 0.8)
+        jitter, token = rng.randrange(max(1, spec.id_step)), rng.getrandbits(64)
+        text = _write_share(stream, rng, author, self.takeoff_post())
+        return _Draft(offset, author, text, reach, jitter, token)
 
     def _recent_post(self, rng: random.Random, when: datetime) -> Happening | None:
         """One of the last three blog posts before `when` (the newest most often)."""
@@ -842,7 +1131,14 @@ class DemoWorld:
                 kind, parent, parent_title = "comment", post.ident, post.title
                 title = f"Comment on {post.title} by {event.author.name}"
             place = event.place or (event.author.instance if stream == "mastodon" else "")
-            text = Text(title, event.body, kind=kind, place=place, tags=event.tags, variant=event.variant)
+            body = event.body
+            shares: tuple[Share, ...] = ()
+            if event.shares_takeoff:
+                share = _share(rng, self.takeoff_post(), stream)
+                body, shares = body.replace("{url}", share.url), (share,)
+            text = Text(
+                title, body, kind=kind, place=place, tags=event.tags, variant=event.variant, shares=shares
+            )
             spec = STREAMS[stream]
             drafts.append(
                 _Draft(
@@ -862,11 +1158,12 @@ class DemoWorld:
         self, stream: str, slot: int, draft: _Draft, index: int, earlier: Sequence[Happening]
     ) -> Happening:
         begins, _ = self.slot_bounds(slot)
-        parent, parent_title = draft.parent, draft.parent_title
+        parent, parent_title, story_url = draft.parent, draft.parent_title, ""
         if draft.reply_to:
             story = next((m for m in reversed(earlier[-500:]) if m.title == draft.reply_to), None)
             if story is not None:
                 parent, parent_title = story.ident, story.title
+                story_url = story.shares[0].url if story.shares else ""
         published = begins + timedelta(seconds=draft.offset)
         spec = STREAMS[stream]
         if stream == "mastodon":
@@ -893,4 +1190,7 @@ class DemoWorld:
             tags=text.tags,
             variant=text.variant,
             token=draft.token,
+            shares=text.shares,
+            lang=text.lang,
+            story_url=story_url,
         )
