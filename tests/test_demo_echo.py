@@ -11,16 +11,21 @@ from __future__ import annotations
 import gzip
 import json
 import re
+import sqlite3
 import urllib.request
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
 import pytest
 
+from dashboard.config import load_config, parse_config
+from dashboard.contracts.source import InlineParser, PollContext, Source
 from dashboard.demo import formats
+from dashboard.demo import server as server_module
 from dashboard.demo.server import DemoServer
 from dashboard.demo.world import (
     BLOG_HOST,
@@ -32,6 +37,10 @@ from dashboard.demo.world import (
     DemoWorld,
     post_url,
 )
+from dashboard.fetch.http import Fetcher
+from dashboard.models import PollOutcome
+from dashboard.polling.service import running_poller
+from dashboard.sources import make_source, source_types
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday morning
 LATER = START + timedelta(seconds=TAKEOFF_WINDOW[1])  # the burst is over
@@ -300,3 +309,112 @@ def test_lemmy_url_search(demo: DemoServer) -> None:
     assert found["posts"]
     assert all(BLOG_HOST in view["post"]["url"] for view in found["posts"])
     assert get_json(demo, "/lemmy/api/v3/search?q=nowhere.example&type_=Url")["posts"] == []
+
+
+# --------------------------------------------------------------------------------------------------
+# Through the real sources, the real poller and a real store
+
+
+def _config_keys_ready() -> bool:
+    return server_module.ECHO_CONFIG_KEYS
+
+
+# Until the sources fill Mention.links / Mention.language and the writer fills mention_links (issue 12
+# work of other sessions, in flight while this was written), these two fail; remove the mark then.
+WAITS_FOR_LINKS = pytest.mark.xfail(
+    reason="the sources' link and language extraction and the store's mention_links are not in yet",
+    strict=False,
+)
+
+
+@WAITS_FOR_LINKS
+async def test_the_real_sources_read_the_links_and_languages_the_demo_serves(tmp_path: Path) -> None:
+    clock = Clock(LATER)
+    with DemoServer(seed=7, clock=clock, start=START) as demo:
+        config = parse_config(
+            demo.feeds_toml(tmp_path / "demo.db"), tmp_path / "feeds.toml", registry=source_types()
+        )
+        wanted = {"Hacker News", "Reddit", "Mastodon #lumen", "Bluesky", "Lemmy"}
+        sources = {entry.name: make_source(entry) for entry in config.sources if entry.name in wanted}
+        async with Fetcher(timeout=10) as fetcher:
+            outcomes = {name: await _poll(source, fetcher, clock()) for name, source in sources.items()}
+    takeoff = demo.world.takeoff_post().ident
+    for name, outcome in outcomes.items():
+        linked = [m for m in outcome.mentions if any(post_of(link.url) is not None for link in m.links)]
+        assert linked, name
+        assert any(post_of(link.url) == takeoff for m in linked for link in m.links), name
+    vias = {link.via for outcome in outcomes.values() for m in outcome.mentions for link in m.links}
+    assert {"url", "card", "embed", "facet"} <= vias
+    for name in ("Mastodon #lumen", "Bluesky"):
+        languages = Counter(m.language for m in outcomes[name].mentions)
+        assert "" not in languages, name
+        assert {"en", "fr"} <= set(languages), (name, languages)
+
+
+async def _poll(source: Source, fetcher: Fetcher, now: datetime) -> PollOutcome:
+    context = PollContext(
+        fetch=fetcher.fetch,
+        parse=InlineParser(),
+        now=now,
+        cursor={},
+        refresh_keys=(),
+        env={},
+        first_poll=True,
+    )
+    return await source.poll(context)
+
+
+@WAITS_FOR_LINKS
+async def test_after_a_demo_poll_the_store_ties_every_variant_to_its_own_post(tmp_path: Path) -> None:
+    clock = Clock(LATER)
+    database = tmp_path / "demo.db"
+    with DemoServer(seed=7, clock=clock, start=START) as demo:
+        feeds = tmp_path / "feeds.toml"
+        feeds.write_text(demo.feeds_toml(database), encoding="utf-8")
+        config = load_config(feeds, registry=source_types())
+        async with running_poller(config, database, clock=clock) as poller:
+            await poller.poll_once()
+        world = demo.world
+        posts = world.mentions("blog", LATER)[-10:]  # what the blog's feed carries
+        sharing: dict[int, set[tuple[str, int]]] = {post.ident: set() for post in posts}
+        shared_posts: set[int] = set()
+        for stream in SHARE_STREAMS:
+            for mention in world.mentions(stream, LATER):
+                for share in mention.shares:
+                    shared_posts.add(share.post)
+                    if share.post in sharing:
+                        sharing[share.post].add((stream, mention.ident))
+        under: dict[int, int] = Counter(  # HN comments under a story sharing the post (its story_url)
+            post_of(m.story_url) or 0 for m in world.mentions("hackernews", LATER) if m.story_url
+        )
+    with sqlite3.connect(database) as db:
+        own = dict(
+            db.execute(
+                "SELECT m.url, m.canonical_url FROM mentions m JOIN sources s ON s.id = m.source_id"
+                " WHERE s.name = 'Lumen blog'"
+            ).fetchall()
+        )
+        reactions = dict(
+            db.execute(
+                "SELECT l.url, COUNT(DISTINCT l.mention_id) FROM mention_links l"
+                " JOIN mentions m ON m.id = l.mention_id JOIN sources s ON s.id = m.source_id"
+                " WHERE s.name IN ('Hacker News', 'Reddit', 'Mastodon #lumen', 'Bluesky', 'Lemmy')"
+                " GROUP BY l.url"
+            ).fetchall()
+        )
+        own_flags = dict(db.execute("SELECT name, own FROM sources").fetchall())
+    assert len(own) == 10
+    if _config_keys_ready():
+        assert own_flags["Lumen blog"] == 1
+        assert sum(own_flags.values()) == 1
+    by_post = {post.ident: own[post_url(post.ident, post.title)] for post in posts}
+    assert all(by_post.values())
+    takeoff = world.takeoff_post().ident
+    # Every share of a post, in whatever variant and on whichever network, is one reaction to it.
+    for ident, canonical in by_post.items():
+        expected = len(sharing[ident])
+        assert reactions.get(canonical, 0) in (expected, expected + under[ident]), (ident, canonical)
+    assert max(by_post, key=lambda ident: reactions.get(by_post[ident], 0)) == takeoff
+    # Eight ways of writing a link, one URL each post: as many blog-post URLs as posts shared.
+    post_links = {url for url in reactions if BLOG_HOST in url and "/blog/" in url}
+    assert len(post_links) == len(shared_posts)

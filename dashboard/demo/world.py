@@ -304,6 +304,7 @@ TAKEOFF_WINDOW = (125.0, 725.0)  # seconds after start: the burst of shares (wit
 # Extra shares of the post that takes off, per minute, during its burst (on top of the usual traffic).
 TAKEOFF_RATES = {"mastodon": 3.0, "bluesky": 3.0, "reddit": 0.6, "lemmy": 0.3, "hackernews": 0.1}
 SHARE_STREAMS = ("hackernews", "reddit", "mastodon", "bluesky", "lemmy")
+CITING_STREAMS = ("github", "discourse")  # now and then an issue or a forum topic cites a post
 SHARE_HALF_LIFE = 36 * 3600.0  # a post's chance of being shared halves every day and a half
 # How people write a link to a post: copied from the address bar, from a newsletter, from the AMP
 # page a phone opened... (weights). Every one of them is the same post once canonicalised.
@@ -637,6 +638,17 @@ def _write_share(stream: str, rng: random.Random, author: Person, post: Happenin
     if stream == "lemmy":
         body = f"{_sentence(rng)} Worth a read for anyone building TUIs."
         return Text(post.title, body, place=rng.choice(COMMUNITIES), shares=(share,))
+    if stream == "github":
+        title = f'The example in "{post.title}" fails on Windows'
+        body = (
+            f"Following {share.url} step by step, the app is {rng.choice(PROBLEMS)}.\n\n"
+            f"Lumen {rng.choice(VERSIONS)}, Python 3.12, Windows 11."
+        )
+        return Text(title, body, place="lumen-tui/lumen", variant="issue", shares=(share,))
+    if stream == "discourse":
+        title = f"Discussion: {post.title}"
+        body = f"Let's talk about the new blog post: {share.url} {_sentence(rng)}"
+        return Text(title, body, tags=("lumen", "blog"), shares=(share,))
     lang = writing_language(rng, author)
     template = rng.choice(_SHARING[lang])
     tags = ("lumen", rng.choice(("tui", "python", "terminal")))
@@ -1071,21 +1083,21 @@ class DemoWorld:
             return [
                 _Draft(offset, author, text, 0.0, jitter, token, reply_to=_spike_headline(burst[0]).title)
             ]
-        if stream in SHARE_STREAMS:
-            post = self._shared_post(rng, when)
+        if stream in SHARE_STREAMS or stream in CITING_STREAMS:
+            post = self._shared_post(rng, when, 0.5 if stream in SHARE_STREAMS else 0.12)
             if post is not None:
                 text = _write_share(stream, rng, author, post)
                 return [_Draft(offset, author, text, reach, jitter, token)]
         return [_Draft(offset, author, _write(stream, rng, author), reach, jitter, token)]
 
-    def _shared_post(self, rng: random.Random, when: datetime) -> Happening | None:
-        """The blog post a social mention at `when` shares, if it shares one: recent posts get
-        shared, the newest most (the chance halves every SHARE_HALF_LIFE)."""
+    def _shared_post(self, rng: random.Random, when: datetime, chance: float) -> Happening | None:
+        """The blog post a mention at `when` shares, if it shares one: recent posts get shared, the
+        newest most (`chance` for a post just out, halving every SHARE_HALF_LIFE)."""
         post, draw = self._recent_post(rng, when), rng.random()
         if post is None:
             return None
         age = (when - post.published).total_seconds()
-        return post if draw < 0.5 * 0.5 ** (age / SHARE_HALF_LIFE) else None
+        return post if draw < chance * 0.5 ** (age / SHARE_HALF_LIFE) else None
 
     def takeoff_post(self) -> Happening:
         """The blog post that takes off (published TAKEOFF_AT seconds after start)."""
