@@ -518,11 +518,12 @@ def _write(stream: str, rng: random.Random, author: Person) -> Text:
     if stream == "blog":
         title = rng.choice(
             (
-                f"Lumen {rng.choice(VERSIONS[:-1])} released",  # 1.0 is the post that takes off
+                f"Lumen {rng.choice(VERSIONS[:-1])}.{rng.randrange(1, 6)} released",  # 1.0 takes off
                 f"Building a {app} with Lumen",
                 f"Deep dive: {feature} in Lumen",
-                "Community roundup: what you built with Lumen this month",
-                "Lumen and Rich: sharing renderables",
+                f"Community roundup: {rng.randrange(5, 13)} {app}s you built with Lumen",
+                f"Lumen and Rich: sharing {rng.choice(('renderables', 'tracebacks', 'tables', 'progress bars'))}",
+                f"How we test {feature} in Lumen",
             )
         )
         return Text(title, f"{title}. {opinion} Read on for the details of {feature}.")
