@@ -409,15 +409,24 @@ class StoreReader:
         source: str | None = None,
         kind: str | None = None,
         before_id: int | None = None,
+        sentiment: str | None = None,
+        language: str | None = None,
     ) -> pd.DataFrame:
         """Newest first by (published_at, id), for the live table; page with `before_id`.
 
         `before_id` is the last (oldest) id the UI shows: the next page holds the rows that come after
         it in this order. `text` matches title, summary or author, case-insensitively (ASCII letters),
-        as a substring.
+        as a substring. `sentiment` is a label (positive, neutral, negative); `language` a language
+        code, or "" for the mentions whose language is unknown (or not analysed yet).
         """
         clauses: list[str] = []
         params: list[Any] = []
+        if sentiment is not None:
+            clauses.append("m.sentiment_label = ?")
+            params.append(sentiment)
+        if language is not None:
+            clauses.append("IFNULL(m.language, '') = ?")
+            params.append(language)
         if text:
             pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
             clauses.append(
