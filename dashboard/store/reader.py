@@ -922,6 +922,12 @@ class StoreReader:
         frame["text"] = frame["text"].astype("str")
         return self._finish_aggregate(frame)
 
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """The rows of one read-only SELECT: for an analytics module that keeps its panel's SQL beside
+        the pandas that reads it (issue 16; dashboard/analytics/sentiment.py). Source ids come back as
+        ids: `source_names()` maps them."""
+        return self._db.execute(sql, params).fetchall()
+
     def _finish_aggregate(self, frame: pd.DataFrame, *time_columns: str) -> pd.DataFrame:
         """Source ids -> names, epoch columns -> UTC timestamps, other numbers -> int64."""
         if "source" in frame.columns:
