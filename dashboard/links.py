@@ -139,11 +139,12 @@ _ESCAPE = re.compile(r"%([0-9A-Fa-f]{2})")
 _MUST_ESCAPE = re.compile(r"[^A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]")
 _PATH_SAFE = "/:@!$&'()*+,;=%-._~"
 _QUERY_SAFE = "/?:@!$'()*+,;=%-._~"  # not "&": pieces are split on it first
-_ASCII_HOST = re.compile(r"[a-z0-9_-]+(?:\.[a-z0-9_-]+)*")
+_ASCII_HOST = re.compile(r"[a-z0-9_-]{1,63}(?:\.[a-z0-9_-]{1,63})*")  # DNS: labels of 63 at most
 _IPV6_HOST = re.compile(r"[0-9a-f:.]+")
 _AMP_CACHE = ".cdn.ampproject.org"
 _AMP_CACHE_PREFIXES = ("/c/s/", "/v/s/", "/i/s/", "/c/", "/v/", "/i/")
-_GOOGLE_AMP_HOSTS = frozenset(["google.com", "www.google.com"])
+_GOOGLE_AMP_HOSTS = frozenset(["google.com"])  # after `www.` is removed
+_GOOGLE_AMP_PREFIXES = ("/amp/s/", "/amp/")
 _AMP_QUERY = frozenset(["amp=1", "amp", "amp=", "amp=true", "outputtype=amp"])
 _MAX_LENGTH = 8192  # longer text is not a link anyone shares (and costs time)
 
@@ -205,19 +206,22 @@ def _host(raw: str) -> str | None:
 
 
 def _unwrap_amp(host: str, path: str, query: str) -> str | None:
-    """The URL a Google AMP cache or viewer URL serves, or None when it is not one."""
+    """The URL a Google AMP cache or viewer URL serves (`path` already escape-normalised), or None
+    when it is not one: what follows the prefix must start with a dotted host."""
+    prefixes: tuple[str, ...]
     if host.endswith(_AMP_CACHE):
-        for prefix in _AMP_CACHE_PREFIXES:
-            if path.startswith(prefix):
-                scheme = "https://" if prefix.endswith("/s/") else "http://"
-                inner = path[len(prefix) :]
-                return scheme + inner + ("?" + query if query else "") if inner else None
+        prefixes = _AMP_CACHE_PREFIXES
+    elif host in _GOOGLE_AMP_HOSTS:
+        prefixes = _GOOGLE_AMP_PREFIXES
+    else:
         return None
-    if host in _GOOGLE_AMP_HOSTS and path.startswith("/amp/"):
-        inner = path[5:]
-        if inner.startswith("s/"):
-            return "https://" + inner[2:] + ("?" + query if query else "") if inner[2:] else None
-        return "http://" + inner + ("?" + query if query else "") if inner else None
+    for prefix in prefixes:
+        if path.startswith(prefix):
+            inner = path[len(prefix) :]
+            if "." not in inner.partition("/")[0]:
+                return None
+            scheme = "https://" if prefix.endswith("/s/") else "http://"
+            return scheme + inner + ("?" + query if query else "")
     return None
 
 
@@ -231,12 +235,17 @@ def _query(query: str) -> str:
         if key.startswith("utm_") or key in TRACKING_PARAMS or piece.lower() in _AMP_QUERY:
             continue
         kept.append(_encode(piece, _QUERY_SAFE))
-    kept.sort()
+    kept.sort(key=_by_name)
     return "&".join(kept)
 
 
+def _by_name(piece: str) -> tuple[str, str]:
+    return piece.partition("=")[0], piece
+
+
 def _path(path: str) -> str:
-    path = _encode(path, _PATH_SAFE).rstrip("/")
+    """The escape-normalised path (see _encode) without trailing slashes or AMP suffixes."""
+    path = path.rstrip("/")
     while path.endswith(("/amp", "/AMP")):
         path = path[:-4].rstrip("/")
     return path
@@ -263,12 +272,13 @@ def canonical_url(url: str) -> str | None:
         host = _host(hostname)
         if host is None:
             return None
-        inner = _unwrap_amp(host, parts.path, parts.query)
+        path = _encode(parts.path, _PATH_SAFE)
+        inner = _unwrap_amp(host, path, parts.query)
         if inner is not None:
             text = inner
             continue
         netloc = host if port in (None, 80, 443) else f"{host}:{port}"
-        path = _path(parts.path)
+        path = _path(path)
         query = _query(parts.query) if parts.query else ""
         return f"https://{netloc}{path}?{query}" if query else f"https://{netloc}{path}"
     return None
