@@ -17,7 +17,9 @@ import asyncio
 import os
 import signal
 import sys
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -29,7 +31,11 @@ from dashboard.models import PollRecord
 from dashboard.text import display_safe, redact_url, shorten
 
 if TYPE_CHECKING:
+    from typing import TextIO
+
     from dashboard.alerts.service import Round
+    from dashboard.polling.background import BackgroundProgress
+    from dashboard.polling.poller import Poller
 
 EXIT_ALL_FAILED = 3  # every source polled failed: nothing fresh was collected
 EXIT_INTERRUPTED = 130
@@ -49,6 +55,93 @@ def print_record(record: PollRecord, width: int) -> None:
     if detail:
         line += f"  {shorten(display_safe(detail, one_line=True), 120)}"
     print(line, flush=True)
+
+
+# A run of a background pass is worth lasting lines (its start, every tenth, its end) from this many
+# rows (the back-fill of a store, a cold poll); a few rows after each round are shown only in passing.
+PROGRESS_WORTH_LINES = 1000
+
+
+class ProgressLine:
+    """The background passes' progress (language and sentiment, ...) on stderr.
+
+    On a terminal, one line rewritten in place while a pass runs, wiped while a poll's line is
+    printed (`above`) and redrawn under it; a long run ends with its total left on screen. Not on a
+    terminal (a log file, cron), plain lines: the start, each tenth and the end of a long run only.
+    A pass's message (e.g. the command that installs a missing extra) is always printed, once per run.
+    Called from the passes' thread, hence the lock.
+    """
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self.stream = stream if stream is not None else sys.stderr
+        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        self._lock = threading.Lock()
+        self._shown = ""  # the line on screen now (a terminal only), "" = none
+        self._tenths: dict[str, int] = {}
+
+    def show(self, progress: BackgroundProgress) -> None:
+        text = display_safe(progress.describe(), one_line=True)
+        long_run = progress.total >= PROGRESS_WORTH_LINES
+        with self._lock:
+            if self.tty:
+                if progress.running:
+                    self._write("\r\x1b[K" + text)
+                    self._shown = text
+                elif long_run or progress.message:
+                    self._write("\r\x1b[K" + text + "\n")
+                    self._shown = ""
+                else:
+                    self._wipe()
+                return
+            if progress.message or (not progress.running and long_run):
+                self._write(text + "\n")
+                self._tenths.pop(progress.name, None)
+            elif progress.running and long_run:
+                tenth = int((progress.fraction or 0.0) * 10)
+                if tenth > self._tenths.get(progress.name, -1):
+                    self._tenths[progress.name] = tenth
+                    self._write(text + "\n")
+
+    @contextmanager
+    def above(self) -> Iterator[None]:
+        """Print something on stdout without it landing in the middle of the progress line."""
+        with self._lock:
+            shown = self._shown
+            self._wipe()
+            try:
+                yield
+            finally:
+                sys.stdout.flush()
+                if shown:
+                    self._write("\r\x1b[K" + shown)
+                    self._shown = shown
+
+    def close(self) -> None:
+        """End the line in progress, if any (before the last lines of a command)."""
+        with self._lock:
+            self._wipe()
+
+    def _wipe(self) -> None:
+        if self._shown:
+            self._write("\r\x1b[K")
+            self._shown = ""
+
+    def _write(self, text: str) -> None:
+        try:
+            self.stream.write(text)
+            self.stream.flush()
+        except (OSError, ValueError):
+            pass  # a closed or broken stderr: the progress is only a courtesy
+
+
+async def finish_background(poller: Poller, stop: asyncio.Event) -> None:
+    """Wait for the background passes to analyse what was just stored, unless stopped (the rows then
+    stay pending: the next poll or the dashboard does them)."""
+    background = poller.background
+    if background is None:
+        return
+    while not stop.is_set() and not await asyncio.to_thread(background.wait_idle, 0.25):
+        pass
 
 
 def summary_lines(records: Sequence[PollRecord]) -> list[str]:
@@ -82,24 +175,33 @@ def run_poll(args: argparse.Namespace) -> int:
         return _report_once(config, database, width)
     print(f"Polling {len(config.sources)} source(s) into {database}; Ctrl-C to stop.", flush=True)
     first_round: dict[str, PollRecord] = {}
+    progress = ProgressLine()
 
     def report(record: PollRecord) -> None:
-        print_record(record, width)
-        # Once every source has been tried, say so if none (or hardly any) could be reached.
-        if len(first_round) < len(config.sources) and record.source not in first_round:
-            first_round[record.source] = record
-            if len(first_round) == len(config.sources):
-                for line in summary_lines(list(first_round.values())):
-                    if not line.startswith("All "):
-                        print(line, flush=True)
+        with progress.above():
+            print_record(record, width)
+            # Once every source has been tried, say so if none (or hardly any) could be reached.
+            if len(first_round) < len(config.sources) and record.source not in first_round:
+                first_round[record.source] = record
+                if len(first_round) == len(config.sources):
+                    for line in summary_lines(list(first_round.values())):
+                        if not line.startswith("All "):
+                            print(line, flush=True)
 
-    asyncio.run(_poll_forever(config, database, report))
+    try:
+        asyncio.run(_poll_forever(config, database, report, progress))
+    finally:
+        progress.close()
     return EXIT_OK
 
 
 def _report_once(config: Config, database: Path, width: int) -> int:
     """Poll every source once, print a line each, sum up; the status says whether anything worked."""
-    records, interrupted = asyncio.run(_poll_once(config, database))
+    progress = ProgressLine()
+    try:
+        records, interrupted = asyncio.run(_poll_once(config, database, progress))
+    finally:
+        progress.close()
     for record in sorted(records, key=lambda r: r.source):
         print_record(record, width)
     for line in summary_lines(records):
@@ -149,14 +251,16 @@ class _Interrupts:
         os._exit(EXIT_INTERRUPTED)
 
 
-async def _poll_once(config: Config, database: Path) -> tuple[list[PollRecord], bool]:
-    """Every source once (an explicit fetch); Ctrl-C stops it cleanly. Returns (records, interrupted)."""
+async def _poll_once(config: Config, database: Path, progress: ProgressLine) -> tuple[list[PollRecord], bool]:
+    """Every source once (an explicit fetch), then the background passes over what it stored (so a
+    cron job leaves every mention analysed); Ctrl-C stops it cleanly. Returns (records, interrupted)."""
     stop = asyncio.Event()
     _Interrupts(stop).install()
     from dashboard.polling.service import running_poller
 
-    async with running_poller(config, database) as poller:
+    async with running_poller(config, database, on_background=progress.show) as poller:
         records = await poller.poll_once(force=True, stop=stop)
+        await finish_background(poller, stop)
     if config.alerts.rules and not stop.is_set():
         await asyncio.to_thread(_alert_round, config, database)
     return records, stop.is_set()
@@ -186,7 +290,9 @@ def print_alerts(outcome: Round) -> None:
             )
 
 
-async def _poll_forever(config: Config, database: Path, report: Callable[[PollRecord], None]) -> None:
+async def _poll_forever(
+    config: Config, database: Path, report: Callable[[PollRecord], None], progress: ProgressLine
+) -> None:
     stop = asyncio.Event()
     _Interrupts(stop).install()
     from dashboard.alerts.service import alerts_beside
@@ -194,7 +300,7 @@ async def _poll_forever(config: Config, database: Path, report: Callable[[PollRe
     from dashboard.polling.service import running_poller
 
     async with (
-        running_poller(config, database) as poller,
+        running_poller(config, database, on_background=progress.show) as poller,
         alerts_beside(config.alerts, database, on_round=print_alerts),
     ):
         await asyncio.gather(

@@ -32,6 +32,7 @@ from dashboard.contracts.errors import FetchError, NeedsCredentials, RateLimited
 from dashboard.contracts.http import Request, Response
 from dashboard.contracts.source import Fetch, PollContext, RunParser, Source
 from dashboard.models import PollOutcome, PollRecord, SourceConfig, SourceState, SourceStatus, SourceUpdate
+from dashboard.polling.background import BackgroundRunner
 from dashboard.polling.schedule import after_failure, after_success
 from dashboard.sources import make_source, source_types
 from dashboard.store.db import StoreError
@@ -89,8 +90,12 @@ class Poller:
         clock: Callable[[], datetime] = utc_now,
         env: Mapping[str, str] | None = None,
         rng: random.Random | None = None,
+        background: BackgroundRunner | None = None,
     ) -> None:
         self.config = config
+        # Passes over stored rows (language and sentiment, links): woken after each round of polls.
+        self.background = background
+        self._stored_since_wake = False
         self.store = store
         self._fetch = fetch
         self._parser = parser
@@ -197,9 +202,19 @@ class Poller:
                 records.append(poll.result())
             elif not isinstance(error, asyncio.CancelledError):
                 errors.append(error)
+        for record in records:
+            self._wake_background(record)
         if errors:
             raise errors[0]
         return records
+
+    def _wake_background(self, record: PollRecord) -> None:
+        """Once a round of polls is over (none in flight) and one of them stored mentions, the
+        background passes look for the rows to analyse (they run apart: see polling.background)."""
+        self._stored_since_wake = self._stored_since_wake or bool(record.new or record.updated)
+        if self.background is not None and self._stored_since_wake and not self._in_flight:
+            self._stored_since_wake = False
+            self.background.wake()
 
     async def poll_source(self, source: SourceConfig, *, explicit: bool = False) -> PollRecord:
         """Poll one source; at most one poll of a source runs at a time (a second call shares it)."""
@@ -293,6 +308,7 @@ class Poller:
             nonlocal stale
             try:
                 record = await self.poll_source(source)
+                self._wake_background(record)
                 if on_record is not None:
                     on_record(record)
             except asyncio.CancelledError:

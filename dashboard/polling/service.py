@@ -12,6 +12,7 @@ from dashboard.clock import utc_now
 from dashboard.config import Config
 from dashboard.fetch.http import Fetcher
 from dashboard.fetch.parsepool import ProcessParser
+from dashboard.polling.background import ProgressCallback, running_passes
 from dashboard.polling.poller import Poller
 from dashboard.store.writer import Store
 
@@ -22,12 +23,19 @@ PARSE_BUDGET = 20.0
 
 @asynccontextmanager
 async def running_poller(
-    config: Config, database: Path, *, clock: Callable[[], datetime] = utc_now
+    config: Config,
+    database: Path,
+    *,
+    clock: Callable[[], datetime] = utc_now,
+    on_background: ProgressCallback | None = None,
 ) -> AsyncIterator[Poller]:
     """A poller with its fetcher, parse workers and store; all closed on exit, in-flight writes done.
 
     If `Poller.run` ends by itself (the store failed), it raises, and `poller.stopped` holds a
     PollerStopped saying when and why; pass `on_stopped=` to `run` to be told at once.
+
+    The background passes (language and sentiment, ...) start with it: `poller.background` runs them
+    after each round of polls, and `on_background` gets their BackgroundProgress (in their thread).
     """
     store = Store.open(database)
     try:
@@ -35,13 +43,14 @@ async def running_poller(
             async with Fetcher(
                 timeout=config.settings.timeout, max_concurrency=config.settings.max_concurrency
             ) as fetcher:
-                poller = Poller(config, store, fetcher.fetch, parser, clock=clock)
-                try:
-                    yield poller
-                finally:
-                    # Whatever ended the body (a return, an error, a cancelled task), no poll may
-                    # outlive the fetcher, the parse workers or the store: cancel those not writing
-                    # and wait for the writes, while all three are still open.
-                    await poller.wind_down(grace=0)
+                with running_passes(config, database, on_progress=on_background) as background:
+                    poller = Poller(config, store, fetcher.fetch, parser, clock=clock, background=background)
+                    try:
+                        yield poller
+                    finally:
+                        # Whatever ended the body (a return, an error, a cancelled task), no poll may
+                        # outlive the fetcher, the parse workers or the store: cancel those not writing
+                        # and wait for the writes, while all three are still open.
+                        await poller.wind_down(grace=0)
     finally:
         store.close()
