@@ -166,6 +166,7 @@ def test_post_maps_likes_replies_reposts_plus_quotes_and_web_link() -> None:
         likes=21,
         replies=3,
         shares=5,
+        language="en",  # record.langs[0]
     )
 
 
@@ -225,7 +226,9 @@ def test_the_app_password_never_shows_in_a_repr() -> None:
 
 def test_registered_with_its_keys() -> None:
     assert source_types()["bluesky"] is BlueskySource
-    assert BlueskySource.keys["query"].required
+    # query or domain (searchPosts' domain filter): one of them, not query alone.
+    assert not BlueskySource.keys["query"].required
+    assert BlueskySource.required_any == ("query", "domain")
     assert BlueskySource.keys["identifier_env"].default == "BLUESKY_IDENTIFIER"
     assert BlueskySource.keys["password_env"].default == "BLUESKY_APP_PASSWORD"
 

@@ -18,7 +18,7 @@ import pytest
 from dashboard.contracts.errors import NeedsCredentials, ParseError, RateLimited
 from dashboard.contracts.source import InlineParser, PollContext
 from dashboard.fetch.http import Fetcher
-from dashboard.models import Mention, MentionKind, SourceConfig
+from dashboard.models import Link, Mention, MentionKind, SourceConfig
 from dashboard.sources import make_source, source_types
 from dashboard.sources.common import SeenUpTo, newest_first
 from dashboard.sources.hackernews import (
@@ -119,6 +119,7 @@ def test_story_hit_maps_points_comments_and_discussion_link() -> None:
         summary="https://acme.example/blog/dashboard",
         likes=142,
         replies=57,
+        links=(Link("https://acme.example/blog/dashboard", "url"),),
     )
 
 
@@ -180,7 +181,9 @@ def test_seen_up_to_keeps_same_second_items_apart() -> None:
 
 def test_registered_with_its_keys() -> None:
     assert source_types()["hackernews"] is HackerNewsSource
-    assert HackerNewsSource.keys["query"].required
+    # query or domain (a search for links to a site): one of them, not query alone.
+    assert not HackerNewsSource.keys["query"].required
+    assert HackerNewsSource.required_any == ("query", "domain")
     assert HackerNewsSource.keys["kind"].choices == ("story", "comment", "all")
 
 

@@ -186,7 +186,9 @@ def test_refresh_order_is_newest_first_and_bounded() -> None:
 
 def test_registered_with_its_keys() -> None:
     assert source_types()["lemmy"] is LemmySource
-    assert LemmySource.keys["query"].required
+    # query or domain (a Url search for links to a site): one of them, not query alone.
+    assert not LemmySource.keys["query"].required
+    assert LemmySource.required_any == ("query", "domain")
     assert LemmySource.default_base_url is None
 
 

@@ -112,6 +112,7 @@ def test_status_maps_favourites_replies_reblogs_and_plain_text() -> None:
         likes=14,
         replies=2,
         shares=5,
+        language="en",  # the status's own `language`; its #acme anchor is a hashtag, not a link
     )
 
 

@@ -165,7 +165,9 @@ def test_subreddit_that_is_no_name_is_refused() -> None:
 
 def test_registered_with_its_keys() -> None:
     assert source_types()["reddit"] is RedditSource
-    assert RedditSource.keys["query"].required
+    # query or domain (the link posts to a site): one of them, not query alone.
+    assert not RedditSource.keys["query"].required
+    assert RedditSource.required_any == ("query", "domain")
     assert not RedditSource.keys["subreddit"].required
 
 

@@ -10,6 +10,13 @@ Later polls pass `since` (the newest `sortAt` seen; inclusive, so keys seen at t
 skipped). A post's time is min(createdAt, indexedAt), the AppView's `sortAt`: createdAt is written by
 the poster's client and can lie (a post "from 2030" must not push the cursor into the future).
 
+With `domain`, a second search, `q=*&domain=DOMAIN`, finds the posts whose links (link facets or
+external embeds) go to that site; it is merged with the word search by key.
+
+A post's links are its external embed (`record.embed.external.uri`, also inside a record-with-media
+embed, and the AppView's `embed` view of it) and its link facets (`app.bsky.richtext.facet#link`);
+its declared language is the first of `record.langs`.
+
 Engagement refresh: `app.bsky.feed.getPosts?uris=...` (25 uris a call).
 """
 
@@ -25,19 +32,23 @@ from urllib.parse import quote, urlencode
 from dashboard.contracts.errors import FetchError, HTTPError, NeedsCredentials, ParseError
 from dashboard.contracts.http import Request
 from dashboard.contracts.source import KeySpec, PollContext, Source, register
-from dashboard.models import Mention, MentionKind, PollOutcome, SourceConfig
+from dashboard.models import Link, Mention, MentionKind, PollOutcome, SourceConfig
 from dashboard.sources.common import (
     Exchange,
     SeenUpTo,
     as_count,
     as_mapping,
+    declared_language,
     from_iso,
     mentions_from,
     needs_credentials,
     newest_first,
-    required_query,
+    search_terms,
     text_from_plain,
     unique_by_key,
+    unique_links,
+    url_link,
+    with_domain_link,
 )
 from dashboard.text import shorten
 
@@ -53,6 +64,8 @@ MAX_PAGES = 10  # a runaway guard; max_items is the real bound
 REFRESH_LIMIT = 100  # posts refreshed per poll, newest first
 REFRESH_BATCH = 25  # getPosts maximum
 TITLE_WIDTH = 120
+DOMAIN_CURSOR = "domain"  # the cursor entry of the domain search (the word search's is the top level)
+ANY_WORDS = "*"  # searchPosts requires q: a domain search asks for any words
 _POST_COLLECTION = "/app.bsky.feed.post/"
 _HANDLE = re.compile(r"[A-Za-z0-9][A-Za-z0-9.-]*")  # a domain name: safe inside the web link
 
@@ -69,6 +82,39 @@ def web_url(uri: str, handle: str) -> str:
     """at://DID/app.bsky.feed.post/RKEY -> https://bsky.app/profile/HANDLE/post/RKEY."""
     did, _, rkey = uri.removeprefix("at://").partition(_POST_COLLECTION)
     return f"{WEB_ROOT}{quote(handle or did, safe=':')}/post/{quote(rkey, safe='')}"
+
+
+_LINK_FACET = "app.bsky.richtext.facet#link"
+
+
+def embed_links(post: Mapping[str, Any], record: Mapping[str, Any]) -> list[Link]:
+    """The external embeds (link cards) of a post: the record's and the AppView's view of it, and
+    the media part of a record-with-media embed (a quote post with a card)."""
+    found: list[Link] = []
+    for embed in (as_mapping(record.get("embed")), as_mapping(post.get("embed"))):
+        for holder in (embed, as_mapping(embed.get("media"))):
+            found.extend(url_link(as_mapping(holder.get("external")).get("uri"), "embed"))
+    return found
+
+
+def facet_links(record: Mapping[str, Any]) -> list[Link]:
+    """The link facets of a post's text (`app.bsky.richtext.facet#link`): their full `uri` (the text
+    shows it shortened, "example.org/a-long-pa...")."""
+    found: list[Link] = []
+    facets = record.get("facets")
+    for facet in facets if isinstance(facets, list) else ():
+        features = as_mapping(facet).get("features")
+        for feature in features if isinstance(features, list) else ():
+            feature = as_mapping(feature)
+            if feature.get("$type") == _LINK_FACET:
+                found.extend(url_link(feature.get("uri"), "facet"))
+    return found
+
+
+def first_language(record: Mapping[str, Any]) -> str:
+    """The first of the record's `langs` (what the poster's client declared), or ""."""
+    langs = record.get("langs")
+    return declared_language(langs[0]) if isinstance(langs, list) and langs else ""
 
 
 def post_to_mention(post: Mapping[str, Any]) -> Mention | None:
@@ -94,6 +140,8 @@ def post_to_mention(post: Mapping[str, Any]) -> Mention | None:
         likes=as_count(post.get("likeCount")),
         replies=as_count(post.get("replyCount")),
         shares=None if reposts is None and quotes is None else (reposts or 0) + (quotes or 0),
+        language=first_language(record),
+        links=unique_links(embed_links(post, record), facet_links(record)),
     )
 
 
@@ -103,11 +151,17 @@ class PostsPage:
     cursor: str | None
 
 
-def parse_posts(body: Any) -> PostsPage:
-    """A searchPosts or getPosts body -> its posts (API order) and the paging cursor."""
+def parse_posts(body: Any, domain: str = "") -> PostsPage:
+    """A searchPosts or getPosts body -> its posts (API order) and the paging cursor; `domain` when
+    it was a search for links to it (each post's link there is said, see with_domain_link)."""
     if not isinstance(body, dict) or not isinstance(body.get("posts"), list):
         raise ParseError("Bluesky answer without a posts list")
-    mentions = mentions_from(body["posts"], post_to_mention, "post")
+
+    def convert(post: Mapping[str, Any]) -> Mention | None:
+        mention = post_to_mention(post)
+        return with_domain_link(mention, post, domain) if mention is not None and domain else mention
+
+    mentions = mentions_from(body["posts"], convert, "post")
     cursor = body.get("cursor")
     return PostsPage(mentions=mentions, cursor=cursor if isinstance(cursor, str) and cursor else None)
 
@@ -153,7 +207,10 @@ class BlueskySource(Source):
     type_name = "bluesky"
     default_base_url = "https://public.api.bsky.app"
     keys = {
-        "query": KeySpec(str, required=True, help="Bluesky search terms (Lucene-like syntax)"),
+        "query": KeySpec(str, help="Bluesky search terms (Lucene-like syntax; or give domain)"),
+        "domain": KeySpec(
+            str, help="a site (blog.example.org): posts linking to it, by searchPosts' domain filter"
+        ),
         "identifier_env": KeySpec(
             str,
             default=DEFAULT_IDENTIFIER_ENV,
@@ -168,6 +225,9 @@ class BlueskySource(Source):
             help="where to log in and search when logged in (your PDS or bsky.social)",
         ),
     }
+
+    # One of these must be given (feeds.toml checks it; the poll refuses to search for nothing).
+    required_any = ("query", "domain")
 
     def __init__(self, config: SourceConfig) -> None:
         super().__init__(config)
@@ -210,18 +270,33 @@ class BlueskySource(Source):
             return await self._poll_once(ctx, login)
 
     async def _poll_once(self, ctx: PollContext, login: Login | None) -> PollOutcome:
+        """The word search and the domain search (`q=*&domain=DOMAIN`; each with its own place in the
+        cursor: the domain search's under "domain"), merged by key, then the engagement refresh."""
+        query, domain = search_terms(self)
         exchange = Exchange(now=ctx.now)
         reused = login is not None and self._session is not None and self._session[0] == login
         headers = {"Authorization": f"Bearer {await self._token(ctx, login, exchange)}"} if login else {}
-        seen = SeenUpTo() if ctx.first_poll else SeenUpTo.from_cursor(ctx.cursor)
+        cursor: dict[str, Any] = dict(ctx.cursor)
+        found: list[Mention] = []
         try:
-            found = await self._search(ctx, self.host(login), headers, seen, exchange)
+            if query:
+                seen = SeenUpTo() if ctx.first_poll else SeenUpTo.from_cursor(ctx.cursor)
+                by_words = await self._search(ctx, self.host(login), headers, seen, exchange, {"q": query})
+                found.extend(by_words)
+                cursor.update(seen.advance(by_words).to_cursor())
+            if domain:
+                previous = {} if ctx.first_poll else ctx.cursor.get(DOMAIN_CURSOR)
+                seen = SeenUpTo.from_cursor(previous if isinstance(previous, Mapping) else {})
+                search = {"q": ANY_WORDS, "domain": domain}
+                by_link = await self._search(ctx, self.host(login), headers, seen, exchange, search, domain)
+                found.extend(by_link)
+                cursor[DOMAIN_CURSOR] = seen.advance(by_link).to_cursor()
         except (NeedsCredentials, HTTPError) as error:
             if reused and error.http_status in (400, 401):  # ExpiredToken is a 400 in XRPC
                 raise StaleSession from error
             raise needs_credentials(error, self.credentials_hint) from error
+        found = list(unique_by_key(found))
         refreshed = await self._refresh(ctx, self.host(login), headers, {m.key for m in found}, exchange)
-        cursor = seen.advance(found).to_cursor() or dict(ctx.cursor)
         return exchange.outcome(unique_by_key([*found, *refreshed]), cursor)
 
     async def _token(self, ctx: PollContext, login: Login, exchange: Exchange) -> str:
@@ -247,11 +322,18 @@ class BlueskySource(Source):
         return token
 
     async def _search(
-        self, ctx: PollContext, host: str, headers: Mapping[str, str], seen: SeenUpTo, exchange: Exchange
+        self,
+        ctx: PollContext,
+        host: str,
+        headers: Mapping[str, str],
+        seen: SeenUpTo,
+        exchange: Exchange,
+        search: Mapping[str, str],
+        domain: str = "",
     ) -> list[Mention]:
-        """New posts, newest first, up to max_items over as many pages as the service allows."""
+        """New posts of one search, newest first, up to max_items over as many pages as the service allows."""
         limit = max(1, self.config.max_items)
-        params = {"q": required_query(self), "sort": "latest", "limit": str(min(limit, PAGE_LIMIT))}
+        params = {**search, "sort": "latest", "limit": str(min(limit, PAGE_LIMIT))}
         if seen.at is not None:
             params["since"] = iso_z(datetime.fromtimestamp(seen.at, UTC))
         found: list[Mention] = []
@@ -263,7 +345,7 @@ class BlueskySource(Source):
                 headers=headers,
             )
             try:
-                result = parse_posts(exchange.read(await ctx.fetch(request)))
+                result = parse_posts(exchange.read(await ctx.fetch(request)), domain)
             except FetchError as error:
                 # Anonymous paging is refused: keep what came and say how to get more. Other failures
                 # after the first page: a first poll keeps its bounded backfill; a later poll fails whole

@@ -11,15 +11,16 @@ import json
 import logging
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urljoin, urlsplit
 
 from dashboard.contracts.errors import FetchError, NeedsCredentials, ParseError, RateLimited
 from dashboard.contracts.headers import ascii_integer, epoch_seconds
 from dashboard.contracts.http import Response
 from dashboard.contracts.source import Source
-from dashboard.models import Mention, PollOutcome, bounded_count, valid_text
+from dashboard.models import Link, Mention, PollOutcome, bounded_count, valid_text
 from dashboard.text import plain_text
 
 # The longest wait a spent rate limit's reset is believed for (the fetcher caps Retry-After the same).
@@ -237,6 +238,211 @@ def needs_credentials(error: FetchError, env_var: str) -> FetchError:
     return error
 
 
+# --- outbound links ---------------------------------------------------------------------------------
+
+# At most this many links are kept per mention: a hostile post with 100,000 anchors costs no more.
+MAX_LINKS = 50
+# A longer URL is no link a person shared (browsers and CDNs stop near 2,000-8,000 characters).
+MAX_URL_CHARS = 2048
+# An anchor (or an area) that HTML could carry a link in; only markup with one is parsed for links.
+_ANCHOR = re.compile(r"<a[\s>]", re.IGNORECASE)
+# Anchors that are not outbound links: Mastodon's @mentions (class "mention", "u-url mention") and
+# hashtags (class "mention hashtag", rel="tag"), Discourse's @mentions and #hashtags.
+_NOT_LINK_CLASSES = frozenset({"mention", "hashtag", "u-url", "h-card"})
+# A bare URL in text or Markdown: scheme, then everything up to whitespace, quotes, angle brackets
+# and Markdown's brackets. "…" ends it too: a text cut short there cut the URL with it (see below).
+_BARE_URL = re.compile(r"(?<![A-Za-z0-9+.\-])https?://[^\s<>\"'`\[\]{}|\\^…]+", re.IGNORECASE)
+# Punctuation that ends a sentence rather than a URL ("see https://x.org/a.").
+_TRAILING = ".,;:!?*_~'\""
+_CUT_MARKS = ("…", "...")
+_NOT_IN_URL = re.compile(r"[\s\x00-\x1f\x7f]")
+
+
+def web_link(value: Any, base: str = "") -> str:
+    """An absolute http(s) URL from the network (resolved against `base` when relative), or "".
+
+    What is kept is a URL a person could open: a host, no whitespace or control characters, at most
+    MAX_URL_CHARS. Anything else (javascript:, mailto:, a fragment-only href, garbage) is "".
+    """
+    if not isinstance(value, str):
+        return ""
+    url = value.strip()
+    if not url or len(url) > MAX_URL_CHARS:
+        return ""
+    if not url[:8].lower().startswith(("https://", "http://")):
+        if not base or url.startswith("#") or ":" in url.split("/", 1)[0]:
+            return ""  # nothing to resolve against, a same-page fragment, or another scheme
+        try:
+            url = urljoin(base, url)
+        except ValueError:
+            return ""
+        if not url[:8].lower().startswith(("https://", "http://")):
+            return ""
+    if _NOT_IN_URL.search(url):
+        return ""
+    try:
+        host = urlsplit(url).hostname
+    except ValueError:  # an unclosed IPv6 bracket, a bad port
+        return ""
+    return valid_text(url) if host else ""
+
+
+def links_in_html(markup: Any, base: str = "", via: str = "content") -> list[Link]:
+    """The outbound links of an HTML field: each anchor's href, resolved against `base` (the page or
+    entry the HTML belongs to), in document order. Mention and hashtag anchors are left out (they
+    point at profiles and tag pages of the network itself, not at what was shared)."""
+    if not isinstance(markup, str) or not _ANCHOR.search(markup):
+        return []  # the common case for short posts: no tree to build
+    from selectolax.lexbor import LexborHTMLParser
+
+    found: list[Link] = []
+    for anchor in LexborHTMLParser(markup).css("a[href]"):
+        attributes = anchor.attributes
+        classes = set((attributes.get("class") or "").split())
+        if classes & _NOT_LINK_CLASSES or "tag" in (attributes.get("rel") or "").split():
+            continue
+        url = web_link(attributes.get("href"), base)
+        if url:
+            found.append(Link(url, via))
+            if len(found) >= MAX_LINKS:
+                break
+    return found
+
+
+def links_in_text(text: Any, via: str = "content") -> list[Link]:
+    """The URLs written out in plain text or Markdown (`[text](url)`, `<url>`, a bare URL), in order.
+
+    Sentence punctuation after a URL is not part of it, nor a closing parenthesis it did not open
+    (Markdown's, or prose's); a URL cut short by an ellipsis (a truncated blurb) is left out.
+    """
+    if not isinstance(text, str) or "://" not in text:
+        return []
+    found: list[Link] = []
+    for match in _BARE_URL.finditer(text):
+        url = match.group(0)
+        if text.startswith(_CUT_MARKS, match.end()):
+            continue
+        while url and (url[-1] in _TRAILING or (url[-1] == ")" and url.count("(") < url.count(")"))):
+            url = url[:-1]
+        if url.endswith(_CUT_MARKS):
+            continue
+        url = web_link(url)
+        if url:
+            found.append(Link(url, via))
+            if len(found) >= MAX_LINKS:
+                break
+    return found
+
+
+def url_link(value: Any, via: str = "url", base: str = "") -> list[Link]:
+    """An API's url field as a link ([] when it holds no web URL)."""
+    url = web_link(value, base)
+    return [Link(url, via)] if url else []
+
+
+def unique_links(*groups: Iterable[Link]) -> tuple[Link, ...]:
+    """The links of every group in order, each (url, via) once, at most MAX_LINKS."""
+    seen: dict[tuple[str, str], Link] = {}
+    for group in groups:
+        for link in group:
+            seen.setdefault((link.url, link.via), link)
+            if len(seen) >= MAX_LINKS:
+                return tuple(seen.values())
+    return tuple(seen.values())
+
+
+def declared_language(value: Any) -> str:
+    """A language tag as the source declares it ("fr-CA"), or "" for anything that is not one."""
+    if not isinstance(value, str):
+        return ""
+    tag = value.strip()
+    return tag if 0 < len(tag) <= 35 and _LANGUAGE_TAG.fullmatch(tag) else ""
+
+
+_LANGUAGE_TAG = re.compile(r"[A-Za-z]{1,8}(?:[-_][A-Za-z0-9]{1,8})*")
+
+
+# --- searches for links to a domain ------------------------------------------------------------------
+
+_DOMAIN = re.compile(
+    r"(?=.{1,253}\Z)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+"
+)
+
+
+def clean_domain(value: Any) -> str:
+    """A `domain` option as a host name: `https://www.Blog.example.org/` -> `blog.example.org`.
+
+    A scheme, a path and a leading `www.` are dropped (Reddit and the searches match the site either
+    way); "" when no domain is configured. FetchError for something that is no host name.
+    """
+    raw = str(value or "").strip()
+    if not raw:
+        return ""
+    host = raw.lower().split("://", 1)[-1].split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]
+    host = host.rsplit("@", 1)[-1].split(":", 1)[0].rstrip(".").removeprefix("www.")
+    if not _DOMAIN.fullmatch(host):
+        raise FetchError(f"domain {raw!r} is not a host name (give it as blog.example.org)")
+    return host
+
+
+def option_domain(source: Source) -> str:
+    """The source's `domain` option, cleaned (see clean_domain); "" when not set."""
+    return clean_domain(source.config.option("domain"))
+
+
+def search_terms(source: Source) -> tuple[str, str]:
+    """(query, domain) of a source that searches by words, by links to a domain, or both.
+
+    feeds.toml checks should catch an entry with neither, but a poll must still refuse to search for
+    nothing, saying which keys would do."""
+    query = str(source.config.option("query") or "").strip()
+    domain = option_domain(source)
+    if not query and not domain:
+        raise FetchError(f"{source.type_name} needs a query or a domain (links to a site) to search for")
+    return query, domain
+
+
+def links_to(url: str, domain: str) -> bool:
+    """Whether `url` is on `domain` or one of its subdomains (`www.` or not)."""
+    try:
+        host = (urlsplit(url).hostname or "").rstrip(".")
+    except ValueError:
+        return False
+    return host == domain or host.endswith("." + domain)
+
+
+def with_domain_link(mention: Mention, item: Any, domain: str) -> Mention:
+    """A mention a domain search found, with its link to `domain` said: when none of the links already
+    read goes there, the first URL to the domain anywhere in the API's item is added as via "domain"
+    (the search matched it on a field the source does not read, such as a quoted post's card)."""
+    if not domain or any(links_to(link.url, domain) for link in mention.links):
+        return mention
+    for url in _urls_in_json(item):
+        if links_to(url, domain):
+            return replace(mention, links=(*mention.links, Link(url, "domain")))
+    return mention
+
+
+def _urls_in_json(value: Any, limit: int = 10_000) -> Iterable[str]:
+    """Every web URL in a JSON value, its string fields and the URLs written in them; iterative, bounded."""
+    stack = [value]
+    visited = 0
+    while stack and visited < limit:
+        item = stack.pop()
+        visited += 1
+        if isinstance(item, str):
+            if "://" in item:
+                direct = web_link(item)
+                if direct:
+                    yield direct
+                else:
+                    yield from (link.url for link in links_in_text(item))
+        elif isinstance(item, Mapping):
+            stack.extend(reversed(list(item.values())))
+        elif isinstance(item, list):
+            stack.extend(reversed(item))
+
+
 @dataclass(frozen=True, slots=True)
 class SeenUpTo:
     """How far earlier polls read: the newest publication time seen (epoch seconds) and the keys seen at
@@ -377,21 +583,32 @@ class Exchange:
 
 
 __all__ = [
+    "MAX_LINKS",
     "Exchange",
     "RateLimited",
     "SeenUpTo",
     "as_count",
     "as_mapping",
+    "clean_domain",
+    "declared_language",
     "from_epoch",
     "from_iso",
     "http_url",
     "json_body",
+    "links_in_html",
+    "links_in_text",
+    "links_to",
     "mentions_from",
     "needs_credentials",
     "newest_first",
     "rate_limit_floor",
     "required_query",
+    "search_terms",
     "text_from_html",
     "text_from_plain",
     "unique_by_key",
+    "unique_links",
+    "url_link",
+    "web_link",
+    "with_domain_link",
 ]

@@ -28,15 +28,18 @@ from urllib.parse import quote
 from dashboard.contracts.errors import FetchError, ParseError
 from dashboard.contracts.http import Request, Response
 from dashboard.contracts.source import KeySpec, PollContext, Source, register
-from dashboard.models import Mention, MentionKind, PollOutcome
+from dashboard.models import Link, Mention, MentionKind, PollOutcome
 from dashboard.sources.common import (
     Exchange,
     as_count,
     as_mapping,
     from_iso,
+    links_in_html,
+    links_in_text,
     needs_credentials,
     text_from_html,
     text_from_plain,
+    unique_links,
 )
 from dashboard.text import shorten
 
@@ -80,18 +83,28 @@ def search_post_to_mention(post: Mapping[str, Any], topic: Mapping[str, Any], fo
         return None
     number = as_count(post.get("post_number")) or 1
     opening = number == 1
+    url = topic_url(forum, topic, topic_id, number)
+    blurb = text_from_html(post.get("blurb"))  # HTML: entities, highlights
     return Mention(
         key=f"t{topic_id}" if opening else f"p{post_id}",
         kind=MentionKind.POST if opening else MentionKind.COMMENT,
-        url=topic_url(forum, topic, topic_id, number),
+        url=url,
         title=text_from_plain(topic.get("title")),
         author=text_from_plain(post.get("username")),
         published=from_iso(post.get("created_at")),
-        summary=shorten(text_from_html(post.get("blurb")), SUMMARY_CHARS),  # HTML: entities, highlights
+        summary=shorten(blurb, SUMMARY_CHARS),
         likes=as_count(post.get("like_count")),
         replies=topic_replies(topic) if opening else None,
         views=as_count(topic.get("views")) if opening else None,
+        links=post_links(post, blurb, url),
     )
+
+
+def post_links(post: Mapping[str, Any], text: str, url: str) -> tuple[Link, ...]:
+    """The links of a post: the anchors of its `cooked` HTML when the answer carries it (relative
+    ones resolved against the post's page), and the URLs written in its text (a search blurb or a
+    topic excerpt, plain text there: a URL cut short by the excerpt's "…" is left out)."""
+    return unique_links(links_in_html(post.get("cooked"), url), links_in_text(text))
 
 
 def original_poster(topic: Mapping[str, Any], users: Mapping[int, str]) -> str:
@@ -108,17 +121,20 @@ def latest_topic_to_mention(topic: Mapping[str, Any], users: Mapping[int, str], 
     topic_id = as_count(topic.get("id"))
     if topic_id is None:
         return None
+    url = topic_url(forum, topic, topic_id)
+    excerpt = text_from_html(topic.get("excerpt"))
     return Mention(
         key=f"t{topic_id}",
         kind=MentionKind.POST,
-        url=topic_url(forum, topic, topic_id),
+        url=url,
         title=text_from_plain(topic.get("title")),
         author=text_from_plain(original_poster(topic, users)),
         published=from_iso(topic.get("created_at")),
-        summary=shorten(text_from_html(topic.get("excerpt")), SUMMARY_CHARS),
+        summary=shorten(excerpt, SUMMARY_CHARS),
         likes=as_count(topic.get("like_count")),
         replies=topic_replies(topic),
         views=as_count(topic.get("views")),
+        links=post_links(topic, excerpt, url),
     )
 
 

@@ -28,8 +28,9 @@ from feedparser.urls import _urljoin, make_safe_absolute_uri
 from dashboard.contracts.errors import FetchError, ParseError
 from dashboard.contracts.http import Request, Response
 from dashboard.contracts.source import PollContext, Source, register
-from dashboard.models import Mention, MentionKind, PollOutcome
+from dashboard.models import Link, Mention, MentionKind, PollOutcome
 from dashboard.sources import feed_fast, feed_json
+from dashboard.sources.common import declared_language, links_in_html, links_in_text, unique_links
 from dashboard.text import plain_text
 
 _log = logging.getLogger(__name__)
@@ -314,13 +315,17 @@ def decoding_headers(body: bytes, headers: Mapping[str, str]) -> dict[str, str]:
 
     Content-Location is emptied: feedparser would resolve relative guids against the feed's own
     address, so a feed that moves would get new keys for the same entries; links are resolved by
-    `_mentions` instead. And the charset is corrected where feedparser's RFC 3023 reading loses
+    `_mentions` instead. Content-Language is dropped (see below). And the charset is corrected where feedparser's RFC 3023 reading loses
     text: a byte order mark beats any HTTP charset (RFC 7303), and on a non-XML text type
     (text/html, text/plain: usually a server default) the XML declaration beats the HTTP charset;
     with no Content-Type at all, the XML rules alone decide.
     """
     prepared = dict(headers)
     prepared["content-location"] = ""
+    # A server's Content-Language would be every entry's language in feedparser; the language a
+    # mention declares is the document's own (<language>, xml:lang), so it goes too.
+    for name in [name for name in prepared if name.lower() == "content-language"]:
+        del prepared[name]
     # No type at all: RFC 3023 says ISO-8859-1, which never fails, so a UTF-8 feed without a
     # declaration became mojibake. XML's own rule (BOM, declaration, else UTF-8) decides instead.
     content_type = prepared.get("content-type") or "application/xml"
@@ -419,10 +424,11 @@ def _mentions(parsed: feed_fast.Parsed, headers: Mapping[str, str], fallback_tim
     feed = parsed.feed
     is_comment_feed = bool(_COMMENT_FEED_TITLE.match(_text(feed, "title")))
     feed_author = _author(feed)
+    feed_language = declared_language(feed.get("language"))
     base = _link_base(headers.get("content-location", ""))
     mentions: list[Mention] = []
     for entry in parsed.entries:
-        mention = _mention(entry, is_comment_feed, feed_author, base, fallback_time)
+        mention = _mention(entry, is_comment_feed, feed_author, feed_language, base, fallback_time)
         if mention is not None:
             mentions.append(mention)
     return mentions
@@ -542,7 +548,12 @@ def _parses(base: str) -> bool:
 
 
 def _mention(
-    entry: Mapping[str, Any], is_comment_feed: bool, feed_author: str, base: str, fallback_time: datetime
+    entry: Mapping[str, Any],
+    is_comment_feed: bool,
+    feed_author: str,
+    feed_language: str,
+    base: str,
+    fallback_time: datetime,
 ) -> Mention | None:
     title = valid_text(_text(entry, "title"))
     summary = valid_text(_summary(entry))
@@ -563,7 +574,51 @@ def _mention(
         likes=_count(_attribute(entry, "media_starrating", "count")),
         replies=_replies(entry),
         views=_count(_attribute(entry, "media_statistics", "views")),
+        language=_language(entry) or feed_language,
+        links=_links(entry, url or base),
     )
+
+
+def _language(entry: Mapping[str, Any]) -> str:
+    """The language the entry declares: the xml:lang in scope of its text (its own, else the feed's:
+    feedparser puts it in each text's detail), else an item's <dc:language>. "" when none."""
+    contents = entry.get("content")
+    details = [contents[0] if isinstance(contents, list) and contents else None]
+    details += [entry.get("summary_detail"), entry.get("title_detail")]
+    for detail in details:
+        if isinstance(detail, Mapping):
+            language = declared_language(detail.get("language"))
+            if language:
+                return language
+    return declared_language(entry.get("language"))
+
+
+def _links(entry: Mapping[str, Any], page: str) -> tuple[Link, ...]:
+    """The outbound links of an entry: the anchors of its content (of its summary when it has no
+    content), relative ones resolved against the entry's own page (an xml:base in scope wins), or the
+    URLs written in a text/plain one. The entry's own link is its url, not a link: a "read more"
+    anchor back to the entry is left out."""
+    contents = entry.get("content")
+    if isinstance(contents, list) and contents:
+        texts = contents
+    else:
+        detail = entry.get("summary_detail")
+        texts = [{**(detail if isinstance(detail, Mapping) else {}), "value": entry.get("summary")}]
+    found: list[Link] = []
+    for text in texts:
+        if not isinstance(text, Mapping):
+            continue
+        value = text.get("value")
+        if not isinstance(value, str) or not value:
+            continue
+        if "html" in str(text.get("type", "text/html")):
+            found.extend(links_in_html(value, str(text.get("base") or "") or page))
+        else:
+            found.extend(links_in_text(value))
+    if not found:
+        return ()
+    own = page.partition("#")[0]
+    return unique_links(link for link in found if link.url.partition("#")[0] != own)
 
 
 def _key(entry: Mapping[str, Any], link: str, title: str, summary: str) -> str:

@@ -89,6 +89,10 @@ def parse(body: bytes, headers: Mapping[str, str]) -> Parsed:
     _refuse_declarations(data)
     root, declarations = _tree(data)
     machine = _Machine()
+    base_language = headers.get("content-language")  # feedparser's baselang (feed.py empties it)
+    if base_language:
+        machine.lang = base_language
+        machine.feeddata["language"] = base_language.replace("_", "-")
     machine.replay(root, declarations)
     if not machine.entries:
         raise Unsupported("no entries: feedparser tells an empty feed from a non-feed")
@@ -191,8 +195,8 @@ class _Element:
 class _Machine:
     """A port of feedparser's _FeedParserMixin and its namespace handlers, for the handlers that
     matter to parse_feed. Method names and bodies follow feedparser's so the two can be compared
-    side by side; the base URI is always empty (the caller resolves links) and xml:lang is not
-    tracked (no Mention field depends on it)."""
+    side by side; the base URI is always empty (the caller resolves links). xml:lang is tracked
+    as feedparser tracks it (the feed's `language`, each text's `language`: Mention.language)."""
 
     def __init__(self) -> None:
         self.feeddata: dict[str, Any] = {}
@@ -218,7 +222,8 @@ class _Machine:
         self.depth = 0
         self.has_content = 0
         self.guidislink: Any = 0
-        self.lang: str | None = None
+        self.lang: str | None = None  # the xml:lang in scope (feedparser's, for contentparams)
+        self.langstack: list[str | None] = []
         self.property_depth_map: dict[int, dict[str, int]] = {}
         self._elements: dict[str, _Element] = {}
         self._declarations: Mapping[int, list[tuple[str, str]]] = {}
@@ -381,9 +386,20 @@ class _Machine:
             attrs_d = dict(attrs)
             if attrs_d.get("xml:base", attrs_d.get("base")):
                 raise Unsupported("xml:base")
+            # feedparser's xml:lang tracking: an empty one unsets the language, none inherits it.
+            lang = attrs_d.get("xml:lang", attrs_d.get("lang"))
+            if lang == "":
+                lang = None
+            elif lang is None:
+                lang = self.lang
+            # feedparser compares the lower-cased name with "rdf:RDF": an RDF root never matches.
+            if lang and spec.name in ("feed", "rss"):
+                self.feeddata["language"] = lang.replace("_", "-")
+            self.lang = lang
         else:
             attrs = []
             attrs_d = {}
+        self.langstack.append(self.lang)
         if self.incontent:
             tag = spec.name
             contentparams = self.contentparams
@@ -435,6 +451,12 @@ class _Machine:
                 contentparams["type"] = _XHTML
             if contentparams.get("type") == _XHTML:
                 self.handle_data("</{}>".format(spec.name.split(":")[-1]), escape_markup=0)
+        # xml:lang going out of scope (after the early return above, as in feedparser).
+        langstack = self.langstack
+        if langstack:
+            langstack.pop()
+            if langstack:
+                self.lang = langstack[-1]
         self.depth -= 1
 
     def handle_data(self, text: str, escape_markup: int = 1) -> None:
@@ -528,6 +550,8 @@ class _Machine:
         self, tag: str, attrs_d: Attributes, default_content_type: str, expecting_text: Any
     ) -> None:
         self.incontent += 1
+        if self.lang:
+            self.lang = self.lang.replace("_", "-")
         self.contentparams = {
             "type": _map_content_type(attrs_d.get("type", default_content_type)),
             "language": self.lang,

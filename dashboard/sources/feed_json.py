@@ -1,9 +1,9 @@
 """JSON Feed 1.0 and 1.1 (https://jsonfeed.org/version/1.1), read into the shape feedparser gives an
 XML feed, so `dashboard.sources.feed` turns both into mentions by the same rules.
 
-Only what a Mention needs is read: the feed's title and author, and each item's id, url, title,
-content_html / content_text, summary, date_published / date_modified, authors (1.1) or author
-(1.0), and tags. Every value is checked for its JSON type: a wrong type is treated as absent, and
+Only what a Mention needs is read: the feed's title, author and language, and each item's id, url,
+title, content_html / content_text, summary, date_published / date_modified, authors (1.1) or
+author (1.0), language (1.1) and tags. Every value is checked for its JSON type: a wrong type is treated as absent, and
 an item that is not an object is skipped, so one bad item never fails the feed.
 """
 
@@ -57,6 +57,8 @@ def _parse(body: bytes) -> Parsed:
         raise ParseError("JSON Feed without an items list")
     feed: dict[str, Any] = {"title": _string(document, "title"), "title_detail": {"type": "text/plain"}}
     feed.update(_author(document))
+    if language := _string(document, "language"):  # 1.1: the feed's primary language (RFC 5646)
+        feed["language"] = language
     entries = [_entry(item) for item in items if isinstance(item, dict)]
     return Parsed(feed, entries, "json1" + version.rsplit("/", 1)[-1].removeprefix("1"))
 
@@ -93,6 +95,8 @@ def _entry(item: Mapping[str, Any]) -> dict[str, Any]:
             entry[key] = raw
             entry[f"{key}_parsed"] = parsed
     entry.update(_author(item))
+    if language := _string(item, "language"):  # 1.1: an item in another language than the feed's
+        entry["language"] = language
     tags = item.get("tags")
     if isinstance(tags, list):
         entry["tags"] = [{"term": tag, "scheme": None, "label": None} for tag in tags if isinstance(tag, str)]

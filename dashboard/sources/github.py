@@ -39,11 +39,13 @@ from dashboard.sources.common import (
     as_mapping,
     from_iso,
     http_url,
+    links_in_text,
     mentions_from,
     needs_credentials,
     required_query,
     text_from_html,
     text_from_plain,
+    unique_links,
 )
 from dashboard.text import shorten
 
@@ -61,10 +63,12 @@ HEADERS = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "202
 
 
 def item_to_mention(item: Mapping[str, Any]) -> Mention | None:
-    """One search item (issue or pull request) -> a Mention; None without an id."""
+    """One search item (issue or pull request) -> a Mention; None without an id. Its links are the
+    URLs in its Markdown body (an `<a href>` in it too: the URL is written out either way)."""
     item_id = as_count(item.get("id"))
     if item_id is None:
         return None
+    body = item.get("body")
     return Mention(
         key=str(item_id),
         kind=MentionKind.POST,
@@ -73,9 +77,10 @@ def item_to_mention(item: Mapping[str, Any]) -> Mention | None:
         author=text_from_plain(as_mapping(item.get("user")).get("login")),
         published=from_iso(item.get("created_at")),
         # Markdown with HTML comments from issue templates: the tags go, the text stays.
-        summary=shorten(text_from_html(item.get("body")), SUMMARY_CHARS),
+        summary=shorten(text_from_html(body), SUMMARY_CHARS),
         likes=as_count(as_mapping(item.get("reactions")).get("total_count")),
         replies=as_count(item.get("comments")),
+        links=unique_links(links_in_text(body)),
     )
 
 

@@ -1,6 +1,8 @@
 """Hacker News mentions through the Algolia HN search API (no auth).
 
 New items: `search_by_date` (newest first) filtered with `numericFilters=created_at_i>=T`, paged with `page=`.
+With `domain`, a second search finds the stories linking to that site: `query=DOMAIN` with
+`restrictSearchableAttributes=url` (Algolia matches the words in the story's url only).
 The `>=` plus the keys already seen at exactly T keeps same-second items (frequent for comments) from
 being lost or counted twice.
 
@@ -25,12 +27,16 @@ from dashboard.sources.common import (
     as_count,
     from_epoch,
     from_iso,
+    links_in_html,
     mentions_from,
     newest_first,
-    required_query,
+    search_terms,
     text_from_html,
     text_from_plain,
     unique_by_key,
+    unique_links,
+    url_link,
+    with_domain_link,
 )
 from dashboard.text import shorten
 
@@ -42,16 +48,22 @@ MAX_HITS_PER_PAGE = 1000  # Algolia's own cap
 MAX_PAGES = 10  # a runaway guard; max_items is the real bound
 REFRESH_LIMIT = 100  # keys refreshed per poll, newest first, in one call
 TITLE_WIDTH = 120
+DOMAIN_CURSOR = "domain"  # the cursor entry of the domain search (the word search's is the top level)
 
 
 def hit_to_mention(hit: Mapping[str, Any]) -> Mention | None:
-    """One Algolia hit -> a Mention; None when the hit has no objectID to key it by."""
+    """One Algolia hit -> a Mention; None when the hit has no objectID to key it by.
+
+    Its links: the story's `url` (a comment's `story_url`: the comment is part of the discussion of
+    that link), then the anchors of its HTML text, relative ones resolved against the HN item page.
+    """
     object_id = str(hit.get("objectID") or "").strip()
     if not object_id:
         return None
     tags = hit.get("_tags")
     is_comment = "comment" in tags if isinstance(tags, list) else bool(hit.get("comment_text"))
-    body = text_from_html(hit.get("comment_text") if is_comment else hit.get("story_text"))
+    html_text = hit.get("comment_text") if is_comment else hit.get("story_text")
+    body = text_from_html(html_text)
     if is_comment:
         title = text_from_plain(hit.get("story_title")) or shorten(body.split("\n", 1)[0], TITLE_WIDTH)
     else:
@@ -69,6 +81,10 @@ def hit_to_mention(hit: Mapping[str, Any]) -> Mention | None:
         summary=summary,
         likes=as_count(hit.get("points")),
         replies=as_count(hit.get("num_comments")),
+        links=unique_links(
+            url_link(hit.get("story_url") if is_comment else hit.get("url")),
+            links_in_html(html_text, ITEM_URL + object_id),
+        ),
     )
 
 
@@ -78,11 +94,17 @@ class SearchPage:
     pages: int  # nbPages: how many pages this query has in all
 
 
-def parse_search(body: Any) -> SearchPage:
-    """An Algolia search body -> its mentions (API order) and page count."""
+def parse_search(body: Any, domain: str = "") -> SearchPage:
+    """An Algolia search body -> its mentions (API order) and page count; `domain` when the search
+    was for links to it (each hit's link there is said, see with_domain_link)."""
     if not isinstance(body, dict) or not isinstance(body.get("hits"), list):
         raise ParseError("Algolia answer without a hits list")
-    mentions = mentions_from(body["hits"], hit_to_mention, "hit")
+
+    def convert(hit: Mapping[str, Any]) -> Mention | None:
+        mention = hit_to_mention(hit)
+        return with_domain_link(mention, hit, domain) if mention is not None and domain else mention
+
+    mentions = mentions_from(body["hits"], convert, "hit")
     return SearchPage(mentions=mentions, pages=as_count(body.get("nbPages")) or 0)
 
 
@@ -96,9 +118,14 @@ class HackerNewsSource(Source):
     type_name = "hackernews"
     default_base_url = "https://hn.algolia.com"
     keys = {
-        "query": KeySpec(str, required=True, help="words to search for in stories and comments"),
+        "query": KeySpec(str, help="words to search for in stories and comments (or give domain)"),
+        "domain": KeySpec(
+            str, help="a site (blog.example.org): stories linking to it, by Algolia's url search"
+        ),
         "kind": KeySpec(str, default="story", choices=tuple(TAGS), help="story, comment or all (both)"),
     }
+    # One of these must be given (feeds.toml checks it; the poll refuses to search for nothing).
+    required_any = ("query", "domain")
 
     @property
     def kind(self) -> str:
@@ -106,21 +133,39 @@ class HackerNewsSource(Source):
         return kind if kind in TAGS else "story"
 
     async def poll(self, ctx: PollContext) -> PollOutcome:
+        """The word search and the domain search (each with its own place in the cursor: the domain
+        search's under "domain"), merged by key, then the engagement refresh."""
+        query, domain = search_terms(self)
         exchange = Exchange(now=ctx.now)
-        seen = SeenUpTo() if ctx.first_poll else SeenUpTo.from_cursor(ctx.cursor)
-        found = await self._search(ctx, seen, exchange)
+        cursor: dict[str, Any] = dict(ctx.cursor)
+        found: list[Mention] = []
+        if query:
+            seen = SeenUpTo() if ctx.first_poll else SeenUpTo.from_cursor(ctx.cursor)
+            by_words = await self._search(ctx, seen, exchange, {"query": query, "tags": TAGS[self.kind]})
+            found.extend(by_words)
+            cursor.update(seen.advance(by_words).to_cursor())
+        if domain:
+            previous = {} if ctx.first_poll else ctx.cursor.get(DOMAIN_CURSOR)
+            seen = SeenUpTo.from_cursor(previous if isinstance(previous, Mapping) else {})
+            params = {"query": domain, "restrictSearchableAttributes": "url", "tags": "story"}
+            by_link = await self._search(ctx, seen, exchange, params, domain)
+            found.extend(by_link)
+            cursor[DOMAIN_CURSOR] = seen.advance(by_link).to_cursor()
+        found = list(unique_by_key(found))
         refreshed = await self._refresh(ctx, {m.key for m in found}, exchange)
-        cursor = seen.advance(found).to_cursor() or dict(ctx.cursor)
         return exchange.outcome(unique_by_key([*found, *refreshed]), cursor)
 
-    async def _search(self, ctx: PollContext, seen: SeenUpTo, exchange: Exchange) -> list[Mention]:
-        """New hits, newest first, up to max_items over as many pages as needed."""
+    async def _search(
+        self,
+        ctx: PollContext,
+        seen: SeenUpTo,
+        exchange: Exchange,
+        search: Mapping[str, str],
+        domain: str = "",
+    ) -> list[Mention]:
+        """New hits of one search, newest first, up to max_items over as many pages as needed."""
         limit = max(1, self.config.max_items)
-        params = {
-            "query": required_query(self),
-            "tags": TAGS[self.kind],
-            "hitsPerPage": str(min(limit, MAX_HITS_PER_PAGE)),
-        }
+        params = {**search, "hitsPerPage": str(min(limit, MAX_HITS_PER_PAGE))}
         if seen.at is not None:
             params["numericFilters"] = f"created_at_i>={int(seen.at)}"
         found: list[Mention] = []
@@ -128,7 +173,7 @@ class HackerNewsSource(Source):
         while len(found) < limit and page < MAX_PAGES:
             request = Request(self.base_url + SEARCH_PATH, params={**params, "page": str(page)})
             try:
-                result = parse_search(exchange.read(await ctx.fetch(request)))
+                result = parse_search(exchange.read(await ctx.fetch(request)), domain)
             except FetchError as error:
                 # Later pages of a first poll are a bounded backfill: keep what came. An incremental poll
                 # must not skip a gap, so it fails whole and retries from the same cursor.
@@ -145,8 +190,8 @@ class HackerNewsSource(Source):
 
     async def _refresh(self, ctx: PollContext, skip: set[str], exchange: Exchange) -> list[Mention]:
         """Current points and comment counts of young stories, in one call (best effort)."""
-        if self.kind == "comment":
-            return []
+        if self.kind == "comment" and not self.config.option("domain"):
+            return []  # a domain search finds stories, whose counts are refreshed
         keys = newest_first(ctx.refresh_keys, REFRESH_LIMIT, skip=skip)  # HN ids grow with time
         if not keys:
             return []

@@ -3,6 +3,9 @@
 `/api/v3/search?type_=Posts&sort=New` lists matches newest first, 50 a page. A first poll reads up to
 `max_items`; later polls page only until they reach the newest publication time already seen.
 
+With `domain`, a second search, `type_=Url&q=DOMAIN`, finds the posts whose link contains the site;
+its cursor sits under "domain", and its posts are merged with the word search's by key.
+
 Cursor: `{"newest_id": int, "since": float}` - the highest post id seen and the latest publication time
 seen (epoch seconds). A post is new when its id is above `newest_id`: ids grow as posts reach the
 instance, so a late-federated post with an older date still counts as new when a page read holds it.
@@ -28,12 +31,16 @@ from dashboard.sources.common import (
     as_mapping,
     from_iso,
     http_url,
+    links_in_text,
     mentions_from,
     needs_credentials,
     newest_first,
-    required_query,
+    search_terms,
     text_from_html,
     text_from_plain,
+    unique_links,
+    url_link,
+    with_domain_link,
 )
 from dashboard.text import shorten
 
@@ -42,18 +49,23 @@ POST_PATH = "/api/v3/post"
 PAGE_SIZE = 50  # Lemmy's largest `limit`
 REFRESH_PER_POLL = 20
 SUMMARY_CHARS = 500
+DOMAIN_CURSOR = "domain"  # the cursor entry of the Url search (the word search's is the top level)
 
 
 # --- parsing: JSON -> mentions (pure) -------------------------------------------------------------------
 
 
 def mention_from_post_view(view: Mapping[str, Any], instance: str = "") -> Mention | None:
-    """A PostView (`{"post", "creator", "community", "counts"}`) -> a Mention; None if deleted or removed."""
+    """A PostView (`{"post", "creator", "community", "counts"}`) -> a Mention; None if deleted or removed.
+
+    Its links: the post's `url` (a link post), then the URLs written in its Markdown body.
+    """
     post = as_mapping(view.get("post"))
     post_id = as_count(post.get("id"))
     if post_id is None or post.get("deleted") is True or post.get("removed") is True:
         return None
     counts = as_mapping(view.get("counts"))
+    body = post.get("body")
     return Mention(
         key=str(post_id),
         kind=MentionKind.POST,
@@ -61,9 +73,10 @@ def mention_from_post_view(view: Mapping[str, Any], instance: str = "") -> Menti
         title=text_from_plain(post.get("name")),
         author=text_from_plain(as_mapping(view.get("creator")).get("name")),
         published=from_iso(post.get("published")),
-        summary=shorten(text_from_html(post.get("body")), SUMMARY_CHARS),  # Markdown; any tags go
+        summary=shorten(text_from_html(body), SUMMARY_CHARS),  # Markdown; any tags go
         likes=as_count(counts.get("score")),
         replies=as_count(counts.get("comments")),
+        links=unique_links(url_link(post.get("url")), links_in_text(body)),
     )
 
 
@@ -73,12 +86,18 @@ class SearchPage:
     size: int  # posts on the page, deleted ones included: a short page is the last one
 
 
-def parse_search(data: Any, instance: str = "") -> SearchPage:
-    """A `/api/v3/search` body -> its posts as mentions, in API order."""
+def parse_search(data: Any, instance: str = "", domain: str = "") -> SearchPage:
+    """A `/api/v3/search` body -> its posts as mentions, in API order; `domain` when it was a search
+    for links to it (each post's link there is said, see with_domain_link)."""
     if not isinstance(data, Mapping) or not isinstance(data.get("posts"), list):
         raise ParseError("Lemmy search answer without a 'posts' list")
     posts = data["posts"]
-    mentions = mentions_from(posts, lambda view: mention_from_post_view(view, instance), "post")
+
+    def convert(view: Mapping[str, Any]) -> Mention | None:
+        mention = mention_from_post_view(view, instance)
+        return with_domain_link(mention, view.get("post"), domain) if mention and domain else mention
+
+    mentions = mentions_from(posts, convert, "post")
     return SearchPage(mentions, len(posts))
 
 
@@ -143,7 +162,14 @@ def refresh_order(keys: Iterable[str], skip: Iterable[str], limit: int = REFRESH
 class LemmySource(Source):
     type_name = "lemmy"
     default_base_url = None  # the instance to search: base_url is required
-    keys = {"query": KeySpec(str, required=True, help="words to search for in post titles and bodies")}
+    keys = {
+        "query": KeySpec(str, help="words to search for in post titles and bodies (or give domain)"),
+        "domain": KeySpec(
+            str, help="a site (blog.example.org): the posts linking to it, by Lemmy's Url search"
+        ),
+    }
+    # One of these must be given (feeds.toml checks it; the poll refuses to search for nothing).
+    required_any = ("query", "domain")
 
     @property
     def instance(self) -> str:
@@ -152,26 +178,49 @@ class LemmySource(Source):
         return self.base_url
 
     async def poll(self, ctx: PollContext) -> PollOutcome:
+        """The word search and the Url search for `domain` (each with its own place in the cursor: the
+        Url search's under "domain"), merged by key, then the engagement refresh."""
+        query, domain = search_terms(self)
         exchange = Exchange(now=ctx.now)
-        seen = SeenUpTo() if ctx.first_poll else SeenUpTo.from_cursor(ctx.cursor)
         young = set(ctx.refresh_keys)
-        found, read = await self._search(ctx, seen, exchange)
+        cursor: dict[str, Any] = dict(ctx.cursor)
+        found: dict[str, Mention] = {}
+        read: list[Mention] = []
+        if query:
+            seen = SeenUpTo() if ctx.first_poll else SeenUpTo.from_cursor(ctx.cursor)
+            new, words_read = await self._search(ctx, seen, exchange, {"q": query, "type_": "Posts"})
+            found.update(new)
+            read.extend(words_read)
+            cursor.update(seen.advance(words_read).to_cursor())
+        if domain:
+            previous = {} if ctx.first_poll else ctx.cursor.get(DOMAIN_CURSOR)
+            seen = SeenUpTo.from_cursor(previous if isinstance(previous, Mapping) else {})
+            new, links_read = await self._search(ctx, seen, exchange, {"q": domain, "type_": "Url"}, domain)
+            for key, mention in new.items():
+                found.setdefault(key, mention)
+            read.extend(links_read)
+            cursor[DOMAIN_CURSOR] = seen.advance(links_read).to_cursor()
         refreshed = {m.key: m for m in read if m.key in young and m.key not in found}
         for mention in await self._refresh(ctx, refresh_order(young, {m.key for m in read}), exchange):
             refreshed[mention.key] = mention
-        cursor = seen.advance(read).to_cursor() or dict(ctx.cursor)
         return exchange.outcome((*found.values(), *refreshed.values()), cursor)
 
     async def _search(
-        self, ctx: PollContext, seen: SeenUpTo, exchange: Exchange
+        self,
+        ctx: PollContext,
+        seen: SeenUpTo,
+        exchange: Exchange,
+        search: Mapping[str, str],
+        domain: str = "",
     ) -> tuple[dict[str, Mention], list[Mention]]:
-        """New posts (up to max_items) and every post read on the way."""
+        """New posts of one search (up to max_items) and every post read on the way."""
         limit = max(1, self.config.max_items)
         found: dict[str, Mention] = {}
         read: list[Mention] = []
         for page_number in range(1, ceil(limit / PAGE_SIZE) + 1):
             try:
-                body = exchange.read(await self._get(ctx, SEARCH_PATH, self._params(page_number)))
+                params = {**search, "sort": "New", "limit": str(PAGE_SIZE), "page": str(page_number)}
+                body = exchange.read(await self._get(ctx, SEARCH_PATH, params))
             except FetchError as error:
                 # Later pages of a first poll are a bounded backfill: keep what came. An incremental poll
                 # must not leave a gap, so it fails whole and retries from the same cursor.
@@ -179,7 +228,7 @@ class LemmySource(Source):
                     raise
                 exchange.setback(f"page {page_number}", error)
                 break
-            page = parse_search(body, self.instance)
+            page = parse_search(body, self.instance, domain)
             read.extend(page.mentions)
             for mention in page.mentions:
                 if seen.is_new(mention) and len(found) < limit:
@@ -188,15 +237,6 @@ class LemmySource(Source):
                 break
         exchange.note_max_items(len(found), limit, incremental=seen.newest_id is not None)
         return found, read
-
-    def _params(self, page: int) -> dict[str, str]:
-        return {
-            "q": required_query(self),
-            "type_": "Posts",
-            "sort": "New",
-            "limit": str(PAGE_SIZE),
-            "page": str(page),
-        }
 
     async def _get(self, ctx: PollContext, path: str, params: Mapping[str, str]) -> Response:
         try:

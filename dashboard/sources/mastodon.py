@@ -22,14 +22,18 @@ from dashboard.sources.common import (
     Exchange,
     as_count,
     as_mapping,
+    declared_language,
     from_iso,
     http_url,
+    links_in_html,
     mentions_from,
     needs_credentials,
     newest_first,
     text_from_html,
     text_from_plain,
     unique_by_key,
+    unique_links,
+    url_link,
 )
 from dashboard.text import shorten
 
@@ -52,20 +56,26 @@ def string(value: Any) -> str:
 
 
 def status_to_mention(status: Mapping[str, Any]) -> Mention | None:
-    """One Mastodon Status -> a Mention; a boost stands for the status it boosts; None without an id."""
+    """One Mastodon Status -> a Mention; a boost stands for the status it boosts; None without an id.
+
+    Its links: the preview card's `url`, then the anchors of its HTML content (mentions of accounts
+    and hashtags left out); its declared language is the status's `language`.
+    """
     if isinstance(status.get("reblog"), dict):
         status = status["reblog"]
     status_id = str(status.get("id") or "").strip()
     if not status_id:
         return None
-    text = text_from_html(status.get("content"))
+    content = status.get("content")
+    text = text_from_html(content)
     warning = text_from_plain(status.get("spoiler_text"))  # plain text, unlike the content
     # A content warning stands in for the text as the headline, as Mastodon clients show it.
     title = f"CW: {warning}" if warning else shorten(text.split("\n", 1)[0], TITLE_WIDTH)
+    url = http_url(status.get("url")) or http_url(status.get("uri"))
     return Mention(
         key=status_id,
         kind=MentionKind.COMMENT if status.get("in_reply_to_id") else MentionKind.POST,
-        url=http_url(status.get("url")) or http_url(status.get("uri")),
+        url=url,
         title=shorten(title, TITLE_WIDTH),
         author=text_from_plain(as_mapping(status.get("account")).get("acct")),
         published=from_iso(status.get("created_at")),
@@ -73,6 +83,10 @@ def status_to_mention(status: Mapping[str, Any]) -> Mention | None:
         likes=as_count(status.get("favourites_count")),
         replies=as_count(status.get("replies_count")),
         shares=as_count(status.get("reblogs_count")),
+        language=declared_language(status.get("language")),
+        links=unique_links(
+            url_link(as_mapping(status.get("card")).get("url"), "card"), links_in_html(content, url)
+        ),
     )
 
 

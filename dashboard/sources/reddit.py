@@ -5,6 +5,9 @@ page) and keeps what is newer than the cursor, stopping at the first page that r
 Reddit's legacy JSON escapes `&`, `<` and `>` in titles and selftext (we do not ask for `raw_json=1`), so
 `plain_text` decodes them without mistaking literal text for tags.
 
+With `domain`, the link posts to that site are read too, from `/domain/DOMAIN/new.json` (newest first,
+paged the same way), and merged with the search's by key.
+
 Engagement refresh: `/api/info.json?id=t3_a,t3_b,...` (100 fullnames a call).
 Anonymous Reddit answers 403 as often as 429 when it throttles: both are treated as a rate limit.
 """
@@ -27,11 +30,15 @@ from dashboard.sources.common import (
     SeenUpTo,
     as_count,
     from_epoch,
+    links_in_text,
     mentions_from,
     newest_first,
-    required_query,
+    search_terms,
     text_from_html,
     unique_by_key,
+    unique_links,
+    url_link,
+    with_domain_link,
 )
 
 WEB_ROOT = "https://www.reddit.com"
@@ -39,12 +46,17 @@ PAGE_LIMIT = 100  # Reddit's maximum listing size
 MAX_PAGES = 10  # a runaway guard; max_items is the real bound
 REFRESH_LIMIT = 100  # fullnames refreshed per poll (one info.json call), newest first
 FORBIDDEN_WAIT = timedelta(minutes=10)
+DOMAIN_CURSOR = "domain"  # the cursor entry of the domain listing (the word search's is the top level)
 _SUBREDDIT = re.compile(r"[A-Za-z0-9_]{2,21}")
 _FULLNAME = re.compile(r"t3_[0-9a-z]+")
 
 
 def post_to_mention(post: Mapping[str, Any]) -> Mention | None:
-    """The `data` of one t3 listing child -> a Mention; None without an id."""
+    """The `data` of one t3 listing child -> a Mention; None without an id.
+
+    Its links: a link post's `url` (a self post's is its own permalink, no outbound link), then the
+    URLs written in the selftext (Markdown).
+    """
     name = str(post.get("name") or "")
     if not name and post.get("id"):
         name = f"t3_{post['id']}"
@@ -56,6 +68,8 @@ def post_to_mention(post: Mapping[str, Any]) -> Mention | None:
     text = text_from_html(post.get("selftext"))
     link = post.get("url")
     is_link_post = isinstance(link, str) and not post.get("is_self") and link.rstrip("/") != url.rstrip("/")
+    # The legacy JSON escapes the url too ("?a=1&amp;b=2"): unescaped as the selftext is.
+    outbound = _legacy_unescape(link) if is_link_post and isinstance(link, str) else ""
     return Mention(
         key=name,
         kind=MentionKind.POST,
@@ -66,7 +80,15 @@ def post_to_mention(post: Mapping[str, Any]) -> Mention | None:
         summary=text or (text_from_html(link) if is_link_post else ""),
         likes=as_count(post.get("score")),
         replies=as_count(post.get("num_comments")),
+        links=unique_links(url_link(outbound, base=WEB_ROOT), links_in_text(text)),
     )
+
+
+def _legacy_unescape(value: str) -> str:
+    """Undo the three escapes of Reddit's legacy JSON (`&amp;`, `&lt;`, `&gt;`); nothing else."""
+    if "&" not in value:
+        return value
+    return value.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,8 +97,9 @@ class ListingPage:
     after: str | None  # fullname to page on from, None on the last page
 
 
-def parse_listing(body: Any) -> ListingPage:
-    """A Reddit Listing -> its posts (API order) and the `after` token."""
+def parse_listing(body: Any, domain: str = "") -> ListingPage:
+    """A Reddit Listing -> its posts (API order) and the `after` token; `domain` when it lists the
+    link posts to that site (each post's link there is said, see with_domain_link)."""
     data = body.get("data") if isinstance(body, dict) else None
     if not isinstance(data, dict) or not isinstance(data.get("children"), list):
         raise ParseError("Reddit answer is not a Listing")
@@ -85,7 +108,12 @@ def parse_listing(body: Any) -> ListingPage:
         for child in data["children"]
         if isinstance(child, dict) and child.get("kind") == "t3" and isinstance(child.get("data"), dict)
     )
-    mentions = mentions_from(posts, post_to_mention, "post")
+
+    def convert(post: Mapping[str, Any]) -> Mention | None:
+        mention = post_to_mention(post)
+        return with_domain_link(mention, post, domain) if mention is not None and domain else mention
+
+    mentions = mentions_from(posts, convert, "post")
     after = data.get("after")
     return ListingPage(mentions=mentions, after=after if isinstance(after, str) and after else None)
 
@@ -101,6 +129,11 @@ def is_fullname(key: str) -> bool:
 
 def search_path(subreddit: str) -> str:
     return f"/r/{quote(subreddit)}/search.json" if subreddit else "/search.json"
+
+
+def domain_path(domain: str) -> str:
+    """Reddit's listing of the link posts to one site, newest first."""
+    return f"/domain/{quote(domain, safe='')}/new.json"
 
 
 def clean_subreddit(value: Any) -> str:
@@ -128,35 +161,67 @@ class RedditSource(Source):
     type_name = "reddit"
     default_base_url = "https://www.reddit.com"
     keys = {
-        "query": KeySpec(str, required=True, help="Reddit search terms"),
+        "query": KeySpec(str, help="Reddit search terms (or give domain)"),
+        "domain": KeySpec(
+            str, help="a site (blog.example.org): the link posts to it, from /domain/SITE/new.json"
+        ),
         "subreddit": KeySpec(str, default="", help="search only this subreddit (name without r/)"),
     }
+    # One of these must be given (feeds.toml checks it; the poll refuses to search for nothing).
+    required_any = ("query", "domain")
 
     async def poll(self, ctx: PollContext) -> PollOutcome:
+        """The word search and the domain listing (each with its own place in the cursor: the domain
+        listing's under "domain"), merged by key, then the engagement refresh."""
+        query, domain = search_terms(self)
         exchange = Exchange(now=ctx.now)
-        seen = SeenUpTo() if ctx.first_poll else SeenUpTo.from_cursor(ctx.cursor)
+        cursor: dict[str, Any] = dict(ctx.cursor)
+        found: list[Mention] = []
         try:
-            found = await self._search(ctx, seen, exchange)
+            if query:
+                seen = SeenUpTo() if ctx.first_poll else SeenUpTo.from_cursor(ctx.cursor)
+                by_words = await self._search(ctx, seen, exchange, self._word_search(query))
+                found.extend(by_words)
+                cursor.update(seen.advance(by_words).to_cursor())
+            if domain:
+                previous = {} if ctx.first_poll else ctx.cursor.get(DOMAIN_CURSOR)
+                seen = SeenUpTo.from_cursor(previous if isinstance(previous, Mapping) else {})
+                listing: tuple[str, dict[str, str]] = (self.base_url + domain_path(domain), {})
+                by_link = await self._search(ctx, seen, exchange, listing, domain)
+                found.extend(by_link)
+                cursor[DOMAIN_CURSOR] = seen.advance(by_link).to_cursor()
         except FetchError as error:
             raise throttled(error, ctx.now) from error
+        found = list(unique_by_key(found))
         refreshed = await self._refresh(ctx, {m.key for m in found}, exchange)
-        cursor = seen.advance(found).to_cursor() or dict(ctx.cursor)
         return exchange.outcome(unique_by_key([*found, *refreshed]), cursor)
 
-    async def _search(self, ctx: PollContext, seen: SeenUpTo, exchange: Exchange) -> list[Mention]:
-        """New posts, newest first, until known posts, the last page or max_items."""
-        limit = max(1, self.config.max_items)
+    def _word_search(self, query: str) -> tuple[str, dict[str, str]]:
+        """The search listing's URL and parameters (sort and limit are added by _search)."""
         subreddit = clean_subreddit(self.config.option("subreddit"))
-        params = {"q": required_query(self), "sort": "new", "limit": str(min(limit, PAGE_LIMIT))}
+        params = {"q": query}
         if subreddit:
             params["restrict_sr"] = "1"
-        url = self.base_url + search_path(subreddit)
+        return self.base_url + search_path(subreddit), params
+
+    async def _search(
+        self,
+        ctx: PollContext,
+        seen: SeenUpTo,
+        exchange: Exchange,
+        listing: tuple[str, Mapping[str, str]],
+        domain: str = "",
+    ) -> list[Mention]:
+        """New posts of one listing, newest first, until known posts, the last page or max_items."""
+        limit = max(1, self.config.max_items)
+        url, search = listing
+        params = {**search, "sort": "new", "limit": str(min(limit, PAGE_LIMIT))}
         found: list[Mention] = []
         after: str | None = None
         for page in range(MAX_PAGES):
             request = Request(url, params={**params, "after": after} if after else params)
             try:
-                listing = parse_listing(exchange.read(await ctx.fetch(request)))
+                page_read = parse_listing(exchange.read(await ctx.fetch(request)), domain)
             except FetchError as error:
                 # Later pages of a first poll are a bounded backfill: keep what came. An incremental
                 # poll must not leave a gap, so it fails whole and retries from the same cursor.
@@ -164,10 +229,10 @@ class RedditSource(Source):
                     raise
                 exchange.setback(f"page {page + 1}", throttled(error, ctx.now))
                 break
-            found.extend(m for m in listing.mentions if seen.is_new(m))
-            after = listing.after
+            found.extend(m for m in page_read.mentions if seen.is_new(m))
+            after = page_read.after
             # Same-second posts may straddle pages: only a strictly older post ends the search.
-            if any(seen.is_past(m) for m in listing.mentions) or not after or len(found) >= limit:
+            if any(seen.is_past(m) for m in page_read.mentions) or not after or len(found) >= limit:
                 break
         exchange.note_max_items(len(found), limit, incremental=seen.at is not None)
         return list(unique_by_key(found))[:limit]

@@ -38,11 +38,13 @@ from dashboard.sources.common import (
     from_epoch,
     http_url,
     json_body,
+    links_in_html,
     mentions_from,
     needs_credentials,
     newest_first,
     required_query,
     text_from_html,
+    unique_links,
 )
 from dashboard.text import plain_text, shorten
 
@@ -65,14 +67,16 @@ _SECONDS = re.compile(r"([0-9]+)\s*seconds?", re.ASCII)  # ASCII digits: "\d" al
 
 
 def question_to_mention(item: Mapping[str, Any]) -> Mention | None:
-    """One question -> a Mention; None without a question_id."""
+    """One question -> a Mention; None without a question_id. Its links are the anchors of its HTML
+    body (asked for with the `withbody` filter), relative ones resolved against the question's page."""
     question_id = as_count(item.get("question_id"))
     if question_id is None:
         return None
+    url = http_url(item.get("link"))
     return Mention(
         key=str(question_id),
         kind=MentionKind.POST,
-        url=http_url(item.get("link")),
+        url=url,
         # Stack Exchange sends titles and names entity-encoded (and bodies as HTML): decoded, not kept as typed.
         title=text_from_html(item.get("title")),
         author=text_from_html(as_mapping(item.get("owner")).get("display_name")),
@@ -81,6 +85,7 @@ def question_to_mention(item: Mapping[str, Any]) -> Mention | None:
         likes=as_count(item.get("score")),
         replies=as_count(item.get("answer_count")),
         views=as_count(item.get("view_count")),
+        links=unique_links(links_in_html(item.get("body"), url)),
     )
 
 
