@@ -11,14 +11,14 @@ import time
 import tracemalloc
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pandas as pd
 
 from dashboard.analytics import engagement as engagement_metrics
-from dashboard.analytics import health, replies, rising, spikes, trending, voices, volume
+from dashboard.analytics import health, replies, rising, sentiment, spikes, trending, voices, volume
 from dashboard.analytics import keywords as keyword_metrics
 from dashboard.analytics.status import Health, health_of, parse_status
 from dashboard.analytics.volume import Change, change
@@ -79,6 +79,11 @@ class Kpis:
     passion: float | None
     median_first_response: timedelta | None
     spikes: int
+    # Over the scored mentions (analytics.sentiment): None when none is scored, never 0.
+    net_sentiment: float | None = None  # (positive - negative) / scored, in [-1, 1]
+    net_sentiment_previous: float | None = None
+    negative_share: float | None = None  # negative / scored, in [0, 1]
+    negative_share_previous: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +102,8 @@ class DashboardData:
     trending: pd.DataFrame
     needs_reply: pd.DataFrame
     sources: pd.DataFrame
+    sentiment: pd.DataFrame  # analytics.sentiment.SENTIMENT_COLUMNS, per bucket against the previous window
+    most_negative: pd.DataFrame  # analytics.sentiment.MOST_NEGATIVE_COLUMNS
     # Seconds spent per panel, for the status line and bench/bench_panels.py.
     timings: Mapping[str, float] = field(default_factory=dict)
     # Peak bytes allocated per panel, only when tracemalloc is tracing (bench/bench_panels.py).
@@ -200,15 +207,26 @@ def compute_dashboard(
         share_frame = keyword_metrics.share_of_voice(texts["text"], keywords)
     with clock.panel("trending"):
         trending_frame = _trending(reader, window, settings, top_n)
+    with clock.panel("sentiment"):
+        sentiment_frame = sentiment.sentiment_panel(reader, window)
+        now_tally, before_tally = sentiment.tallies(sentiment_frame)
+    with clock.panel("most_negative"):
+        negative_frame = sentiment.most_negative(reader, window)
     with clock.panel("kpis"):
-        kpis = _kpis(
-            source_frame,
-            stats,
-            previous,
-            voice_summary,
-            waiting_count,
-            median_response,
-            spike_frame,
+        kpis = replace(
+            _kpis(
+                source_frame,
+                stats,
+                previous,
+                voice_summary,
+                waiting_count,
+                median_response,
+                spike_frame,
+            ),
+            net_sentiment=now_tally.net_sentiment,
+            net_sentiment_previous=before_tally.net_sentiment,
+            negative_share=now_tally.negative_share,
+            negative_share_previous=before_tally.negative_share,
         )
     return DashboardData(
         window=window,
@@ -225,6 +243,8 @@ def compute_dashboard(
         trending=trending_frame,
         needs_reply=waiting,
         sources=source_frame[list(SOURCE_PANEL_COLUMNS)].reset_index(drop=True),
+        sentiment=sentiment_frame,
+        most_negative=negative_frame,
         timings=dict(clock.timings),
         peak_memory=dict(clock.peaks),
     )
