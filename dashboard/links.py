@@ -19,7 +19,8 @@ in a canonical form. `canonical_url` applies these rules, each for a reason:
    and it must never be stored.
 6. Path percent-encoding normalised (RFC 3986 6.2.2): escapes of unreserved characters decoded,
    other escapes upper-cased, characters that must be escaped (non-ASCII, spaces) UTF-8 escaped. So
-   an IRI and its URI are one link. Path case is kept (paths are case-sensitive).
+   an IRI and its URI are one link. `.` and `..` segments are resolved, as a browser does before
+   it asks. Path case is kept (paths are case-sensitive).
 7. Trailing slashes removed; the root is no path at all (`https://example.org`): WordPress and
    most blogs redirect one form to the other.
 8. Fragment removed: `post#comment-12` is on the post's page (a WordPress comment belongs to its
@@ -244,11 +245,26 @@ def _by_name(piece: str) -> tuple[str, str]:
 
 
 def _path(path: str) -> str:
-    """The escape-normalised path (see _encode) without trailing slashes or AMP suffixes."""
+    """The escape-normalised path (see _encode) without dot segments, trailing slashes or AMP suffixes."""
+    if "/." in path:
+        path = _without_dots(path)
     path = path.rstrip("/")
     while path.endswith(("/amp", "/AMP")):
         path = path[:-4].rstrip("/")
     return path
+
+
+def _without_dots(path: str) -> str:
+    """`path` with its `.` and `..` segments resolved (RFC 3986 5.2.4): browsers request that page."""
+    out: list[str] = []
+    for segment in path.split("/")[1:]:
+        if segment == "..":
+            if out:
+                out.pop()
+        elif segment != ".":
+            out.append(segment)
+    tail = "/" if path.endswith(("/.", "/..")) else ""
+    return "/" + "/".join(out) + tail if out else "/"
 
 
 def canonical_url(url: str) -> str | None:
