@@ -79,7 +79,7 @@ def test_metrics_csv_through_the_export_command(store: Path, tmp_path: Path) -> 
     back = pd.read_csv(target, **METRICS.read_csv_options())
     assert by_hour(back, "Late") == expected_late()
     lines = target.read_text(encoding="utf-8").splitlines()
-    assert "2024-03-30T12:00:00Z,2024-03-30T13:00:00Z,Late,,,,,no data" in lines
+    assert "2024-03-30T12:00:00Z,2024-03-30T13:00:00Z,Late,,,,,no data,,," in lines
 
 
 def test_a_snapshot_metrics_file_agrees(store: Path, tmp_path: Path) -> None:

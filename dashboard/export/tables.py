@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from dashboard.analytics import health
+from dashboard.analytics import health, sentiment
 from dashboard.analytics.dashboard import compute_dashboard, metrics_from, shown_sources
 from dashboard.analytics.keywords import distinct_keywords, keyword_pattern
 from dashboard.analytics.windows import Window
@@ -56,6 +56,18 @@ MENTIONS = TableSpec(
             "settings.keywords found in title or summary (whole word, any case), joined with '; '",
         ),
         Column("handled", BOOLEAN, "true once marked handled in the dashboard"),
+        Column(
+            "language",
+            TEXT,
+            "language code (en, fr, de, ...) the source declared, else detected; empty when unknown",
+        ),
+        Column(
+            "sentiment",
+            NUMBER,
+            "score from -1 (negative) to 1 (positive), in the scored languages only ([settings]"
+            " languages); empty for any other language, an unknown one or a mention not analysed yet",
+        ),
+        Column("sentiment_label", TEXT, "positive, neutral or negative; empty whenever sentiment is"),
     ),
 )
 
@@ -81,6 +93,13 @@ METRICS = TableSpec(
             "authors whose first mention ever on the source falls in the bucket; empty when 'no data'",
         ),
         Column("status", TEXT, "'ok' (collected) or 'no data' (collection failed: a gap, not zero mentions)"),
+        Column(
+            "positive",
+            INTEGER,
+            "mentions scored positive; empty when no mention of the bucket is scored, or 'no data'",
+        ),
+        Column("neutral", INTEGER, "mentions scored neutral; empty likewise"),
+        Column("negative", INTEGER, "mentions scored negative; empty likewise"),
     ),
 )
 
@@ -148,6 +167,14 @@ KPIS = TableSpec(
             "median time from publication to the first reply, in hours; empty if no replies",
         ),
         Column("spikes", INTEGER, "hours with unusually many mentions (the volume panel's markers)"),
+        Column(
+            "net_sentiment",
+            NUMBER,
+            "(positive - negative) / scored mentions in the window (-1 to 1); empty when none is scored",
+        ),
+        Column("net_sentiment_previous", NUMBER, "the same over the previous window"),
+        Column("negative_share", NUMBER, "negative / scored mentions in the window (0-1); empty when none"),
+        Column("negative_share_previous", NUMBER, "the same over the previous window"),
     ),
 )
 
@@ -351,6 +378,8 @@ def metrics_rows(reader: StoreReader, selection: Selection) -> pd.DataFrame:
         attempts, reader.last_polls_before(window.start), names, window, before_first_attempt=health.NO_DATA
     )
     frame: pd.DataFrame = metrics_from(stats, reader.author_stats(window.start, window.end), grid, window)
+    counts = sentiment.label_counts(reader, window.start, window.end, window.bucket_seconds)
+    frame = sentiment.with_label_counts(frame, counts, window)
     if selection.sources is not None:
         frame = frame[frame["source"].isin(selection.sources)]
     return frame.reset_index(drop=True)
