@@ -60,10 +60,11 @@ MASTODON_TAG = "lumen"
 # set, so a user's real tokens are never sent, not even to the local demo server.
 NO_TOKEN = "COMMUNITY_DASHBOARD_DEMO_NO_"
 # The echo and opinion keys of the demo's feeds.toml: `own = true` on its blog, `domain` on the social
-# sources whose APIs search links to a domain, `[settings] languages`. They are written only once the
-# config loader knows them (issues 12 and 13 land them in config.py and the sources); until then the
+# sources whose APIs search links to a domain, `[settings] languages`. Each is written only once the
+# config loader knows it (issues 12 and 13 land them in config.py and the sources); until then the
 # demo still serves the links, and the sources find them through their query searches.
-ECHO_CONFIG_KEYS = False
+DOMAIN_CONFIG_KEY = True
+OWN_CONFIG_KEY = False
 OPINION_CONFIG_KEYS = False
 DOMAIN_SOURCES = ("hackernews", "reddit", "bluesky", "lemmy")  # the APIs with a search for links to a site
 LANGUAGES = ("en", "fr")
@@ -131,7 +132,7 @@ class DemoServer:
         """
         base = self.base_url
         return (
-            DemoFeed("Lumen blog", "30s", ("blog",), url=base + BLOG_FEED, own=ECHO_CONFIG_KEYS),
+            DemoFeed("Lumen blog", "30s", ("blog",), url=base + BLOG_FEED, own=OWN_CONFIG_KEY),
             DemoFeed("Lumen blog comments", "20s", ("blog",), url=base + COMMENTS_FEED),
             DemoFeed("Lumen releases", "45s", ("releases",), url=base + RELEASES_FEED),
             DemoFeed(
@@ -168,7 +169,7 @@ class DemoServer:
         )
 
     def _api(self, name: str, source: str, interval: str, tags: tuple[str, ...], **options: str) -> DemoFeed:
-        if ECHO_CONFIG_KEYS and source in DOMAIN_SOURCES:
+        if DOMAIN_CONFIG_KEY and source in DOMAIN_SOURCES:
             options["domain"] = BLOG_HOST  # beside the query: links to the blog, whatever the words
         return DemoFeed(
             name,
