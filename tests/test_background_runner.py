@@ -220,3 +220,32 @@ def test_the_worker_process_runs_at_the_lowest_priority_and_survives_a_failing_c
         worker.close()
     with pytest.raises(RuntimeError, match="closed"):
         worker.call(getpid)
+
+
+def test_a_batch_waits_while_polls_are_in_flight() -> None:
+    work = CountingPass(10)
+    looked: list[int] = []
+
+    def busy() -> bool:
+        looked.append(len(work.batches))
+        return len(looked) <= 3  # three looks see a poll in flight, then the round is over
+
+    runner = BackgroundRunner([work], busy=busy, yield_check=0.001)
+    runner.start()
+    try:
+        assert runner.wait_idle(5)
+    finally:
+        runner.stop()
+    assert looked == [0, 0, 0, 0]  # no batch ran while busy
+    assert work.batches == [10]
+
+
+def test_a_poller_that_is_never_idle_still_lets_a_batch_through_after_a_while() -> None:
+    work = CountingPass(10)
+    runner = BackgroundRunner([work], busy=lambda: True, yield_at_most=0.05, yield_check=0.001)
+    runner.start()
+    try:
+        assert runner.wait_idle(5)
+    finally:
+        runner.stop()
+    assert work.rows == 0

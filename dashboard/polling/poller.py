@@ -96,6 +96,8 @@ class Poller:
         # Passes over stored rows (language and sentiment, links): woken after each round of polls.
         self.background = background
         self._stored_since_wake = False
+        if background is not None:
+            background.busy = lambda: bool(self._in_flight)  # its batches wait for our polls
         self.store = store
         self._fetch = fetch
         self._parser = parser
