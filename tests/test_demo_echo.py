@@ -39,6 +39,7 @@ from dashboard.demo.world import (
 )
 from dashboard.fetch.http import Fetcher
 from dashboard.models import PollOutcome
+from dashboard.opinion.sentiment import score
 from dashboard.polling.service import running_poller
 from dashboard.sources import make_source, source_types
 
@@ -156,6 +157,22 @@ def test_mastodon_and_bluesky_speak_french_english_and_a_little_spanish_and_germ
     english = [m.body for m in world.mentions("mastodon", LATER) if m.lang == "en"]
     assert any("disappointed" in body or "frustrating" in body for body in english)  # not all praise
     assert any("love it" in body or "nicest" in body for body in english)
+
+
+def test_the_demo_gives_the_sentiment_panel_all_three_tones_and_other_languages_none(
+    world: DemoWorld,
+) -> None:
+    labels: dict[str, Counter[str | None]] = {}
+    for stream in ("mastodon", "bluesky"):
+        for mention in world.mentions(stream, LATER):
+            found = score(mention.body, mention.lang)
+            labels.setdefault(mention.lang, Counter())[found.label if found else None] += 1
+    for lang in ("en", "fr"):
+        total = sum(labels[lang].values())
+        assert all(labels[lang][label] >= 0.05 * total for label in ("positive", "neutral", "negative")), (
+            labels
+        )
+    assert set(labels["es"]) == set(labels["de"]) == {None}  # never scored, never "neutral"
 
 
 # --------------------------------------------------------------------------------------------------
@@ -370,6 +387,26 @@ async def _poll(source: Source, fetcher: Fetcher, now: datetime) -> PollOutcome:
         first_poll=True,
     )
     return await source.poll(context)
+
+
+async def test_after_a_demo_poll_the_store_keeps_the_language_each_post_declares(tmp_path: Path) -> None:
+    clock = Clock(LATER)
+    database = tmp_path / "demo.db"
+    with DemoServer(seed=7, clock=clock, start=START) as demo:
+        feeds = tmp_path / "feeds.toml"
+        feeds.write_text(
+            only_feeds(demo.feeds_toml(database), {"Mastodon #lumen", "Bluesky"}), encoding="utf-8"
+        )
+        async with running_poller(
+            load_config(feeds, registry=source_types()), database, clock=clock
+        ) as poller:
+            await poller.poll_once()
+        served = Counter(
+            m.lang for stream in ("mastodon", "bluesky") for m in demo.world.mentions(stream, LATER)
+        )
+    with sqlite3.connect(database) as db:
+        stored = Counter(lang for (lang,) in db.execute("SELECT declared_language FROM mentions").fetchall())
+    assert stored == served
 
 
 @WAITS_FOR_LINKS
