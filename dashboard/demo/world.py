@@ -9,6 +9,12 @@ every few seconds. Each slot of each stream draws its mentions from its own rand
 with (seed, stream, slot), so a slot never depends on when it was first asked about. Scripted
 happenings (hostile titles, spikes) are placed at fixed offsets from `start`. Engagement (points,
 replies, views...) is not stored: it is computed from a mention's age, so it grows while you watch.
+
+The community has its own blog. Social mentions share its recent posts (a `Share`: the post and the
+URL as written, in one of URL_VARIANTS), the newer the post the likelier; TAKEOFF_AT seconds in, the
+blog publishes the post that takes off, shared in a burst on every network (TAKEOFF_RATES). People
+write in their own language (Person.lang: English, French, some Spanish and German) with a mix of
+positive, negative and neutral posts, so the sentiment panels have something true to show.
 """
 
 from __future__ import annotations
