@@ -379,6 +379,12 @@ _FRAGMENTS = st.sampled_from(
         "Ã©tÃ©",
         "http://e.example/p?a=1&b=2",
         "&bogus;",
+        # Links (issue 12): anchors absolute, relative, to a fragment, a mention; bare URLs.
+        "<a href='https://o.example/x?utm_source=y&amp;b=1'>o</a>",
+        '<a href="/rel/p">r</a>',
+        "<a href='#top'>t</a>",
+        "<a class='mention' href='https://m.example/@u'>@u</a>",
+        "see https://o.example/bare.",
     ]
 )
 _TEXT = st.lists(st.one_of(st.text(_ALPHABET, max_size=12), _FRAGMENTS), max_size=4).map("".join)
@@ -491,6 +497,8 @@ def rss_feeds(draw: st.DrawFn) -> bytes:
     if draw(st.booleans()):
         channel.append(f"<managingEditor>{draw(_TEXT_CONTENT)}</managingEditor>")
     if draw(st.booleans()):
+        channel.append(f"<language>{draw(st.sampled_from(['fr-CA', 'en_US', ' es ', '']))}</language>")
+    if draw(st.booleans()):
         channel.append(
             "<image><url>https://e.example/i.png</url><title>Logo</title><link>https://e.example/</link></image>"
         )
@@ -557,7 +565,8 @@ def atom_entries(draw: st.DrawFn) -> str:
             f"<media:community><media:starRating count={quoteattr(draw(_COUNTS))}/>"
             f"<media:statistics views={quoteattr(draw(_COUNTS))}/></media:community></media:group>"
         )
-    return "<entry>" + "".join(draw(st.permutations(parts))) + "</entry>"
+    lang = draw(st.sampled_from(["", "", " xml:lang='fr'", " xml:lang=''", " xml:lang='pt_BR'"]))
+    return f"<entry{lang}>" + "".join(draw(st.permutations(parts))) + "</entry>"
 
 
 def _atom_text(kind: str, text: str) -> str:
@@ -572,8 +581,9 @@ def atom_feeds(draw: st.DrawFn) -> bytes:
     if draw(st.booleans()):
         head.append(f"<author><name>{draw(_TEXT_CONTENT)}</name></author>")
     entries = draw(st.lists(atom_entries(), min_size=1, max_size=4))
+    lang = draw(st.sampled_from(["", " xml:lang='en'", " xml:lang='de_AT'"]))
     body = (
-        "<feed xmlns='http://www.w3.org/2005/Atom' xmlns:thr='http://purl.org/syndication/thread/1.0'"
+        f"<feed xmlns='http://www.w3.org/2005/Atom'{lang} xmlns:thr='http://purl.org/syndication/thread/1.0'"
         " xmlns:media='http://search.yahoo.com/mrss/'>" + "".join(head) + "".join(entries) + "</feed>"
     )
     return _encode(body, draw(st.sampled_from(["utf-8", "utf-16", "iso-8859-1"])))
@@ -718,6 +728,8 @@ _ODD_ATTRIBUTES = st.sampled_from(
         ),
         *(" rel='replies' thr:count='3'", " isPermaLink='false'", " href='/h'", " url='https://u.example/x'"),
         *(" term='t'", " type='html' rel='alternate' href='https://e.example/z'", " rdf:about='r1'"),
+        # Declared languages (issue 13): xml:lang set, unset, with "_", and a plain lang attribute.
+        *(" xml:lang='fr'", " xml:lang=''", " xml:lang='en_GB'", " lang='de'"),
         # A plain attribute beside a namespaced one of the same local name (the first must survive).
         *(" count='5' thr:count='x'", " thr:count='x' count='5'", " views='7' x:views='8'"),
         # Prefixes re-declared on a descendant with another namespace URI (never undone in feedparser).

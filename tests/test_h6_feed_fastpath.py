@@ -103,6 +103,66 @@ def test_a_plain_attribute_beside_a_namespaced_one_of_the_same_name_is_kept() ->
     assert [mention.likes for mention in fast] == [5]
 
 
+# --- 5b. links and declared languages: the fast path replays xml:lang as feedparser does -------
+
+ATOM_NS = "xmlns='http://www.w3.org/2005/Atom'"
+
+
+def atom(entries: str, attributes: str = "") -> bytes:
+    return (
+        f"<?xml version='1.0' encoding='utf-8'?><feed {ATOM_NS}{attributes}><title>T</title><id>f</id>"
+        f"{entries}</feed>"
+    ).encode()
+
+
+LINK_AND_LANGUAGE_DOCUMENTS = {
+    "rss-language-and-anchors": rss(
+        "<item><title>t</title><guid>g</guid><link>https://blog.example.org/p/</link>"
+        "<description><![CDATA[<a href='/rel'>r</a> <a href='https://o.example/?utm_source=x&amp;a=1'>o</a>"
+        " <a href='https://blog.example.org/p/#more'>more</a>]]></description></item>"
+    ).replace(b"<title>T</title>", b"<title>T</title><language>fr-CA</language>"),
+    "rss-dc-language-on-item": rss(
+        "<item><title>t</title><guid>g</guid><dc:language>de</dc:language>"
+        "<description>see https://o.example/x.</description></item>"
+    ),
+    "rss-root-xml-lang-underscore": rss("<item><title>t</title><guid>g</guid></item>").replace(
+        b"<rss version='2.0'", b"<rss version='2.0' xml:lang='en_GB'"
+    ),
+    "atom-entry-lang-beats-feed-lang": atom(
+        "<entry xml:lang='fr'><title>a</title><id>1</id><link href='https://e.example/1'/>"
+        "<content type='html'>&lt;a href='../up'&gt;u&lt;/a&gt;</content></entry>"
+        "<entry><title>b</title><id>2</id><summary type='text'>https://o.example/t</summary></entry>",
+        " xml:lang='en'",
+    ),
+    "atom-empty-lang-then-inherited": atom(
+        "<entry xml:lang=''><title>a</title><id>1</id></entry><entry><title>b</title><id>2</id></entry>",
+        " xml:lang='it'",
+    ),
+    "atom-lang-on-xhtml-div": atom(
+        "<entry><title>a</title><id>1</id><content type='xhtml'>"
+        "<div xmlns='http://www.w3.org/1999/xhtml' xml:lang='es'><a href='https://o.example/d'>d</a></div>"
+        "</content></entry><entry><title xml:lang='nl'>b</title><id>2</id></entry>",
+        " xml:lang='en'",
+    ),
+    "atom-lang-on-title-only": atom("<entry><title xml:lang='pt'>a</title><id>1</id></entry>"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(LINK_AND_LANGUAGE_DOCUMENTS))
+@pytest.mark.parametrize("content_language", [None, "ja"])
+def test_links_and_languages_give_feedparsers_mentions(name: str, content_language: str | None) -> None:
+    body = LINK_AND_LANGUAGE_DOCUMENTS[name]
+    headers = dict(HEADERS, **({"content-language": content_language} if content_language else {}))
+
+    fast = parse_feed_fast(body, headers, NOW)
+    slow = parse_feed_with_feedparser(body, headers, NOW)
+
+    assert fast is not None, name  # every one of these takes the fast path
+    assert fast == slow  # Mention equality covers links and language
+    assert parse_feed(body, headers, NOW) == slow
+    assert any(m.links or m.language for m in fast)  # the comparison is not of empty values
+
+
 # --- 6. feedparser's internals: exactly these, within the bound --------------------------------
 
 # Every name the fast path and feed.py import from feedparser's modules, and the attributes they
