@@ -73,10 +73,10 @@ def test_a_full_set_of_rules_reads_into_records() -> None:
         ),
         ([{"when": "threshold", "metric": "mentions"}], "alerts[1]", "", "exactly one of above or below"),
         (
-            [{"when": "threshold", "metric": "negative_share", "above": 0.3}],
+            [{"when": "threshold", "metric": "negative_share", "above": 30}],
             "alerts[1]",
-            "metric",
-            "sentiment",
+            "above",
+            "write above = 0.3 for 30 %",
         ),
         ([{"when": "spike", "cooldown": "soon"}], "alerts[1]", "cooldown", "expected a duration"),
         ([{"when": "spike"}, {"when": "spike", "name": "spike-1"}], "alerts[2]", "name", "already used"),

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from dashboard.analytics import spikes
+from dashboard.analytics import sentiment, spikes
 from dashboard.analytics.dashboard import DashboardOptions, health_grids, waiting_reply_count
 from dashboard.analytics.windows import Window
 from dashboard.contracts.alerts import AlertRule
@@ -188,7 +188,11 @@ def new_voice_firings(rule: AlertRule, reader: StoreReader, log: AlertLog, now: 
 
 
 def threshold_firings(rule: AlertRule, reader: StoreReader, log: AlertLog, now: datetime) -> list[Firing]:
-    """Raised when the metric crosses the line, not while it stays past it."""
+    """Raised when the metric crosses the line, not while it stays past it. An unknown value (a
+    negative share over fewer than `min_scored` scored mentions) is neither side: nothing is raised
+    and the rule remembers the side it was last known on."""
+    if rule.metric == "negative_share":
+        return _negative_share_firings(rule, reader, log, now)
     value = _metric(rule, reader, now)
     past = value > rule.above if rule.above is not None else value < (rule.below or 0.0)
     was_past = log.state(rule.name, "past") == "1"
@@ -207,6 +211,49 @@ def threshold_firings(rule: AlertRule, reader: StoreReader, log: AlertLog, now: 
             title=f"{label} is {value:g}, {side} {line:g}",
             body=f"{label} over the last {format_duration(rule.window)} is {value:g}, {side} the rule's {line:g}.",
             numbers={"value": value, side: line},
+        )
+    ]
+
+
+def _negative_share_firings(
+    rule: AlertRule, reader: StoreReader, log: AlertLog, now: datetime
+) -> list[Firing]:
+    """negative / scored mentions published over the rule's window (its sources, if it names some);
+    mentions in a language not scored never count, on either side of the fraction."""
+    tally = sentiment.label_totals(
+        reader, now - timedelta(seconds=rule.window), now + timedelta(seconds=1), rule.sources or None
+    )
+    value = tally.negative_share
+    if value is None or tally.scored < rule.min_scored:
+        return []
+    past = value > rule.above if rule.above is not None else value < (rule.below or 0.0)
+    was_past = log.state(rule.name, "past") == "1"
+    log.set_state(rule.name, "past", "1" if past else "0")
+    if not past or was_past:
+        return []
+    side, line = ("above", rule.above) if rule.above is not None else ("below", rule.below)
+    assert line is not None
+    where = f" on {', '.join(rule.sources)}" if rule.sources else ""
+    return [
+        Firing(
+            rule=rule.name,
+            kind="threshold",
+            subject="",
+            occurrence=f"crossed at {now.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ}",
+            at=now,
+            title=f"negative share is {value:.0%}{where} ({tally.negative} of {tally.scored}), {side} {line:.0%}",
+            body=(
+                f"{tally.negative} of the {tally.scored} mentions scored for sentiment over the last"
+                f" {format_duration(rule.window)}{where} are negative ({value:.1%}), {side} the rule's"
+                f" {line:.0%}; {tally.positive} positive, {tally.neutral} neutral. Mentions in languages"
+                " not scored are not counted."
+            ),
+            numbers={
+                "value": value,
+                side: line,
+                "negative": tally.negative,
+                "scored": tally.scored,
+            },
         )
     ]
 

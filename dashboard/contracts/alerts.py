@@ -17,7 +17,9 @@ from typing import Any
 from dashboard.durations import DurationError, parse_duration
 
 KINDS = ("spike", "source_failing", "keyword", "threshold", "new_voice")
-METRICS = ("mentions", "waiting_reply")
+METRICS = ("mentions", "waiting_reply", "negative_share")
+# negative_share over fewer scored mentions than this is unknown (one negative post of two is not 50 %).
+DEFAULT_MIN_SCORED = 10
 SCOPES = ("source", "overall", "both")
 # A channel's delivery URL may be held in a file only the user can read (chmod 600), like a token.
 SECRET_FILE_MODE_MASK = 0o077
@@ -94,6 +96,7 @@ class AlertRule:
     above: float | None = None
     below: float | None = None
     window: float = 86400.0
+    min_scored: int = DEFAULT_MIN_SCORED  # metric = "negative_share" only
     # new_voice
     min_engagement: int = 0
 
@@ -207,7 +210,7 @@ _KIND_KEYS = {
     "spike": {"scope", "threshold", "min_count"},
     "source_failing": {"failures", "for", "recovery"},
     "keyword": {"words"},
-    "threshold": {"metric", "above", "below", "window"},
+    "threshold": {"metric", "above", "below", "window", "min_scored"},
     "new_voice": {"min_engagement"},
 }
 
@@ -343,18 +346,31 @@ class _RuleReader:
 
     def _threshold(self, rule: AlertRule) -> AlertRule:
         metric = self.entry.get("metric")
-        if metric == "negative_share":
-            raise self.fail(
-                "metric", "negative_share needs sentiment, which this version does not compute yet"
-            )
         if metric not in METRICS:
             hint = did_you_mean(metric, METRICS) if isinstance(metric, str) else ""
             raise self.fail("metric", f"expected one of {', '.join(METRICS)}{hint}")
         above, below = self._number("above", None), self._number("below", None)
         if (above is None) == (below is None):
             raise self.fail("", "expected exactly one of above or below")
+        min_scored = DEFAULT_MIN_SCORED
+        if metric == "negative_share":
+            line_key, line = ("above", above) if above is not None else ("below", below)
+            if line is not None and line > 1:
+                raise self.fail(
+                    line_key,
+                    f"negative_share is a fraction of the scored mentions, from 0 to 1: write {line_key} ="
+                    f" {line / 100:g} for {line:g} %",
+                )
+            min_scored = self._whole("min_scored", DEFAULT_MIN_SCORED, minimum=1)
+        elif "min_scored" in self.entry:
+            raise self.fail("min_scored", 'min_scored applies to metric = "negative_share" only')
         return replace(
-            rule, metric=metric, above=above, below=below, window=self._duration("window", 86400.0)
+            rule,
+            metric=metric,
+            above=above,
+            below=below,
+            window=self._duration("window", 86400.0),
+            min_scored=min_scored,
         )
 
     def _new_voice(self, rule: AlertRule) -> AlertRule:
@@ -362,6 +378,7 @@ class _RuleReader:
 
 
 __all__ = [
+    "DEFAULT_MIN_SCORED",
     "KINDS",
     "METRICS",
     "AlertConfig",
