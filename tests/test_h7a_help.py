@@ -13,7 +13,7 @@ from textual.widgets import Tabs
 from dashboard.ui.app import DashboardApp
 from dashboard.ui.screens.detail import MentionDetailScreen
 from dashboard.ui.screens.help import TAB_COMPACT, TAB_WIDE, HelpScreen, help_rows, is_compact
-from dashboard.ui.screens.main import PANELS, MainScreen
+from dashboard.ui.screens.main import PANELS, MainScreen, panel_key
 from dashboard.ui.widgets.mentions import MentionTablePanel
 from dashboard.ui.widgets.panel import Panel
 from dashboard.ui.widgets.stream import StreamPanel
@@ -105,7 +105,7 @@ async def export_key(app: DashboardApp, drive: Driver) -> None:
 
 async def number_keys(app: DashboardApp, drive: Driver) -> None:
     for number, (panel, _) in enumerate(PANELS, start=1):
-        await drive.press(str(number))
+        await drive.press(panel_key(number))
         assert drive.main.query_one(Tabs).active == f"tab-{panel}"
         shown = drive.main.query_one(f"#{panel}", Panel)
         assert shown.display
@@ -169,7 +169,7 @@ async def arrow_keys(app: DashboardApp, drive: Driver) -> None:
 
 async def first_last_keys(app: DashboardApp, drive: Driver) -> None:
     for number in range(1, len(PANELS) + 1):
-        await drive.press(str(number))
+        await drive.press(panel_key(number))
         await drive.press()
         focused = app.focused
         if not isinstance(focused, KeyedTable) or focused.row_count < 2:
@@ -242,7 +242,7 @@ CHECKS: dict[str, Check] = {
     "w": window_key,
     "/": filter_key,
     "e": export_key,
-    "1 – 8": number_keys,
+    "1 – 9, 0": number_keys,
     "Tab": tab_key,
     "ctrl+p": palette_key,
     "?": help_key,
@@ -256,7 +256,7 @@ CHECKS: dict[str, Check] = {
     "q": quit_key,
 }
 PANEL_NAMES = {"Header", "Volume", "Live stream", "Needs reply", "Rising now", "Voices"}
-PANEL_NAMES |= {"Share of voice", "Sources", "Alerts"}
+PANEL_NAMES |= {"Share of voice", "Sources", "Alerts", "Sentiment", "Posts"}
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda size: f"{size[0]}x{size[1]}")

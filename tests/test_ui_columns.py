@@ -14,8 +14,9 @@ from dashboard.ui.widgets.stream import StreamPanel
 from dashboard.ui.widgets.table import KeyedTable, TableRow
 
 STREAM = StreamPanel.COLUMNS
-# The stream's widest cells in the demo: 'Nov 25', 'Lumen blog comments', 'comment', a long handle, '1.2k'.
-STREAM_NATURAL = (6, 19, 7, 32, 200, 4)
+# The stream's widest cells in the demo: 'Nov 25', 'Lumen blog comments', 'comment', a long handle, a
+# title, the sentiment glyph, 'pt-br', '1.2k'.
+STREAM_NATURAL = (6, 19, 7, 32, 200, 1, 5, 4)
 
 
 def shown(columns: tuple[ColumnSpec, ...], widths: tuple[int | None, ...]) -> dict[str, int]:
@@ -28,7 +29,8 @@ def used(widths: tuple[int | None, ...], padding: int = 2) -> int:
 
 def test_at_80_columns_the_title_gets_the_room_and_every_column_stays() -> None:
     widths = shown(STREAM, fit_widths(STREAM, STREAM_NATURAL, 77))
-    assert list(widths) == ["time", "source", "kind", "author", "title", "engagement"]
+    # The language goes first; the sentiment glyph stays.
+    assert list(widths) == ["time", "source", "kind", "author", "title", "sentiment", "engagement"]
     assert widths["title"] >= 29  # it had 10 when every column took its content's width
     assert widths["time"] == 6
     assert widths["kind"] == 7
@@ -40,10 +42,10 @@ def test_at_80_columns_the_title_gets_the_room_and_every_column_stays() -> None:
 def test_spare_room_goes_to_the_title_first_then_to_cut_columns_then_to_the_title() -> None:
     long_titles = shown(STREAM, fit_widths(STREAM, STREAM_NATURAL, 150))
     assert (long_titles["source"], long_titles["author"]) == (12, 14)
-    assert long_titles["title"] == 150 - 12 - (6 + 12 + 7 + 14 + 4)
-    short_titles = shown(STREAM, fit_widths(STREAM, (6, 19, 7, 32, 60, 4), 150))
+    assert long_titles["title"] == 150 - 16 - (6 + 12 + 7 + 14 + 1 + 5 + 4)
+    short_titles = shown(STREAM, fit_widths(STREAM, (6, 19, 7, 32, 60, 1, 5, 4), 150))
     assert (short_titles["source"], short_titles["author"]) == (19, 32)  # room to spare: nothing is cut
-    assert short_titles["title"] == 150 - 12 - (6 + 19 + 7 + 32 + 4)
+    assert short_titles["title"] == 150 - 16 - (6 + 19 + 7 + 32 + 1 + 5 + 4)
 
 
 def test_narrow_panels_hide_the_least_kept_columns_first() -> None:
@@ -105,7 +107,7 @@ class OneTable(App[None]):
 
 
 def stream_row(key: str) -> TableRow:
-    cells = ("23:41", "Mastodon #lumen", "comment", "someone@example.social", "T" * 150, "12")
+    cells = ("23:41", "Mastodon #lumen", "comment", "someone@example.social", "T" * 150, "▼", "fr", "12")
     return TableRow(key, tuple(Text(cell) for cell in cells))
 
 
@@ -121,7 +123,7 @@ async def test_the_table_fits_its_width_and_refits_when_resized() -> None:
         await pilot.pause()
         assert table.virtual_size.width <= table.scrollable_content_region.width
         assert table.max_scroll_x == 0
-        assert table.visible_keys == table.column_keys
+        assert set(table.column_keys) - set(table.visible_keys) == {"language"}  # the first to go
         title = table.get_row("3")[table.visible_keys.index("title")]
         assert title.overflow == "ellipsis"
         assert title.no_wrap

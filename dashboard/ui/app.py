@@ -34,11 +34,13 @@ from dashboard.ui.safe import safe_str
 from dashboard.ui.screens.detail import MentionDetailScreen
 from dashboard.ui.screens.help import HelpScreen
 from dashboard.ui.screens.main import MainScreen
+from dashboard.ui.screens.post_detail import PostDetailScreen
 from dashboard.ui.screens.source_detail import SourceDetailScreen
 from dashboard.ui.widgets.kpis import HeaderState
 from dashboard.ui.widgets.mentions import MentionTablePanel
 from dashboard.ui.widgets.needs_reply import NeedsReplyPanel
 from dashboard.ui.widgets.panel import Panel
+from dashboard.ui.widgets.posts import PostsPanel
 from dashboard.ui.widgets.sources import SourcesPanel
 from dashboard.ui.widgets.stream import MAX_ROWS, MentionFilter, StreamPanel
 from dashboard.ui.widgets.table import KeyedTable
@@ -484,6 +486,15 @@ class DashboardApp(App[None]):
             )
         )
 
+    @on(PostsPanel.PostChosen)
+    def _post_chosen(self, message: PostsPanel.PostChosen) -> None:
+        database = self.database
+        self.push_screen(
+            PostDetailScreen(
+                message.post, lambda post_url: data.post_reactions(database, post_url), now=self.clock()
+            )
+        )
+
     @on(SourcesPanel.SourceChosen)
     def _source_chosen(self, message: SourcesPanel.SourceChosen) -> None:
         self.push_screen(SourceDetailScreen(message.source, now=self.clock()))
@@ -515,17 +526,20 @@ class DashboardApp(App[None]):
 
     def action_open_link(self) -> None:
         panel = self._focused_panel()
-        if isinstance(panel, MentionTablePanel):
+        if isinstance(panel, MentionTablePanel | PostsPanel):
             panel.action_open_link()
         else:
-            self.notify("Choose a mention first (live stream, needs reply or rising).", severity="warning")
+            self.notify(
+                "Choose a mention or a post first (live stream, needs reply, rising, sentiment, posts).",
+                severity="warning",
+            )
 
     def action_open_details(self) -> None:
         panel = self._focused_panel()
         tables = panel.query(KeyedTable) if panel is not None else None
         table = next((table for table in tables if table.has_focus), None) if tables else None
         if table is None or table.row_count == 0:
-            self.notify("Choose a mention or a source first.", severity="warning")
+            self.notify("Choose a mention, a post or a source first.", severity="warning")
             return
         table.action_select_cursor()
 

@@ -6,7 +6,7 @@ thread workers never share a connection). Nothing here runs on the UI thread.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -23,6 +23,8 @@ from dashboard.ui.filtering import MentionFilter, like_folded, resolve_source
 from dashboard.ui.records import records
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from dashboard.analytics.dashboard import DashboardData
 
 __all__ = [
@@ -34,6 +36,7 @@ __all__ = [
     "latest_mentions",
     "mention_detail",
     "open_store",
+    "post_reactions",
     "running_poller",
 ]
 
@@ -81,8 +84,12 @@ def latest_mentions(database: Path, mention_filter: MentionFilter, *, limit: int
     """The stream's newest mentions under the filter, newest first.
 
     `source:` names a source caselessly or by a prefix naming one source; a value naming none (or
-    several) shows nothing, and the stream says why (`filtering.resolve_source`).
+    several) shows nothing, and the stream says why (`filtering.resolve_source`); so does a sentiment
+    or language value that names none (`MentionFilter.problem`). `sentiment:` and `lang:` reach the
+    reader as parameters.
     """
+    if mention_filter.problem is not None:  # a sentiment or language that names none: the stream says so
+        return []
     with caseless_reader(database) as reader:
         source: str | None = None
         if mention_filter.source is not None:
@@ -90,7 +97,12 @@ def latest_mentions(database: Path, mention_filter: MentionFilter, *, limit: int
             if source is None:
                 return []
         frame = reader.latest_mentions(
-            limit=limit, text=mention_filter.text or None, source=source, kind=mention_filter.kind
+            limit=limit,
+            text=mention_filter.text or None,
+            source=source,
+            kind=mention_filter.kind,
+            sentiment=mention_filter.sentiment_label,
+            language=mention_filter.language_code,
         )
     return records(frame)
 
@@ -104,6 +116,19 @@ def alert_log(database: Path, channels: Sequence[str], *, limit: int = 200) -> A
         return AlertLogView(records(log.recent(limit=limit)), log.failing_channels(channels))
     finally:
         connection.close()
+
+
+def post_reactions(database: Path, post_url: str) -> pd.DataFrame:
+    """Every reaction to one own post across networks, newest first (the post detail screen)."""
+    import importlib
+
+    # analytics.posts (issue 12) is being written beside this: imported by name until it lands, so
+    # the type check of the UI does not depend on it.
+    reactions_of: Callable[[StoreReader, str], pd.DataFrame] = importlib.import_module(
+        "dashboard.analytics.posts"
+    ).reactions_of
+    with StoreReader.open(database) as reader:
+        return reactions_of(reader, post_url)
 
 
 def mention_detail(database: Path, mention_id: int) -> MentionDetail | None:

@@ -1,6 +1,8 @@
 """The live stream's filter: what `/` understands, and how names and words are matched (pure).
 
-A query is words (matched in the title, text or author) plus optional `source:NAME` and `kind:KIND`.
+A query is words (matched in the title, text or author) plus optional `source:NAME`, `kind:KIND`,
+`sentiment:positive|neutral|negative` and `lang:CODE` (`lang:unknown` for the mentions whose language
+is unknown). A wrong sentiment or language value is a `problem` the stream says inline.
 Source names often hold spaces ("Hacker News", "Mastodon #textual"), so a value may be quoted with
 "..." or '...'. Everything is matched caselessly beyond ASCII (É = é, Ü = ü, ß = SS) by folding both
 sides with `fold`, and a source name may be shortened to any prefix that names one source.
@@ -16,7 +18,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 QUOTES = ('"', "'")
-FIELDS = ("source", "kind")
+FIELDS = ("source", "kind", "sentiment", "lang", "language")
+SENTIMENTS = ("positive", "neutral", "negative")
+UNKNOWN_LANGUAGE = "unknown"
+# An ISO 639 code, optionally with a region or script ("en", "fra", "pt-br", "zh-hant").
+LANGUAGE_CODE = re.compile(r"[a-z]{2,3}(?:-[a-z0-9]{2,8})?")
 
 
 def fold(text: str) -> str:
@@ -33,10 +39,35 @@ class MentionFilter:
     text: str = ""
     source: str | None = None
     kind: str | None = None
+    sentiment: str | None = None  # as typed, folded: valid when one of SENTIMENTS (or a prefix of one)
+    language: str | None = None  # as typed, folded: a language code or "unknown"
 
     @property
     def is_empty(self) -> bool:
-        return not (self.text or self.source or self.kind)
+        return not (self.text or self.source or self.kind or self.sentiment or self.language)
+
+    @property
+    def sentiment_label(self) -> str | None:
+        """The label meant (`neg` -> "negative"); None when no sentiment was asked or it names none."""
+        return sentiment_meant(self.sentiment) if self.sentiment is not None else None
+
+    @property
+    def language_code(self) -> str | None:
+        """The stored language asked for: a code, "" for `lang:unknown`; None when none (or invalid)."""
+        if self.language is None:
+            return None
+        if self.language == UNKNOWN_LANGUAGE:
+            return ""
+        return self.language if LANGUAGE_CODE.fullmatch(self.language) else None
+
+    @property
+    def problem(self) -> str | None:
+        """Why a sentiment or language value can match nothing, in a sentence saying what is valid."""
+        if self.sentiment is not None and self.sentiment_label is None:
+            return f"sentiment:{self.sentiment} is not a sentiment: use positive, neutral or negative."
+        if self.language is not None and self.language_code is None:
+            return f"lang:{self.language} is not a language code: use one such as en or fr, or lang:unknown."
+        return None
 
     @classmethod
     def parse(cls, query: str) -> MentionFilter:
@@ -79,16 +110,30 @@ def parse_filter(query: str) -> MentionFilter:
     words: list[str] = []
     source: str | None = None
     kind: str | None = None
+    sentiment: str | None = None
+    language: str | None = None
     for token in tokens(query):
         name, colon, value = token.partition(":")
         value = value.strip()
-        if colon and value and name.lower() == "source":
+        field = name.lower()
+        if colon and value and field == "source":
             source = value
-        elif colon and value and name.lower() == "kind":
+        elif colon and value and field == "kind":
             kind = fold(value)
+        elif colon and value and field == "sentiment":
+            sentiment = fold(value)
+        elif colon and value and field in ("lang", "language"):
+            language = fold(value)
         elif token:
             words.append(token)
-    return MentionFilter(" ".join(words), source, kind)
+    return MentionFilter(" ".join(words), source, kind, sentiment, language)
+
+
+def sentiment_meant(value: str) -> str | None:
+    """The sentiment label `value` names: equal, or a prefix of one label ("neg"); None otherwise."""
+    key = fold(value.strip())
+    matches = [label for label in SENTIMENTS if label.startswith(key)] if key else []
+    return matches[0] if len(matches) == 1 else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,9 +27,13 @@ SECTIONS: tuple[Section, ...] = (
             ("r", "poll every source now"),
             ("p", "pause or resume polling"),
             ("w", "cycle the window: 24 h, 7 d, 30 d"),
-            ("/", "filter the live stream: words, source:NAME, kind:post (Esc clears it)"),
+            (
+                "/",
+                "filter the live stream: words, source:NAME, kind:post, sentiment:negative"
+                " (positive, neutral), lang:fr (lang:unknown); terms combine (Esc clears it)",
+            ),
             ("e", "export a snapshot of the window (a notification gives its folder)"),
-            ("1 – 8", "show a panel; below 120 × 36 one panel is shown at a time"),
+            ("1 – 9, 0", "show a panel (0 is the tenth); below 120 × 36 one panel is shown at a time"),
             ("Tab", TAB_WIDE),
             ("ctrl+p", "command palette: every action by name"),
             ("?", "this help"),
@@ -42,8 +46,11 @@ SECTIONS: tuple[Section, ...] = (
             ("↑ ↓", "move the cursor a row (PgUp, PgDn: a page)"),
             ("Ctrl+Home Ctrl+End", "first and last row; Home and End too in the mention lists"),
             ("n, Home", "live stream: back to the newest row (a line counts those that arrived above)"),
-            ("Enter", "open the mention under the cursor, or the source's full state and error"),
-            ("o", "open the mention's link in the browser"),
+            (
+                "Enter",
+                "open the mention under the cursor, a post's reactions, or the source's full state and error",
+            ),
+            ("o", "open the mention's (or the post's) link in the browser"),
             ("x", "mark the mention handled (Needs reply); kept across restarts"),
         ),
     ),
@@ -51,7 +58,7 @@ SECTIONS: tuple[Section, ...] = (
         "In a dialog",
         (
             ("Esc, q", "close it"),
-            ("o", "open the mention's link in the browser"),
+            ("o", "open the mention's link; in a post, the reaction under the cursor (else the post)"),
         ),
     ),
     (
@@ -70,6 +77,17 @@ SECTIONS: tuple[Section, ...] = (
                 " rate-limited, needs credentials, gone; Enter shows the full error",
             ),
             ("Alerts", "spikes and sources that started failing, newest first"),
+            (
+                "Sentiment",
+                "positive and negative share per bucket against the window before, the negative share"
+                " in the header line, and the most negative mentions; ▲ positive ● neutral ▼ negative,"
+                " blank when a mention has no sentiment (a language not scored)",
+            ),
+            (
+                "Posts",
+                "your own posts by reactions across networks (↗ still growing), with engagement,"
+                " comments, pingbacks and time to the first reaction; Enter lists every reaction",
+            ),
         ),
     ),
 )

@@ -1,7 +1,8 @@
 """The one dashboard screen: header figures over a grid of panels.
 
 Wide terminals (>= 120 x 36) show every panel at once; smaller ones show a row of tabs and one
-panel at a time (keys 1-8 switch). Data arrives as attributes and is handed down to each panel.
+panel at a time (keys 1-9 and 0 switch: ten panels). Data arrives as attributes and is handed down to
+each panel.
 """
 
 from __future__ import annotations
@@ -25,7 +26,9 @@ from dashboard.ui.widgets.alerts import AlertsPanel
 from dashboard.ui.widgets.kpis import HeaderState, KpiBar, KpiValues
 from dashboard.ui.widgets.needs_reply import NeedsReplyPanel
 from dashboard.ui.widgets.panel import Panel
+from dashboard.ui.widgets.posts import PostsPanel
 from dashboard.ui.widgets.rising import RisingPanel
+from dashboard.ui.widgets.sentiment import SentimentPanel, mood_view, summary_line
 from dashboard.ui.widgets.sources import SourcesPanel
 from dashboard.ui.widgets.stream import StreamPanel
 from dashboard.ui.widgets.topics import TopicsPanel
@@ -36,7 +39,7 @@ if TYPE_CHECKING:
     from dashboard.analytics.dashboard import DashboardData
     from dashboard.ui.data import AlertLogView
 
-# (panel id, tab label), in the order of the tabs and of the number keys.
+# (panel id, tab label), in the order of the tabs and of the number keys (1-9, then 0 for the tenth).
 PANELS: tuple[tuple[str, str], ...] = (
     ("stream", "Live"),
     ("needs-reply", "Replies"),
@@ -46,16 +49,43 @@ PANELS: tuple[tuple[str, str], ...] = (
     ("topics", "Topics"),
     ("sources", "Sources"),
     ("alerts", "Alerts"),
+    ("sentiment", "Mood"),
+    ("posts", "Posts"),
 )
 
+# Below this many columns the tabs use SHORT_LABELS and one cell of padding, so all ten fit in 80
+# columns (the full labels need 97): every panel's key stays in sight, none scrolled off the row.
+SHORT_TABS_BELOW = 100  # columns
+SHORT_LABELS = {
+    "needs-reply": "Reply",
+    "volume": "Vol",
+    "rising": "Rise",
+    "voices": "Voice",
+    "topics": "Topic",
+    "alerts": "Alert",
+}
 COMPACT_FOOTER_BELOW = 120  # columns
 # The panels whose figures belong to the window: dimmed while another window's figures are shown.
-WINDOWED_PANELS = (VolumePanel, VoicesPanel, TopicsPanel)
+WINDOWED_PANELS = (VolumePanel, VoicesPanel, TopicsPanel, SentimentPanel, PostsPanel)
+
+
+def panel_key(number: int) -> str:
+    """The key showing the `number`th panel (from 1): '1' to '9', then '0' for the tenth."""
+    return str(number % 10)
 
 
 def tab_label(number: int, label: str) -> Content:
-    """'1 Live': the key that shows the panel before its name."""
-    return Content(f"{number} {label}")
+    """'1 Live': the key that shows the panel (in bold) before its name."""
+    return Content.assemble((panel_key(number), "bold"), f" {label}")
+
+
+def tab_labels(width: int) -> list[Content]:
+    """Every tab's label at this terminal width (short ones below SHORT_TABS_BELOW columns)."""
+    short = width < SHORT_TABS_BELOW
+    return [
+        tab_label(number, SHORT_LABELS.get(panel, label) if short else label)
+        for number, (panel, label) in enumerate(PANELS, 1)
+    ]
 
 
 def collection_note(kpis: KpiValues) -> str:
@@ -77,10 +107,11 @@ class StreamRows:
 
 class MainScreen(Screen[None]):
     CSS_PATH = "main.tcss"
-    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
+    # -wide lays every panel on four columns, -wider on five (main.tcss).
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide"), (160, "-wider")]
     VERTICAL_BREAKPOINTS = [(0, "-short"), (36, "-tall"), (46, "-roomy")]
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding(str(number), f"show_panel('{panel}')", label, show=False)
+        Binding(panel_key(number), f"show_panel('{panel}')", label, show=False)
         for number, (panel, label) in enumerate(PANELS, start=1)
     ]
 
@@ -100,23 +131,33 @@ class MainScreen(Screen[None]):
             ),
             id="panel-tabs",
         )
+        # In the order of the wide layout's grid (main.tcss): the charts, the stream with the reply
+        # queue and the posts, then the five smaller panels.
         with Container(id="panels"):
             yield VolumePanel(id="volume")
-            yield AlertsPanel(id="alerts")
+            yield SentimentPanel(id="sentiment")
             yield StreamPanel(id="stream", classes="-current")
             yield NeedsReplyPanel(id="needs-reply")
+            yield PostsPanel(id="posts")
             yield RisingPanel(id="rising")
             yield VoicesPanel(id="voices")
             yield TopicsPanel(id="topics")
             yield SourcesPanel(id="sources")
+            yield AlertsPanel(id="alerts")
         yield Footer()
 
     def on_mount(self) -> None:
         self.query_one("#stream-table").focus()
 
     def on_resize(self, event: events.Resize) -> None:
-        """Narrow terminals get the compact footer, so every key's label still fits."""
-        self.query_one(Footer).compact = event.size.width < COMPACT_FOOTER_BELOW
+        """Narrow terminals get the compact footer and short tab labels, so every key still fits."""
+        width = event.size.width
+        self.query_one(Footer).compact = width < COMPACT_FOOTER_BELOW
+        tabs = self.query_one(Tabs)
+        tabs.set_class(width < SHORT_TABS_BELOW, "-short-labels")
+        for tab, label in zip(tabs.query(Tab), tab_labels(width), strict=False):
+            if tab.label != label:
+                tab.label = label
 
     @property
     def is_composed(self) -> bool:
@@ -165,7 +206,27 @@ class MainScreen(Screen[None]):
             topics.trending = tuple(records(data.trending))
             self.query_one(SourcesPanel).rows = tuple(records(data.sources))
             self.query_one(StreamPanel).source_names = tuple(str(name) for name in data.sources["name"])
+            self._show_opinion_and_echo(data, now)
             self._mark_stale()
+
+    def _show_opinion_and_echo(self, data: DashboardData, now: datetime) -> None:
+        """The Sentiment and Posts panels' parts (read with getattr: a core without them yet leaves
+        the panels saying how they fill, rather than failing the whole screen)."""
+        kpis = data.kpis
+        self.query_one(SentimentPanel).show(
+            mood_view(getattr(data, "sentiment", None)),
+            summary_line(
+                getattr(kpis, "negative_share", None),
+                getattr(kpis, "negative_share_previous", None),
+                data.window.label,
+                getattr(kpis, "net_sentiment", None),
+            ),
+            tuple(records(getattr(data, "most_negative", None))),
+            now,
+        )
+        posts = self.query_one(PostsPanel)
+        posts.now = now
+        posts.rows = tuple(records(getattr(data, "posts", None)))
 
     def show_alerts(self, view: AlertLogView) -> None:
         if not self.is_composed:

@@ -25,6 +25,7 @@ from dashboard.ui.safe import TEXT_CAP, TITLE_CAP, safe_text
 from dashboard.ui.theme import cell_style
 from dashboard.ui.widgets.columns import ColumnSpec
 from dashboard.ui.widgets.mentions import MentionTablePanel, RowTable
+from dashboard.ui.widgets.opinion import language_cell, sentiment_cell
 from dashboard.ui.widgets.rows import Record, engagement_of, int_of, moment_of, text_of
 from dashboard.ui.widgets.styles import widget_css
 from dashboard.ui.widgets.table import TableRow
@@ -36,10 +37,13 @@ NEWEST_KEY = "n"
 __all__ = ["MAX_ROWS", "MentionFilter", "StreamPanel", "stream_row"]
 
 
-def stream_row(record: Record, now: datetime, *, fresh: bool, highlight: Style) -> TableRow:
+def stream_row(
+    record: Record, now: datetime, *, fresh: bool, highlight: Style, mood: Text | None = None
+) -> TableRow:
     """One mention as table cells; untrusted columns go through the sanitiser.
 
-    A mention that just arrived has its time in the highlight colour and its title in bold.
+    A mention that just arrived has its time in the highlight colour and its title in bold. `mood` is
+    the sentiment glyph cell (`opinion.sentiment_cell`, which needs the app's theme); blank if None.
     """
     published = moment_of(record, "published_at")
     engagement = engagement_of(record)
@@ -55,13 +59,16 @@ def stream_row(record: Record, now: datetime, *, fresh: bool, highlight: Style) 
                 style="bold" if fresh else "",
                 width=TITLE_CAP,
             ),
+            mood if mood is not None else Text("", end=""),
+            language_cell(record),
             Text(format_count(engagement), justify="right", end=""),
         ),
     )
 
 
 class StreamPanel(MentionTablePanel):
-    """The newest mentions; filter with `/` (text, `source:NAME`, `kind:KIND`).
+    """The newest mentions; filter with `/` (text, `source:NAME`, `kind:KIND`, `sentiment:LABEL`,
+    `lang:CODE`). Each row shows its sentiment as a glyph and its language where known.
 
     The stream follows the newest row while the cursor is on the first row and the view at the top.
     Once the user has moved down or scrolled away, the rows they are reading stay where they are,
@@ -76,6 +83,9 @@ class StreamPanel(MentionTablePanel):
         ColumnSpec("Kind", "kind", min_width=7, max_width=8, keep=7),
         ColumnSpec("Author", "author", min_width=8, max_width=14, keep=6),
         ColumnSpec("Title", "title", min_width=12, flex=True, share=0.38, keep=10),
+        # The sentiment glyph (blank when unscored) and the language code (blank when unknown).
+        ColumnSpec("", "sentiment", min_width=1, max_width=1, keep=9, whole=True),
+        ColumnSpec("Lang", "language", max_width=5, keep=5, whole=True),
         ColumnSpec("Eng.", "engagement", max_width=6, keep=7, justify="right", whole=True),
     )
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -103,7 +113,10 @@ class StreamPanel(MentionTablePanel):
         self.source_names: tuple[str, ...] = ()  # every source in the store, when the screen knows them
 
     def compose(self) -> ComposeResult:
-        yield Input(placeholder="filter: words, source:NAME, kind:post  (Esc clears)", id="stream-filter")
+        yield Input(
+            placeholder="filter: words, source:NAME, kind:post, sentiment:negative, lang:fr  (Esc clears)",
+            id="stream-filter",
+        )
         yield Static("", id="stream-new")
         yield RowTable(self.COLUMNS, id="stream-table")
 
@@ -217,7 +230,11 @@ class StreamPanel(MentionTablePanel):
     def make_row(self, record: Record, now: datetime) -> TableRow:
         key = str(int_of(record, "id"))
         return stream_row(
-            record, now, fresh=key in self._fresh, highlight=cell_style(self.app, "bold $success")
+            record,
+            now,
+            fresh=key in self._fresh,
+            highlight=cell_style(self.app, "bold $success"),
+            mood=sentiment_cell(self.app, record),
         )
 
     def render_basis(self, key: str) -> object:
@@ -226,7 +243,10 @@ class StreamPanel(MentionTablePanel):
     def empty_message(self) -> str:
         if not self.is_filtered:
             return self.collection_note or "No mentions yet: they appear here as polls find them."
-        wanted = parse_filter(self.filter_input.value).source
+        asked = parse_filter(self.filter_input.value)
+        if asked.problem is not None:
+            return asked.problem + " Esc clears the filter."
+        wanted = asked.source
         if wanted is not None:
             known = list(self.source_names) + list(self._seen_sources)
             problem = resolve_source(wanted, known).problem if known else None
