@@ -164,3 +164,34 @@ async def test_the_stream_shows_each_sentiment_as_a_glyph_and_the_language(tmp_p
         assert "sentiment" in stream.table.visible_keys  # the glyph stays at 80 columns
         assert {"time", "title", "engagement"} <= set(stream.table.visible_keys)
         assert sum(width or 0 for width in stream.table.column_widths) <= 80
+
+
+async def test_a_backfill_shows_a_bar_under_the_header_until_it_is_done(tmp_path: Path) -> None:
+    from textual.widgets import ProgressBar
+
+    from dashboard.polling.background import BackgroundProgress
+    from dashboard.ui.widgets.backfill import SHOWN_FROM, BackfillBar
+
+    filled(tmp_path)
+    app = app_on(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        bar = main_screen(app).query_one(BackfillBar)
+        await wait_for(pilot, lambda: main_screen(app).dashboard is not None)
+        assert not bar.display
+
+        def progressed(done: int, total: int, *, running: bool = True, message: str = "") -> None:
+            progress = BackgroundProgress("opinion", done, total, running, message, "Language and sentiment")
+            app._background_progress(progress)  # as the runner's thread calls it
+
+        progressed(10, SHOWN_FROM - 1)  # the few rows after a round of polls: no bar
+        await pilot.pause()
+        assert not bar.display
+        progressed(12_000, 48_000)
+        await wait_for(pilot, lambda: bar.display)
+        assert str(bar.query_one("#backfill-label").render()) == "Language and sentiment: 12,000 of 48,000"
+        assert bar.query_one(ProgressBar).percentage == 0.25
+        assert bar.region.y < main_screen(app).query_one("#panels").region.y  # in the header area
+        progressed(48_000, 48_000, running=False)
+        await wait_for(pilot, lambda: not bar.display)
+        progressed(0, 0, running=False, message="install the opinion extra")
+        await wait_for(pilot, lambda: any("opinion extra" in str(n.message) for n in app._notifications))

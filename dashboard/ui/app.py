@@ -48,6 +48,7 @@ from dashboard.ui.widgets.table import KeyedTable
 if TYPE_CHECKING:
     from dashboard.alerts.service import Round
     from dashboard.analytics.dashboard import DashboardData
+    from dashboard.polling.background import BackgroundProgress
     from dashboard.polling.poller import Poller, PollerStopped
     from dashboard.store.writer import Store
 
@@ -119,6 +120,13 @@ class DashboardApp(App[None]):
             super().__init__()
             self.rows = rows
             self.mention_filter = mention_filter
+
+    class BackgroundProgressed(Message):
+        """A background pass (the language and sentiment back-fill, ...) finished a batch."""
+
+        def __init__(self, progress: BackgroundProgress) -> None:
+            super().__init__()
+            self.progress = progress
 
     class AlertsLoaded(Message):
         """The alert log as the store has it (the Alerts panel shows it)."""
@@ -263,7 +271,9 @@ class DashboardApp(App[None]):
         """Poll each source on its own schedule until quit; re-armed by the Poller after each poll."""
         try:
             async with (
-                data.running_poller(self.config, self.database, clock=self.clock) as poller,
+                data.running_poller(
+                    self.config, self.database, clock=self.clock, on_background=self._background_progress
+                ) as poller,
                 data.alerts_beside(
                     self.config.alerts, self.database, clock=self.clock, on_round=self._alert_round
                 ),
@@ -277,6 +287,14 @@ class DashboardApp(App[None]):
                 )
         finally:  # how it ended is said by on_worker_state_changed
             self._poller = None
+
+    def _background_progress(self, progress: BackgroundProgress) -> None:
+        """Called in the background runner's thread: handed to the UI thread as a message."""
+        self.post_message(self.BackgroundProgressed(progress))
+
+    def on_dashboard_app_background_progressed(self, message: BackgroundProgressed) -> None:
+        if self.live:
+            self.main.show_background(message.progress)
 
     def _stopped_said(self, stopped: PollerStopped) -> None:
         """The poller's own account of why it stopped (URLs' credentials redacted), used by the

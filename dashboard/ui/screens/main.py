@@ -23,6 +23,7 @@ from textual.widgets import Footer, Tab, Tabs
 
 from dashboard.ui.records import records
 from dashboard.ui.widgets.alerts import AlertsPanel
+from dashboard.ui.widgets.backfill import BackfillBar
 from dashboard.ui.widgets.kpis import HeaderState, KpiBar, KpiValues
 from dashboard.ui.widgets.needs_reply import NeedsReplyPanel
 from dashboard.ui.widgets.panel import Panel
@@ -37,6 +38,7 @@ from dashboard.ui.widgets.volume import VolumePanel, volume_view
 
 if TYPE_CHECKING:
     from dashboard.analytics.dashboard import DashboardData
+    from dashboard.polling.background import BackgroundProgress
     from dashboard.ui.data import AlertLogView
 
 # (panel id, tab label), in the order of the tabs and of the number keys (1-9, then 0 for the tenth).
@@ -124,6 +126,7 @@ class MainScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield KpiBar(id="kpis")
+        yield BackfillBar(id="backfill")
         yield Tabs(
             *(
                 Tab(tab_label(number, label), id=f"tab-{panel}")
@@ -227,6 +230,11 @@ class MainScreen(Screen[None]):
         posts = self.query_one(PostsPanel)
         posts.now = now
         posts.rows = tuple(records(getattr(data, "posts", None)))
+
+    def show_background(self, progress: BackgroundProgress) -> None:
+        """A background pass's progress: a bar under the header while a back-fill runs."""
+        if self.is_composed:
+            self.query_one(BackfillBar).show(progress)
 
     def show_alerts(self, view: AlertLogView) -> None:
         if not self.is_composed:
