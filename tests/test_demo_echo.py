@@ -204,6 +204,8 @@ def test_hacker_news_and_reddit_put_the_link_in_url(demo: DemoServer) -> None:
         if p["is_self"] and re.search(r"https?://(www\.)?" + re.escape(BLOG_HOST), p["selftext"])
     ]
     assert in_text  # a URL in the selftext, where only the text says it
+    legacy = get_json(demo, f"/reddit/domain/{BLOG_HOST}/new.json?limit=100")["data"]["children"]
+    assert any("&amp;utm_medium=" in child["data"]["url"] for child in legacy)  # without raw_json=1
 
 
 def test_mastodon_has_anchors_and_a_card_and_a_language(demo: DemoServer) -> None:

@@ -495,7 +495,7 @@ def reddit_post(shown: Shown, *, raw_json: bool = False) -> dict[str, Any]:
             "author": post.author.username("_-"),
             "num_comments": shown.counts.comments,
             "permalink": permalink,
-            "url": url,
+            "url": encode(url),  # the legacy JSON escapes it too: ?a=1&amp;b=2
             "subreddit_type": "public",
             "stickied": False,
             "selftext_html": None,  # the demo's clients never ask for the HTML rendering
