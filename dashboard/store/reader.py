@@ -315,7 +315,9 @@ class StoreReader:
         frame["handled"] = handled_at.notna()
         frame["handled_at"] = handled_at
         frame["language"] = raw["language"].astype("str")
-        frame["sentiment"] = pd.array(raw["sentiment"], dtype="Float64")
+        frame["sentiment"] = pd.array(
+            raw["sentiment"].to_numpy(dtype=float, na_value=np.nan), dtype="Float64"
+        )
         frame["sentiment_label"] = raw["sentiment_label"].astype("str")
         return frame
 
