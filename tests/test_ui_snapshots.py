@@ -17,6 +17,7 @@ from textual.pilot import Pilot
 from dashboard.ui.app import DashboardApp, make_app
 from dashboard.ui.screens.main import MainScreen
 from dashboard.ui.widgets.alerts import AlertsPanel
+from tests.test_ui_filters_opinion import with_opinions
 from tests.test_ui_samples import NOW, fill_store, snapshot_config
 
 WIDE = (160, 48)
@@ -37,6 +38,7 @@ def utc_local_time(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     directory = tmp_path_factory.mktemp("snapshots")
     fill_store(directory / "snapshot.db", snapshot_config(directory))
+    with_opinions(directory / "snapshot.db")  # languages and sentiments, as the opinion pass stores them
     return directory
 
 
@@ -76,7 +78,7 @@ def test_main_screen(snap_compare: Any, store: Path, size: tuple[int, int]) -> N
     assert snap_compare(frozen_app(store), terminal_size=size, run_before=loaded)
 
 
-@pytest.mark.parametrize("key", list("12345678"))
+@pytest.mark.parametrize("key", list("1234567890"))
 def test_each_panel_at_80x24(snap_compare: Any, store: Path, key: str) -> None:
     assert snap_compare(frozen_app(store), terminal_size=NARROW, run_before=then(key))
 
