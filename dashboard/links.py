@@ -134,7 +134,7 @@ SHORTENERS = frozenset(
 )
 
 _UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
-_ESCAPE = re.compile(r"%([0-9A-Fa-f]{2})")
+_ESCAPE = re.compile(r"%([0-9A-Fa-f]{2})?")  # a bare "%" is a literal percent: escaped as %25
 # Any character a URI may not carry unescaped (RFC 3986), non-ASCII included. `%` is allowed: an
 # existing escape is kept (and normalised by _ESCAPE).
 _MUST_ESCAPE = re.compile(r"[^A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]")
@@ -168,6 +168,8 @@ def _fix_escapes(text: str) -> str:
 
 
 def _fix_escape(match: re.Match[str]) -> str:
+    if match.group(1) is None:
+        return "%25"  # else decoding a later escape could make a new one ("%a%30" -> "%a0")
     char = chr(int(match.group(1), 16))
     return char if char in _UNRESERVED else "%" + match.group(1).upper()
 

@@ -74,6 +74,8 @@ def test_variants_of_a_post_are_one_url(variant: str) -> None:
         ("https://example.org/../../x/%2E%2E/y", "https://example.org/y"),
         ("https://example.org/a/..", "https://example.org"),
         ("https://example.org/.hidden/x", "https://example.org/.hidden/x"),
+        ("https://example.org/%a%30", "https://example.org/%25a0"),
+        ("https://example.org/100%", "https://example.org/100%25"),
     ],
 )
 def test_canonical_examples(url: str, expected: str) -> None:
