@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -263,4 +264,54 @@ def test_the_same_complaint_in_english_and_french_both_negative_spanish_unscored
     assert spanish["sentiment"].isna().all()
     assert spanish["sentiment_label"].tolist() == [""]
     assert data.kpis.net_sentiment == -1.0
+    builder.close()
+
+
+@pytest.mark.parametrize(
+    "window",
+    [
+        Window.last("24h", NOW),
+        Window.last("7d", NOW),
+        Window.between(at(-30.25), at(-0.75), bucket="h"),  # 29.5 h, not on an hour
+    ],
+    ids=["24h", "7d", "odd"],
+)
+def test_sql_counts_match_pandas_over_the_mention_rows(tmp_path: Path, window: Window) -> None:
+    """The panel's SQL against the same counts made in pandas from `reader.mentions()`."""
+    rng = np.random.default_rng(13)
+    builder = StoreBuilder(tmp_path / "store.db")
+    for name in ("Blog", "Forum", "Chat"):
+        builder.source(name)
+    languages = np.array(["en", "fr", "de", "es", ""], dtype=object)
+    for _ in range(600):
+        published = NOW - timedelta(seconds=int(rng.integers(0, 16 * 86400)))
+        language = str(rng.choice(languages))
+        value = round(float(rng.uniform(-1, 1)), 3) if language in ("en", "fr") else None
+        if value is not None and rng.random() < 0.2:
+            value = 0.0
+        scored_mention(
+            builder, str(rng.choice(["Blog", "Forum", "Chat"])), published, language or None, value
+        )
+    reader = builder.reader()
+    frame = sentiment.sentiment_panel(reader, window)
+    assert int(frame["scored"].sum()) > 5
+    assert int(frame["previous_scored"].sum()) > 5
+    rows = reader.mentions(window.previous.start, window.end)
+    scored = rows[rows["sentiment_label"] != ""]
+    current = scored["published_at"] >= pd.Timestamp(window.start)
+    moved = scored["published_at"].where(current, scored["published_at"] + window.length)
+    expected = (
+        scored.assign(bucket_start=moved.dt.floor(window.bucket), current=current)
+        .groupby(["current", "bucket_start", "sentiment_label"])
+        .size()
+    )
+    for prefix, is_current in (("", True), ("previous_", False)):
+        for label in sentiment.LABELS:
+            want = expected.xs((is_current, label), level=("current", "sentiment_label"), drop_level=True)
+            got = frame.set_index("bucket_start")[f"{prefix}{label}"]
+            assert got[got > 0].astype(int).to_dict() == want.astype(int).to_dict(), (prefix, label)
+    per_source = sentiment.label_counts(reader, window.start, window.end, window.bucket_seconds)
+    assert int(per_source[list(sentiment.LABELS)].to_numpy().sum()) == int(frame["scored"].sum())
+    totals = sentiment.label_totals(reader, window.start, window.end)
+    assert totals.scored == int(current.sum())
     builder.close()
