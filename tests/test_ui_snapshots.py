@@ -73,7 +73,7 @@ def then(*keys: str) -> Any:
     return run_before
 
 
-@pytest.mark.parametrize("size", [NARROW, WIDE], ids=["80x24", "160x48"])
+@pytest.mark.parametrize("size", [NARROW, (120, 36), WIDE], ids=["80x24", "120x36", "160x48"])
 def test_main_screen(snap_compare: Any, store: Path, size: tuple[int, int]) -> None:
     assert snap_compare(frozen_app(store), terminal_size=size, run_before=loaded)
 

@@ -29,7 +29,7 @@ from dashboard.ui.widgets.needs_reply import NeedsReplyPanel
 from dashboard.ui.widgets.panel import Panel
 from dashboard.ui.widgets.posts import PostsPanel
 from dashboard.ui.widgets.rising import RisingPanel
-from dashboard.ui.widgets.sentiment import SentimentPanel, mood_view, summary_line
+from dashboard.ui.widgets.sentiment import MoodSummary, SentimentPanel, mood_view
 from dashboard.ui.widgets.sources import SourcesPanel
 from dashboard.ui.widgets.stream import StreamPanel
 from dashboard.ui.widgets.topics import TopicsPanel
@@ -218,7 +218,7 @@ class MainScreen(Screen[None]):
         kpis = data.kpis
         self.query_one(SentimentPanel).show(
             mood_view(getattr(data, "sentiment", None)),
-            summary_line(
+            MoodSummary(
                 getattr(kpis, "negative_share", None),
                 getattr(kpis, "negative_share_previous", None),
                 data.window.label,

@@ -62,6 +62,23 @@ class ShareSeries:
 
 
 @dataclass(frozen=True, slots=True)
+class MoodSummary:
+    """The header line's figures: the negative share now and before, the net sentiment (None: unknown)."""
+
+    negative: float | None = None
+    negative_before: float | None = None
+    window_label: str = "24 h"
+    net: float | None = None
+
+    def line(self, width: int) -> Content:
+        """The line at `width` cells: the net sentiment only where it fits on the same line."""
+        full = summary_line(self.negative, self.negative_before, self.window_label, self.net)
+        if self.net is None or full.cell_length <= width:
+            return full
+        return summary_line(self.negative, self.negative_before, self.window_label)
+
+
+@dataclass(frozen=True, slots=True)
 class MoodView:
     """What the chart draws, from `DashboardData.sentiment`."""
 
@@ -225,7 +242,7 @@ class SentimentPanel(MentionTablePanel):
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
-        self._summary = Content("")
+        self._summary = MoodSummary()
 
     def compose(self) -> ComposeResult:
         yield Static(Content.styled("loading…", "$text-muted"), id="mood-summary")
@@ -235,19 +252,28 @@ class SentimentPanel(MentionTablePanel):
     def show(
         self,
         view: MoodView,
-        summary: Content,
+        summary: MoodSummary,
         rows: tuple[dict[str, Any], ...],
         now: datetime | None,
     ) -> None:
         """New figures: the summary line, the chart and the most negative mentions."""
         self.view = view
+        self._summary = summary
         chart = self.query_one(MoodChart)
         chart.now = now
         chart.view = view
-        self.query_one("#mood-summary", Static).update(summary if view.has_scores else Content(""))
+        self._show_summary()
         self.set_class(not view.has_scores, "-unscored")
         self.now = now
         self.rows = rows
+
+    def _show_summary(self) -> None:
+        summary = self.query_one("#mood-summary", Static)
+        width = max(1, self.content_region.width - 2)  # the line's padding
+        summary.update(self._summary.line(width) if self.view.has_scores else Content(""))
+
+    def on_resize(self) -> None:
+        self._show_summary()
 
     def empty_message(self) -> str:
         if not self.view.has_scores:
