@@ -3,8 +3,9 @@
 Starts the demo server (plus one deliberately broken feed, so the sources panel shows a failure),
 lets the dashboard poll every source twice into a temporary store (the second poll sees engagement
 grow, so Rising has rows), then renders SVGs with Textual's own screenshot support: the live main
-screen at two sizes, the top rising mention's detail with its engagement line, the sources panel with
-the failing source's error, and the help screen.
+screen at two sizes, the top rising mention's detail with its engagement line, the Sentiment panel,
+the most reacted-to post with its reactions, the sources panel with the failing source's error, and
+the help screen.
 """
 
 from __future__ import annotations
@@ -133,6 +134,8 @@ async def render_all(output: Path, seed: int) -> list[Path]:
             return make_app(config, database=database, poll=False)
 
         await shoot(still(), (120, 36), "mention-detail.svg", output, keys=("4", "enter"))
+        await shoot(still(), (100, 30), "sentiment.svg", output, keys=("9",))
+        await shoot(still(), (120, 36), "post-detail.svg", output, keys=("0", "enter"))
         await shoot_failing_source(still(), output)
         await shoot(still(), (120, 36), "help.svg", output, keys=("question_mark",))
     return sorted(output.glob("*.svg"))

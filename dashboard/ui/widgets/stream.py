@@ -114,7 +114,7 @@ class StreamPanel(MentionTablePanel):
 
     def compose(self) -> ComposeResult:
         yield Input(
-            placeholder="filter: words, source:NAME, kind:post, sentiment:negative, lang:fr  (Esc clears)",
+            placeholder="words, source:NAME, kind:post, sentiment:negative, lang:fr  (Esc clears)",
             id="stream-filter",
         )
         yield Static("", id="stream-new")
