@@ -256,6 +256,9 @@ _BARE_URL = re.compile(r"(?<![A-Za-z0-9+.\-])https?://[^\s<>\"'`\[\]{}|\\^…]+"
 # Punctuation that ends a sentence rather than a URL ("see https://x.org/a.").
 _TRAILING = ".,;:!?*_~'\""
 _CUT_MARKS = ("…", "...")
+_PLAIN_ABSOLUTE = re.compile(
+    r"https?://[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::[0-9]{1,5})?(?:[/?#][!-~]*)?\Z", re.IGNORECASE
+)
 _NOT_IN_URL = re.compile(r"[\s\x00-\x1f\x7f]")
 
 
@@ -279,6 +282,8 @@ def web_link(value: Any, base: str = "") -> str:
             return ""
         if not url[:8].lower().startswith(("https://", "http://")):
             return ""
+    if _PLAIN_ABSOLUTE.match(url):
+        return url  # printable ASCII with a plain host: what urlsplit would find a host in, quickly
     if _NOT_IN_URL.search(url):
         return ""
     try:
