@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from dashboard.analytics import engagement as engagement_metrics
-from dashboard.analytics import health, replies, rising, sentiment, spikes, trending, voices, volume
+from dashboard.analytics import health, posts, replies, rising, sentiment, spikes, trending, voices, volume
 from dashboard.analytics import keywords as keyword_metrics
 from dashboard.analytics.status import Health, health_of, parse_status
 from dashboard.analytics.volume import Change, change
@@ -104,6 +104,7 @@ class DashboardData:
     sources: pd.DataFrame
     sentiment: pd.DataFrame  # analytics.sentiment.SENTIMENT_COLUMNS, per bucket against the previous window
     most_negative: pd.DataFrame  # analytics.sentiment.MOST_NEGATIVE_COLUMNS
+    posts: pd.DataFrame  # analytics.posts.POST_COLUMNS: the window's own posts by reactions
     # Seconds spent per panel, for the status line and bench/bench_panels.py.
     timings: Mapping[str, float] = field(default_factory=dict)
     # Peak bytes allocated per panel, only when tracemalloc is tracing (bench/bench_panels.py).
@@ -212,6 +213,8 @@ def compute_dashboard(
         now_tally, before_tally = sentiment.tallies(sentiment_frame)
     with clock.panel("most_negative"):
         negative_frame = sentiment.most_negative(reader, window)
+    with clock.panel("posts"):
+        posts_frame = posts.posts_frame(reader, window)
     with clock.panel("kpis"):
         kpis = replace(
             _kpis(
@@ -245,6 +248,7 @@ def compute_dashboard(
         sources=source_frame[list(SOURCE_PANEL_COLUMNS)].reset_index(drop=True),
         sentiment=sentiment_frame,
         most_negative=negative_frame,
+        posts=posts_frame,
         timings=dict(clock.timings),
         peak_memory=dict(clock.peaks),
     )
