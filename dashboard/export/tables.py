@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from dashboard.analytics import health, sentiment
+from dashboard.analytics import health, posts, sentiment
 from dashboard.analytics.dashboard import compute_dashboard, metrics_from, shown_sources
 from dashboard.analytics.keywords import distinct_keywords, keyword_pattern
 from dashboard.analytics.windows import Window
@@ -178,7 +178,50 @@ KPIS = TableSpec(
     ),
 )
 
-TABLES: dict[str, TableSpec] = {spec.name: spec for spec in (MENTIONS, METRICS, VOICES, SOURCES, KPIS)}
+POSTS = TableSpec(
+    "posts",
+    "one of the community's own posts (a source with own = true) published or reacted to in the window, "
+    "over every source whatever --source/--kind say; the Posts panel's rows and numbers",
+    (
+        Column("post_url", TEXT, "the post's canonical URL (every variant of its link is this one post)"),
+        Column("source", TEXT, "the own source it was first published on"),
+        Column("title", TEXT, "its title"),
+        Column("published_at", TIMESTAMP, "when it was published (the earliest of its copies)"),
+        Column("reactions", INTEGER, "mentions linking to it published in the window, on any network"),
+        Column("comments", INTEGER, "comments on the blog itself (its comment feed) in the window"),
+        Column("pingbacks", INTEGER, "pingbacks on the blog itself in the window"),
+        Column("reaction_engagement", INTEGER, "the reactions' summed engagement; empty if none reports any"),
+        Column("networks", TEXT, "source types of the reactions, most reactions first, joined with '; '"),
+        Column("first_reaction_at", TIMESTAMP, "the window's first reaction; empty when none"),
+        Column("last_reaction_at", TIMESTAMP, "the window's latest reaction; empty when none"),
+    ),
+)
+
+REACTIONS = TableSpec(
+    "reactions",
+    "one post of posts.csv and one mention reacting to it in the window (a mention linking two posts "
+    "is two rows; the blog's comments and pingbacks are rows too)",
+    (
+        Column("post_url", TEXT, "the post's canonical URL (posts.csv's post_url)"),
+        Column("source", TEXT, "name of the source that found the reaction"),
+        Column("source_type", TEXT, 'the source\'s type: "hackernews", "reddit", "feed", ...'),
+        Column("kind", TEXT, "post, comment, pingback or mention"),
+        Column("mention_url", TEXT, "link to the reaction"),
+        Column("author", TEXT, "its author; empty if unknown"),
+        Column("published_at", TIMESTAMP, "when it was published"),
+        Column("engagement", INTEGER, "likes + replies + shares over the known ones; empty if none known"),
+        Column(
+            "matched_by",
+            TEXT,
+            "where the link was found: url, embed, facet, card, content, domain; "
+            "comment / pingback for the blog's own",
+        ),
+    ),
+)
+
+TABLES: dict[str, TableSpec] = {
+    spec.name: spec for spec in (MENTIONS, METRICS, VOICES, SOURCES, KPIS, POSTS, REACTIONS)
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -407,6 +450,17 @@ def kpis_frame(kpis: dict[str, Any], window: Window, computed_at: datetime) -> p
     for column in KPIS.of_kind(TIMESTAMP):
         frame[column] = pd.to_datetime(frame[column], utc=True)
     return frame.reindex(columns=KPIS.names)
+
+
+def posts_rows(reader: StoreReader, selection: Selection) -> pd.DataFrame:
+    """posts.csv: the Posts panel's frame (analytics.posts.posts_frame) of the window, every source."""
+    return posts.posts_frame(reader, selection.window)[POSTS.names]
+
+
+def reactions_rows(reader: StoreReader, selection: Selection) -> pd.DataFrame:
+    """reactions.csv: analytics.posts.reactions_table of the window, every source."""
+    frame = posts.reactions_table(reader, selection.window)
+    return frame.rename(columns={"url": "mention_url"})[REACTIONS.names]
 
 
 def _empty_tally() -> pd.DataFrame:
