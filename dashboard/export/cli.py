@@ -1,6 +1,6 @@
 """The `export` and `feeds` commands.
 
-    community-dashboard export [--what all|mentions|metrics|voices|sources] [--since 7d|DATE]
+    community-dashboard export [--what all|mentions|metrics|voices|sources|posts|reactions] [--since 7d|DATE]
                                [--until DATE] [--source NAME ...] [--kind KIND ...] [--excel] [-o PATH]
     community-dashboard feeds import FILE.opml
     community-dashboard feeds export [-o FILE.opml]
@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from dashboard.store.reader import StoreReader
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
-WHAT = ("all", "mentions", "metrics", "voices", "sources")
+WHAT = ("all", "mentions", "metrics", "voices", "sources", "posts", "reactions")
 DEFAULT_SINCE = "7d"
 STDOUT = "-"
 _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -140,7 +140,14 @@ def add_export_commands(
 # -- shared helpers ------------------------------------------------------------------------------
 
 # `--what mention` like `--kind mention`: each table also answers to its singular.
-_WHAT_ALIASES = {"mention": "mentions", "voice": "voices", "source": "sources", "metric": "metrics"}
+_WHAT_ALIASES = {
+    "mention": "mentions",
+    "voice": "voices",
+    "source": "sources",
+    "metric": "metrics",
+    "post": "posts",
+    "reaction": "reactions",
+}
 
 
 def _what(text: str) -> str:
@@ -333,6 +340,10 @@ def _single_table(
         spec, frame = tables.METRICS, tables.metrics_rows(reader, selection)
     elif what == "voices":
         spec, frame = tables.VOICES, tables.voices_table(reader, selection)
+    elif what == "posts":
+        spec, frame = tables.POSTS, tables.posts_rows(reader, selection)
+    elif what == "reactions":
+        spec, frame = tables.REACTIONS, tables.reactions_rows(reader, selection)
     else:
         spec, frame = tables.SOURCES, tables.sources_table(reader, selection)
     return spec, encode_chunks([frame], spec), None

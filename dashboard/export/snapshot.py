@@ -1,7 +1,8 @@
 """A snapshot: every table of one window in one folder, with a manifest that says where it came from.
 
     snapshot-20260331T120000Z/
-        mentions.csv  metrics.csv  voices.csv  sources.csv  kpis.csv  manifest.json
+        mentions.csv  metrics.csv  voices.csv  sources.csv  kpis.csv  posts.csv  reactions.csv
+        manifest.json
 
 The folder is assembled under a hidden temporary name in the same parent and renamed into place
 only when every file is written and fsynced, so a crash never leaves a half snapshot under a name
@@ -42,6 +43,8 @@ from dashboard.export.tables import (
     KPIS,
     MENTIONS,
     METRICS,
+    POSTS,
+    REACTIONS,
     SOURCES,
     VOICES,
     Selection,
@@ -49,6 +52,8 @@ from dashboard.export.tables import (
     first_seen_of_voices,
     kpis_row,
     metrics_rows,
+    posts_rows,
+    reactions_rows,
     sources_table,
 )
 from dashboard.store.reader import StoreReader
@@ -199,6 +204,8 @@ def _write_tables(
         (VOICES, voices),
         (SOURCES, sources_table(reader, selection)),
         (KPIS, kpis_row(reader, selection, now=now)),
+        (POSTS, posts_rows(reader, selection)),
+        (REACTIONS, reactions_rows(reader, selection)),
     )
     for spec, frame in tables:
         written = write_blocks_to(
