@@ -40,7 +40,7 @@ def posts_frame() -> pd.DataFrame:
             "comments": pd.array([2, 0], dtype="Int64"),
             "pingbacks": pd.array([1, 0], dtype="Int64"),
             "reaction_engagement": pd.array([340, pd.NA], dtype="Int64"),
-            "networks": pd.array([3, 1], dtype="Int64"),
+            "networks": ["hackernews; reddit; mastodon", "reddit"],
             "reactions_by_network": ["hackernews 3; reddit 1; mastodon 1", "reddit 1"],
             "first_reaction_at": pd.to_datetime(
                 [NOW - timedelta(hours=4), NOW - timedelta(hours=2)], utc=True
@@ -203,3 +203,54 @@ async def test_at_80x24_every_tab_is_in_sight_and_every_key_shows_its_panel(tmp_
             for tab in tabs.query(Tab):  # all ten in sight, whichever is active: none scrolled away
                 assert tab.region.x >= 0
                 assert tab.region.right <= 80, tab.label.plain
+
+
+async def test_a_real_store_fills_the_panel_and_the_post_screen(tmp_path: Path) -> None:
+    """Through analytics.posts and ui.data.post_reactions: an own post shared on three networks (URL
+    variants), ranked by its reactions, and its screen listing them newest first."""
+    from dashboard.config import Config, Settings
+    from dashboard.ui.app import make_app
+    from tests.analytics_data import NOW as ECHO_NOW
+    from tests.analytics_data import at
+    from tests.test_posts_analytics import POST, EchoBuilder
+
+    store = EchoBuilder(tmp_path / "echo.db")
+    for name, kind in (
+        ("Blog", "feed"),
+        ("HN", "hackernews"),
+        ("Reddit", "reddit"),
+        ("Mastodon", "mastodon"),
+    ):
+        store.source(name, kind)
+    store.own("Blog")
+    store.item("Blog", at(-10), POST + "/", title="Echo [b]post[/b]")
+    hn = store.item(
+        "HN", at(-8), "https://news.ycombinator.com/item?id=1", (POST + "?utm_medium=x",), likes=10
+    )
+    store.item("Reddit", at(-7), "https://reddit.com/r/x/1", ("http://www." + POST[8:] + "/",), likes=3)
+    newest = store.item("Mastodon", at(-5), "https://m.example/@a/1", (POST + "/amp",), likes=1)
+    store.connection.commit()
+    store.close()
+    config = Config(
+        path=tmp_path / "feeds.toml", settings=Settings(database=tmp_path / "echo.db"), sources=()
+    )
+    app = make_app(config, database=tmp_path / "echo.db", clock=lambda: ECHO_NOW, poll=False)
+    opened = record_opened(app)
+    async with app.run_test(size=(80, 24)) as pilot:
+        panel = main_screen(app).query_one(PostsPanel)
+        await pilot.press("0")
+        await wait_for(pilot, lambda: panel.table.row_count == 1)
+        assert panel.table.cell_text(POST, "title") == "Echo [b]post[/b]"
+        assert panel.table.cell_text(POST, "reactions") == "3"
+        assert panel.table.cell_text(POST, "first") == "2 h"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, PostDetailScreen))
+        screen = app.screen
+        assert isinstance(screen, PostDetailScreen)
+        await wait_for(pilot, lambda: screen.table.row_count == 3)
+        assert screen.table.current_key == str(newest)  # newest first
+        assert screen.table.cell_text(str(hn), "engagement") == "10"
+        await pilot.press("o")
+        assert opened == ["https://m.example/@a/1"]
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, MainScreen))

@@ -6,7 +6,7 @@ thread workers never share a connection). Nothing here runs on the UI thread.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -120,13 +120,8 @@ def alert_log(database: Path, channels: Sequence[str], *, limit: int = 200) -> A
 
 def post_reactions(database: Path, post_url: str) -> pd.DataFrame:
     """Every reaction to one own post across networks, newest first (the post detail screen)."""
-    import importlib
+    from dashboard.analytics.posts import reactions_of
 
-    # analytics.posts (issue 12) is being written beside this: imported by name until it lands, so
-    # the type check of the UI does not depend on it.
-    reactions_of: Callable[[StoreReader, str], pd.DataFrame] = importlib.import_module(
-        "dashboard.analytics.posts"
-    ).reactions_of
     with StoreReader.open(database) as reader:
         return reactions_of(reader, post_url)
 
