@@ -32,7 +32,16 @@ from dashboard.export.tables import MENTIONS, METRICS, TABLES
 from tests.analytics_data import KEYWORDS, NOW, StoreBuilder, build_scenario
 
 DAY = Window.last("24h", NOW)
-FILES = ["kpis.csv", "manifest.json", "mentions.csv", "metrics.csv", "sources.csv", "voices.csv"]
+FILES = [
+    "kpis.csv",
+    "manifest.json",
+    "mentions.csv",
+    "metrics.csv",
+    "posts.csv",
+    "reactions.csv",
+    "sources.csv",
+    "voices.csv",
+]
 
 
 @pytest.fixture
