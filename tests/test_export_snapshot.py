@@ -76,7 +76,15 @@ def test_snapshot_folder_has_every_table_and_a_manifest(scenario: StoreBuilder, 
         "bucket": "hour",
     }
     assert manifest["config"] == {"path": str(config.path), "sha256": config.digest}
-    assert manifest["row_counts"] == {"mentions": 10, "metrics": 96, "voices": 8, "sources": 5, "kpis": 1}
+    assert manifest["row_counts"] == {
+        "mentions": 10,
+        "metrics": 96,
+        "voices": 8,
+        "sources": 5,
+        "kpis": 1,
+        "posts": 0,
+        "reactions": 0,
+    }
     assert manifest["filters"]["keywords"] == list(KEYWORDS)
     assert manifest["version"]
     for entry in manifest["files"]:
