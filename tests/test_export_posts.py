@@ -11,8 +11,10 @@ import pytest
 from dashboard.analytics.dashboard import compute_dashboard
 from dashboard.analytics.windows import Window
 from dashboard.cli import main
+from dashboard.export.csvfile import TableSpec
 from dashboard.export.snapshot import read_manifest
 from dashboard.export.tables import POSTS, REACTIONS
+from dashboard.store.reader import StoreReader
 from tests.analytics_data import NOW, at
 from tests.test_posts_analytics import OTHER, POST, EchoBuilder
 
@@ -45,14 +47,13 @@ def run(setup: tuple[Path, Path], *argv: str) -> int:
     return main(["export", "--config", str(config), "--db", str(database), *argv])
 
 
-def read(path: Path, spec: object) -> pd.DataFrame:
-    return pd.read_csv(path, **spec.read_csv_options())  # type: ignore[attr-defined]
+def read(path: Path, spec: TableSpec) -> pd.DataFrame:
+    frame: pd.DataFrame = pd.read_csv(path, **spec.read_csv_options())
+    return frame
 
 
 def panel(database: Path) -> pd.DataFrame:
     window = Window.between(at(-24), NOW)
-    from dashboard.store.reader import StoreReader
-
     with StoreReader.open(database) as reader:
         return compute_dashboard(reader, window, keywords=(), now=NOW).posts
 

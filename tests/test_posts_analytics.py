@@ -147,10 +147,10 @@ def test_unknown_engagement_is_not_zero(store: EchoBuilder) -> None:
     store.item("Mastodon", at(-3), "https://m.example/@d/4", (POST,))
     posts = posts_frame(store.reader(), WINDOW).set_index("post_url")
     assert posts.loc[POST, "reactions"] == 1
-    assert pd.isna(posts.loc[POST, "reaction_engagement"])
+    assert posts["reaction_engagement"].isna()[POST]
     assert posts.loc[OTHER, "reactions"] == 0
-    assert pd.isna(posts.loc[OTHER, "first_reaction_at"])
-    assert pd.isna(posts.loc[OTHER, "time_to_first_reaction"])
+    assert posts["first_reaction_at"].isna()[OTHER]
+    assert posts["time_to_first_reaction"].isna()[OTHER]
     assert posts.loc[OTHER, "networks"] == ""
 
 
