@@ -322,3 +322,24 @@ def test_the_languages_setting_decides_what_is_scored(tmp_path: Path) -> None:
     found = opinions(db)
     assert found["k0"][2] == "negative"
     assert found["k1"][:3] == ("fr", None, None)
+
+
+def test_poll_once_back_fills_an_old_store_and_prints_its_progress_on_stderr(
+    server: LocalServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    old_store(tmp_path / "mentions.db", 1000)
+    serve(server, "/voices.xml", [("fr", COMPLAINTS["fr"])])
+    config = write_config(tmp_path, server, ["/voices.xml"])
+
+    assert main(["poll", "--once", "--config", str(config)]) == 0
+
+    captured = capsys.readouterr()
+    lines = captured.err.splitlines()  # not a terminal: plain lines, nothing rewritten
+    assert lines[0].startswith("Language and sentiment: 0 of 1,00")
+    # The back-fill's run ends with its count (the polled row joins it, or gets a short run of its own).
+    assert lines[-1] in ("Language and sentiment: 1,000 done", "Language and sentiment: 1,001 done")
+    assert "\r" not in captured.err
+    assert " ok " in captured.out
+    found = opinions(tmp_path / "mentions.db")
+    assert {row[3] for row in found.values()} == {OPINION_VERSION}  # the old rows and the new one
+    assert found["fr"][2] == "negative"
