@@ -110,6 +110,21 @@ async def test_hacker_news_query_and_domain_both_search_and_merge_by_key(
     assert filters == [f"created_at_i>={newest}", f"created_at_i>={newest}"]
 
 
+async def test_a_changed_domain_searches_its_new_site_from_the_start(
+    server: LocalServer, fetcher: Fetcher
+) -> None:
+    server.route("/api/v1/search_by_date", algolia)
+    first = await poll(fetcher, config(server, "hackernews", domain=SITE), first_poll=True)
+    assert first.cursor["domain"]["for"] == SITE
+
+    server.seen.clear()
+    moved = await poll(fetcher, config(server, "hackernews", domain="docs." + SITE), cursor=first.cursor)
+    (seen,) = server.requests_to("/api/v1/search_by_date")
+    assert seen.param("numericFilters") == ""  # the old site's place is no place in the new one's results
+    assert keys(moved) == ["46200006"]
+    assert moved.cursor["domain"]["for"] == "docs." + SITE
+
+
 # --- Reddit ----------------------------------------------------------------------------------------
 
 
@@ -186,7 +201,7 @@ async def test_lemmy_domain_search_is_the_url_search(server: LocalServer, fetche
     assert keys(outcome) == ["90012", "90011", "90010"]
     newest = outcome.mentions[0].published
     assert newest is not None
-    assert outcome.cursor["domain"] == {"newest_id": 90012, "since": int(newest.timestamp())}
+    assert outcome.cursor["domain"] == {"for": SITE, "newest_id": 90012, "since": int(newest.timestamp())}
 
 
 # --- neither, and feeds.toml ---------------------------------------------------------------------------

@@ -34,11 +34,14 @@ from dashboard.contracts.http import Request
 from dashboard.contracts.source import KeySpec, PollContext, Source, register
 from dashboard.models import Link, Mention, MentionKind, PollOutcome, SourceConfig
 from dashboard.sources.common import (
+    DOMAIN_CURSOR,
     Exchange,
     SeenUpTo,
     as_count,
     as_mapping,
     declared_language,
+    domain_cursor,
+    domain_seen,
     from_iso,
     mentions_from,
     needs_credentials,
@@ -64,7 +67,6 @@ MAX_PAGES = 10  # a runaway guard; max_items is the real bound
 REFRESH_LIMIT = 100  # posts refreshed per poll, newest first
 REFRESH_BATCH = 25  # getPosts maximum
 TITLE_WIDTH = 120
-DOMAIN_CURSOR = "domain"  # the cursor entry of the domain search (the word search's is the top level)
 ANY_WORDS = "*"  # searchPosts requires q: a domain search asks for any words
 _POST_COLLECTION = "/app.bsky.feed.post/"
 _HANDLE = re.compile(r"[A-Za-z0-9][A-Za-z0-9.-]*")  # a domain name: safe inside the web link
@@ -285,12 +287,11 @@ class BlueskySource(Source):
                 found.extend(by_words)
                 cursor.update(seen.advance(by_words).to_cursor())
             if domain:
-                previous = {} if ctx.first_poll else ctx.cursor.get(DOMAIN_CURSOR)
-                seen = SeenUpTo.from_cursor(previous if isinstance(previous, Mapping) else {})
+                seen = SeenUpTo.from_cursor(domain_seen(ctx.cursor, domain, ctx.first_poll))
                 search = {"q": ANY_WORDS, "domain": domain}
                 by_link = await self._search(ctx, self.host(login), headers, seen, exchange, search, domain)
                 found.extend(by_link)
-                cursor[DOMAIN_CURSOR] = seen.advance(by_link).to_cursor()
+                cursor[DOMAIN_CURSOR] = domain_cursor(domain, seen.advance(by_link).to_cursor())
         except (NeedsCredentials, HTTPError) as error:
             if reused and error.http_status in (400, 401):  # ExpiredToken is a 400 in XRPC
                 raise StaleSession from error

@@ -511,6 +511,23 @@ def search_terms(source: Source) -> tuple[str, str]:
     return query, domain
 
 
+DOMAIN_CURSOR = "domain"  # the cursor entry of a domain search (the word search's is the top level)
+
+
+def domain_seen(cursor: Mapping[str, Any], domain: str, first_poll: bool) -> Mapping[str, Any]:
+    """What the domain search saved last time, or {} (read everything) on a first poll or when the
+    domain changed since (the saved place was in another site's results)."""
+    saved = cursor.get(DOMAIN_CURSOR)
+    if first_poll or not isinstance(saved, Mapping) or saved.get("for") != domain:
+        return {}
+    return saved
+
+
+def domain_cursor(domain: str, place: Mapping[str, Any]) -> dict[str, Any]:
+    """The domain search's cursor entry: its place in the results, and which domain it is for."""
+    return {"for": domain, **place}
+
+
 def links_to(url: str, domain: str) -> bool:
     """Whether `url` is on `domain` or one of its subdomains (`www.` or not)."""
     try:
@@ -700,6 +717,8 @@ __all__ = [
     "as_mapping",
     "clean_domain",
     "declared_language",
+    "domain_cursor",
+    "domain_seen",
     "from_epoch",
     "from_iso",
     "http_url",

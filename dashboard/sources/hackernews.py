@@ -22,9 +22,12 @@ from dashboard.contracts.http import Request
 from dashboard.contracts.source import KeySpec, PollContext, Source, register
 from dashboard.models import Mention, MentionKind, PollOutcome
 from dashboard.sources.common import (
+    DOMAIN_CURSOR,
     Exchange,
     SeenUpTo,
     as_count,
+    domain_cursor,
+    domain_seen,
     from_epoch,
     from_iso,
     links_in_html,
@@ -48,7 +51,6 @@ MAX_HITS_PER_PAGE = 1000  # Algolia's own cap
 MAX_PAGES = 10  # a runaway guard; max_items is the real bound
 REFRESH_LIMIT = 100  # keys refreshed per poll, newest first, in one call
 TITLE_WIDTH = 120
-DOMAIN_CURSOR = "domain"  # the cursor entry of the domain search (the word search's is the top level)
 
 
 def hit_to_mention(hit: Mapping[str, Any]) -> Mention | None:
@@ -145,12 +147,11 @@ class HackerNewsSource(Source):
             found.extend(by_words)
             cursor.update(seen.advance(by_words).to_cursor())
         if domain:
-            previous = {} if ctx.first_poll else ctx.cursor.get(DOMAIN_CURSOR)
-            seen = SeenUpTo.from_cursor(previous if isinstance(previous, Mapping) else {})
+            seen = SeenUpTo.from_cursor(domain_seen(ctx.cursor, domain, ctx.first_poll))
             params = {"query": domain, "restrictSearchableAttributes": "url", "tags": "story"}
             by_link = await self._search(ctx, seen, exchange, params, domain)
             found.extend(by_link)
-            cursor[DOMAIN_CURSOR] = seen.advance(by_link).to_cursor()
+            cursor[DOMAIN_CURSOR] = domain_cursor(domain, seen.advance(by_link).to_cursor())
         found = list(unique_by_key(found))
         refreshed = await self._refresh(ctx, {m.key for m in found}, exchange)
         return exchange.outcome(unique_by_key([*found, *refreshed]), cursor)

@@ -26,9 +26,12 @@ from dashboard.contracts.http import Request, Response
 from dashboard.contracts.source import KeySpec, PollContext, Source, register
 from dashboard.models import Mention, MentionKind, PollOutcome
 from dashboard.sources.common import (
+    DOMAIN_CURSOR,
     Exchange,
     as_count,
     as_mapping,
+    domain_cursor,
+    domain_seen,
     from_iso,
     http_url,
     links_in_text,
@@ -49,7 +52,6 @@ POST_PATH = "/api/v3/post"
 PAGE_SIZE = 50  # Lemmy's largest `limit`
 REFRESH_PER_POLL = 20
 SUMMARY_CHARS = 500
-DOMAIN_CURSOR = "domain"  # the cursor entry of the Url search (the word search's is the top level)
 
 
 # --- parsing: JSON -> mentions (pure) -------------------------------------------------------------------
@@ -193,13 +195,12 @@ class LemmySource(Source):
             read.extend(words_read)
             cursor.update(seen.advance(words_read).to_cursor())
         if domain:
-            previous = {} if ctx.first_poll else ctx.cursor.get(DOMAIN_CURSOR)
-            seen = SeenUpTo.from_cursor(previous if isinstance(previous, Mapping) else {})
+            seen = SeenUpTo.from_cursor(domain_seen(ctx.cursor, domain, ctx.first_poll))
             new, links_read = await self._search(ctx, seen, exchange, {"q": domain, "type_": "Url"}, domain)
             for key, mention in new.items():
                 found.setdefault(key, mention)
             read.extend(links_read)
-            cursor[DOMAIN_CURSOR] = seen.advance(links_read).to_cursor()
+            cursor[DOMAIN_CURSOR] = domain_cursor(domain, seen.advance(links_read).to_cursor())
         refreshed = {m.key: m for m in read if m.key in young and m.key not in found}
         for mention in await self._refresh(ctx, refresh_order(young, {m.key for m in read}), exchange):
             refreshed[mention.key] = mention

@@ -26,9 +26,12 @@ from dashboard.contracts.http import Request
 from dashboard.contracts.source import KeySpec, PollContext, Source, register
 from dashboard.models import Mention, MentionKind, PollOutcome
 from dashboard.sources.common import (
+    DOMAIN_CURSOR,
     Exchange,
     SeenUpTo,
     as_count,
+    domain_cursor,
+    domain_seen,
     from_epoch,
     links_in_text,
     mentions_from,
@@ -46,7 +49,6 @@ PAGE_LIMIT = 100  # Reddit's maximum listing size
 MAX_PAGES = 10  # a runaway guard; max_items is the real bound
 REFRESH_LIMIT = 100  # fullnames refreshed per poll (one info.json call), newest first
 FORBIDDEN_WAIT = timedelta(minutes=10)
-DOMAIN_CURSOR = "domain"  # the cursor entry of the domain listing (the word search's is the top level)
 _SUBREDDIT = re.compile(r"[A-Za-z0-9_]{2,21}")
 _FULLNAME = re.compile(r"t3_[0-9a-z]+")
 
@@ -184,12 +186,11 @@ class RedditSource(Source):
                 found.extend(by_words)
                 cursor.update(seen.advance(by_words).to_cursor())
             if domain:
-                previous = {} if ctx.first_poll else ctx.cursor.get(DOMAIN_CURSOR)
-                seen = SeenUpTo.from_cursor(previous if isinstance(previous, Mapping) else {})
+                seen = SeenUpTo.from_cursor(domain_seen(ctx.cursor, domain, ctx.first_poll))
                 listing: tuple[str, dict[str, str]] = (self.base_url + domain_path(domain), {})
                 by_link = await self._search(ctx, seen, exchange, listing, domain)
                 found.extend(by_link)
-                cursor[DOMAIN_CURSOR] = seen.advance(by_link).to_cursor()
+                cursor[DOMAIN_CURSOR] = domain_cursor(domain, seen.advance(by_link).to_cursor())
         except FetchError as error:
             raise throttled(error, ctx.now) from error
         found = list(unique_by_key(found))
