@@ -82,18 +82,19 @@ GROWING_MIN: Final = 2
 GROWING_PART: Final = 0.25  # the latest quarter of the window
 _NULL: Final = -(2**62)
 
-# The own posts: one index range per own source on mentions_source_published.
+# The own posts: one index range per own source (the unary `+` keeps SQLite off mentions_canonical_url,
+# which would scan every mention: 380 ms instead of 33 over 1M, bench/bench_posts.py).
 _OWN_POSTS_SQL = """
-    SELECT m.id, m.source_id, m.canonical_url, m.title, m.published_at
-    FROM sources s JOIN mentions m ON m.source_id = s.id
-    WHERE s.own = 1 AND m.kind = 'post' AND m.canonical_url IS NOT NULL {post_filter}"""
+    SELECT m.id, m.source_id, m.canonical_url, m.title, m.published_at FROM mentions m
+    WHERE m.source_id IN (SELECT id FROM sources WHERE own = 1) AND +m.kind = 'post'
+          AND +m.canonical_url IS NOT NULL {post_filter}"""
 
 # Every reacting mention and every blog comment of the posts, all time: one range per post URL on
 # mention_links_url and on mentions_canonical_url, a rowid lookup per row.
 _REACTIONS_SQL = f"""
-    WITH own(id) AS (SELECT id FROM sources WHERE own = 1),
-    posts(url) AS (SELECT DISTINCT m.canonical_url FROM mentions m
-                   WHERE m.source_id IN own AND m.kind = 'post' AND m.canonical_url IS NOT NULL {{post_filter}})
+    WITH own(id) AS MATERIALIZED (SELECT id FROM sources WHERE own = 1),
+    posts(url) AS MATERIALIZED (SELECT DISTINCT m.canonical_url FROM mentions m
+                   WHERE m.source_id IN own AND +m.kind = 'post' AND +m.canonical_url IS NOT NULL {{post_filter}})
     SELECT p.url, l.via, r.id, r.source_id, r.kind, r.published_at, IFNULL(r.canonical_url, ''),
            IFNULL(r.likes, {_NULL}), IFNULL(r.replies, {_NULL}), IFNULL(r.shares, {_NULL}) {{details}}
     FROM posts p JOIN mention_links l ON l.url = p.url JOIN mentions r ON r.id = l.mention_id
@@ -102,7 +103,7 @@ _REACTIONS_SQL = f"""
     SELECT p.url, r.kind, r.id, r.source_id, r.kind, r.published_at, r.canonical_url,
            IFNULL(r.likes, {_NULL}), IFNULL(r.replies, {_NULL}), IFNULL(r.shares, {_NULL}) {{details}}
     FROM posts p JOIN mentions r ON r.canonical_url = p.url
-    WHERE r.source_id IN own AND r.kind IN ('comment', 'pingback')"""
+    WHERE +r.source_id IN own AND +r.kind IN ('comment', 'pingback')"""
 _RAW = (
     "post_url",
     "matched_by",
