@@ -195,3 +195,14 @@ async def test_a_backfill_shows_a_bar_under_the_header_until_it_is_done(tmp_path
         await wait_for(pilot, lambda: not bar.display)
         progressed(0, 0, running=False, message="install the opinion extra")
         await wait_for(pilot, lambda: any("opinion extra" in str(n.message) for n in app._notifications))
+
+
+def test_a_language_from_the_network_is_shown_literally_and_cut() -> None:
+    from dashboard.ui.widgets.opinion import language_cell
+
+    assert language_cell({"language": "fr"}).plain == "fr"
+    assert language_cell({"language": ""}).plain == ""
+    hostile = language_cell({"language": "[@click=app.quit]\x1b]0;x\x07"})
+    assert hostile.plain.startswith("[@click")  # text, never markup
+    assert "\x1b" not in hostile.plain
+    assert hostile.cell_len <= 8
