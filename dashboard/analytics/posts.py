@@ -37,7 +37,9 @@ a rowid lookup per link (bench/bench_posts.py).
 
 from __future__ import annotations
 
-from typing import Final
+import json
+from collections.abc import Sequence
+from typing import Any, Final
 
 import numpy as np
 import pandas as pd
@@ -93,8 +95,7 @@ _OWN_POSTS_SQL = """
 # mention_links_url and on mentions_canonical_url, a rowid lookup per row.
 _REACTIONS_SQL = f"""
     WITH own(id) AS MATERIALIZED (SELECT id FROM sources WHERE own = 1),
-    posts(url) AS MATERIALIZED (SELECT DISTINCT m.canonical_url FROM mentions m
-                   WHERE m.source_id IN own AND +m.kind = 'post' AND +m.canonical_url IS NOT NULL {{post_filter}})
+    posts(url) AS MATERIALIZED ({{posts}})
     SELECT p.url, l.via, r.id, r.source_id, r.kind, r.published_at, IFNULL(r.canonical_url, ''),
            IFNULL(r.likes, {_NULL}), IFNULL(r.replies, {_NULL}), IFNULL(r.shares, {_NULL}) {{details}}
     FROM posts p JOIN mention_links l ON l.url = p.url JOIN mentions r ON r.id = l.mention_id
@@ -117,6 +118,11 @@ _RAW = (
     "shares",
 )
 _DETAILS = ", r.url, r.title, r.author"
+_POST_URLS_SQL = """SELECT DISTINCT m.canonical_url FROM mentions m
+    WHERE m.source_id IN own AND +m.kind = 'post' AND +m.canonical_url IS NOT NULL {post_filter}"""
+# The URLs own_posts already read, passed as one JSON array: the posts are not read twice (44 ms of
+# the panel's CPU over 1M mentions).
+_GIVEN_URLS_SQL = "SELECT DISTINCT value FROM json_each(?)"
 
 
 def own_posts(reader: StoreReader, post_url: str | None = None) -> pd.DataFrame:
@@ -132,12 +138,23 @@ def own_posts(reader: StoreReader, post_url: str | None = None) -> pd.DataFrame:
     return first
 
 
-def reaction_rows(reader: StoreReader, *, post_url: str | None = None, details: bool = False) -> pd.DataFrame:
-    """Every reaction, comment and pingback of the own posts (or of one), all time, one row per post and
-    reacting mention (duplicates seen by two sources folded): epoch published_at, Int64 engagement,
-    source names and types, matched_by."""
-    where, params = ("AND m.canonical_url = ?", [post_url]) if post_url is not None else ("", [])
-    sql = _REACTIONS_SQL.format(post_filter=where, details=_DETAILS if details else "")
+def reaction_rows(
+    reader: StoreReader,
+    *,
+    post_url: str | None = None,
+    post_urls: Sequence[str] | None = None,
+    details: bool = False,
+) -> pd.DataFrame:
+    """Every reaction, comment and pingback of the own posts (or of one; or of `post_urls`, own posts'
+    URLs already read), all time, one row per post and reacting mention (duplicates seen by two
+    sources folded): epoch published_at, Int64 engagement, source names and types, matched_by."""
+    params: list[Any]
+    if post_urls is not None:
+        posts, params = _GIVEN_URLS_SQL, [json.dumps(list(post_urls))]
+    else:
+        where, params = ("AND m.canonical_url = ?", [post_url]) if post_url is not None else ("", [])
+        posts = _POST_URLS_SQL.format(post_filter=where)
+    sql = _REACTIONS_SQL.format(posts=posts, details=_DETAILS if details else "")
     columns = [*_RAW, *(("url", "title", "author") if details else ())]
     raw = pd.DataFrame(reader.query(sql, params), columns=columns)
     sources = pd.DataFrame(reader.query("SELECT id, name, type FROM sources"), columns=["id", "name", "type"])
@@ -179,7 +196,7 @@ def _fold_duplicates(frame: pd.DataFrame, canonical: pd.Series) -> pd.DataFrame:
 def posts_frame(reader: StoreReader, window: Window) -> pd.DataFrame:
     """The window's own posts, ranked by reactions then reaction_engagement: `POST_COLUMNS`."""
     posts = own_posts(reader)
-    reactions = reaction_rows(reader)
+    reactions = reaction_rows(reader, post_urls=posts["post_url"].tolist())
     return posts_from(posts, reactions, window, reader.source_names())
 
 
@@ -281,7 +298,8 @@ def reactions_table(reader: StoreReader, window: Window) -> pd.DataFrame:
     """The reactions, comments and pingbacks published in the window of every post `posts_frame` lists,
     by post (the posts' order) then newest first: `REACTION_COLUMNS`."""
     posts = posts_frame(reader, window)
-    rows = _reaction_table(reaction_rows(reader, details=True), window)
+    urls = posts["post_url"].tolist()
+    rows = _reaction_table(reaction_rows(reader, post_urls=urls, details=True), window)
     order = pd.Series(np.arange(len(posts)), index=posts["post_url"].to_numpy())
     rows = rows[rows["post_url"].isin(order.index)]
     rank = rows["post_url"].map(order)
