@@ -186,11 +186,14 @@ def _fold_duplicates(frame: pd.DataFrame, canonical: pd.Series) -> pd.DataFrame:
     own URL, and never the blog's comments, which all share it) are one, the most engaged kept."""
     blog = frame["matched_by"].isin(BLOG_KINDS)
     usable = (canonical != "") & (canonical != frame["post_url"]) & ~blog
-    key = canonical.where(usable, "#" + frame["id"].astype("str"))
-    ordered = frame.assign(_key=key.to_numpy(), _eng=frame["engagement"].fillna(-(2**62)).to_numpy())
-    ordered = ordered.sort_values(["_eng", "id"], ascending=[False, True], kind="stable")
-    kept = ordered.drop_duplicates(["post_url", "_key"], keep="first")
-    return kept.drop(columns=["_key", "_eng"]).sort_index(kind="stable").reset_index(drop=True)
+    pairs = pd.DataFrame({"post": frame["post_url"], "key": canonical})[usable]
+    twins = pairs.index[pairs.duplicated(keep=False)]
+    if not len(twins):  # the usual case: nothing seen twice, nothing to sort
+        return frame.reset_index(drop=True)
+    group = frame.loc[twins].assign(_key=canonical[twins], _eng=frame.loc[twins, "engagement"].fillna(_NULL))
+    group = group.sort_values(["_eng", "id"], ascending=[False, True], kind="stable")
+    dropped = group.index[group.duplicated(["post_url", "_key"], keep="first")]
+    return frame.drop(index=dropped).reset_index(drop=True)
 
 
 def posts_frame(reader: StoreReader, window: Window) -> pd.DataFrame:
