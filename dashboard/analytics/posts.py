@@ -266,9 +266,17 @@ def _networks(echo: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
     counts = counts.sort_values(
         ["post_url", "n", "source_type"], ascending=[True, False, True], kind="stable"
     )
-    labelled = counts["source_type"] + " " + counts["n"].astype("str")
-    networks = counts.groupby("post_url", sort=False)["source_type"].agg("; ".join)
-    by_network = labelled.groupby(counts["post_url"], sort=False).agg("; ".join)
+    urls = counts["post_url"].to_numpy(dtype=object)
+    types = counts["source_type"].to_numpy(dtype=object)
+    labels = (counts["source_type"] + " " + counts["n"].astype("str")).to_numpy(dtype=object)
+    # Sorted by post: each post's rows are one run; joining the runs' slices (one str.join per post)
+    # costs a tenth of groupby(...).agg("; ".join), which builds a Series per group.
+    starts = np.flatnonzero(np.r_[True, urls[1:] != urls[:-1]])
+    index = pd.Index(urls[starts], name="post_url")
+    networks = pd.Series(["; ".join(part) for part in np.split(types, starts[1:])], index=index, dtype="str")
+    by_network = pd.Series(
+        ["; ".join(part) for part in np.split(labels, starts[1:])], index=index, dtype="str"
+    )
     return networks, by_network
 
 
