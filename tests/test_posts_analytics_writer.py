@@ -10,8 +10,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
-
 from dashboard.analytics.posts import posts_frame, reactions_of
 from dashboard.analytics.windows import Window
 from dashboard.models import (
@@ -35,10 +33,6 @@ COMMENTS = SourceConfig(
 )
 MASTODON = SourceConfig(name="Mastodon", type="mastodon", interval=300, options={"query": "echo"})
 REDDIT = SourceConfig(name="Reddit", type="reddit", interval=300, options={"query": "echo"})
-
-pytestmark = pytest.mark.xfail(
-    reason="the store's canonical_url, mention_links and sources.own are not written yet", strict=False
-)
 
 
 def save(store: Store, source: SourceConfig, at: datetime, *mentions: Mention) -> None:

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from dashboard.links import LINKS_VERSION, canonical_links, canonical_url
 from dashboard.models import (
     Mention,
     PollOutcome,
@@ -144,10 +145,10 @@ class Store:
                     digest = hashes[source.name]
                     db.execute(
                         """
-                        INSERT INTO sources (name, type, target, config_hash, active)
-                        VALUES (?, ?, ?, ?, 1)
+                        INSERT INTO sources (name, type, target, config_hash, active, own)
+                        VALUES (?, ?, ?, ?, 1, ?)
                         ON CONFLICT (name) DO UPDATE SET
-                            type = excluded.type, target = excluded.target, active = 1,
+                            type = excluded.type, target = excluded.target, active = 1, own = excluded.own,
                             status = CASE WHEN config_hash != excluded.config_hash AND status = 'gone'
                                           THEN 'new' ELSE status END,
                             next_poll_at = CASE WHEN config_hash != excluded.config_hash
@@ -158,7 +159,7 @@ class Store:
                                                 THEN NULL ELSE url_override END,
                             config_hash = excluded.config_hash
                         """,
-                        (source.name, source.type, source.target, digest),
+                        (source.name, source.type, source.target, digest, int(source.own)),
                     )
         except sqlite3.Error as error:
             raise StoreError(f"cannot write to {self.path}: {error}") from error
@@ -467,9 +468,17 @@ def _upsert_mentions(
     fresh = [mention for mention in batch if mention.key not in existing]
     db.executemany(
         """INSERT INTO mentions (source_id, key, kind, url, title, author, published_at, first_seen_at,
-                                 updated_at, summary, likes, replies, shares, views, declared_language)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                                 updated_at, summary, likes, replies, shares, views, declared_language,
+                                 canonical_url, links_version)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
         [(source_id, *_mention_values(m, now)) for m in fresh],
+    )
+    # Links are added, never dropped, for a mention seen again (a Mastodon card arrives after its
+    # post); a changed text replaces them (_update_existing).
+    db.executemany(
+        """INSERT OR IGNORE INTO mention_links (mention_id, url, via)
+           SELECT id, ?, ? FROM mentions WHERE source_id = ? AND key = ?""",
+        [(url, via, source_id, m.key) for m in batch for url, via in _links_of(m)],
     )
     db.executemany(
         """INSERT OR IGNORE INTO engagement_history (mention_id, at, likes, replies, shares, views)
@@ -481,7 +490,7 @@ def _upsert_mentions(
 
 
 # Binds a mention's values without storing anything: which mentions of a refused poll are at fault.
-_PROBE = "SELECT " + ", ".join("?" * 14)
+_PROBE = "SELECT " + ", ".join("?" * 16)
 
 
 def _mention_values(m: Mention, now: int) -> tuple[Any, ...]:
@@ -501,7 +510,17 @@ def _mention_values(m: Mention, now: int) -> tuple[Any, ...]:
         m.shares,
         m.views,
         m.language or None,
+        canonical_url(m.url),
+        LINKS_VERSION,
     )
+
+
+def _links_of(mention: Mention) -> list[tuple[str, str]]:
+    """The mention's outbound links, canonical and each once, without the mention's own page."""
+    if not mention.links:
+        return []
+    own = canonical_url(mention.url)
+    return [(url, via) for url, via in canonical_links(mention.links) if url != own]
 
 
 def _has_counts(mention: Mention) -> bool:
@@ -513,6 +532,7 @@ def _update_existing(db: sqlite3.Connection, pairs: list[tuple[Mention, tuple[An
     count_rows: list[tuple[Any, ...]] = []
     text_rows: list[tuple[Any, ...]] = []
     history_rows: list[tuple[Any, ...]] = []
+    link_rows: list[tuple[Any, ...]] = []
     for mention, row in pairs:
         mention_id, url, title, author, summary, *old_counts, changes = row
         # A source that stops reporting a count leaves the known value in place.
@@ -531,17 +551,31 @@ def _update_existing(db: sqlite3.Connection, pairs: list[tuple[Mention, tuple[An
             count_rows.append((*counts, now, mention_id))
             history_rows.append((mention_id, now, *counts))
         if text_changed and changes < MAX_CONTENT_CHANGES:
-            text_rows.append((mention.url, mention.title, mention.author, mention.summary, now, mention_id))
+            text_rows.append(
+                (
+                    mention.url,
+                    mention.title,
+                    mention.author,
+                    mention.summary,
+                    now,
+                    canonical_url(mention.url),
+                    mention_id,
+                )
+            )
+            link_rows.extend((mention_id, url, via) for url, via in _links_of(mention))
     db.executemany(
         "UPDATE mentions SET likes = ?, replies = ?, shares = ?, views = ?, updated_at = ? WHERE id = ?",
         count_rows,
     )
     db.executemany(
-        # New words, new opinion: the background pass analyses the row again.
-        """UPDATE mentions SET url = ?, title = ?, author = ?, summary = ?, updated_at = ?,
-                               content_changes = content_changes + 1, opinion_version = NULL WHERE id = ?""",
+        # New words, new opinion: the background pass analyses the row again; and new links.
+        f"""UPDATE mentions SET url = ?, title = ?, author = ?, summary = ?, updated_at = ?,
+                               content_changes = content_changes + 1, opinion_version = NULL,
+                               canonical_url = ?, links_version = {LINKS_VERSION} WHERE id = ?""",
         text_rows,
     )
+    db.executemany("DELETE FROM mention_links WHERE mention_id = ?", [(row[-1],) for row in text_rows])
+    db.executemany("INSERT OR IGNORE INTO mention_links (mention_id, url, via) VALUES (?, ?, ?)", link_rows)
     db.executemany(
         """INSERT OR REPLACE INTO engagement_history (mention_id, at, likes, replies, shares, views)
            VALUES (?, ?, ?, ?, ?, ?)""",
