@@ -59,7 +59,8 @@ class Cluster:
         self.socket = folder  # the socket lives beside the data, never in /var/run
         self.dsn = f"host={self.socket} port=5432 user={PG_USER} dbname=postgres"
 
-    def start(self) -> None:
+    def start(self, *, durable: bool = False) -> None:
+        """initdb and start; `durable` keeps fsync on (benchmarks), tests throw the data away."""
         for tool in ("initdb", "pg_ctl"):
             if not (PG_BIN / tool).is_file():
                 raise ClusterError(
@@ -82,10 +83,9 @@ class Cluster:
             ],
             "initdb",
         )
-        options = (
-            f"-c listen_addresses='' -c unix_socket_directories={self.socket} -c fsync=off "
-            "-c synchronous_commit=off -c full_page_writes=off"
-        )
+        options = f"-c listen_addresses='' -c unix_socket_directories={self.socket} -c synchronous_commit=off"
+        if not durable:
+            options += " -c fsync=off -c full_page_writes=off"
         _run(
             [
                 str(PG_BIN / "pg_ctl"),
@@ -110,13 +110,13 @@ class Cluster:
             )
 
 
-def start_cluster() -> tuple[Cluster, str]:
+def start_cluster(*, durable: bool = False) -> tuple[Cluster, str]:
     """A started cluster in a fresh temporary folder (the caller stops it and removes the folder)."""
     folder = Path(tempfile.mkdtemp(prefix="cd-pg-"))
     os.chmod(folder, 0o700)
     cluster = Cluster(folder)
     try:
-        cluster.start()
+        cluster.start(durable=durable)
     except BaseException:
         cluster.stop()
         shutil.rmtree(folder, ignore_errors=True)
