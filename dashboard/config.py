@@ -31,6 +31,8 @@ from dashboard.contracts.alerts import AlertConfig, AlertProblem, read_alerts
 from dashboard.contracts.source import Source
 from dashboard.durations import DURATION_EXAMPLES, DurationError, format_duration, parse_duration
 from dashboard.models import SourceConfig
+from dashboard.opinion import SCORED_LANGUAGES
+from dashboard.opinion.language import ISO_639_1
 from dashboard.text import display_safe
 
 __all__ = [
@@ -71,12 +73,26 @@ DEFAULT_MAX_CONCURRENCY = 8
 DEFAULT_MAX_ITEMS = 100
 DEFAULT_REFRESH_FOR = 7 * 86400.0
 DEFAULT_EXPORT_KEEP = 48
+# `[settings] languages`: the languages whose mentions get a sentiment (issue 13).
+DEFAULT_LANGUAGES: tuple[str, ...] = ("en", "fr")
 
-SETTINGS_KEYS = ("interval", "database", "timeout", "max_concurrency", "keywords", "max_items", "refresh_for")
+SETTINGS_KEYS = (
+    "interval",
+    "database",
+    "timeout",
+    "max_concurrency",
+    "keywords",
+    "max_items",
+    "refresh_for",
+    "languages",
+)
 EXPORT_KEYS = ("dir", "every", "keep")
 TOP_LEVEL_KEYS = ("settings", "export", "feeds", "alerts", "notify")
 # Keys every [[feeds]] entry may have, whatever its type.
-COMMON_FEED_KEYS = ("name", "interval", "tags", "max_items", "refresh_for")
+# `own = true`: the entry's items are the community's own posts (issue 12: the Posts panel).
+COMMON_FEED_KEYS = ("name", "interval", "tags", "max_items", "refresh_for", "own")
+# The source-specific key of a search for links to a site (issue 12); only some APIs have one.
+DOMAIN_KEY = "domain"
 URL_FEED_KEYS = ("url", "url_env")
 # Source-specific keys that name a hashtag: written without "#" (the README says so, and the API
 # path /timelines/tag/#x would find nothing). Refused rather than silently fixed, so the file says
@@ -109,6 +125,8 @@ class Settings:
     keywords: tuple[str, ...] = ()  # tracked terms, for share of voice
     max_items: int = DEFAULT_MAX_ITEMS  # how many mentions a source's first poll reads at most
     refresh_for: float = DEFAULT_REFRESH_FOR  # seconds a mention's engagement keeps being re-read
+    # ISO 639-1 codes of the languages scored for sentiment; mentions in others get none (issue 13).
+    languages: tuple[str, ...] = DEFAULT_LANGUAGES
 
     @property
     def database_path(self) -> Path:
@@ -657,6 +675,7 @@ class _ConfigReader:
             keywords=check.keywords(table, "keywords"),
             max_items=check.count(table, "max_items", DEFAULT_MAX_ITEMS, MAX_ITEMS),
             refresh_for=check.duration(table, "refresh_for", DEFAULT_REFRESH_FOR),
+            languages=check.languages(table, "languages"),
         )
 
     def _export(self, table: Mapping[str, Any]) -> ExportSettings:
@@ -760,6 +779,36 @@ class _TableChecker:
             seen.add(word.casefold())
         return words
 
+    def languages(self, table: Mapping[str, Any], key: str) -> tuple[str, ...]:
+        """ISO 639-1 codes, lower-case, each once; a code we have no sentiment lexicon for is kept
+        (its mentions get no sentiment, as the setting says) and said once as a warning."""
+        if key not in table:
+            return DEFAULT_LANGUAGES
+        example = 'expected a list of ISO 639-1 language codes like ["en", "fr"]'
+        value = table[key]
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            self.fail(key, f"{example}, got {_describe(value)}")
+        if not value:
+            self.fail(key, f"{example}, got an empty list (leave the key out for the default en, fr)")
+        seen: list[str] = []
+        for code in value:
+            problem = _language_problem(code)
+            if problem:
+                self.fail(key, f"{example}; {problem}")
+            if code in seen:
+                self.fail(key, f"{_quote(code)} is listed twice")
+            seen.append(code)
+        unscored = [code for code in seen if code not in SCORED_LANGUAGES]
+        if unscored:
+            line = self.reader.locate.key(self.table, key)
+            place = f"{self.reader.path}:{line}" if line else f"{self.reader.path}"
+            scored = ", ".join(sorted(SCORED_LANGUAGES))
+            self.reader.warnings.append(
+                f"{place}: {self.table}.{key}: no sentiment lexicon for {', '.join(unscored)} (only"
+                f" {scored} are scored): those mentions get a language and no sentiment"
+            )
+        return tuple(seen)
+
 
 class _EntryReader:
     """Validates one [[feeds]] entry into a SourceConfig."""
@@ -798,6 +847,8 @@ class _EntryReader:
         for key in entry:
             if key == "base_url" and "source" not in entry:
                 self.fail_key(key, "only source entries have a base_url; a feed's url is its whole address")
+            if key == DOMAIN_KEY and key not in allowed:
+                self.fail_key(key, self._no_domain_search(type_name))
             if key not in allowed:
                 self.reader.fail(
                     self.reader.locate.entry_key(self.index, key),
@@ -827,6 +878,9 @@ class _EntryReader:
             self.fail(
                 f'missing base_url ({type_name} has no default address; give the server, e.g. base_url = "https://...")'
             )
+        options = self._options(entry, type_name, specific)
+        if source_class is not None:
+            self._require_any(entry, type_name, getattr(source_class, "required_any", ()))
         kind = partial(EnvURLSourceConfig, url_env=url_env) if url_env else SourceConfig
         return kind(
             name=name,
@@ -837,9 +891,33 @@ class _EntryReader:
             tags=self._tags(entry),
             max_items=self._count(entry, "max_items", self.settings.max_items, MAX_ITEMS),
             refresh_for=self._duration(entry, "refresh_for", self.settings.refresh_for),
-            options=self._options(entry, type_name, specific),
+            options=options,
             line=self.reader.locate.entry(self.index) or 0,
+            own=self._bool(entry, "own"),
         )
+
+    def _no_domain_search(self, type_name: str) -> str:
+        """Why `domain` is refused here: this API has no search by link; the types that have one."""
+        having = sorted(
+            name for name, cls in self.reader.registry.items() if name != FEED_TYPE and DOMAIN_KEY in cls.keys
+        )
+        what = "an RSS/Atom feed (it has no search)" if type_name == FEED_TYPE else type_name
+        others = f"sources with a domain search: {', '.join(having)}" if having else "no source has one"
+        return f"`{DOMAIN_KEY}` is not supported by {what}; {others}"
+
+    def _require_any(self, entry: Mapping[str, Any], type_name: str, keys: Sequence[str]) -> None:
+        """A source that searches by words or by links (`required_any`: query, domain) needs one."""
+        if keys and not any(isinstance(entry.get(key), str) and entry[key].strip() for key in keys):
+            names = " or ".join(keys)
+            self.fail(f"missing {names} ({type_name} needs at least one of them to search for)")
+
+    def _bool(self, entry: Mapping[str, Any], key: str) -> bool:
+        if key not in entry:
+            return False
+        value = entry[key]
+        if not isinstance(value, bool):
+            self.fail_key(key, f"expected true or false, got {_describe(value)}")
+        return value
 
     def _source_class(self, entry: Mapping[str, Any]) -> type[Source] | None:
         if "source" not in entry:
@@ -1020,6 +1098,19 @@ def _strings_or_problem(value: Any) -> tuple[str, ...] | str:
     if any(not item.strip() for item in value):
         return "a list entry is an empty string"
     return tuple(value)
+
+
+def _language_problem(code: str) -> str | None:
+    """What is wrong with one `languages` entry as an ISO 639-1 code, or None."""
+    shown = _quote(code)
+    base = re.split(r"[-_]", code.strip(), maxsplit=1)[0]
+    if base != code and base.lower() in ISO_639_1:
+        return f"{shown} is a locale; write the language alone: {_quote(base.lower())}"
+    if code.lower() in ISO_639_1 and code != code.lower():
+        return f"{shown} must be lower-case: {_quote(code.lower())}"
+    if code not in ISO_639_1:
+        return f"{shown} is not a two-letter ISO 639-1 code (e.g. en, fr, de, es)"
+    return None
 
 
 def _url_problem(value: str) -> str | None:
