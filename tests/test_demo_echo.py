@@ -341,13 +341,6 @@ def _config_keys_ready() -> bool:
     return server_module.OWN_CONFIG_KEY
 
 
-# Until the writer fills mentions.canonical_url, mention_links and sources.own (issue 12 work of
-# another session, in flight while this was written), this fails; remove the mark then.
-WAITS_FOR_LINKS = pytest.mark.xfail(
-    reason="the store's canonical_url, mention_links and sources.own are not written yet", strict=False
-)
-
-
 async def test_the_real_sources_read_the_links_and_languages_the_demo_serves(tmp_path: Path) -> None:
     clock = Clock(LATER)
     with DemoServer(seed=7, clock=clock, start=START) as demo:
@@ -414,7 +407,6 @@ async def test_after_a_demo_poll_the_store_keeps_the_language_each_post_declares
     assert stored == served
 
 
-@WAITS_FOR_LINKS
 async def test_after_a_demo_poll_the_store_ties_every_variant_to_its_own_post(tmp_path: Path) -> None:
     clock = Clock(LATER)
     database = tmp_path / "demo.db"

@@ -60,12 +60,11 @@ MASTODON_TAG = "lumen"
 # set, so a user's real tokens are never sent, not even to the local demo server.
 NO_TOKEN = "COMMUNITY_DASHBOARD_DEMO_NO_"
 # The echo and opinion keys of the demo's feeds.toml: `own = true` on its blog, `domain` on the social
-# sources whose APIs search links to a domain, `[settings] languages`. Each is written only once the
-# config loader knows it (issues 12 and 13 land them in config.py and the sources); until then the
-# demo still serves the links, and the sources find them through their query searches.
+# sources whose APIs search links to a domain, `[settings] languages`. A switch each, so a config loader
+# that does not know one yet (they landed one by one, issues 12 and 13) can be met by turning it off.
 DOMAIN_CONFIG_KEY = True
-OWN_CONFIG_KEY = False
-OPINION_CONFIG_KEYS = False
+OWN_CONFIG_KEY = True
+OPINION_CONFIG_KEYS = True
 DOMAIN_SOURCES = ("hackernews", "reddit", "bluesky", "lemmy")  # the APIs with a search for links to a site
 LANGUAGES = ("en", "fr")
 STACK_QUOTA = 10_000  # the keyed quota: a demo left running all day must not run dry
