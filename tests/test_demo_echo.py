@@ -412,7 +412,10 @@ async def test_after_a_demo_poll_the_store_ties_every_variant_to_its_own_post(tm
     database = tmp_path / "demo.db"
     with DemoServer(seed=7, clock=clock, start=START) as demo:
         feeds = tmp_path / "feeds.toml"
-        feeds.write_text(only_feeds(demo.feeds_toml(database), {"Lumen blog", *SOCIAL}), encoding="utf-8")
+        feeds.write_text(
+            only_feeds(demo.feeds_toml(database), {"Lumen blog", "Lumen blog comments", *SOCIAL}),
+            encoding="utf-8",
+        )
         config = load_config(feeds, registry=source_types())
         async with running_poller(config, database, clock=clock) as poller:
             await poller.poll_once()
@@ -448,8 +451,8 @@ async def test_after_a_demo_poll_the_store_ties_every_variant_to_its_own_post(tm
         own_flags = dict(db.execute("SELECT name, own FROM sources").fetchall())
     assert len(own) == 10
     if _config_keys_ready():
-        assert own_flags["Lumen blog"] == 1
-        assert sum(own_flags.values()) == 1
+        assert own_flags["Lumen blog"] == own_flags["Lumen blog comments"] == 1
+        assert sum(own_flags.values()) == 2
     by_post = {post.ident: own[post_url(post.ident, post.title)] for post in posts}
     assert all(by_post.values())
     takeoff = world.takeoff_post().ident
@@ -467,4 +470,6 @@ async def test_after_a_demo_poll_the_store_ties_every_variant_to_its_own_post(tm
     top = panel.iloc[0]
     assert top["post_url"] == by_post[takeoff]
     assert top["reactions"] == reactions[by_post[takeoff]]
+    comments = [m for m in world.mentions("comments", LATER)[-30:] if m.parent == takeoff]
+    assert top["comments"] + top["pingbacks"] == len(comments) > 0  # post#comment-N, on its post
     assert set(str(top["networks"]).split("; ")) >= {"hackernews", "reddit", "mastodon", "bluesky", "lemmy"}

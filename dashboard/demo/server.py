@@ -132,7 +132,8 @@ class DemoServer:
         base = self.base_url
         return (
             DemoFeed("Lumen blog", "30s", ("blog",), url=base + BLOG_FEED, own=OWN_CONFIG_KEY),
-            DemoFeed("Lumen blog comments", "20s", ("blog",), url=base + COMMENTS_FEED),
+            # Own too: its comments and pingbacks (post#comment-N) count on the post they are under.
+            DemoFeed("Lumen blog comments", "20s", ("blog",), url=base + COMMENTS_FEED, own=OWN_CONFIG_KEY),
             DemoFeed("Lumen releases", "45s", ("releases",), url=base + RELEASES_FEED),
             DemoFeed(
                 "Lumen on YouTube",
