@@ -306,3 +306,28 @@ def test_rows_of_an_older_links_version_are_redone_from_their_stored_links(store
     assert rows(store.path, "SELECT canonical_url, links_version FROM mentions") == [
         ("https://m.example/@a/1", LINKS_VERSION)
     ]
+
+
+def test_a_mention_seen_again_gains_links_and_loses_none_until_its_text_changes(store: Store) -> None:
+    toot = "https://m.example/@a/2"
+    save(store, TOOTS, mention("t2", toot, Link("https://elsewhere.example/x", "content"), summary="s"))
+    # The card arrives a poll later; the next poll misses a field: nothing is dropped.
+    save(
+        store,
+        TOOTS,
+        mention("t2", toot, Link("https://elsewhere.example/x", "content"), Link(POST, "card"), summary="s"),
+        at=5,
+    )
+    save(store, TOOTS, mention("t2", toot, summary="s"), at=10)
+    assert links_of(store.path, "t2") == {("https://elsewhere.example/x", "content"), (POST, "card")}
+
+
+def test_a_row_from_before_the_links_is_linked_by_the_poll_that_sees_it_again(store: Store) -> None:
+    toot = "https://m.example/@a/3"
+    save(store, TOOTS, mention("t3", toot, summary="s"))
+    connection = connect(store.path)
+    connection.execute("UPDATE mentions SET links_version = NULL, canonical_url = NULL")
+    connection.close()
+    save(store, TOOTS, mention("t3", toot, Link(POST, "card"), summary="s"), at=5)
+    assert rows(store.path, "SELECT canonical_url, links_version FROM mentions") == [(toot, LINKS_VERSION)]
+    assert links_of(store.path, "t3") == {(POST, "card")}

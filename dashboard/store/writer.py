@@ -7,6 +7,7 @@ whole poll or none of it.
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
 import threading
@@ -17,7 +18,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from dashboard.links import LINKS_VERSION, canonical_links, canonical_url
+from dashboard.links import LINKS_VERSION, canonical_url
 from dashboard.models import (
     Mention,
     PollOutcome,
@@ -451,7 +452,11 @@ def _existing(db: sqlite3.Connection, source_id: int, keys: Sequence[str]) -> di
         chunk = keys[start : start + _CHUNK]
         marks = ",".join("?" * len(chunk))
         for row in db.execute(
-            f"""SELECT key, id, url, title, author, summary, likes, replies, shares, views, content_changes
+            # The stored links as one string of canonical URLs separated by spaces (a canonical URL has
+            # none: dashboard.links escapes them), one range of mention_links' primary key per row.
+            f"""SELECT key, id, url, title, author, summary, likes, replies, shares, views, content_changes,
+                       links_version,
+                       (SELECT group_concat(l.url, ' ') FROM mention_links l WHERE l.mention_id = mentions.id)
                 FROM mentions WHERE source_id = ? AND key IN ({marks})""",
             (source_id, *chunk),
         ):
@@ -473,13 +478,10 @@ def _upsert_mentions(
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
         [(source_id, *_mention_values(m, now)) for m in fresh],
     )
-    # Links are added, never dropped, for a mention seen again (a Mastodon card arrives after its
-    # post); a changed text replaces them (_update_existing).
-    db.executemany(
-        """INSERT OR IGNORE INTO mention_links (mention_id, url, via)
-           SELECT id, ?, ? FROM mentions WHERE source_id = ? AND key = ?""",
-        [(url, via, source_id, m.key) for m in batch for url, via in _links_of(m)],
-    )
+    linked = [(m.key, links) for m in fresh if (links := _links_of(m))]
+    if linked:
+        ids = _ids(db, source_id, [key for key, _ in linked])
+        db.executemany(_INSERT_LINK, [(ids[key], url, via) for key, links in linked for url, via in links])
     db.executemany(
         """INSERT OR IGNORE INTO engagement_history (mention_id, at, likes, replies, shares, views)
            SELECT id, ?, likes, replies, shares, views FROM mentions WHERE source_id = ? AND key = ?""",
@@ -487,6 +489,27 @@ def _upsert_mentions(
     )
     updated = _update_existing(db, [(m, existing[m.key]) for m in batch if m.key in existing], now)
     return len(fresh), updated
+
+
+def _ids(db: sqlite3.Connection, source_id: int, keys: Sequence[str]) -> dict[str, int]:
+    """The ids of the source's mentions `keys` (one query per _CHUNK keys)."""
+    found: dict[str, int] = {}
+    for start in range(0, len(keys), _CHUNK):
+        chunk = keys[start : start + _CHUNK]
+        marks = ",".join("?" * len(chunk))
+        found.update(
+            db.execute(
+                f"SELECT key, id FROM mentions WHERE source_id = ? AND key IN ({marks})", (source_id, *chunk)
+            ).fetchall()
+        )
+    return found
+
+
+_INSERT_LINK = "INSERT OR IGNORE INTO mention_links (mention_id, url, via) VALUES (?, ?, ?)"
+
+# canonical_url remembered across polls: a feed entry's url is usually its first link too, and a
+# source that answers 200 re-reads the same entries every poll (bench/bench_echo_store.py).
+_canonical = functools.lru_cache(maxsize=16384)(canonical_url)
 
 
 # Binds a mention's values without storing anything: which mentions of a refused poll are at fault.
@@ -510,7 +533,7 @@ def _mention_values(m: Mention, now: int) -> tuple[Any, ...]:
         m.shares,
         m.views,
         m.language or None,
-        canonical_url(m.url),
+        _canonical(m.url),
         LINKS_VERSION,
     )
 
@@ -519,8 +542,14 @@ def _links_of(mention: Mention) -> list[tuple[str, str]]:
     """The mention's outbound links, canonical and each once, without the mention's own page."""
     if not mention.links:
         return []
-    own = canonical_url(mention.url)
-    return [(url, via) for url, via in canonical_links(mention.links) if url != own]
+    own = _canonical(mention.url)
+    found: dict[str, str] = {}
+    for link in mention.links:
+        url = _canonical(link.url)
+        if url is not None and url != own and url not in found:
+            via = link.via
+            found[url] = via if type(via) is str and via.isascii() else valid_text(via)
+    return list(found.items())
 
 
 def _has_counts(mention: Mention) -> bool:
@@ -528,13 +557,17 @@ def _has_counts(mention: Mention) -> bool:
 
 
 def _update_existing(db: sqlite3.Connection, pairs: list[tuple[Mention, tuple[Any, ...]]], now: int) -> int:
-    """Engagement and text updated in place; a history row only where counts changed."""
+    """Engagement and text updated in place; a history row only where counts changed. Links: a changed
+    text (or links of an older LINKS_VERSION) replaces them; otherwise the links not stored yet are
+    added, none dropped (a Mastodon card arrives after its post; a field missing once is not a
+    deletion)."""
     count_rows: list[tuple[Any, ...]] = []
     text_rows: list[tuple[Any, ...]] = []
     history_rows: list[tuple[Any, ...]] = []
     link_rows: list[tuple[Any, ...]] = []
+    relinked: list[tuple[Any, ...]] = []  # rows of an older links_version: (canonical_url, id)
     for mention, row in pairs:
-        mention_id, url, title, author, summary, *old_counts, changes = row
+        mention_id, url, title, author, summary, *old_counts, changes, version, stored = row
         # A source that stops reporting a count leaves the known value in place.
         counts = [
             new if new is not None else old
@@ -558,11 +591,17 @@ def _update_existing(db: sqlite3.Connection, pairs: list[tuple[Mention, tuple[An
                     mention.author,
                     mention.summary,
                     now,
-                    canonical_url(mention.url),
+                    _canonical(mention.url),
                     mention_id,
                 )
             )
-            link_rows.extend((mention_id, url, via) for url, via in _links_of(mention))
+            link_rows.extend((mention_id, link, via) for link, via in _links_of(mention))
+        elif not text_changed and version != LINKS_VERSION:
+            relinked.append((_canonical(url), mention_id))
+            link_rows.extend((mention_id, link, via) for link, via in _links_of(mention))
+        elif not text_changed and mention.links:
+            known = set(stored.split(" ")) if stored else set()
+            link_rows.extend((mention_id, link, via) for link, via in _links_of(mention) if link not in known)
     db.executemany(
         "UPDATE mentions SET likes = ?, replies = ?, shares = ?, views = ?, updated_at = ? WHERE id = ?",
         count_rows,
@@ -574,8 +613,13 @@ def _update_existing(db: sqlite3.Connection, pairs: list[tuple[Mention, tuple[An
                                canonical_url = ?, links_version = {LINKS_VERSION} WHERE id = ?""",
         text_rows,
     )
-    db.executemany("DELETE FROM mention_links WHERE mention_id = ?", [(row[-1],) for row in text_rows])
-    db.executemany("INSERT OR IGNORE INTO mention_links (mention_id, url, via) VALUES (?, ?, ?)", link_rows)
+    db.executemany(
+        f"UPDATE mentions SET canonical_url = ?, links_version = {LINKS_VERSION} WHERE id = ?", relinked
+    )
+    db.executemany(
+        "DELETE FROM mention_links WHERE mention_id = ?", [(row[-1],) for row in (*text_rows, *relinked)]
+    )
+    db.executemany(_INSERT_LINK, link_rows)
     db.executemany(
         """INSERT OR REPLACE INTO engagement_history (mention_id, at, likes, replies, shares, views)
            VALUES (?, ?, ?, ?, ?, ?)""",
