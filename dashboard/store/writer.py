@@ -542,9 +542,14 @@ def _links_of(mention: Mention) -> list[tuple[str, str]]:
     """The mention's outbound links, canonical and each once, without the mention's own page."""
     if not mention.links:
         return []
-    own = _canonical(mention.url)
+    page = mention.url
+    own = _canonical(page)
+    same_page = page + "#" if page and "#" not in page else None
     found: dict[str, str] = {}
     for link in mention.links:
+        # The entry's own page (its url, or `url#more` of a "continue reading" anchor) without a call.
+        if link.url == page or (same_page is not None and link.url.startswith(same_page)):
+            continue
         url = _canonical(link.url)
         if url is not None and url != own and url not in found:
             via = link.via
