@@ -214,8 +214,8 @@ def test_hostile_titles_authors_and_errors_never_reach_the_terminal_raw(tmp_path
     terminal = Terminal(
         [sys.executable, "-m", "dashboard", "--db", str(db), "--config", str(config), "--readonly"]
     )
-    # The error is drawn inert in the Sources panel's narrow "Last error" column (cut there at 200x50).
-    expected = [*HOSTILE_TITLES.values(), "authA]52;c;aGk=authB", "eA]0;pwned["]
+    # The error is drawn inert in the Sources panel's narrow "Last error" column (cut there at 200x50: "eA]0;pwne…").
+    expected = [*HOSTILE_TITLES.values(), "authA]52;c;aGk=authB", "eA]0;pwne"]
 
     def not_drawn() -> list[str]:
         screen = "\n".join(screen_text(bytes(terminal.output)))

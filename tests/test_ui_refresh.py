@@ -38,11 +38,12 @@ def store_poll(db: Path, key: str, at: datetime) -> PollRecord:
 
 
 async def settle(pilot: Pilot[None], app: DashboardApp) -> None:
-    """Wait until no compute runs or waits: how long one takes depends on the machine's load, so a
-    fixed pause would count a slow first compute as a second one."""
+    """Wait until no compute runs, waits or is scheduled (the debounce timer): how long one takes
+    depends on the machine's load, so a fixed pause would count a slow first compute as a second one,
+    or end before a debounced one started."""
     for _ in range(600):
         await pilot.pause(0.05)
-        if not app._computing and not app._compute_again:
+        if not app._computing and not app._compute_again and app._refresh_timer is None:
             return
     raise AssertionError("the dashboard never finished computing")
 
