@@ -334,10 +334,12 @@ def test_poll_once_back_fills_an_old_store_and_prints_its_progress_on_stderr(
     assert main(["poll", "--once", "--config", str(config)]) == 0
 
     captured = capsys.readouterr()
-    lines = captured.err.splitlines()  # not a terminal: plain lines, nothing rewritten
+    # Not a terminal: plain lines, nothing rewritten. The links back-fill runs too (its own lines).
+    lines = [line for line in captured.err.splitlines() if line.startswith("Language and sentiment")]
     assert lines[0].startswith("Language and sentiment: 0 of 1,00")
     # The back-fill's run ends with its count (the polled row joins it, or gets a short run of its own).
     assert lines[-1] in ("Language and sentiment: 1,000 done", "Language and sentiment: 1,001 done")
+    assert "Links to posts: 1,000 done" in captured.err
     assert "\r" not in captured.err
     assert " ok " in captured.out
     found = opinions(tmp_path / "mentions.db")

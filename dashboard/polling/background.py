@@ -42,6 +42,7 @@ from typing import Any, Protocol, TypeVar
 
 from dashboard.config import Config
 from dashboard.store.db import connect
+from dashboard.store.links import LinkBackfill
 from dashboard.store.opinion import AnalysisResult, OpinionPass, analyse_batch, languages_of
 
 log = logging.getLogger(__name__)
@@ -373,13 +374,14 @@ def running_passes(
     """The store's background passes over `database`, started (the back-fill runs at once), each
     with its own connection; analysis in a LowPriorityWorker. Stopped and closed on exit."""
     worker = LowPriorityWorker()
-    connections = [connect(database)]
+    connections = [connect(database), connect(database)]
 
     def analyse(*args: Any) -> AnalysisResult:
         return worker.call(analyse_batch, *args)
 
     passes: list[BackgroundPass] = [
-        OpinionPass(connections[0], languages_of(config.settings), run=analyse),
+        LinkBackfill(connections[0]),  # cheap (no model to load): the Posts panel fills first
+        OpinionPass(connections[1], languages_of(config.settings), run=analyse),
     ]
     runner = BackgroundRunner(passes, on_progress=() if on_progress is None else (on_progress,))
     try:
