@@ -97,6 +97,33 @@ def identify(connection: sqlite3.Connection, path: Path) -> bool:
     return False
 
 
+# Rows re-queued per transaction when a background pass's rules change (its version column bumped).
+REQUEUE_SPAN = 20_000
+
+
+def requeue_older(connection: sqlite3.Connection, version_column: str, version: int) -> None:
+    """Mentions analysed under a version older than `version` back to pending (NULL), a range of ids
+    per short transaction, so a poll's save never waits behind one long rewrite. `version_column` is
+    one of our column names (links_version, opinion_version), never user input."""
+    low, high = connection.execute(
+        f"SELECT min(id), max(id) FROM mentions WHERE {version_column} < ?", (version,)
+    ).fetchone()
+    if low is None:
+        return
+    for start in range(low, high + 1, REQUEUE_SPAN):
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            connection.execute(
+                f"UPDATE mentions SET {version_column} = NULL WHERE id >= ? AND id < ? AND {version_column} < ?",
+                (start, start + REQUEUE_SPAN, version),
+            )
+            connection.execute("COMMIT")
+        except BaseException:
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
+            raise
+
+
 def checkpoint(connection: sqlite3.Connection) -> None:
     """Fold the WAL back into the database; a long-lived reader otherwise lets it grow."""
     connection.execute("PRAGMA wal_checkpoint(PASSIVE)")

@@ -34,10 +34,10 @@ import sqlite3
 from collections.abc import Iterable
 
 from dashboard.links import LINKS_VERSION, canonical_url, urls_in_text
+from dashboard.store.db import requeue_older
 
 BATCH = 5000
 # Rows re-queued per transaction when LINKS_VERSION was bumped (a range of ids: no long write lock).
-REQUEUE_SPAN = 20_000
 _CHUNK = 500
 
 
@@ -143,24 +143,7 @@ class LinkBackfill:
         return found
 
     def _requeue_older(self) -> None:
-        """Once per pass: rows of an older LINKS_VERSION back to NULL, a range of ids at a time."""
-        if self._requeued:
-            return
-        self._requeued = True
-        low, high = self._db.execute(
-            "SELECT min(id), max(id) FROM mentions WHERE links_version < ?", (LINKS_VERSION,)
-        ).fetchone()
-        if low is None:
-            return
-        for start in range(low, high + 1, REQUEUE_SPAN):
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                self._db.execute(
-                    "UPDATE mentions SET links_version = NULL WHERE id >= ? AND id < ? AND links_version < ?",
-                    (start, start + REQUEUE_SPAN, LINKS_VERSION),
-                )
-                self._db.execute("COMMIT")
-            except BaseException:
-                if self._db.in_transaction:
-                    self._db.execute("ROLLBACK")
-                raise
+        """Once per pass: rows of an older LINKS_VERSION back to pending."""
+        if not self._requeued:
+            self._requeued = True
+            requeue_older(self._db, "links_version", LINKS_VERSION)

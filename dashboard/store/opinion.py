@@ -26,13 +26,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from dashboard.opinion import INSTALL_HINT, OPINION_VERSION, Opinion, OpinionUnavailable, opinions_of
+from dashboard.store.db import requeue_older
 
 log = logging.getLogger(__name__)
 
 DEFAULT_LANGUAGES: tuple[str, ...] = ("en", "fr")
 BATCH = 2000
 # Rows re-queued per transaction when OPINION_VERSION was bumped (a range of ids: no full scan held).
-REQUEUE_SPAN = 20_000
 
 # opinions_of's signature: titles, summaries, declared languages, languages scored.
 Analyse = Callable[[Sequence[str], Sequence[str], Sequence[str | None], Sequence[str]], list[Opinion]]
@@ -142,25 +142,7 @@ class OpinionPass:
         return written
 
     def _requeue_older(self) -> None:
-        """Once per pass: rows of an older OPINION_VERSION back to NULL, a range of ids at a time."""
-        if self._requeued:
-            return
-        self._requeued = True
-        low, high = self._db.execute(
-            "SELECT min(id), max(id) FROM mentions WHERE opinion_version < ?", (OPINION_VERSION,)
-        ).fetchone()
-        if low is None:
-            return
-        for start in range(low, high + 1, REQUEUE_SPAN):
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                self._db.execute(
-                    """UPDATE mentions SET opinion_version = NULL
-                       WHERE id >= ? AND id < ? AND opinion_version < ?""",
-                    (start, start + REQUEUE_SPAN, OPINION_VERSION),
-                )
-                self._db.execute("COMMIT")
-            except BaseException:
-                if self._db.in_transaction:
-                    self._db.execute("ROLLBACK")
-                raise
+        """Once per pass: rows of an older OPINION_VERSION back to pending."""
+        if not self._requeued:
+            self._requeued = True
+            requeue_older(self._db, "opinion_version", OPINION_VERSION)
