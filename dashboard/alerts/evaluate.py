@@ -194,12 +194,10 @@ def threshold_firings(rule: AlertRule, reader: StoreReader, log: AlertLog, now: 
     if rule.metric == "negative_share":
         return _negative_share_firings(rule, reader, log, now)
     value = _metric(rule, reader, now)
-    past = value > rule.above if rule.above is not None else value < (rule.below or 0.0)
-    was_past = log.state(rule.name, "past") == "1"
-    log.set_state(rule.name, "past", "1" if past else "0")
-    if not past or was_past:
+    crossing = _crossed(rule, log, value)
+    if crossing is None:
         return []
-    side, line = ("above", rule.above) if rule.above is not None else ("below", rule.below)
+    side, line = crossing
     label = rule.metric.replace("_", " ")
     return [
         Firing(
@@ -215,6 +213,19 @@ def threshold_firings(rule: AlertRule, reader: StoreReader, log: AlertLog, now: 
     ]
 
 
+def _crossed(rule: AlertRule, log: AlertLog, value: float) -> tuple[str, float] | None:
+    """(side, line) when `value` has just crossed the rule's line, else None; whether it was past
+    the line is remembered, so a value that stays past it fires once per crossing."""
+    past = value > rule.above if rule.above is not None else value < (rule.below or 0.0)
+    was_past = log.state(rule.name, "past") == "1"
+    log.set_state(rule.name, "past", "1" if past else "0")
+    if not past or was_past:
+        return None
+    if rule.above is not None:
+        return "above", rule.above
+    return "below", rule.below or 0.0
+
+
 def _negative_share_firings(
     rule: AlertRule, reader: StoreReader, log: AlertLog, now: datetime
 ) -> list[Firing]:
@@ -226,13 +237,10 @@ def _negative_share_firings(
     value = tally.negative_share
     if value is None or tally.scored < rule.min_scored:
         return []
-    past = value > rule.above if rule.above is not None else value < (rule.below or 0.0)
-    was_past = log.state(rule.name, "past") == "1"
-    log.set_state(rule.name, "past", "1" if past else "0")
-    if not past or was_past:
+    crossing = _crossed(rule, log, value)
+    if crossing is None:
         return []
-    side, line = ("above", rule.above) if rule.above is not None else ("below", rule.below)
-    assert line is not None
+    side, line = crossing
     where = f" on {', '.join(rule.sources)}" if rule.sources else ""
     return [
         Firing(
