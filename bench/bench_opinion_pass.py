@@ -35,7 +35,15 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from bench.bench_poll import ENTRIES, Prepared, _serve_asyncio, feed_body, feed_path, write_feeds_toml
+from bench.bench_poll import (
+    ENTRIES,
+    Prepared,
+    _serve_asyncio,
+    feed_body,
+    feed_path,
+    prepared_response,
+    write_feeds_toml,
+)
 from bench.common import (
     busy_note,
     cpu_between,
@@ -52,29 +60,8 @@ SCENARIOS = ("no-pass", "pass", "backlog-no-pass", "backfill-worker", "backfill-
 
 
 def _prepare_undeclared(feed: int) -> Prepared:
-    import hashlib
-    from email.utils import format_datetime
-
-    from bench.bench_poll import FEED_EPOCH
-
-    body = feed_body(feed).replace(b"<language>en</language>", b"")
-    etag = b'"' + hashlib.sha1(body).hexdigest().encode() + b'"'
-    common = (
-        b"ETag: "
-        + etag
-        + b"\r\nLast-Modified: "
-        + format_datetime(FEED_EPOCH, usegmt=True).encode()
-        + b"\r\n"
-    )
-    full = (
-        b"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml; charset=utf-8\r\n"
-        + common
-        + b"Content-Length: "
-        + str(len(body)).encode()
-        + b"\r\n\r\n"
-        + body
-    )
-    return Prepared(etag, full, b"HTTP/1.1 304 Not Modified\r\n" + common + b"\r\n")
+    """The bench feed without its <language>: every entry's language is then detected."""
+    return prepared_response(feed_body(feed).replace(b"<language>en</language>", b""))
 
 
 def _server_main(count: int, ready: Connection) -> None:

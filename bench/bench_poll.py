@@ -185,7 +185,11 @@ class Prepared:
 
 
 def _prepare(feed: int) -> Prepared:
-    body = feed_body(feed)
+    return prepared_response(feed_body(feed))
+
+
+def prepared_response(body: bytes) -> Prepared:
+    """The 200 with validators and the 304 a conditional request gets, for one feed body."""
     etag = b'"' + hashlib.sha1(body).hexdigest().encode() + b'"'
     common = (
         b"ETag: "
