@@ -153,7 +153,7 @@ def _cpu_seconds(pid: int | None) -> float | None:
         return None
 
 
-def _start_resource_tracker() -> None:
+def start_resource_tracker() -> None:
     """Start multiprocessing's resource tracker with a stderr it can inherit.
 
     The first spawn starts the tracker and hands it `sys.stderr.fileno()`. Under Textual, stderr is
@@ -188,7 +188,7 @@ class ProcessParser(RunParser):
         self.max_calls_per_worker = max_calls_per_worker
         # "spawn" is safe with the threads the app runs and behaves the same on every OS.
         self._context = multiprocessing.get_context("spawn")
-        _start_resource_tracker()
+        start_resource_tracker()
         self._slots = asyncio.Semaphore(self.workers)
         self._idle: list[_Worker] = []
         self._busy: set[_Worker] = set()

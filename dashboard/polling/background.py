@@ -25,11 +25,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import multiprocessing
-import multiprocessing.resource_tracker
 import os
 import pickle
 import signal
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -41,6 +39,7 @@ from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from dashboard.config import Config
+from dashboard.fetch.parsepool import start_resource_tracker
 from dashboard.store.db import connect
 from dashboard.store.links import LinkBackfill
 from dashboard.store.opinion import AnalysisResult, OpinionPass, analyse_batch, languages_of
@@ -324,7 +323,7 @@ class LowPriorityWorker:
         if self._conn is not None and self._process is not None and self._process.is_alive():
             return self._conn
         self._discard()
-        _quiet_resource_tracker()
+        start_resource_tracker()
         parent_end, child_end = self._context.Pipe(duplex=True)
         process = self._context.Process(
             target=_serve, args=(child_end, self.niceness), daemon=True, name="dashboard-background"
@@ -350,18 +349,6 @@ class LowPriorityWorker:
             if process.is_alive():
                 process.kill()
                 process.join(1.0)
-
-
-def _quiet_resource_tracker() -> None:
-    """Start multiprocessing's resource tracker with /dev/null as its stderr: under Textual, stderr
-    is a capture whose fileno() is -1 and the first spawn would fail (as in fetch.parsepool)."""
-    saved = sys.stderr
-    try:
-        with open(os.devnull, "w") as devnull:
-            sys.stderr = devnull
-            multiprocessing.resource_tracker.ensure_running()
-    finally:
-        sys.stderr = saved
 
 
 # -- the passes a running poller has -----------------------------------------------------------
