@@ -158,9 +158,8 @@ def _stop(cluster: Cluster) -> None:
 _databases = iter(range(1, 1_000_000))
 
 
-@pytest.fixture(name="pg_dsn")
-def pg_dsn_fixture() -> str:
-    """The DSN of a fresh, empty database in the session's cluster (one per test, so tests never share rows)."""
+def new_database() -> str:
+    """The DSN of a fresh, empty database in the process's cluster; fails the test when there is none."""
     cluster = _session_cluster()
     if isinstance(cluster, ClusterError):
         pytest.fail(f"PostgreSQL is needed by this test and could not be started: {cluster}", pytrace=False)
@@ -170,3 +169,29 @@ def pg_dsn_fixture() -> str:
     with psycopg.connect(cluster.dsn, autocommit=True) as admin:
         admin.execute(f"CREATE DATABASE {name}")
     return cluster.dsn.replace("dbname=postgres", f"dbname={name}")
+
+
+def new_database_url() -> str:
+    """`new_database()` as the URL a user writes (`postgresql://user@/db?host=/socket/folder`)."""
+    fields = dict(part.split("=", 1) for part in new_database().split())
+    return f"postgresql://{fields['user']}@/{fields['dbname']}?host={fields['host']}&port={fields['port']}"
+
+
+def server_folder() -> Path:
+    """The process's cluster folder (its socket, data and server.log), starting it if needed."""
+    cluster = _session_cluster()
+    if isinstance(cluster, ClusterError):
+        pytest.fail(f"PostgreSQL is needed by this test and could not be started: {cluster}", pytrace=False)
+    return cluster.folder
+
+
+@pytest.fixture(name="pg_dsn")
+def pg_dsn_fixture() -> str:
+    """The DSN of a fresh, empty database in the session's cluster (one per test, so tests never share rows)."""
+    return new_database()
+
+
+@pytest.fixture(name="pg_url")
+def pg_url_fixture() -> str:
+    """A fresh, empty database as a postgresql:// URL."""
+    return new_database_url()

@@ -1,4 +1,6 @@
-"""The write side: no duplicates, updates in place, history only on change, atomic polls."""
+"""The write side: no duplicates, updates in place, history only on change, atomic polls.
+
+Every test that takes `store` runs on both backends (SQLite and PostgreSQL: tests/backends.py)."""
 
 from __future__ import annotations
 
@@ -19,9 +21,10 @@ from dashboard.models import (
     SourceUpdate,
 )
 from dashboard.store import writer
-from dashboard.store.db import StoreError, connect
+from dashboard.store.db import Database, StoreError, connect, database_errors
 from dashboard.store.schema import SCHEMA_VERSION
 from dashboard.store.writer import Store
+from tests.backends import database_fixture, rows  # noqa: F401  (the `database` fixture)
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 SOURCE = SourceConfig(name="Blog", type="feed", interval=900, url="http://127.0.0.1/feed.xml")
@@ -49,19 +52,17 @@ def save(store: Store, *mentions: Mention, at: datetime = T0, update: SourceUpda
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Store:
-    store = Store.open(tmp_path / "m.db")
+def store(database: Database) -> Store:
+    store = Store.open(database)
     store.sync_sources([SOURCE], {SOURCE.name: "h1"})
     return store
 
 
-def rows(store: Store, sql: str) -> list[tuple[object, ...]]:
-    return sqlite3.connect(store.path).execute(sql).fetchall()
-
-
-def test_new_database_is_migrated_and_in_wal_mode(store: Store) -> None:
-    assert rows(store, "PRAGMA user_version") == [(SCHEMA_VERSION,)]
-    assert rows(store, "PRAGMA journal_mode") == [("wal",)]
+def test_new_database_is_migrated_and_in_wal_mode(tmp_path: Path) -> None:
+    Store.open(tmp_path / "m.db").close()
+    connection = sqlite3.connect(tmp_path / "m.db")
+    assert connection.execute("PRAGMA user_version").fetchall() == [(SCHEMA_VERSION,)]
+    assert connection.execute("PRAGMA journal_mode").fetchall() == [("wal",)]
 
 
 def test_repoll_adds_no_duplicate(store: Store) -> None:
@@ -183,7 +184,7 @@ def test_readonly_connection_refuses_writes(store: Store) -> None:
     save(store, mention("a"))
     reader = connect(store.path, readonly=True)
     assert reader.execute("SELECT COUNT(*) FROM mentions").fetchone() == (1,)
-    with pytest.raises(sqlite3.OperationalError):
+    with pytest.raises(database_errors()):
         reader.execute("DELETE FROM mentions")
 
 

@@ -11,7 +11,6 @@ once), and every attempt is kept with its outcome for `alerts list` and the Aler
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -20,7 +19,7 @@ from typing import Any
 
 import pandas as pd
 
-from dashboard.store.db import to_epoch
+from dashboard.store.db import Connection, to_epoch
 
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
 # After this many failed attempts a message is given up on (about a day with the backoff below).
@@ -72,7 +71,7 @@ class Delivery:
 class AlertLog:
     """Reads and writes the alert tables over an open store connection (autocommit mode)."""
 
-    def __init__(self, connection: sqlite3.Connection) -> None:
+    def __init__(self, connection: Connection) -> None:
         self.connection = connection
 
     @contextmanager
@@ -92,8 +91,9 @@ class AlertLog:
         """Store `firing` and queue it for `channels`; None if this occurrence was already stored."""
         with self._transaction():
             cursor = self.connection.execute(
-                "INSERT OR IGNORE INTO alerts (rule, kind, subject, occurrence, raised_at, title, body,"
-                " url, mention_ids, numbers, suppressed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO alerts (rule, kind, subject, occurrence, raised_at, title, body,"
+                " url, mention_ids, numbers, suppressed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT DO NOTHING RETURNING id",
                 (
                     firing.rule,
                     firing.kind,
@@ -108,9 +108,10 @@ class AlertLog:
                     suppressed,
                 ),
             )
-            if cursor.rowcount == 0:
+            inserted = cursor.fetchone()
+            if inserted is None:
                 return None
-            alert_id = int(cursor.lastrowid or 0)
+            alert_id = int(inserted[0])
             if not suppressed:
                 self.connection.executemany(
                     "INSERT INTO alert_deliveries (alert_id, channel, state, next_attempt_at)"

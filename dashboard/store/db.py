@@ -1,12 +1,26 @@
-"""Opening the SQLite database the way every reader and writer must: WAL, migrated, bounded WAL."""
+"""Opening the store the way every reader and writer must, on either backend.
+
+The store is a SQLite file (the embedded default: WAL, migrated, bounded WAL) or a PostgreSQL
+database (a team's shared store, `postgresql://...`). Both are opened here and answer the same
+`Connection` methods, so the writer, the reader, the alert log and the background passes are written
+once; what really differs between the two (a table's existence, WAL checkpoints, freeing pages,
+streaming a big SELECT, telling dashboards about a change) is a method of each connection.
+"""
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import urlsplit, urlunsplit
 
 from dashboard.store.schema import APPLICATION_ID, OUR_TABLES, SCHEMA_VERSION, migrate
+
+# Where the store is: a SQLite file, or a PostgreSQL URL (postgresql://user@host/dbname).
+Database = Path | str
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
 BUSY_TIMEOUT_MS = 10_000
 JOURNAL_SIZE_LIMIT = 64 * 1024 * 1024
@@ -17,8 +31,164 @@ class StoreError(Exception):
     """The database cannot be opened or written (locked, corrupt, disk full, newer schema)."""
 
 
-def connect(path: Path | str, *, readonly: bool = False) -> sqlite3.Connection:
-    """Open (and, for writers, create and migrate) the store at `path`.
+class Cursor(Protocol):
+    """What the store reads of a cursor (sqlite3's and psycopg's both have it)."""
+
+    @property
+    def rowcount(self) -> int: ...
+
+    def fetchone(self) -> Any: ...
+
+    def fetchall(self) -> list[Any]: ...
+
+    def fetchmany(self, size: int = ...) -> list[Any]: ...
+
+    def __iter__(self) -> Iterator[Any]: ...
+
+    def close(self) -> None: ...
+
+
+class Connection(Protocol):
+    """A store connection of either backend: SQLite's (`SqliteConnection`) or PostgreSQL's
+    (`dashboard.store.postgres.connection.PgConnection`). SQL is written in SQLite's dialect, kept to
+    what PostgreSQL speaks too; the PostgreSQL side translates placeholders and a few names."""
+
+    backend: str
+
+    def execute(self, sql: str, params: Sequence[Any] = ..., /) -> Cursor: ...
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]], /) -> Cursor: ...
+
+    @property
+    def in_transaction(self) -> bool: ...
+
+    def close(self) -> None: ...
+
+    def has_table(self, name: str) -> bool: ...
+
+    def checkpoint(self) -> None: ...
+
+    def free_pages(self) -> int: ...
+
+    def stream(self, sql: str, params: Sequence[Any], size: int) -> Iterator[list[Any]]: ...
+
+    def announce_change(self) -> None: ...
+
+
+class SqliteConnection(sqlite3.Connection):
+    """sqlite3's connection (its `execute` untouched: no cost per statement) with the methods that
+    differ between the backends."""
+
+    backend = "sqlite"
+
+    def has_table(self, name: str) -> bool:
+        found = self.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,))
+        return found.fetchone() is not None
+
+    def checkpoint(self) -> None:
+        """Fold the WAL back into the database; a long-lived reader otherwise lets it grow."""
+        self.execute("PRAGMA wal_checkpoint(PASSIVE)")
+
+    def free_pages(self) -> int:
+        """Give free pages back to the file system; how many. A database created before auto_vacuum
+        was set (auto_vacuum NONE) keeps its size: its free pages are reused by new rows, so the file
+        stops growing; only a full `VACUUM` with the poller stopped shrinks it."""
+        if self.execute("PRAGMA auto_vacuum").fetchone()[0] != AUTO_VACUUM_INCREMENTAL:
+            return 0
+        before = int(self.execute("PRAGMA freelist_count").fetchone()[0])
+        # Through sqlite3_exec: `execute` steps the pragma once, which frees a single page.
+        self.executescript("PRAGMA incremental_vacuum;")
+        return before - int(self.execute("PRAGMA freelist_count").fetchone()[0])
+
+    def stream(self, sql: str, params: Sequence[Any], size: int) -> Iterator[list[Any]]:
+        """The rows of one SELECT in lists of `size`: one statement, so one snapshot (WAL)."""
+        cursor = self.execute(sql, params)
+        try:
+            while rows := cursor.fetchmany(size):
+                yield rows
+        finally:
+            cursor.close()
+
+    def announce_change(self) -> None:
+        """Nothing to send: SQLite dashboards look at `StoreReader.change_marker`, two rowid reads."""
+
+
+def is_postgres(database: Database) -> bool:
+    return isinstance(database, str) and database.startswith(POSTGRES_SCHEMES)
+
+
+def display_name(database: Database) -> str:
+    """The store as messages name it: a URL without its password."""
+    if not is_postgres(database):
+        return str(database)
+    parts = urlsplit(str(database))
+    if parts.password is None:
+        return str(database)
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def database_errors() -> tuple[type[Exception], ...]:
+    """The exceptions of both drivers (psycopg only when it is installed)."""
+    try:
+        import psycopg
+    except ImportError:
+        return (sqlite3.Error,)
+    return (sqlite3.Error, psycopg.Error)
+
+
+def connect(database: Database, *, readonly: bool = False) -> Connection:
+    """Open (and, for writers, create and migrate) the store at `database`: a SQLite path or a
+    PostgreSQL URL."""
+    if is_postgres(database):
+        return _connect_postgres(str(database), readonly=readonly)
+    return connect_sqlite(database, readonly=readonly)
+
+
+def _connect_postgres(url: str, *, readonly: bool) -> Connection:
+    """PostgreSQL: the password comes from libpq ($PGPASSWORD, ~/.pgpass), never from feeds.toml."""
+    try:
+        import psycopg
+
+        from dashboard.store.postgres import schema
+        from dashboard.store.postgres.connection import PgConnection
+    except ImportError as error:
+        raise StoreError(
+            f"{display_name(url)} is a PostgreSQL store, and PostgreSQL support is not installed "
+            f"({error}): pip install 'community-dashboard[postgres]'"
+        ) from error
+    try:
+        connection = PgConnection.open(url, readonly=readonly)
+    except psycopg.Error as error:
+        raise StoreError(f"cannot open the database {display_name(url)}: {error}".strip()) from error
+    try:
+        version = schema.current_version(connection.raw)
+        if version > schema.SCHEMA_VERSION:
+            raise StoreError(
+                f"{display_name(url)} was written by a newer community-dashboard (schema version "
+                f"{version}; this version supports up to {schema.SCHEMA_VERSION}): upgrade "
+                "community-dashboard to use it; nothing was read or written"
+            )
+        if readonly and version == 0:
+            raise StoreError(
+                f"no community-dashboard data in {display_name(url)} yet: run `community-dashboard poll --once`"
+            )
+        if not readonly:
+            schema.migrate(connection.raw)
+    except schema.SchemaError as error:
+        connection.close()
+        raise StoreError(f"{display_name(url)}: {error}; refusing to change it") from error
+    except psycopg.Error as error:
+        connection.close()
+        raise StoreError(f"cannot open the database {display_name(url)}: {error}") from error
+    except BaseException:
+        connection.close()
+        raise
+    return connection
+
+
+def connect_sqlite(path: Path | str, *, readonly: bool = False) -> SqliteConnection:
+    """Open (and, for writers, create and migrate) the SQLite store at `path`.
 
     Readers open with `mode=ro`, so a second dashboard or an export never writes; WAL lets them
     read while the poller writes. Before anything is changed the file is identified (`identify`): a
@@ -31,11 +201,16 @@ def connect(path: Path | str, *, readonly: bool = False) -> sqlite3.Connection:
             if not path.exists():
                 raise StoreError(f"no database at {path} yet: run `community-dashboard poll --once`")
             connection = sqlite3.connect(
-                f"{path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False
+                f"{path.resolve().as_uri()}?mode=ro",
+                uri=True,
+                check_same_thread=False,
+                factory=SqliteConnection,
             )
         else:
             path.parent.mkdir(parents=True, exist_ok=True)
-            connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            connection = sqlite3.connect(
+                path, isolation_level=None, check_same_thread=False, factory=SqliteConnection
+            )
         try:
             connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             empty = identify(connection, path)
@@ -101,7 +276,7 @@ def identify(connection: sqlite3.Connection, path: Path) -> bool:
 REQUEUE_SPAN = 20_000
 
 
-def requeue_older(connection: sqlite3.Connection, version_column: str, version: int) -> None:
+def requeue_older(connection: Connection, version_column: str, version: int) -> None:
     """Mentions analysed under a version older than `version` back to pending (NULL), a range of ids
     per short transaction, so a poll's save never waits behind one long rewrite. `version_column` is
     one of our column names (links_version, opinion_version), never user input."""
@@ -122,11 +297,6 @@ def requeue_older(connection: sqlite3.Connection, version_column: str, version: 
             if connection.in_transaction:
                 connection.execute("ROLLBACK")
             raise
-
-
-def checkpoint(connection: sqlite3.Connection) -> None:
-    """Fold the WAL back into the database; a long-lived reader otherwise lets it grow."""
-    connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
 
 def to_epoch(moment: datetime) -> int:

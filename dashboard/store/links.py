@@ -30,11 +30,10 @@ mention polled again afterwards gets the source's own links from the writer.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable
 
 from dashboard.links import LINKS_VERSION, canonical_url, urls_in_text
-from dashboard.store.db import requeue_older
+from dashboard.store.db import Connection, requeue_older
 
 BATCH = 5000
 # Rows re-queued per transaction when LINKS_VERSION was bumped (a range of ids: no long write lock).
@@ -71,7 +70,7 @@ class LinkBackfill:
     name = "links"
     label = "Links to posts"
 
-    def __init__(self, connection: sqlite3.Connection) -> None:
+    def __init__(self, connection: Connection) -> None:
         self._db = connection
         self._requeued = False
 
@@ -105,7 +104,7 @@ class LinkBackfill:
                 "DELETE FROM mention_links WHERE mention_id = ?", [(row[2],) for row in done]
             )
             self._db.executemany(
-                "INSERT OR IGNORE INTO mention_links (mention_id, url, via) VALUES (?, ?, ?)",
+                "INSERT INTO mention_links (mention_id, url, via) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                 [(i, link, via) for _, _, i in done for link, via in computed[i][1]],
             )
             self._db.executemany(

@@ -21,12 +21,11 @@ install command is logged once and kept in `message`, and the next start tries a
 from __future__ import annotations
 
 import logging
-import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from dashboard.opinion import INSTALL_HINT, OPINION_VERSION, Opinion, OpinionUnavailable, opinions_of
-from dashboard.store.db import requeue_older
+from dashboard.store.db import Connection, requeue_older
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +77,7 @@ class OpinionPass:
 
     def __init__(
         self,
-        connection: sqlite3.Connection,
+        connection: Connection,
         languages: Sequence[str] = DEFAULT_LANGUAGES,
         *,
         run: Callable[..., AnalysisResult] | None = None,
@@ -127,13 +126,11 @@ class OpinionPass:
         ]
         self._db.execute("BEGIN IMMEDIATE")
         try:
-            before = self._db.total_changes
-            self._db.executemany(
+            written = self._db.executemany(
                 """UPDATE mentions SET language = ?, sentiment = ?, sentiment_label = ?, opinion_version = ?
                    WHERE id = ? AND opinion_version IS NULL AND content_changes = ?""",
                 values,
-            )
-            written = self._db.total_changes - before
+            ).rowcount
             self._db.execute("COMMIT")
         except BaseException:
             if self._db.in_transaction:

@@ -1,4 +1,4 @@
-"""The read side of the store: the ONE place DataFrames are built from SQLite.
+"""The read side of the store: the ONE place DataFrames are built from the database (either backend).
 
 Every frame uses the same dtypes:
 
@@ -26,18 +26,16 @@ keeps integer columns integer (read_sql turns a column with NULLs into float).
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, Final
 
 import numpy as np
 import pandas as pd
 
 from dashboard.models import SourceStatus
-from dashboard.store.db import connect, from_epoch, to_epoch
+from dashboard.store.db import Connection, Database, connect, from_epoch, to_epoch
 
 TIMESTAMP: Final = "datetime64[us, UTC]"
 COUNTS = ("likes", "replies", "shares", "views")
@@ -133,10 +131,15 @@ BUCKET_STAT_COLUMNS = (
     "voices",
 )
 # SQL for a row's engagement, NA-aware: NULL only when likes, replies and shares are all unknown.
+ENGAGEMENT_KNOWN_SQL = "NOT (likes IS NULL AND replies IS NULL AND shares IS NULL)"
 ENGAGEMENT_SQL = (
-    "CASE WHEN likes IS NULL AND replies IS NULL AND shares IS NULL THEN NULL "
-    "ELSE IFNULL(likes, 0) + IFNULL(replies, 0) + IFNULL(shares, 0) END"
+    f"CASE WHEN {ENGAGEMENT_KNOWN_SQL} THEN IFNULL(likes, 0) + IFNULL(replies, 0) + IFNULL(shares, 0) END"
 )
+
+
+def known(condition: str) -> str:
+    """1 where `condition` holds, else 0: a count both backends can SUM (PostgreSQL sums no booleans)."""
+    return f"CASE WHEN {condition} THEN 1 ELSE 0 END"
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,7 +222,7 @@ def engagement_of(likes: pd.Series, replies: pd.Series, shares: pd.Series) -> pd
 class StoreReader:
     """Read-only queries over the store. Thread-compatible: one reader per thread, or one at a time."""
 
-    def __init__(self, connection: sqlite3.Connection, *, rollups: bool = True) -> None:
+    def __init__(self, connection: Connection, *, rollups: bool = True) -> None:
         self._db = connection
         # Aggregates over whole hours read the per-hour rollups (schema migration 5) when the file has
         # them; `rollups=False` always reads the mentions (the property tests and bench compare both).
@@ -231,9 +234,10 @@ class StoreReader:
         self._counts: dict[int, int] = {}
 
     @classmethod
-    def open(cls, path: Path | str, *, rollups: bool = True) -> StoreReader:
-        """Open the store read-only (`mode=ro`): a dashboard or an export never writes."""
-        return cls(connect(path, readonly=True), rollups=rollups)
+    def open(cls, database: Database, *, rollups: bool = True) -> StoreReader:
+        """Open the store read-only (SQLite `mode=ro`, a read-only PostgreSQL session): a dashboard or
+        an export never writes."""
+        return cls(connect(database, readonly=True), rollups=rollups)
 
     def close(self) -> None:
         self._db.close()
@@ -381,17 +385,14 @@ class StoreReader:
         """The same rows as `mentions`, in frames of at most `chunk_size` rows (memory stays flat).
 
         One SELECT streams every chunk, so the export sees one consistent snapshot even while the
-        poller writes (WAL).
+        poller writes (SQLite's WAL; PostgreSQL's server-side cursor in one transaction).
         """
         if chunk_size < 1:
             raise ValueError("chunk_size must be positive")
         where, params = self._mention_filters(since, until, sources, kinds)
-        cursor = self._db.execute(f"{_MENTION_SELECT}{where} ORDER BY m.published_at, m.id", params)
-        try:
-            while rows := cursor.fetchmany(chunk_size):
-                yield self._mention_frame(rows)
-        finally:
-            cursor.close()
+        sql = f"{_MENTION_SELECT}{where} ORDER BY m.published_at, m.id"
+        for rows in self._db.stream(sql, params, chunk_size):
+            yield self._mention_frame(rows)
 
     def mentions_by_ids(self, ids: Iterable[int]) -> pd.DataFrame:
         """The given mentions (unknown ids are skipped), ordered by id."""
@@ -541,8 +542,8 @@ class StoreReader:
         """[mention_id, at, engagement] of the history rows in [since, until) whose engagement is known
         (the NA-aware sum computed in SQL), ordered by (mention_id, at): what velocity needs."""
         rows = self._db.execute(
-            f"""SELECT mention_id, at, {ENGAGEMENT_SQL} AS total FROM engagement_history
-                WHERE at >= ? AND at < ? AND total IS NOT NULL ORDER BY at""",
+            f"""SELECT mention_id, at, {ENGAGEMENT_SQL} FROM engagement_history
+                WHERE at >= ? AND at < ? AND {ENGAGEMENT_KNOWN_SQL} ORDER BY at""",
             (to_epoch(since), to_epoch(until)),
         ).fetchall()
         frame = pd.DataFrame(rows, columns=["mention_id", "at", "engagement"])
@@ -585,21 +586,27 @@ class StoreReader:
         between attempts of the same second, the one stored last).
         What collection health needs, a few rows per bucket instead of one per poll."""
         success = ", ".join(f"'{status.value}'" for status in SourceStatus if status.is_success)
-        # With exactly one max() in the query, SQLite takes the bare column `status` from that row: the
-        # latest attempt, the later inserted one (higher id) when two started in the same second.
+        # last_status is the latest attempt's, the later inserted one (higher id) when two started in
+        # the same second: the largest started_at * 2^31 + id, whose low bits are the attempt's id.
         split = self._hour_split(since, until, table="poll_hours")
         if bucket_seconds % 3600 != 0:
             split = _Split(split.low, split.high, None)
-        raw = f"""SELECT source_id, started_at - started_at % ?1 AS bucket, COUNT(*),
-                         SUM(status IN ({success})), status, MAX(started_at * 2147483648 + id)
-                  FROM polls WHERE started_at >= ? AND started_at < ? GROUP BY source_id, bucket"""
-        # Whole hours from poll_hours (schema migration 6), the same bare-column rule for last_status.
-        hours = """SELECT source_id, hour - hour % ?1 AS bucket, SUM(attempts), SUM(successes), last_status,
-                          MAX(last_key)
-                   FROM poll_hours WHERE hour >= ? AND hour < ? GROUP BY source_id, bucket"""
+        raw = f"""SELECT g.source_id, g.bucket, g.n, g.ok, p.status, g.last_key FROM
+                    (SELECT source_id, started_at - started_at % ?1 AS bucket, COUNT(*) AS n,
+                            SUM({known(f"status IN ({success})")}) AS ok,
+                            MAX(started_at * 2147483648 + id) AS last_key
+                     FROM polls WHERE started_at >= ? AND started_at < ? GROUP BY source_id, bucket) g
+                  JOIN polls p ON p.id = g.last_key % 2147483648"""
+        # Whole hours from poll_hours (schema migration 6): the status of the hour holding the latest key.
+        hours = """SELECT g.source_id, g.bucket, g.n, g.ok, h.last_status, g.last_key FROM
+                     (SELECT source_id, hour - hour % ?1 AS bucket, SUM(attempts) AS n, SUM(successes) AS ok,
+                             MAX(last_key) AS last_key
+                      FROM poll_hours WHERE hour >= ? AND hour < ? GROUP BY source_id, bucket) g
+                   JOIN poll_hours h ON h.source_id = g.source_id
+                    AND h.hour = g.last_key / 2147483648 - (g.last_key / 2147483648) % 3600"""
         union, params = split.union(raw, hours)
         rows = self._db.execute(
-            f"SELECT * FROM ({union}) ORDER BY 2, 1", (bucket_seconds, *params)
+            f"SELECT * FROM ({union}) AS attempts ORDER BY 2, 1", (bucket_seconds, *params)
         ).fetchall()
         if split.hours is not None:
             rows = _merge_attempts(rows)
@@ -620,20 +627,15 @@ class StoreReader:
         horizon, 30 days by default) and that overlap [since, until). A rolled day counts whole, in
         the bucket of its start (or of `since`, for the day `since` falls in): days are its finest
         grain. Empty for every window inside the horizon, whose answers are the raw attempts'."""
-        if not self._has_table("poll_days"):
+        if not self._db.has_table("poll_days"):
             return []
         return self._db.execute(
-            """SELECT source_id, MAX(day, ?1) - MAX(day, ?1) % ?3, attempts, successes, last_status,
-                      last_started_at * 2147483648
+            """SELECT source_id, CASE WHEN day > ?1 THEN day ELSE ?1 END
+                                 - CASE WHEN day > ?1 THEN day ELSE ?1 END % ?3,
+                      attempts, successes, last_status, last_started_at * 2147483648
                FROM poll_days WHERE day > ?1 - 86400 AND day < ?2""",
             (to_epoch(since), to_epoch(until), bucket_seconds),
         ).fetchall()
-
-    def _has_table(self, name: str) -> bool:
-        """Whether the database has `name` (a reader may open a file of an older schema: mode=ro
-        cannot migrate it)."""
-        found = self._db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,))
-        return found.fetchone() is not None
 
     def last_polls_before(self, moment: datetime) -> pd.DataFrame:
         """Each source's latest attempt strictly before `moment` [source, started_at, status]: the state
@@ -646,7 +648,7 @@ class StoreReader:
                ORDER BY s.id""",
             (to_epoch(moment),),
         ).fetchall()
-        if self._has_table("poll_days"):
+        if self._db.has_table("poll_days"):
             # A source whose attempts before `moment` were all rolled up: its last rolled day's last one.
             known = {row[0] for row in rows}
             for (source_id,) in self._db.execute("SELECT id FROM sources ORDER BY id").fetchall():
@@ -682,7 +684,8 @@ class StoreReader:
         if not self._rollups:
             return False
         if table not in self._rollup_tables:
-            self._rollup_tables[table] = self._has_table(table)
+            # A reader may open a file of an older schema (mode=ro cannot migrate it).
+            self._rollup_tables[table] = self._db.has_table(table)
         return self._rollup_tables[table]
 
     def bucket_stats(self, since: datetime, until: datetime, bucket_seconds: int) -> pd.DataFrame:
@@ -698,10 +701,9 @@ class StoreReader:
         split = self._hour_split(since, until)
         if bucket_seconds % 3600 != 0:
             split = _Split(split.low, split.high, None)
-        sums = ", ".join(f"IFNULL(m.{name}, 0), m.{name} IS NOT NULL" for name in COUNTS)
-        engagement = ENGAGEMENT_SQL
+        sums = ", ".join(f"IFNULL(m.{name}, 0), {known(f'm.{name} IS NOT NULL')}" for name in COUNTS)
         raw = f"""SELECT m.published_at - m.published_at % ?1 AS bucket, m.source_id AS source_id, 1 AS n,
-                         {sums}, IFNULL({engagement}, 0), ({engagement}) IS NOT NULL
+                         {sums}, IFNULL({ENGAGEMENT_SQL}, 0), {known(ENGAGEMENT_KNOWN_SQL)}
                   FROM mentions m WHERE m.published_at >= ? AND m.published_at < ?"""
         rolled = f"""SELECT hour - hour % ?1, source_id, mentions,
                             {", ".join(f"{name}, {name}_known" for name in (*COUNTS, "engagement"))}
@@ -735,7 +737,7 @@ class StoreReader:
     def totals(self, since: datetime, until: datetime) -> pd.DataFrame:
         """Per source over [since, until): [source, mentions, engagement, engagement_known]."""
         split = self._hour_split(since, until)
-        raw = f"""SELECT source_id, 1, IFNULL({ENGAGEMENT_SQL}, 0), ({ENGAGEMENT_SQL}) IS NOT NULL
+        raw = f"""SELECT source_id, 1, IFNULL({ENGAGEMENT_SQL}, 0), {known(ENGAGEMENT_KNOWN_SQL)}
                   FROM mentions WHERE published_at >= ? AND published_at < ?"""
         rolled = """SELECT source_id, mentions, engagement, engagement_known FROM mention_hours
                     WHERE hour >= ? AND hour < ? AND mentions > 0"""
@@ -777,7 +779,7 @@ class StoreReader:
         from mention_hour_authors.
         """
         split = self._hour_split(since, until)
-        raw = f"""SELECT source_id, author, 1, IFNULL({ENGAGEMENT_SQL}, 0), ({ENGAGEMENT_SQL}) IS NOT NULL
+        raw = f"""SELECT source_id, author, 1, IFNULL({ENGAGEMENT_SQL}, 0), {known(ENGAGEMENT_KNOWN_SQL)}
                   FROM mentions WHERE published_at >= ? AND published_at < ? AND author != ''"""
         rolled = """SELECT source_id, author, mentions, engagement, engagement_known FROM mention_hour_authors
                     WHERE hour >= ? AND hour < ? AND mentions > 0 AND author != ''"""
@@ -831,11 +833,12 @@ class StoreReader:
         from a source that reports replies), not handled; the oldest `limit` (None = all), oldest first.
         Columns `UNANSWERED_COLUMNS`: id, source, kind, title, author, url, published_at, replies, handled.
         """
+        bounded = "" if limit is None else " LIMIT ?"
         rows = self._db.execute(
-            """SELECT id, source_id, kind, title, author, url, published_at, replies
-               FROM mentions WHERE published_at >= ? AND published_at < ? AND replies = 0
-               AND handled_at IS NULL ORDER BY published_at, id LIMIT ?""",
-            (to_epoch(since), to_epoch(until), -1 if limit is None else limit),
+            f"""SELECT id, source_id, kind, title, author, url, published_at, replies
+                FROM mentions WHERE published_at >= ? AND published_at < ? AND replies = 0
+                AND handled_at IS NULL ORDER BY published_at, id{bounded}""",
+            (to_epoch(since), to_epoch(until), *(() if limit is None else (limit,))),
         ).fetchall()
         frame = pd.DataFrame(rows, columns=list(UNANSWERED_COLUMNS[:-1]))
         for column in ("kind", "title", "author", "url"):
@@ -862,7 +865,7 @@ class StoreReader:
         for offset in range(0, len(starts), 500):
             chunk = starts[offset : offset + 500]
             rows += self._db.execute(
-                f"""WITH hours(start) AS (VALUES {", ".join("(?)" for _ in chunk)})
+                f"""WITH hours(start) AS (VALUES {", ".join("(CAST(? AS BIGINT))" for _ in chunk)})
                     SELECT m.id, m.source_id, hours.start FROM hours
                     JOIN mentions m ON m.published_at >= hours.start AND m.published_at < hours.start + 3600
                     ORDER BY m.id""",
@@ -888,7 +891,7 @@ class StoreReader:
             ).fetchone()[0]
             every = max(1, -(-int(total) // max(1, max_docs)))
         rows = self._db.execute(
-            """SELECT id, source_id, title || char(10) || substr(summary, 1, ?) FROM mentions
+            """SELECT id, source_id, title || '\n' || substr(summary, 1, ?) FROM mentions
                WHERE published_at >= ? AND published_at < ? AND id % ? = 0 ORDER BY id""",
             (summary_chars, *bounds, every),
         ).fetchall()
@@ -901,7 +904,7 @@ class StoreReader:
 
     def keyword_candidates(self, since: datetime, until: datetime, keywords: Sequence[str]) -> pd.DataFrame:
         """[id, source, text] (title + newline + summary) of the mentions in [since, until) that may
-        contain one of `keywords`: SQLite's LIKE prefilters (ASCII case-insensitive, a superset of the
+        contain one of `keywords`: LIKE prefilters (case-insensitive: ILIKE on PostgreSQL; a superset of the
         whole-word matches); with a non-ASCII keyword every mention of the window is returned.
         """
         clauses = []
@@ -912,10 +915,10 @@ class StoreReader:
                 clauses.append("title LIKE ? ESCAPE '\\' OR summary LIKE ? ESCAPE '\\'")
                 params += [pattern, pattern]
         elif not keywords:
-            clauses.append("0")
+            clauses.append("1 = 0")
         where = f" AND ({' OR '.join(clauses)})" if clauses else ""
         rows = self._db.execute(
-            f"""SELECT id, source_id, title || char(10) || summary FROM mentions
+            f"""SELECT id, source_id, title || '\n' || summary FROM mentions
                 WHERE published_at >= ? AND published_at < ?{where} ORDER BY id""",
             params,
         ).fetchall()

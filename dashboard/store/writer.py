@@ -15,7 +15,6 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from dashboard.links import LINKS_VERSION, canonical_url
@@ -30,10 +29,12 @@ from dashboard.models import (
     valid_text,
 )
 from dashboard.store.db import (
-    AUTO_VACUUM_INCREMENTAL,
+    Connection,
+    Database,
     StoreError,
-    checkpoint,
     connect,
+    database_errors,
+    display_name,
     from_epoch,
     to_epoch,
 )
@@ -53,14 +54,35 @@ _COUNTS = ("likes", "replies", "shares", "views")
 # are StoreError. Every other exception while storing a poll (an int above 2^63, a lone surrogate,
 # an object of no SQL type, a constraint a value breaks, a bug in building a row) is the fault of
 # that poll's data: only its source fails (`Store._save_despite`).
+# PostgreSQL's errors are told apart the same way (psycopg follows the DB-API's classes); a lost
+# connection (a server restart) is an OperationalError, so the poll fails and the next one reconnects.
 _STORE_FAULTS = (sqlite3.OperationalError, sqlite3.InternalError, sqlite3.NotSupportedError)
 _DATA_FAULTS = (sqlite3.InterfaceError, sqlite3.ProgrammingError, sqlite3.DataError, sqlite3.IntegrityError)
 
 
+def _faults() -> tuple[tuple[type[Exception], ...], tuple[type[Exception], ...]]:
+    """(store faults, data faults) of both drivers."""
+    try:
+        import psycopg
+    except ImportError:
+        return _STORE_FAULTS, _DATA_FAULTS
+    return (
+        (*_STORE_FAULTS, psycopg.OperationalError, psycopg.InternalError, psycopg.NotSupportedError),
+        (
+            *_DATA_FAULTS,
+            psycopg.InterfaceError,
+            psycopg.ProgrammingError,
+            psycopg.DataError,
+            psycopg.IntegrityError,
+        ),
+    )
+
+
 def _is_store_fault(error: Exception) -> bool:
-    if isinstance(error, _DATA_FAULTS):
+    store_faults, data_faults = _faults()
+    if isinstance(error, data_faults):
         return False
-    return isinstance(error, (*_STORE_FAULTS, sqlite3.Error))
+    return isinstance(error, (*store_faults, *database_errors()))
 
 
 # error_class of an attempt whose data could not (all) be stored.
@@ -104,14 +126,16 @@ class RetentionReport:
 class Store:
     """The writer's handle on the database. Thread-safe: the poller writes from worker threads."""
 
-    def __init__(self, connection: sqlite3.Connection, path: Path) -> None:
+    def __init__(self, connection: Connection, database: Database) -> None:
         self._db = connection
-        self.path = path
+        self.path = database  # a SQLite file or a PostgreSQL URL
+        self._name = display_name(database)  # for messages: the URL without its password
         self._lock = threading.Lock()
+        self._errors = database_errors()
 
     @classmethod
-    def open(cls, path: Path | str) -> Store:
-        return cls(connect(path), Path(path))
+    def open(cls, database: Database) -> Store:
+        return cls(connect(database), database)
 
     def close(self) -> None:
         with self._lock:
@@ -124,7 +148,7 @@ class Store:
         self.close()
 
     @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
+    def _transaction(self) -> Iterator[Connection]:
         with self._lock:
             try:
                 self._db.execute("BEGIN IMMEDIATE")
@@ -150,20 +174,21 @@ class Store:
                         VALUES (?, ?, ?, ?, 1, ?)
                         ON CONFLICT (name) DO UPDATE SET
                             type = excluded.type, target = excluded.target, active = 1, own = excluded.own,
-                            status = CASE WHEN config_hash != excluded.config_hash AND status = 'gone'
-                                          THEN 'new' ELSE status END,
-                            next_poll_at = CASE WHEN config_hash != excluded.config_hash
-                                                THEN NULL ELSE next_poll_at END,
-                            consecutive_failures = CASE WHEN config_hash != excluded.config_hash
-                                                        THEN 0 ELSE consecutive_failures END,
-                            url_override = CASE WHEN config_hash != excluded.config_hash
-                                                THEN NULL ELSE url_override END,
+                            status = CASE WHEN sources.config_hash != excluded.config_hash
+                                               AND sources.status = 'gone'
+                                          THEN 'new' ELSE sources.status END,
+                            next_poll_at = CASE WHEN sources.config_hash != excluded.config_hash
+                                                THEN NULL ELSE sources.next_poll_at END,
+                            consecutive_failures = CASE WHEN sources.config_hash != excluded.config_hash
+                                                        THEN 0 ELSE sources.consecutive_failures END,
+                            url_override = CASE WHEN sources.config_hash != excluded.config_hash
+                                                THEN NULL ELSE sources.url_override END,
                             config_hash = excluded.config_hash
                         """,
                         (source.name, source.type, source.target, digest, int(source.own)),
                     )
-        except sqlite3.Error as error:
-            raise StoreError(f"cannot write to {self.path}: {error}") from error
+        except self._errors as error:
+            raise StoreError(f"cannot write to {self._name}: {error}") from error
 
     def states(self) -> dict[str, SourceState]:
         return {state.name: state for state in self._select_states("")}
@@ -175,12 +200,11 @@ class Store:
     def _select_states(self, where: str, *params: object) -> list[SourceState]:
         try:
             with self._lock:
-                cursor = self._db.cursor()
-                cursor.row_factory = sqlite3.Row
-                rows = cursor.execute(f"SELECT * FROM sources {where}", params).fetchall()
-        except sqlite3.Error as error:
-            raise StoreError(f"cannot read {self.path}: {error}") from error
-        return [_state_from_row(row) for row in rows]
+                rows = self._db.execute(f"SELECT {', '.join(_STATE_COLUMNS)} FROM sources {where}", params)
+                found = [_state_from_row(dict(zip(_STATE_COLUMNS, row, strict=True))) for row in rows]
+        except self._errors as error:
+            raise StoreError(f"cannot read {self._name}: {error}") from error
+        return found
 
     def young_keys(self, source: str, since: datetime, limit: int = 100) -> list[str]:
         """Keys of the source's mentions published since `since`, newest first: their engagement is re-read."""
@@ -194,8 +218,8 @@ class Store:
                     """,
                     (source, to_epoch(since), limit),
                 ).fetchall()
-        except sqlite3.Error as error:
-            raise StoreError(f"cannot read {self.path}: {error}") from error
+        except self._errors as error:
+            raise StoreError(f"cannot read {self._name}: {error}") from error
         return [row[0] for row in rows]
 
     # -- polls ----------------------------------------------------------------------------
@@ -212,7 +236,7 @@ class Store:
             return self._save(source, record, update, outcome)
         except Exception as error:
             if _is_store_fault(error):
-                raise StoreError(f"cannot write to {self.path}: {error}") from error
+                raise StoreError(f"cannot write to {self._name}: {error}") from error
             return self._save_despite(source, record, update, outcome, error)
 
     def _save(
@@ -232,6 +256,7 @@ class Store:
             )
             _insert_poll(db, source_id, record)
             _update_source(db, source_id, record, update, outcome)
+            db.announce_change()
         return record
 
     def _save_despite(
@@ -257,8 +282,8 @@ class Store:
                             raise
                         bad.append((mention, probe_error))
                 failures = self._failures(source) + 1
-        except sqlite3.Error as db_error:
-            raise StoreError(f"cannot write to {self.path}: {db_error}") from db_error
+        except self._errors as db_error:
+            raise StoreError(f"cannot write to {self._name}: {db_error}") from db_error
         failing = replace(update, status=SourceStatus.FAILING, consecutive_failures=failures)
         if bad:
             first, reason = bad[0]
@@ -281,12 +306,12 @@ class Store:
                 return self._save(source, failed, failing, kept)
             except Exception as retry_error:
                 if _is_store_fault(retry_error):
-                    raise StoreError(f"cannot write to {self.path}: {retry_error}") from retry_error
+                    raise StoreError(f"cannot write to {self._name}: {retry_error}") from retry_error
                 # the cursor or the record itself: store the attempt without the data
         try:
             return self._save(source, replace(failed, notes="", http_status=None), failing, None)
         except Exception as last_error:
-            raise StoreError(f"cannot write to {self.path}: {last_error}") from last_error
+            raise StoreError(f"cannot write to {self._name}: {last_error}") from last_error
 
     def _failures(self, source: SourceConfig) -> int:
         row = self._db.execute(
@@ -303,7 +328,7 @@ class Store:
 
     def checkpoint(self) -> None:
         with self._lock:
-            checkpoint(self._db)
+            self._db.checkpoint()
 
     # -- retention ------------------------------------------------------------------------
 
@@ -334,8 +359,8 @@ class Store:
                     )
                 days += 1
             freed = self._incremental_vacuum()
-        except sqlite3.Error as error:
-            raise StoreError(f"cannot apply retention to {self.path}: {error}") from error
+        except self._errors as error:
+            raise StoreError(f"cannot apply retention to {self._name}: {error}") from error
         return RetentionReport(
             polls_rolled=rolled, days_rolled=days, history_removed=removed, pages_freed=freed
         )
@@ -361,17 +386,9 @@ class Store:
         return None if start is None or start >= cutoff else start
 
     def _incremental_vacuum(self) -> int:
-        """Give free pages back to the file system. A database created before auto_vacuum was set
-        (auto_vacuum NONE) keeps its size: its free pages are reused by new rows, so the file stops
-        growing; only a full `VACUUM` with the poller stopped shrinks it."""
+        """Give free pages back to the file system (SQLite; PostgreSQL's autovacuum does it)."""
         with self._lock:
-            if self._db.execute("PRAGMA auto_vacuum").fetchone()[0] != AUTO_VACUUM_INCREMENTAL:
-                return 0
-            before = int(self._db.execute("PRAGMA freelist_count").fetchone()[0])
-            # Through sqlite3_exec: `execute` steps the pragma once, which frees a single page.
-            self._db.executescript("PRAGMA incremental_vacuum;")
-            after = int(self._db.execute("PRAGMA freelist_count").fetchone()[0])
-        return before - after
+            return self._db.free_pages()
 
 
 def _day(epoch: int) -> int:
@@ -382,35 +399,43 @@ def _day(epoch: int) -> int:
 _SUCCESS_SQL = ", ".join(f"'{status.value}'" for status in SourceStatus if status.is_success)
 
 
-def _roll_polls(db: sqlite3.Connection, day: int, end: int) -> int:
+def _roll_polls(db: Connection, day: int, end: int) -> int:
     """Move the attempts started in [day, end) into poll_days (added to a row already there)."""
-    # With exactly one max() in the query, SQLite takes the bare columns (status, error_class, error)
-    # from that row: the day's latest attempt, the later stored (higher id) within one second.
+    # The day's latest attempt (the later stored, higher id, within one second) gives the last status:
+    # its id is the low bits of the largest started_at * 2^31 + id, joined back to read its columns.
     db.execute(
         f"""INSERT INTO poll_days (source_id, day, attempts, successes, failing, new, updated, bytes,
                                    duration, last_started_at, last_status, last_error_class, last_error)
-            SELECT source_id, ?, COUNT(*), SUM(status IN ({_SUCCESS_SQL})), SUM(status = 'failing'),
-                   SUM(new), SUM(updated), SUM(bytes), SUM(duration),
-                   MAX(started_at * 2147483648 + id) / 2147483648, status, error_class, error
-            FROM polls WHERE started_at >= ? AND started_at < ? GROUP BY source_id
+            SELECT d.source_id, ?, d.attempts, d.successes, d.failing, d.new, d.updated, d.bytes,
+                   d.duration, last.started_at, last.status, last.error_class, last.error
+            FROM (SELECT source_id, COUNT(*) AS attempts,
+                         SUM(CASE WHEN status IN ({_SUCCESS_SQL}) THEN 1 ELSE 0 END) AS successes,
+                         SUM(CASE WHEN status = 'failing' THEN 1 ELSE 0 END) AS failing,
+                         SUM(new) AS new, SUM(updated) AS updated, SUM(bytes) AS bytes,
+                         SUM(duration) AS duration, MAX(started_at * 2147483648 + id) AS last_key
+                  FROM polls WHERE started_at >= ? AND started_at < ? GROUP BY source_id) d
+            JOIN polls last ON last.id = d.last_key % 2147483648
+            WHERE true
             ON CONFLICT (source_id, day) DO UPDATE SET
-                attempts = attempts + excluded.attempts, successes = successes + excluded.successes,
-                failing = failing + excluded.failing, new = new + excluded.new,
-                updated = updated + excluded.updated, bytes = bytes + excluded.bytes,
-                duration = duration + excluded.duration,
-                last_status = CASE WHEN excluded.last_started_at >= last_started_at
-                                   THEN excluded.last_status ELSE last_status END,
-                last_error_class = CASE WHEN excluded.last_started_at >= last_started_at
-                                        THEN excluded.last_error_class ELSE last_error_class END,
-                last_error = CASE WHEN excluded.last_started_at >= last_started_at
-                                  THEN excluded.last_error ELSE last_error END,
-                last_started_at = MAX(last_started_at, excluded.last_started_at)""",
+                attempts = poll_days.attempts + excluded.attempts,
+                successes = poll_days.successes + excluded.successes,
+                failing = poll_days.failing + excluded.failing, new = poll_days.new + excluded.new,
+                updated = poll_days.updated + excluded.updated, bytes = poll_days.bytes + excluded.bytes,
+                duration = poll_days.duration + excluded.duration,
+                last_status = CASE WHEN excluded.last_started_at >= poll_days.last_started_at
+                                   THEN excluded.last_status ELSE poll_days.last_status END,
+                last_error_class = CASE WHEN excluded.last_started_at >= poll_days.last_started_at
+                                        THEN excluded.last_error_class ELSE poll_days.last_error_class END,
+                last_error = CASE WHEN excluded.last_started_at >= poll_days.last_started_at
+                                  THEN excluded.last_error ELSE poll_days.last_error END,
+                last_started_at = CASE WHEN excluded.last_started_at >= poll_days.last_started_at
+                                       THEN excluded.last_started_at ELSE poll_days.last_started_at END""",
         (day, day, end),
     )
     return db.execute("DELETE FROM polls WHERE started_at >= ? AND started_at < ?", (day, end)).rowcount
 
 
-def _thin_history(db: sqlite3.Connection, day: int, end: int) -> int:
+def _thin_history(db: Connection, day: int, end: int) -> int:
     """Keep, of the engagement_history rows in [day, end), each mention's last row of the day, its
     first row ever and its first row with a reply (first-response times); delete the rest."""
     return db.execute(
@@ -419,20 +444,21 @@ def _thin_history(db: sqlite3.Connection, day: int, end: int) -> int:
              AND h.at < (SELECT MAX(x.at) FROM engagement_history x
                          WHERE x.mention_id = h.mention_id AND x.at >= ?1 AND x.at < ?2)
              AND h.at > (SELECT MIN(x.at) FROM engagement_history x WHERE x.mention_id = h.mention_id)
-             AND h.at IS NOT (SELECT MIN(x.at) FROM engagement_history x
-                              WHERE x.mention_id = h.mention_id AND x.replies > 0)""",
+             AND h.at != COALESCE((SELECT MIN(x.at) FROM engagement_history x
+                                   WHERE x.mention_id = h.mention_id AND x.replies > 0), -1)""",
         (day, end),
     ).rowcount
 
 
-def _source_id(db: sqlite3.Connection, source: SourceConfig) -> int:
+def _source_id(db: Connection, source: SourceConfig) -> int:
     row = db.execute("SELECT id FROM sources WHERE name = ?", (source.name,)).fetchone()
     if row is not None:
         return int(row[0])
     cursor = db.execute(
-        "INSERT INTO sources (name, type, target) VALUES (?, ?, ?)", (source.name, source.type, source.target)
+        "INSERT INTO sources (name, type, target) VALUES (?, ?, ?) RETURNING id",
+        (source.name, source.type, source.target),
     )
-    return int(cursor.lastrowid or 0)
+    return int(cursor.fetchone()[0])
 
 
 def _unique(mentions: Sequence[Mention]) -> list[Mention]:
@@ -446,7 +472,7 @@ def _unique(mentions: Sequence[Mention]) -> list[Mention]:
     return list(seen.values())
 
 
-def _existing(db: sqlite3.Connection, source_id: int, keys: Sequence[str]) -> dict[str, tuple[Any, ...]]:
+def _existing(db: Connection, source_id: int, keys: Sequence[str]) -> dict[str, tuple[Any, ...]]:
     found: dict[str, tuple[Any, ...]] = {}
     for start in range(0, len(keys), _CHUNK):
         chunk = keys[start : start + _CHUNK]
@@ -465,7 +491,7 @@ def _existing(db: sqlite3.Connection, source_id: int, keys: Sequence[str]) -> di
 
 
 def _upsert_mentions(
-    db: sqlite3.Connection, source_id: int, mentions: Sequence[Mention], seen_at: datetime
+    db: Connection, source_id: int, mentions: Sequence[Mention], seen_at: datetime
 ) -> tuple[int, int]:
     now = to_epoch(seen_at)
     batch = _unique(mentions)
@@ -483,15 +509,16 @@ def _upsert_mentions(
         ids = _ids(db, source_id, [key for key, _ in linked])
         db.executemany(_INSERT_LINK, [(ids[key], url, via) for key, links in linked for url, via in links])
     db.executemany(
-        """INSERT OR IGNORE INTO engagement_history (mention_id, at, likes, replies, shares, views)
-           SELECT id, ?, likes, replies, shares, views FROM mentions WHERE source_id = ? AND key = ?""",
+        """INSERT INTO engagement_history (mention_id, at, likes, replies, shares, views)
+           SELECT id, ?, likes, replies, shares, views FROM mentions WHERE source_id = ? AND key = ?
+           ON CONFLICT DO NOTHING""",
         [(now, source_id, m.key) for m in fresh if _has_counts(m)],
     )
     updated = _update_existing(db, [(m, existing[m.key]) for m in batch if m.key in existing], now)
     return len(fresh), updated
 
 
-def _ids(db: sqlite3.Connection, source_id: int, keys: Sequence[str]) -> dict[str, int]:
+def _ids(db: Connection, source_id: int, keys: Sequence[str]) -> dict[str, int]:
     """The ids of the source's mentions `keys` (one query per _CHUNK keys)."""
     found: dict[str, int] = {}
     for start in range(0, len(keys), _CHUNK):
@@ -505,7 +532,7 @@ def _ids(db: sqlite3.Connection, source_id: int, keys: Sequence[str]) -> dict[st
     return found
 
 
-_INSERT_LINK = "INSERT OR IGNORE INTO mention_links (mention_id, url, via) VALUES (?, ?, ?)"
+_INSERT_LINK = "INSERT INTO mention_links (mention_id, url, via) VALUES (?, ?, ?) ON CONFLICT DO NOTHING"
 
 # canonical_url remembered across polls: a feed entry's url is usually its first link too, and a
 # source that answers 200 re-reads the same entries every poll (bench/bench_echo_store.py).
@@ -513,7 +540,9 @@ _canonical = functools.lru_cache(maxsize=16384)(canonical_url)
 
 
 # Binds a mention's values without storing anything: which mentions of a refused poll are at fault.
-_PROBE = "SELECT " + ", ".join("?" * 16)
+# Typed as the columns are, so PostgreSQL refuses there what the INSERT would (an int past bigint).
+_PROBE_TYPES = ("TEXT",) * 5 + ("BIGINT",) * 3 + ("TEXT",) + ("BIGINT",) * 4 + ("TEXT", "TEXT", "BIGINT")
+_PROBE = "SELECT " + ", ".join(f"CAST(? AS {kind})" for kind in _PROBE_TYPES)
 
 
 def _mention_values(m: Mention, now: int) -> tuple[Any, ...]:
@@ -561,7 +590,7 @@ def _has_counts(mention: Mention) -> bool:
     return any(getattr(mention, name) is not None for name in _COUNTS)
 
 
-def _update_existing(db: sqlite3.Connection, pairs: list[tuple[Mention, tuple[Any, ...]]], now: int) -> int:
+def _update_existing(db: Connection, pairs: list[tuple[Mention, tuple[Any, ...]]], now: int) -> int:
     """Engagement and text updated in place; a history row only where counts changed. Links: a changed
     text (or links of an older LINKS_VERSION) replaces them; otherwise the links not stored yet are
     added, none dropped (a Mastodon card arrives after its post; a field missing once is not a
@@ -626,14 +655,16 @@ def _update_existing(db: sqlite3.Connection, pairs: list[tuple[Mention, tuple[An
     )
     db.executemany(_INSERT_LINK, link_rows)
     db.executemany(
-        """INSERT OR REPLACE INTO engagement_history (mention_id, at, likes, replies, shares, views)
-           VALUES (?, ?, ?, ?, ?, ?)""",
+        """INSERT INTO engagement_history (mention_id, at, likes, replies, shares, views)
+           VALUES (?, ?, ?, ?, ?, ?)
+           ON CONFLICT (mention_id, at) DO UPDATE SET likes = excluded.likes, replies = excluded.replies,
+               shares = excluded.shares, views = excluded.views""",
         history_rows,
     )
     return len({row[-1] for row in count_rows} | {row[-1] for row in text_rows})
 
 
-def _insert_poll(db: sqlite3.Connection, source_id: int, record: PollRecord) -> None:
+def _insert_poll(db: Connection, source_id: int, record: PollRecord) -> None:
     db.execute(
         """INSERT INTO polls (source_id, started_at, duration, status, http_status, bytes, new, updated,
                               error_class, error, consecutive_failures, next_poll_at, notes)
@@ -657,7 +688,7 @@ def _insert_poll(db: sqlite3.Connection, source_id: int, record: PollRecord) -> 
 
 
 def _update_source(
-    db: sqlite3.Connection,
+    db: Connection,
     source_id: int,
     record: PollRecord,
     update: SourceUpdate,
@@ -690,7 +721,7 @@ def _update_source(
         _track_redirect(db, source_id, update.permanent_redirect)
 
 
-def _track_redirect(db: sqlite3.Connection, source_id: int, target: str | None) -> None:
+def _track_redirect(db: Connection, source_id: int, target: str | None) -> None:
     """Count consecutive polls that saw the same permanent redirect; adopt it after a few."""
     if target is None:
         db.execute("UPDATE sources SET redirect_target = NULL, redirect_count = 0 WHERE id = ?", (source_id,))
@@ -709,7 +740,26 @@ def _track_redirect(db: sqlite3.Connection, source_id: int, target: str | None) 
     )
 
 
-def _state_from_row(row: sqlite3.Row) -> SourceState:
+_STATE_COLUMNS = (
+    "name",
+    "type",
+    "target",
+    "config_hash",
+    "status",
+    "cursor",
+    "last_attempt_at",
+    "last_success_at",
+    "http_status",
+    "consecutive_failures",
+    "next_poll_at",
+    "error_class",
+    "last_error",
+    "notes",
+    "url_override",
+)
+
+
+def _state_from_row(row: Mapping[str, Any]) -> SourceState:
     try:
         cursor = json.loads(row["cursor"] or "{}")
     except ValueError:

@@ -16,7 +16,7 @@ from dashboard.alerts.service import alerts_beside
 from dashboard.config import Config
 from dashboard.polling.service import running_poller
 from dashboard.store.alerts import AlertLog
-from dashboard.store.db import connect
+from dashboard.store.db import Database, SqliteConnection, connect
 from dashboard.store.reader import MentionDetail, StoreReader
 from dashboard.store.writer import Store
 from dashboard.ui.filtering import MentionFilter, like_folded, resolve_source
@@ -50,12 +50,12 @@ class AlertLogView:
     failing_channels: dict[str, str]
 
 
-def open_store(database: Path) -> Store:
+def open_store(database: Database) -> Store:
     """The writer handle the UI uses for `mark_handled` (the poller has its own)."""
     return Store.open(database)
 
 
-def compute(database: Path, window: str, now: datetime, *, keywords: Sequence[str]) -> DashboardData:
+def compute(database: Database, window: str, now: datetime, *, keywords: Sequence[str]) -> DashboardData:
     """Every panel's figures for the window ending `now` ("24h", "7d", "30d")."""
     from dashboard.analytics.dashboard import compute_dashboard
     from dashboard.analytics.windows import Window
@@ -64,23 +64,24 @@ def compute(database: Path, window: str, now: datetime, *, keywords: Sequence[st
         return compute_dashboard(reader, Window.last(window, now), keywords=tuple(keywords), now=now)
 
 
-def change_token(database: Path, now: datetime) -> tuple[int, ...]:
+def change_token(database: Database, now: datetime) -> tuple[int, ...]:
     """Equal tokens mean the panels would show the same numbers: nothing stored since, and still
     the same five minutes (windows slide with time)."""
     with StoreReader.open(database) as reader:
         return (*reader.change_marker(), int(now.timestamp()) // RECOMPUTE_AT_LEAST_EVERY)
 
 
-def caseless_reader(database: Path) -> StoreReader:
+def caseless_reader(database: Database) -> StoreReader:
     """A read-only reader whose LIKE is caseless beyond ASCII (SQLite's own folds only A-Z, so `é`
     never found `É`); SQLite lets a connection replace `like()`, and only this connection does."""
     connection = connect(database, readonly=True)
-    connection.create_function("like", 2, like_folded, deterministic=True)
-    connection.create_function("like", 3, like_folded, deterministic=True)
+    if isinstance(connection, SqliteConnection):  # PostgreSQL's ILIKE folds by the database's locale
+        connection.create_function("like", 2, like_folded, deterministic=True)
+        connection.create_function("like", 3, like_folded, deterministic=True)
     return StoreReader(connection)
 
 
-def latest_mentions(database: Path, mention_filter: MentionFilter, *, limit: int) -> list[dict[str, Any]]:
+def latest_mentions(database: Database, mention_filter: MentionFilter, *, limit: int) -> list[dict[str, Any]]:
     """The stream's newest mentions under the filter, newest first.
 
     `source:` names a source caselessly or by a prefix naming one source; a value naming none (or
@@ -107,7 +108,7 @@ def latest_mentions(database: Path, mention_filter: MentionFilter, *, limit: int
     return records(frame)
 
 
-def alert_log(database: Path, channels: Sequence[str], *, limit: int = 200) -> AlertLogView:
+def alert_log(database: Database, channels: Sequence[str], *, limit: int = 200) -> AlertLogView:
     """The alerts the core raised (newest first, with their delivery state) and the channels that
     keep failing (name -> the latest error): what the Alerts panel shows, read-only."""
     connection = connect(database, readonly=True)
@@ -118,7 +119,7 @@ def alert_log(database: Path, channels: Sequence[str], *, limit: int = 200) -> A
         connection.close()
 
 
-def post_reactions(database: Path, post_url: str) -> pd.DataFrame:
+def post_reactions(database: Database, post_url: str) -> pd.DataFrame:
     """Every reaction to one own post across networks, newest first (the post detail screen)."""
     from dashboard.analytics.posts import reactions_of
 
@@ -126,12 +127,12 @@ def post_reactions(database: Path, post_url: str) -> pd.DataFrame:
         return reactions_of(reader, post_url)
 
 
-def mention_detail(database: Path, mention_id: int) -> MentionDetail | None:
+def mention_detail(database: Database, mention_id: int) -> MentionDetail | None:
     with StoreReader.open(database) as reader:
         return reader.mention(mention_id)
 
 
-def export_snapshot(database: Path, window: str, now: datetime, config: Config) -> Path:
+def export_snapshot(database: Database, window: str, now: datetime, config: Config) -> Path:
     """Write a snapshot folder of the window into the configured export folder; returns its path."""
     from dashboard.analytics.windows import Window
     from dashboard.export.snapshot import write_snapshot

@@ -1,0 +1,192 @@
+"""A PostgreSQL connection that speaks the store's SQL: one set of queries, two backends.
+
+The store's modules (writer, reader, alert log, background passes) are written once, in the SQL that
+SQLite and PostgreSQL share, against the few methods of `dashboard.store.db.Connection`. This class
+gives a psycopg 3 connection those methods, and `translate` bridges what cannot be written once:
+
+- placeholders: SQLite's `?` and `?NNN` (numbered, reusable) -> psycopg's `%s`, the parameters
+  re-ordered to match; a literal `%` -> `%%`;
+- `IFNULL(` -> `COALESCE(`, `group_concat(` -> `string_agg(`, `LIKE` -> `ILIKE` (SQLite's LIKE is
+  case-insensitive for ASCII, PostgreSQL's is not), `INDEXED BY <index>` (a SQLite planner hint) dropped,
+  `IN ()` -> `IN (NULL)` (an empty list: SQLite accepts it, PostgreSQL needs a value that matches nothing);
+- `BEGIN IMMEDIATE` (SQLite's "take the write lock now") -> `BEGIN` and a transaction-scoped advisory
+  lock, so writers queue one behind the other exactly as on SQLite: two pollers never interleave a
+  poll's save, and the unique (source, key) index never sees two inserts of one mention race.
+
+Everything else (upserts with `excluded`, RETURNING, window-less aggregates, row values) is SQL both
+speak; tests/test_store_backends.py runs the store's suite against both.
+
+Text holding NUL cannot be stored in PostgreSQL (SQLite can): NUL becomes U+FFFD in the parameters,
+so a feed with a stray NUL loses one character rather than the mention.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from types import TracebackType
+from typing import Any, Final
+
+import psycopg
+from psycopg import pq
+from psycopg.adapt import Loader
+
+# The advisory lock every writer takes with its transaction ("CDsh" like SQLite's application id, "wrt").
+WRITE_LOCK: Final = 0x43447368_00777274
+# Where the poller tells the dashboards that something was stored (LISTEN/NOTIFY).
+CHANGES_CHANNEL: Final = "community_dashboard_changes"
+
+_TOKENS = re.compile(
+    r"""'(?:[^']|'')*'        # a string literal: copied as is
+      | "(?:[^"]|"")*"        # a quoted identifier
+      | \?(\d*)               # a placeholder, maybe numbered
+      | %                     # psycopg's own escape character
+      | \bIFNULL\s*\(
+      | \bgroup_concat\s*\(
+      | \bLIKE\b
+      | \bINDEXED\s+BY\s+\w+
+      | \bIN\s*\(\s*\)
+    """,
+    re.IGNORECASE | re.VERBOSE,
+)
+_WORDS = {"ifnull": "COALESCE(", "group_concat": "string_agg(", "like": "ILIKE"}
+
+
+@functools.lru_cache(maxsize=1024)
+def translate(sql: str) -> tuple[str, tuple[int, ...]]:
+    """SQLite-flavoured `sql` -> (PostgreSQL SQL, the index in the caller's parameters of each `%s`)."""
+    order: list[int] = []
+    highest = 0
+
+    def replace(match: re.Match[str]) -> str:
+        nonlocal highest
+        text = match.group(0)
+        first = text[0]
+        if first in "'\"":
+            return text
+        if first == "?":
+            number = int(match.group(1)) if match.group(1) else highest + 1
+            highest = max(highest, number)
+            order.append(number - 1)
+            return "%s"
+        if first == "%":
+            return "%%"
+        word = re.match(r"\w+", text)
+        name = word.group(0).lower() if word else ""
+        if name == "indexed":
+            return ""
+        if name == "in":
+            return "IN (NULL)"
+        return _WORDS[name]
+
+    return _TOKENS.sub(replace, sql), tuple(order)
+
+
+def _arrange(order: tuple[int, ...], params: Sequence[Any] | None) -> tuple[Any, ...]:
+    """The parameters in the order of the translated placeholders, NUL made U+FFFD in text."""
+    values = () if params is None else tuple(params)
+    if len(order) != len(values) or any(index != position for position, index in enumerate(order)):
+        values = tuple(values[index] for index in order)
+    if any(type(value) is str and "\x00" in value for value in values):
+        values = tuple(value.replace("\x00", "\ufffd") if type(value) is str else value for value in values)
+    return values
+
+
+class _NumberLoader(Loader):
+    """numeric -> int when whole, else float: PostgreSQL's SUM over bigint is numeric, SQLite's an
+    integer, and the store's callers (and pandas) expect the same Python types from both."""
+
+    def load(self, data: Any) -> int | float:
+        text = bytes(data).decode("ascii")
+        try:
+            return int(text)
+        except ValueError:
+            return float(text)
+
+
+class PgConnection:
+    """A psycopg connection in autocommit mode with the methods `dashboard.store.db.Connection` names.
+
+    Like the SQLite connections of the store, it is in autocommit mode: a statement outside
+    `BEGIN ... COMMIT` commits at once (a reader's every query sees the latest commit).
+    """
+
+    backend = "postgresql"
+
+    def __init__(self, raw: psycopg.Connection[tuple[Any, ...]]) -> None:
+        self.raw = raw
+        raw.adapters.register_loader("numeric", _NumberLoader)
+
+    @classmethod
+    def open(cls, url: str, *, readonly: bool = False) -> PgConnection:
+        raw = psycopg.connect(url, autocommit=True, application_name="community-dashboard")
+        if readonly:
+            raw.execute("SET default_transaction_read_only = on")
+        return cls(raw)
+
+    # ---- what sqlite3.Connection offers and the store uses --------------------------------------
+
+    def execute(self, sql: str, params: Sequence[Any] | None = ()) -> psycopg.Cursor[tuple[Any, ...]]:
+        if sql.strip().upper() == "BEGIN IMMEDIATE":
+            self.raw.execute("BEGIN")
+            return self.raw.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+        text, order = translate(sql)
+        return self.raw.execute(text, _arrange(order, params) if order else None)
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> psycopg.Cursor[tuple[Any, ...]]:
+        text, order = translate(sql)
+        cursor = self.raw.cursor()
+        batch = [_arrange(order, row) for row in rows]
+        if batch:
+            cursor.executemany(text, batch)
+        return cursor
+
+    @property
+    def in_transaction(self) -> bool:
+        return self.raw.info.transaction_status != pq.TransactionStatus.IDLE
+
+    def close(self) -> None:
+        self.raw.close()
+
+    def __enter__(self) -> PgConnection:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        self.close()
+
+    # ---- what differs between the backends (dashboard.store.db.Connection) -----------------------
+
+    def has_table(self, name: str) -> bool:
+        row = self.raw.execute("SELECT to_regclass(%s) IS NOT NULL", (name,)).fetchone()
+        return bool(row and row[0])
+
+    def checkpoint(self) -> None:
+        """Nothing to do: PostgreSQL's own checkpointer and autovacuum keep the files in shape."""
+
+    def free_pages(self) -> int:
+        """Nothing to give back by hand: autovacuum reuses the space retention frees."""
+        return 0
+
+    def stream(self, sql: str, params: Sequence[Any], size: int) -> Iterator[list[tuple[Any, ...]]]:
+        """The rows of one SELECT in lists of `size`, through a server-side cursor in one read-only
+        transaction: memory stays flat and the rows are one consistent snapshot."""
+        text, order = translate(sql)
+        with self.raw.transaction(), self.raw.cursor(name="community_dashboard_stream") as cursor:
+            cursor.execute(text, _arrange(order, params))
+            while rows := cursor.fetchmany(size):
+                yield rows
+
+    def announce_change(self) -> None:
+        """Tell the listening dashboards that a poll was stored (delivered at COMMIT, once per
+        transaction however many times it is called)."""
+        self.raw.execute("SELECT pg_notify(%s, '')", (CHANGES_CHANNEL,))
+
+
+def listen(url: str) -> psycopg.Connection[tuple[Any, ...]]:
+    """A connection LISTENing on the changes channel (dashboard.store.db.ChangeListener reads it)."""
+    raw = psycopg.connect(url, autocommit=True, application_name="community-dashboard listener")
+    raw.execute(f"LISTEN {CHANGES_CHANNEL}")
+    return raw
