@@ -29,6 +29,7 @@ import platformdirs
 
 from dashboard.contracts.alerts import AlertConfig, AlertProblem, read_alerts
 from dashboard.contracts.source import Source
+from dashboard.database import Database, is_postgres, url_problem
 from dashboard.durations import DURATION_EXAMPLES, DurationError, format_duration, parse_duration
 from dashboard.models import SourceConfig
 from dashboard.opinion import SCORED_LANGUAGES
@@ -119,7 +120,7 @@ class Settings:
     """The `[settings]` table: defaults shared by every source."""
 
     interval: float = DEFAULT_INTERVAL  # seconds between polls of a source (per-source `interval` overrides)
-    database: Path | None = None  # SQLite file; None -> `default_database_path()`
+    database: Database | None = None  # SQLite file or PostgreSQL URL; None -> `default_database_path()`
     timeout: float = DEFAULT_TIMEOUT  # seconds: total deadline of one HTTP request
     max_concurrency: int = DEFAULT_MAX_CONCURRENCY  # requests in flight at once, all sources together
     keywords: tuple[str, ...] = ()  # tracked terms, for share of voice
@@ -129,8 +130,8 @@ class Settings:
     languages: tuple[str, ...] = DEFAULT_LANGUAGES
 
     @property
-    def database_path(self) -> Path:
-        """The database to open: the configured one, else the per-user default."""
+    def database_path(self) -> Database:
+        """The database to open: the configured one, else the per-user default (a SQLite file)."""
         return self.database if self.database is not None else default_database_path()
 
 
@@ -669,7 +670,7 @@ class _ConfigReader:
         check = _TableChecker(self, "settings")
         return Settings(
             interval=check.duration(table, "interval", DEFAULT_INTERVAL),
-            database=check.path(table, "database"),
+            database=check.database(table, "database"),
             timeout=check.duration(table, "timeout", DEFAULT_TIMEOUT),
             max_concurrency=check.count(table, "max_concurrency", DEFAULT_MAX_CONCURRENCY, MAX_CONCURRENCY),
             keywords=check.keywords(table, "keywords"),
@@ -765,6 +766,15 @@ class _TableChecker:
         if "\x00" in value:
             self.fail(key, "a path cannot contain a NUL character")
         return self.reader.folder / Path(value).expanduser()
+
+    def database(self, table: Mapping[str, Any], key: str) -> Database | None:
+        """A SQLite path (relative to feeds.toml's folder) or a PostgreSQL URL without its password."""
+        if key in table and isinstance(table[key], str) and is_postgres(table[key]):
+            problem = url_problem(table[key])
+            if problem is not None:
+                self.fail(key, problem)
+            return str(table[key])
+        return self.path(table, key)
 
     def keywords(self, table: Mapping[str, Any], key: str) -> tuple[str, ...]:
         if key not in table:

@@ -56,12 +56,16 @@ def serve_feeds(server: LocalServer, count: int, items: int) -> list[str]:
     return paths
 
 
-def write_config(directory: Path, server: LocalServer, paths: list[str], *, extra: str = "") -> Path:
+def write_config(
+    directory: Path, server: LocalServer, paths: list[str], *, extra: str = "", database: str | None = None
+) -> Path:
+    """feeds.toml for the served `paths`; the store is directory/mentions.db unless `database` names
+    another (a PostgreSQL URL)."""
     lines = [
         "[settings]",
         'interval = "15m"',
         'timeout = "5s"',
-        f'database = "{directory / "mentions.db"}"',
+        f'database = "{database or directory / "mentions.db"}"',
         'keywords = ["textual"]',
         "",
     ]

@@ -83,9 +83,16 @@ class Cluster:
             ],
             "initdb",
         )
-        options = f"-c listen_addresses='' -c unix_socket_directories={self.socket} -c synchronous_commit=off"
+        self._options = (
+            f"-c listen_addresses='' -c unix_socket_directories={self.socket} -c synchronous_commit=off"
+        )
         if not durable:
-            options += " -c fsync=off -c full_page_writes=off"
+            self._options += " -c fsync=off -c full_page_writes=off"
+        self.start_again()
+
+    def start_again(self) -> None:
+        """Start the server on the data folder initdb made (after `stop`: a restart)."""
+        options = self._options
         _run(
             [
                 str(PG_BIN / "pg_ctl"),
@@ -101,10 +108,12 @@ class Cluster:
             "pg_ctl start (see server.log)",
         )
 
-    def stop(self) -> None:
+    def stop(self, mode: str = "immediate") -> None:
+        """Stop the server: `immediate` by default (the data is thrown away); `fast` is a clean
+        restart's first half (every client cut off, every commit kept)."""
         if (self.data / "postmaster.pid").exists():
             subprocess.run(
-                _as_server_user([str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop"]),
+                _as_server_user([str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", mode, "stop"]),
                 capture_output=True,
                 check=False,
             )

@@ -12,12 +12,12 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 
 from dashboard.alerts.deliver import Deliverer, Sender, Sent, apprise_sender
 from dashboard.alerts.evaluate import evaluate
 from dashboard.clock import utc_now
 from dashboard.contracts.alerts import AlertConfig, AlertRule
+from dashboard.database import Database
 from dashboard.store.alerts import AlertLog, Firing, StoredAlert
 from dashboard.store.db import connect
 from dashboard.store.reader import StoreReader
@@ -45,7 +45,7 @@ class AlertEngine:
     def __init__(
         self,
         config: AlertConfig,
-        database: Path,
+        database: Database,
         *,
         sender: Sender = apprise_sender,
         env: Mapping[str, str] | None = None,
@@ -116,7 +116,7 @@ async def run_alerts(
 @asynccontextmanager
 async def alerts_beside(
     config: AlertConfig,
-    database: Path,
+    database: Database,
     *,
     on_round: Callable[[Round], None] = lambda _: None,
     clock: Callable[[], datetime] = utc_now,

@@ -252,10 +252,10 @@ def common_options(*, default: object) -> CommandParser:
     )
     options.add_argument(
         "--db",
-        type=Path,
-        metavar="PATH",
+        metavar="PATH|URL",
         default=default,
-        help="SQLite database (default: settings.database, else the user data folder)",
+        help="SQLite file or postgresql:// URL (default: $COMMUNITY_DASHBOARD_DATABASE, "
+        "else settings.database, else the user data folder)",
     )
     options.add_argument(
         "--log-level",

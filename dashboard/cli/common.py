@@ -7,11 +7,11 @@ Nothing heavy is imported at module level: the parser imports this module, and `
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from dashboard.config import Config
+    from dashboard.database import Database
 
 # The documented exit statuses (`community-dashboard --help` lists them).
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
@@ -26,5 +26,8 @@ def load(args: argparse.Namespace) -> Config:
     return load_chosen_config(args.config, registry=source_types())
 
 
-def database_path(args: argparse.Namespace, config: Config) -> Path:
-    return Path(args.db) if args.db else config.settings.database_path
+def database_path(args: argparse.Namespace, config: Config) -> Database:
+    """--db, else $COMMUNITY_DASHBOARD_DATABASE, else [settings] database, else the user data folder."""
+    from dashboard.database import choose
+
+    return choose(args.db, config.settings.database_path)

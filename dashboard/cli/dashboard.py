@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from dashboard.cli.common import EXIT_OK, EXIT_USAGE, database_path, load
 from dashboard.config import Config, load_config
+from dashboard.database import Database, as_database, is_postgres
 
 if TYPE_CHECKING:
     from dashboard.demo.server import DemoServer
@@ -39,10 +40,11 @@ def _run_demo(args: argparse.Namespace) -> int:
         DemoServer(seed=args.seed) as demo,
         tempfile.TemporaryDirectory(prefix="community-dashboard-demo-") as tmp,
     ):
-        database = args.db or Path(tmp) / "demo.db"
+        database = as_database(args.db) if args.db else Path(tmp) / "demo.db"
         config_path = Path(tmp) / "feeds.toml"
         # The demo's snapshots (`e`) go beside its database, never among the user's real exports.
-        exports = f"\n[export]\ndir = {json.dumps(str(database.parent / 'exports'))}\n"
+        beside = Path(tmp) if is_postgres(database) else Path(database).parent
+        exports = f"\n[export]\ndir = {json.dumps(str(beside / 'exports'))}\n"
         config_path.write_text(
             demo.feeds_toml(database, chat_url_file=_demo_chat_file(demo, Path(tmp))) + exports,
             encoding="utf-8",
@@ -63,7 +65,7 @@ def _demo_chat_file(demo: DemoServer, folder: Path) -> Path | None:
     return path
 
 
-def _run_app(config: Config, database: Path, *, readonly: bool) -> int:
+def _run_app(config: Config, database: Database, *, readonly: bool) -> int:
     from dashboard.store.db import connect
     from dashboard.ui.app import make_app
 

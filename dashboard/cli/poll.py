@@ -21,11 +21,11 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dashboard.cli.common import EXIT_OK, database_path, load
 from dashboard.config import Config
+from dashboard.database import Database
 from dashboard.durations import format_duration
 from dashboard.models import PollRecord
 from dashboard.text import display_safe, redact_url, shorten
@@ -195,7 +195,7 @@ def run_poll(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _report_once(config: Config, database: Path, width: int) -> int:
+def _report_once(config: Config, database: Database, width: int) -> int:
     """Poll every source once, print a line each, sum up; the status says whether anything worked."""
     progress = ProgressLine()
     try:
@@ -251,7 +251,9 @@ class _Interrupts:
         os._exit(EXIT_INTERRUPTED)
 
 
-async def _poll_once(config: Config, database: Path, progress: ProgressLine) -> tuple[list[PollRecord], bool]:
+async def _poll_once(
+    config: Config, database: Database, progress: ProgressLine
+) -> tuple[list[PollRecord], bool]:
     """Every source once (an explicit fetch), then the background passes over what it stored (so a
     cron job leaves every mention analysed); Ctrl-C stops it cleanly. Returns (records, interrupted)."""
     stop = asyncio.Event()
@@ -266,7 +268,7 @@ async def _poll_once(config: Config, database: Path, progress: ProgressLine) -> 
     return records, stop.is_set()
 
 
-def _alert_round(config: Config, database: Path) -> None:
+def _alert_round(config: Config, database: Database) -> None:
     """`poll --once` (from cron, say) evaluates the alert rules once and sends what is due."""
     from dashboard.alerts.service import AlertEngine
 
@@ -291,7 +293,7 @@ def print_alerts(outcome: Round) -> None:
 
 
 async def _poll_forever(
-    config: Config, database: Path, report: Callable[[PollRecord], None], progress: ProgressLine
+    config: Config, database: Database, report: Callable[[PollRecord], None], progress: ProgressLine
 ) -> None:
     stop = asyncio.Event()
     _Interrupts(stop).install()

@@ -28,6 +28,7 @@ from typing import Any
 from urllib.parse import unquote, urlencode
 
 from dashboard.clock import utc_now
+from dashboard.database import Database
 from dashboard.demo import formats
 from dashboard.demo.formats import Shown
 from dashboard.demo.httpserver import Handler, LocalServer, Reply, Seen
@@ -180,7 +181,7 @@ class DemoServer:
             options=tuple(options.items()),
         )
 
-    def feeds_toml(self, database: Path, *, chat_url_file: Path | None = None) -> str:
+    def feeds_toml(self, database: Database, *, chat_url_file: Path | None = None) -> str:
         """A feeds.toml pointing every source at this server: lively intervals, the backlog in one poll;
         with alert rules, delivered to the demo's own chat receiver when `chat_url_file` (a 0600 file
         holding `chat_url`) is given."""

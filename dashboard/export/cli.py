@@ -17,7 +17,6 @@ import argparse
 import difflib
 import os
 import re
-import sqlite3
 import sys
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
@@ -25,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 from dashboard.config import Config, load_chosen_config
+from dashboard.database import Database, choose
 from dashboard.models import MentionKind
 from dashboard.text import display_safe, redact_url
 
@@ -165,11 +165,11 @@ def _kind(text: str) -> str:
     return value
 
 
-def _config_and_database(args: argparse.Namespace) -> tuple[Config, Path]:
+def _config_and_database(args: argparse.Namespace) -> tuple[Config, Database]:
     from dashboard.sources import source_types
 
     config = load_chosen_config(args.config, registry=source_types())
-    database: Path = args.db or config.settings.database_path
+    database = choose(args.db, config.settings.database_path)
     return config, database
 
 
@@ -262,6 +262,7 @@ def _quiet_broken_pipe() -> None:
 
 def run_export(args: argparse.Namespace) -> int:
     from dashboard.export.csvfile import ExportError
+    from dashboard.store.db import database_errors
 
     try:
         return _export(args)
@@ -271,7 +272,7 @@ def run_export(args: argparse.Namespace) -> int:
     except ExportError as error:
         _error(str(error))
         return EXIT_FAILURE
-    except sqlite3.Error as error:
+    except database_errors() as error:
         _error(f"export: cannot read the database: {error}")
         return EXIT_FAILURE
     except BrokenPipeError:
@@ -325,7 +326,7 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _single_table(
-    what: str, reader: StoreReader, selection: Selection, database: Path
+    what: str, reader: StoreReader, selection: Selection, database: Database
 ) -> tuple[TableSpec, Iterable[Block], Progress | None]:
     """The table's spec, its encoded rows (lazily, for mentions) and a progress bar if it is long."""
     from dashboard.export import tables

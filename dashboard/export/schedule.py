@@ -18,6 +18,7 @@ from pathlib import Path
 from dashboard.analytics.windows import Window
 from dashboard.clock import utc_now
 from dashboard.config import Config
+from dashboard.database import Database
 from dashboard.export.csvfile import ExportError
 from dashboard.export.snapshot import SNAPSHOT_NAME, is_snapshot_folder, write_snapshot
 from dashboard.store.db import StoreError
@@ -70,7 +71,7 @@ def next_due(directory: Path, every: float, now: datetime) -> datetime:
 
 def take_snapshot(
     config: Config,
-    database: Path,
+    database: Database,
     *,
     now: datetime,
     window: Window | None = None,
@@ -94,7 +95,7 @@ def take_snapshot(
 
 async def run_scheduled_snapshots(
     config: Config,
-    database: Path,
+    database: Database,
     stop: asyncio.Event,
     *,
     clock: Callable[[], datetime] = utc_now,

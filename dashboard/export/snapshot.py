@@ -25,6 +25,7 @@ from typing import Any
 from dashboard import __version__
 from dashboard.analytics.windows import Window
 from dashboard.config import Config
+from dashboard.database import Database, absolute, display_name
 from dashboard.export.csvfile import (
     CsvOptions,
     ExportError,
@@ -131,7 +132,7 @@ def write_snapshot(
     now: datetime,
     sources: Sequence[str] | None = None,
     kinds: Sequence[str] | None = None,
-    database: Path | None = None,
+    database: Database | None = None,
     excel: bool = False,
     progress: Progress | None = None,
 ) -> Path:
@@ -179,7 +180,7 @@ def _write_tables(
     folder: Path,
     *,
     now: datetime,
-    database: Path | None,
+    database: Database | None,
     excel: bool,
     progress: Progress | None,
 ) -> list[_FileRecord]:
@@ -220,7 +221,7 @@ def _manifest(
     selection: Selection,
     *,
     now: datetime,
-    database: Path | None,
+    database: Database | None,
     excel: bool,
     records: list[_FileRecord],
 ) -> dict[str, Any]:
@@ -242,7 +243,7 @@ def _manifest(
             "keywords": list(selection.keywords),
         },
         "config": {"path": str(config.path), "sha256": config.digest},
-        "database": str(database.absolute()) if database is not None else None,
+        "database": None if database is None else display_name(absolute(database)),
         "encoding": "utf-8-sig" if excel else "utf-8",
         "row_counts": {record.spec.name: record.written.rows for record in records},
         "files": [record.manifest() for record in records],

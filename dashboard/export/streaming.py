@@ -16,12 +16,12 @@ from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from dashboard.analytics.windows import Window, epochs_of
+from dashboard.database import Database
 from dashboard.export.csvfile import Block, encode_chunk
 from dashboard.export.tables import CHUNK_ROWS, MENTIONS, Selection, VoiceTally, mention_chunks
 from dashboard.store.reader import StoreReader
@@ -140,7 +140,7 @@ def _render_slice(task: _SliceTask) -> tuple[Block, pd.DataFrame | None]:
 
 def parallel_blocks(
     reader: StoreReader,
-    database: Path,
+    database: Database,
     selection: Selection,
     plan: MentionPlan,
     *,
@@ -179,7 +179,7 @@ def mention_blocks(
     reader: StoreReader,
     selection: Selection,
     *,
-    database: Path | None = None,
+    database: Database | None = None,
     parallel: bool = True,
     plan: MentionPlan | None = None,
     chunk_size: int = CHUNK_ROWS,

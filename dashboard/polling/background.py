@@ -35,10 +35,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
-from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from dashboard.config import Config
+from dashboard.database import Database
 from dashboard.fetch.parsepool import start_resource_tracker
 from dashboard.store.db import connect
 from dashboard.store.links import LinkBackfill
@@ -356,7 +356,7 @@ class LowPriorityWorker:
 
 @contextmanager
 def running_passes(
-    config: Config, database: Path, *, on_progress: ProgressCallback | None = None
+    config: Config, database: Database, *, on_progress: ProgressCallback | None = None
 ) -> Iterator[BackgroundRunner]:
     """The store's background passes over `database`, started (the back-fill runs at once), each
     with its own connection; analysis in a LowPriorityWorker. Stopped and closed on exit."""

@@ -170,7 +170,7 @@ class Poller:
         not yet started are cancelled (see `wind_down`) and the records of those done are returned.
         """
         wanted = set(only) if only is not None else None
-        sources = [s for s in self.due(force=force) if wanted is None or s.name in wanted]
+        sources = self._claimed([s for s in self.due(force=force) if wanted is None or s.name in wanted])
         polls = [asyncio.ensure_future(self.poll_source(source, explicit=force)) for source in sources]
         try:
             if polls and stop is not None:
@@ -209,6 +209,12 @@ class Poller:
         if errors:
             raise errors[0]
         return records
+
+    def _claimed(self, sources: list[SourceConfig]) -> list[SourceConfig]:
+        """The sources no other poller of the same store is polling (Store.claim: a lock per source
+        on PostgreSQL); a source another poller holds is left to it, and tried again later."""
+        held = self.store.claim(source.name for source in sources)
+        return [source for source in sources if source.name in held]
 
     def _wake_background(self, record: PollRecord) -> None:
         """Once a round of polls is over (none in flight) and one of them stored mentions, the
@@ -334,7 +340,8 @@ class Poller:
                     states = await asyncio.to_thread(self.store.states)
                     if stop.is_set():
                         break
-                    started = self._due_in(states, skip=busy)
+                    due = self._due_in(states, skip=busy)
+                    started = await asyncio.to_thread(self._claimed, due) if due else due
                     for source in started:
                         task = asyncio.create_task(poll_and_report(source))
                         tasks.add(task)

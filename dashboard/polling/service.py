@@ -6,10 +6,10 @@ import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
-from pathlib import Path
 
 from dashboard.clock import utc_now
 from dashboard.config import Config
+from dashboard.database import Database
 from dashboard.fetch.http import Fetcher
 from dashboard.fetch.parsepool import ProcessParser
 from dashboard.polling.background import ProgressCallback, running_passes
@@ -24,7 +24,7 @@ PARSE_BUDGET = 20.0
 @asynccontextmanager
 async def running_poller(
     config: Config,
-    database: Path,
+    database: Database,
     *,
     clock: Callable[[], datetime] = utc_now,
     on_background: ProgressCallback | None = None,

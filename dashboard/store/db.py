@@ -10,17 +10,24 @@ streaming a big SELECT, telling dashboards about a change) is a method of each c
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
-from urllib.parse import urlsplit, urlunsplit
 
+from dashboard.database import Database, display_name, is_postgres
 from dashboard.store.schema import APPLICATION_ID, OUR_TABLES, SCHEMA_VERSION, migrate
 
-# Where the store is: a SQLite file, or a PostgreSQL URL (postgresql://user@host/dbname).
-Database = Path | str
-POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+__all__ = [
+    "Connection",
+    "Database",
+    "SqliteConnection",
+    "StoreError",
+    "connect",
+    "display_name",
+    "is_postgres",
+]
 
 BUSY_TIMEOUT_MS = 10_000
 JOURNAL_SIZE_LIMIT = 64 * 1024 * 1024
@@ -74,6 +81,8 @@ class Connection(Protocol):
 
     def announce_change(self) -> None: ...
 
+    def recover(self, wait: float = ...) -> bool: ...
+
 
 class SqliteConnection(sqlite3.Connection):
     """sqlite3's connection (its `execute` untouched: no cost per statement) with the methods that
@@ -112,20 +121,38 @@ class SqliteConnection(sqlite3.Connection):
     def announce_change(self) -> None:
         """Nothing to send: SQLite dashboards look at `StoreReader.change_marker`, two rowid reads."""
 
+    def recover(self, wait: float = 0.0) -> bool:
+        """A file is never disconnected: nothing to reopen."""
+        return False
 
-def is_postgres(database: Database) -> bool:
-    return isinstance(database, str) and database.startswith(POSTGRES_SCHEMES)
 
-
-def display_name(database: Database) -> str:
-    """The store as messages name it: a URL without its password."""
+def changes(database: Database, *, every: float = 1.0, stopped: Callable[[], bool]) -> Iterator[int]:
+    """For a PostgreSQL store: blocks, and yields (how many polls were stored) at most once per `every`
+    seconds after the poller stored something (LISTEN/NOTIFY), until `stopped()`. Dashboards refresh
+    on it instead of asking the database every few seconds. A SQLite store yields nothing (its readers
+    look at `StoreReader.change_marker`, two rowid reads)."""
     if not is_postgres(database):
-        return str(database)
-    parts = urlsplit(str(database))
-    if parts.password is None:
-        return str(database)
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
-    return urlunsplit(parts._replace(netloc=netloc))
+        return
+    import psycopg
+
+    from dashboard.store.postgres.connection import listen
+
+    listener: psycopg.Connection[Any] | None = None
+    try:
+        while not stopped():
+            try:
+                if listener is None or listener.closed or listener.broken:
+                    listener = listen(str(database))
+                    yield 0  # (re)connected: whatever was stored meanwhile is worth a look
+                count = sum(1 for _ in listener.notifies(timeout=every))
+            except psycopg.OperationalError:  # the server restarted: listen again in a moment
+                time.sleep(every)
+                continue
+            if count:
+                yield count
+    finally:
+        if listener is not None:
+            listener.close()
 
 
 def database_errors() -> tuple[type[Exception], ...]:

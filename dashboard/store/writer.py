@@ -11,7 +11,7 @@ import functools
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -85,6 +85,9 @@ def _is_store_fault(error: Exception) -> bool:
     return isinstance(error, (*store_faults, *database_errors()))
 
 
+# The first key of the per-source advisory locks (PostgreSQL), the second being the source id.
+SOURCE_LOCK_CLASS = 0x43447368 & 0x7FFFFFFF
+
 # error_class of an attempt whose data could not (all) be stored.
 INVALID_DATA = "invalid data"
 
@@ -132,6 +135,7 @@ class Store:
         self._name = display_name(database)  # for messages: the URL without its password
         self._lock = threading.Lock()
         self._errors = database_errors()
+        self._claimed: set[str] = set()  # the sources this poller holds (Store.claim)
 
     @classmethod
     def open(cls, database: Database) -> Store:
@@ -206,6 +210,28 @@ class Store:
             raise StoreError(f"cannot read {self._name}: {error}") from error
         return found
 
+    def claim(self, names: Iterable[str]) -> set[str]:
+        """The sources among `names` this poller may poll: on PostgreSQL, those whose advisory lock
+        (held by this connection until it closes) no other poller holds, so two pollers started by
+        mistake share the sources instead of polling each twice; on SQLite, all of them (one file,
+        whose writes queue anyway)."""
+        names = list(names)
+        wanted = [name for name in names if name not in self._claimed]
+        if wanted and self._db.backend == "sqlite":
+            self._claimed.update(wanted)
+        elif wanted:
+            try:
+                with self._lock:
+                    rows = self._db.execute(
+                        f"""SELECT name FROM (SELECT name, id FROM sources WHERE name IN ({", ".join("?" * len(wanted))})) s
+                            WHERE pg_try_advisory_lock({SOURCE_LOCK_CLASS}, CAST(id AS INTEGER))""",
+                        wanted,
+                    ).fetchall()
+            except self._errors as error:
+                raise StoreError(f"cannot read {self._name}: {error}") from error
+            self._claimed.update(row[0] for row in rows)
+        return {name for name in names if name in self._claimed}
+
     def young_keys(self, source: str, since: datetime, limit: int = 100) -> list[str]:
         """Keys of the source's mentions published since `since`, newest first: their engagement is re-read."""
         try:
@@ -235,9 +261,24 @@ class Store:
         try:
             return self._save(source, record, update, outcome)
         except Exception as error:
-            if _is_store_fault(error):
+            if not _is_store_fault(error):
+                return self._save_despite(source, record, update, outcome, error)
+            if not self._recovered():
                 raise StoreError(f"cannot write to {self._name}: {error}") from error
-            return self._save_despite(source, record, update, outcome, error)
+        # The connection was lost mid-save (a PostgreSQL restart): the server rolled the transaction
+        # back, so the whole save runs again on the new connection.
+        try:
+            return self._save(source, record, update, outcome)
+        except Exception as error:
+            raise StoreError(f"cannot write to {self._name}: {error}") from error
+
+    def _recovered(self) -> bool:
+        """Whether a lost connection was reopened (its source claims are gone with it)."""
+        with self._lock:
+            if not self._db.recover():
+                return False
+            self._claimed.clear()
+            return True
 
     def _save(
         self, source: SourceConfig, record: PollRecord, update: SourceUpdate, outcome: PollOutcome | None

@@ -6,7 +6,7 @@ thread workers never share a connection). Nothing here runs on the UI thread.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -16,7 +16,7 @@ from dashboard.alerts.service import alerts_beside
 from dashboard.config import Config
 from dashboard.polling.service import running_poller
 from dashboard.store.alerts import AlertLog
-from dashboard.store.db import Database, SqliteConnection, connect
+from dashboard.store.db import Database, SqliteConnection, changes, connect
 from dashboard.store.reader import MentionDetail, StoreReader
 from dashboard.store.writer import Store
 from dashboard.ui.filtering import MentionFilter, like_folded, resolve_source
@@ -69,6 +69,12 @@ def change_token(database: Database, now: datetime) -> tuple[int, ...]:
     the same five minutes (windows slide with time)."""
     with StoreReader.open(database) as reader:
         return (*reader.change_marker(), int(now.timestamp()) // RECOMPUTE_AT_LEAST_EVERY)
+
+
+def store_changes(database: Database, *, stopped: Callable[[], bool]) -> Iterator[int]:
+    """Blocks until the poller stores something (PostgreSQL's LISTEN/NOTIFY), at most once a second;
+    empty for SQLite, whose dashboards check `change_token` on a timer."""
+    return changes(database, stopped=stopped)
 
 
 def caseless_reader(database: Database) -> StoreReader:

@@ -16,6 +16,10 @@ gives a psycopg 3 connection those methods, and `translate` bridges what cannot 
 Everything else (upserts with `excluded`, RETURNING, window-less aggregates, row values) is SQL both
 speak; tests/test_store_backends.py runs the store's suite against both.
 
+A lost connection (the server restarted, a network blip) is reopened, for up to `RECONNECT_FOR`
+seconds: a statement outside a transaction is then run again; a transaction cut off is not (its
+writer starts it over, see writer.Store.save_poll), since the server rolled it back.
+
 Text holding NUL cannot be stored in PostgreSQL (SQLite can): NUL becomes U+FFFD in the parameters,
 so a feed with a stray NUL loses one character rather than the mention.
 """
@@ -23,7 +27,9 @@ so a feed with a stray NUL loses one character rather than the mention.
 from __future__ import annotations
 
 import functools
+import logging
 import re
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from types import TracebackType
 from typing import Any, Final
@@ -34,8 +40,12 @@ from psycopg.adapt import Loader
 
 # The advisory lock every writer takes with its transaction ("CDsh" like SQLite's application id, "wrt").
 WRITE_LOCK: Final = 0x43447368_00777274
+# How long a lost connection is retried before the store is said to have failed.
+RECONNECT_FOR: Final = 60.0
 # Where the poller tells the dashboards that something was stored (LISTEN/NOTIFY).
 CHANGES_CHANNEL: Final = "community_dashboard_changes"
+
+log = logging.getLogger(__name__)
 
 _TOKENS = re.compile(
     r"""'(?:[^']|'')*'        # a string literal: copied as is
@@ -114,20 +124,53 @@ class PgConnection:
 
     backend = "postgresql"
 
-    def __init__(self, raw: psycopg.Connection[tuple[Any, ...]]) -> None:
-        self.raw = raw
-        raw.adapters.register_loader("numeric", _NumberLoader)
+    def __init__(self, url: str, *, readonly: bool = False) -> None:
+        self._url = url
+        self._readonly = readonly
+        self.raw = self._connect()
 
     @classmethod
     def open(cls, url: str, *, readonly: bool = False) -> PgConnection:
-        raw = psycopg.connect(url, autocommit=True, application_name="community-dashboard")
-        if readonly:
+        return cls(url, readonly=readonly)
+
+    def _connect(self) -> psycopg.Connection[tuple[Any, ...]]:
+        raw = psycopg.connect(self._url, autocommit=True, application_name="community-dashboard")
+        raw.adapters.register_loader("numeric", _NumberLoader)
+        if self._readonly:
             raw.execute("SET default_transaction_read_only = on")
-        return cls(raw)
+        return raw
+
+    def recover(self, wait: float = RECONNECT_FOR) -> bool:
+        """If the connection was lost, reopen it (retrying for up to `wait` seconds); True when it
+        was reopened. Session state (advisory locks, LISTEN) is gone with the old one."""
+        if not (self.raw.broken or self.raw.closed):
+            return False
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                self.raw = self._connect()
+            except psycopg.OperationalError as error:
+                if time.monotonic() >= deadline:
+                    raise
+                log.warning("PostgreSQL is unreachable (%s); trying again", str(error).strip())
+                time.sleep(1.0)
+                continue
+            log.warning("reconnected to PostgreSQL")
+            return True
 
     # ---- what sqlite3.Connection offers and the store uses --------------------------------------
 
     def execute(self, sql: str, params: Sequence[Any] | None = ()) -> psycopg.Cursor[tuple[Any, ...]]:
+        if self.in_transaction:
+            return self._execute(sql, params)
+        try:
+            return self._execute(sql, params)
+        except psycopg.OperationalError:
+            if not self.recover():
+                raise
+            return self._execute(sql, params)  # outside a transaction: safe to run again
+
+    def _execute(self, sql: str, params: Sequence[Any] | None) -> psycopg.Cursor[tuple[Any, ...]]:
         if sql.strip().upper() == "BEGIN IMMEDIATE":
             self.raw.execute("BEGIN")
             return self.raw.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
@@ -144,6 +187,9 @@ class PgConnection:
 
     @property
     def in_transaction(self) -> bool:
+        """In a transaction that can still be rolled back (a lost connection has none)."""
+        if self.raw.broken or self.raw.closed:
+            return False
         return self.raw.info.transaction_status != pq.TransactionStatus.IDLE
 
     def close(self) -> None:
