@@ -19,7 +19,8 @@ from dashboard.models import (
     SourceStatus,
     SourceUpdate,
 )
-from dashboard.store.postgres.copy import CopyError, copy_store
+from dashboard.store import schema as sqlite_schema
+from dashboard.store.postgres.copy import CopyError, CopyRefused, copy_store
 from dashboard.store.writer import Store
 from tests.pg import pg_dsn_fixture  # noqa: F401  (the `pg_dsn` fixture)
 
@@ -110,8 +111,57 @@ def test_a_target_with_data_is_refused_and_left_alone(tmp_path: Path, pg_dsn: st
         assert pg.execute("SELECT COUNT(*) FROM sources").fetchone() == (3,)
 
 
-def test_an_old_sqlite_store_is_refused(tmp_path: Path, pg_dsn: str) -> None:
+def test_an_old_sqlite_store_is_refused_and_left_as_it_was(tmp_path: Path, pg_dsn: str) -> None:
     path = tmp_path / "old.db"
-    sqlite3.connect(path).execute("PRAGMA user_version = 3")
-    with pytest.raises(CopyError, match="at schema 3"):
+    old = sqlite3.connect(path)
+    for version, script in enumerate(sqlite_schema.MIGRATIONS[:3], start=1):
+        old.executescript(f"{script}\nPRAGMA user_version = {version};")
+    old.close()
+    before = path.read_bytes()
+    with pytest.raises(CopyRefused, match="at schema 3, this version copies schema"):
         copy_store(path, pg_dsn)
+    assert path.read_bytes() == before
+    with psycopg.connect(pg_dsn) as pg:  # not even the schema was created
+        assert pg.execute("SELECT to_regclass('schema_version')").fetchone() == (None,)
+
+
+def test_another_programs_file_and_a_missing_one_are_refused(tmp_path: Path, pg_dsn: str) -> None:
+    other = tmp_path / "other.db"
+    sqlite3.connect(other).execute("CREATE TABLE notes (body TEXT)")
+    with pytest.raises(CopyRefused, match="not a community-dashboard database"):
+        copy_store(other, pg_dsn)
+    with pytest.raises(CopyRefused, match="no SQLite store at"):
+        copy_store(tmp_path / "missing.db", pg_dsn)
+    assert not (tmp_path / "missing.db").exists()
+
+
+def test_a_database_of_another_program_is_refused(tmp_path: Path, pg_dsn: str) -> None:
+    path = tmp_path / "mentions.db"
+    _store(path)
+    with psycopg.connect(pg_dsn) as pg:
+        pg.execute("CREATE TABLE invoices (id int)")
+    with pytest.raises(CopyRefused, match="holds the tables invoices"):
+        copy_store(path, pg_dsn)
+    with psycopg.connect(pg_dsn) as pg:
+        assert pg.execute("SELECT to_regclass('mentions')").fetchone() == (None,)
+
+
+def test_nul_in_text_is_copied_as_the_replacement_character(tmp_path: Path, pg_dsn: str) -> None:
+    path = tmp_path / "mentions.db"
+    _store(path)
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE mentions SET title = 'a' || char(0) || 'b' WHERE id = 1")
+    copy_store(path, pg_dsn)
+    with psycopg.connect(pg_dsn) as pg:
+        assert pg.execute("SELECT title FROM mentions WHERE id = 1").fetchone() == ("a\ufffdb",)
+
+
+def test_a_row_postgresql_refuses_leaves_the_database_as_it_was(tmp_path: Path, pg_dsn: str) -> None:
+    path = tmp_path / "mentions.db"
+    _store(path)
+    with sqlite3.connect(path) as db:  # SQLite keeps text in an INTEGER column; bigint does not
+        db.execute("UPDATE engagement_history SET likes = 'many' WHERE mention_id = 5")
+    with pytest.raises(CopyError, match=r"PostgreSQL refused the copy.*COPY engagement_history"):
+        copy_store(path, pg_dsn)
+    with psycopg.connect(pg_dsn) as pg:
+        assert pg.execute("SELECT to_regclass('mentions')").fetchone() == (None,)

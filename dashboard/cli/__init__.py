@@ -237,6 +237,9 @@ def build_parser() -> argparse.ArgumentParser:
     from dashboard.cli.alerts import add_alert_commands
 
     add_alert_commands(commands, common)
+    from dashboard.cli.store import add_store_commands
+
+    add_store_commands(commands, common)
     return parser
 
 

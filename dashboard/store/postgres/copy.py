@@ -1,10 +1,11 @@
 """Copy a SQLite store into an empty PostgreSQL database, ids kept, verified by counts.
 
-`copy_store(sqlite_path, dsn, progress)` is the engine of the future `community-dashboard store copy`
-(issue 15; not wired to the CLI yet). Why it is built this way:
+`copy_store(sqlite_path, dsn, progress)` is the SQLite -> PostgreSQL half of `community-dashboard
+store copy` (the other half is to_sqlite.py). Why it is built this way:
 
-- One PostgreSQL transaction for the whole copy: a copy that fails half-way leaves the target as it was
-  (empty), never a store with mentions and no sources.
+- One PostgreSQL transaction for the whole copy, the schema's creation included (DDL is transactional
+  there): a copy that is refused, fails half-way or is killed leaves the target as it was (empty, no
+  tables), never a store with mentions and no sources. The tables are locked for writes meanwhile.
 - COPY FROM STDIN per table, in foreign-key order, with the SQLite ids: alert and mention ids appear in
   other tables (mention_ids, alert_state values), so they must not be renumbered; the identity
   sequences are then set past the largest id so the next insert does not collide.
@@ -12,7 +13,13 @@
   rollup triggers disabled for the transaction: the same rows SQLite had (rows fallen to 0 included),
   and no trigger work over millions of rows. A check afterwards proves they match what was copied.
 - The source must be at this version's schema (open it once with this version to migrate it), read
-  through a read-only connection, so the copy never changes the user's file.
+  through a read-only connection in one read transaction (one snapshot, so the counts compared at the
+  end are those of the rows copied even while a poller writes), so the copy never changes the file.
+- Text holding NUL, which SQLite stores and PostgreSQL cannot, is copied with U+FFFD in its place
+  (as the PostgreSQL connection does for every write): one character lost rather than the store.
+
+Refusals (a user's mistake: a target with rows, a source of another schema or program) raise
+CopyRefused; anything that fails on the way raises CopyError; in both cases nothing was written.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ from pathlib import Path
 import psycopg
 
 from dashboard.store import schema as sqlite_schema
+from dashboard.store.db import StoreError, identify
 from dashboard.store.postgres import schema
 
 # Parents before children (the foreign keys are checked row by row during COPY).
@@ -46,14 +54,25 @@ TABLES = (
 )
 IDENTITY_TABLES = ("sources", "mentions", "polls", "alerts")
 ROLLUP_TRIGGERS = {"mentions": ("mentions_rollup_insert",), "polls": ("polls_rollup_insert",)}
-_BATCH = 5000
+# What the rollups must add up to in any store: (rollup sum, the count it equals).
+ROLLUP_SUMS = (
+    ("SELECT COALESCE(SUM(mentions), 0) FROM mention_hours", "SELECT COUNT(*) FROM mentions"),
+    ("SELECT COALESCE(SUM(mentions), 0) FROM mention_hour_authors", "SELECT COUNT(*) FROM mentions"),
+    ("SELECT COALESCE(SUM(attempts), 0) FROM poll_hours", "SELECT COUNT(*) FROM polls"),
+)
+BATCH = 5000
 
 # progress(table, rows copied so far, rows in the table)
 Progress = Callable[[str, int, int], None]
+PgConnection = psycopg.Connection[tuple[object, ...]]
 
 
 class CopyError(RuntimeError):
-    """The copy was refused or failed; the target was left as it was."""
+    """The copy failed; the target was left as it was."""
+
+
+class CopyRefused(CopyError):
+    """The copy was refused before anything was written (a user's mistake: the message says which)."""
 
 
 @dataclass(frozen=True)
@@ -61,37 +80,84 @@ class CopyReport:
     rows: dict[str, int]  # per table, equal in both databases (verified)
 
 
+def silent(table: str, done: int, total: int) -> None:
+    """No progress shown."""
+
+
 def copy_store(sqlite_path: Path | str, dsn: str, progress: Progress | None = None) -> CopyReport:
     """Copy the SQLite store at `sqlite_path` into the (empty or new) PostgreSQL database at `dsn`."""
-    source = sqlite3.connect(f"file:{Path(sqlite_path)}?mode=ro", uri=True)
+    source = open_sqlite_source(Path(sqlite_path))
     try:
-        version = int(source.execute("PRAGMA user_version").fetchone()[0])
-        if version != sqlite_schema.SCHEMA_VERSION:
-            raise CopyError(
-                f"{sqlite_path} is at schema {version}, this version copies schema "
-                f"{sqlite_schema.SCHEMA_VERSION}: open it once with this version first"
-            )
-        with psycopg.connect(dsn) as target:
-            schema.migrate(target)
-            return _copy(source, target, progress or _silent)
+        source.execute("BEGIN")  # one snapshot for the reads and the counts that verify them
+        try:
+            target = psycopg.connect(dsn)
+        except psycopg.Error as error:
+            raise CopyError(f"cannot connect to PostgreSQL: {one_line(error)}") from error
+        with target:
+            try:
+                return _copy(source, target, progress or silent)
+            except psycopg.Error as error:
+                raise CopyError(
+                    f"PostgreSQL refused the copy: {one_line(error)}; nothing was copied"
+                ) from error
+            except sqlite3.Error as error:
+                raise CopyError(f"reading {sqlite_path} failed: {error}; nothing was copied") from error
     finally:
         source.close()
 
 
-def _silent(table: str, done: int, total: int) -> None:
-    """No progress shown."""
+def open_sqlite_source(path: Path) -> sqlite3.Connection:
+    """A read-only connection to a store at this version's schema, or CopyRefused saying why not."""
+    if not path.is_file():
+        raise CopyRefused(f"no SQLite store at {path}" + (" (it is a folder)" if path.is_dir() else ""))
+    source = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
+    source.create_function("nul_free", 1, _nul_free, deterministic=True)
+    try:
+        if identify(source, path):
+            raise CopyRefused(f"{path} is an empty database: there is nothing to copy")
+        version = int(source.execute("PRAGMA user_version").fetchone()[0])
+        if version != sqlite_schema.SCHEMA_VERSION:
+            raise CopyRefused(
+                f"{path} is at schema {version}, this version copies schema {sqlite_schema.SCHEMA_VERSION}:"
+                f" open it once with this version first (`community-dashboard --db {path}`, or `poll --once`),"
+                " which migrates it; nothing was copied"
+            )
+    except StoreError as error:
+        source.close()
+        raise CopyRefused(str(error)) from error
+    except sqlite3.Error as error:
+        source.close()
+        raise CopyRefused(f"{path} cannot be read as a SQLite store: {error}") from error
+    except BaseException:
+        source.close()
+        raise
+    return source
 
 
-def _copy(
-    source: sqlite3.Connection, target: psycopg.Connection[tuple[object, ...]], progress: Progress
-) -> CopyReport:
+def _nul_free(value: str | bytes | int | float | None) -> str | bytes | int | float | None:
+    return value.replace("\x00", "\ufffd") if isinstance(value, str) else value
+
+
+def one_line(error: BaseException) -> str:
+    """A driver's message on one line (psycopg's carry a DETAIL / CONTEXT on further lines)."""
+    return " ".join(str(error).split())
+
+
+def _copy(source: sqlite3.Connection, target: PgConnection, progress: Progress) -> CopyReport:
     rows: dict[str, int] = {}
     with target.transaction():
+        try:
+            _refuse_foreign(target)
+            schema.migrate(target)  # savepoints inside this transaction: rolled back with it
+        except schema.SchemaError as error:
+            raise CopyRefused(f"the PostgreSQL database cannot take this store: {error}") from error
+        target.execute(f"LOCK TABLE {', '.join(TABLES)} IN EXCLUSIVE MODE")  # readers may go on
         for table in TABLES:
             found = target.execute(f"SELECT EXISTS (SELECT 1 FROM {table})").fetchone()
             if found and found[0]:
-                raise CopyError(
-                    f"the PostgreSQL database is not empty (table {table} has rows): nothing copied"
+                raise CopyRefused(
+                    f"the PostgreSQL database is not empty (table {table} has rows): nothing copied;"
+                    " copy into a new database (createdb NAME)"
                 )
         for table, triggers in ROLLUP_TRIGGERS.items():
             for trigger in triggers:
@@ -105,11 +171,27 @@ def _copy(
             target.execute(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), COALESCE(MAX(id), 0) + 1, false) FROM {table}"
             )
-        _verify(source, target, rows)
+        verify(rows, lambda sql: _number(source.execute(sql).fetchone()), lambda sql: _pg_number(target, sql))
     return CopyReport(rows)
 
 
-def _columns(target: psycopg.Connection[tuple[object, ...]], table: str) -> list[str]:
+def _refuse_foreign(target: PgConnection) -> None:
+    """A database holding tables but no schema_version is someone else's: never add ours beside them."""
+    if schema.current_version(target) > 0:
+        return
+    found = target.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
+        " ORDER BY table_name LIMIT 6"
+    ).fetchall()
+    if found:
+        names = ", ".join(str(row[0]) for row in found[:5]) + (", ..." if len(found) > 5 else "")
+        raise CopyRefused(
+            f"the PostgreSQL database is not empty (it holds the tables {names}, and is not a"
+            " community-dashboard store): nothing copied; copy into a new database (createdb NAME)"
+        )
+
+
+def columns(target: PgConnection, table: str) -> list[str]:
     found = target.execute(
         "SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema()"
         " AND table_name = %s ORDER BY ordinal_position",
@@ -118,16 +200,28 @@ def _columns(target: psycopg.Connection[tuple[object, ...]], table: str) -> list
     return [str(row[0]) for row in found]
 
 
-def _copy_table(
-    source: sqlite3.Connection, target: psycopg.Connection[tuple[object, ...]], table: str, progress: Progress
-) -> int:
-    columns = ", ".join(f'"{name}"' for name in _columns(target, table))
+def _copy_table(source: sqlite3.Connection, target: PgConnection, table: str, progress: Progress) -> int:
+    names = columns(target, table)
+    info = source.execute(f"PRAGMA table_info({table})").fetchall()
+    if sorted(names) != sorted(str(row[1]) for row in info):
+        raise CopyError(
+            f"{table}: the columns differ (SQLite {[row[1] for row in info]}, PostgreSQL {names})"
+        )
+    texts = {str(row[1]) for row in info if str(row[2]).upper() == "TEXT"}
+    # NUL -> U+FFFD: SQLite's C code finds the rare values holding one, Python mends only those.
+    selected = ", ".join(
+        f'CASE WHEN instr(CAST("{n}" AS BLOB), x\'00\') THEN nul_free("{n}") ELSE "{n}" END'
+        if n in texts
+        else f'"{n}"'
+        for n in names
+    )
+    listed = ", ".join(f'"{name}"' for name in names)
     total = int(source.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
     progress(table, 0, total)
     done = 0
-    cursor = source.execute(f"SELECT {columns} FROM {table}")
-    with target.cursor() as out, out.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-        while batch := cursor.fetchmany(_BATCH):
+    cursor = source.execute(f"SELECT {selected} FROM {table}")
+    with target.cursor() as out, out.copy(f"COPY {table} ({listed}) FROM STDIN") as copy:
+        while batch := cursor.fetchmany(BATCH):
             for row in batch:
                 copy.write_row(row)
             done += len(batch)
@@ -135,19 +229,24 @@ def _copy_table(
     return done
 
 
-def _verify(
-    source: sqlite3.Connection, target: psycopg.Connection[tuple[object, ...]], rows: dict[str, int]
-) -> None:
-    """Per-table counts equal on both sides, and the rollups equal what the copied rows make."""
+def _number(row: tuple[object, ...] | None) -> int:
+    return -1 if row is None or row[0] is None else int(str(row[0]))
+
+
+def _pg_number(connection: PgConnection, sql: str) -> int:
+    return _number(connection.execute(sql).fetchone())
+
+
+def verify(rows: dict[str, int], source: Callable[[str], int], target: Callable[[str], int]) -> None:
+    """Per-table counts equal on both sides and to what was copied, and the copied rollups add up to
+    the copied rows; `source` and `target` run one SQL query (both dialects) and return its number."""
     for table, copied in rows.items():
-        row = target.execute(f"SELECT COUNT(*) FROM {table}").fetchone()
-        here = int(str(row[0])) if row else -1
-        there = int(source.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
+        there, here = source(f"SELECT COUNT(*) FROM {table}"), target(f"SELECT COUNT(*) FROM {table}")
         if not here == there == copied:
-            raise CopyError(f"{table}: {there} rows in SQLite, {here} in PostgreSQL after the copy")
-    sums = target.execute(
-        "SELECT (SELECT COUNT(*) FROM mentions), (SELECT COALESCE(SUM(mentions), 0) FROM mention_hours),"
-        " (SELECT COUNT(*) FROM polls), (SELECT COALESCE(SUM(attempts), 0) FROM poll_hours)"
-    ).fetchone()
-    if sums is None or sums[0] != sums[1] or sums[2] != sums[3]:
-        raise CopyError(f"the copied rollups disagree with the copied rows: {sums}")
+            raise CopyError(f"{table}: {there} rows in the source, {copied} copied, {here} in the target")
+    for rollup, count in ROLLUP_SUMS:
+        summed, counted = target(rollup), target(count)
+        if summed != counted:
+            raise CopyError(
+                f"the copied rollups disagree with the copied rows: {rollup} = {summed}, {count} = {counted}"
+            )
