@@ -6,12 +6,10 @@ builder only fills tables, the way the writer would leave them.
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-from dashboard.store.db import connect
+from dashboard.store.db import Connection, Database, connect
 from dashboard.store.reader import StoreReader
 
 # A fixed "now" for the hand-computed tests: Sunday 31 March 2024, 12:00 UTC. Europe's clocks went
@@ -32,8 +30,8 @@ def epoch(moment: datetime) -> int:
 class StoreBuilder:
     """Fills a fresh store; `reader()` reads it back through the same connection."""
 
-    path: Path
-    connection: sqlite3.Connection = field(init=False)
+    path: Database  # a SQLite file or a PostgreSQL URL (tests/backends.py)
+    connection: Connection = field(init=False)
     _keys: int = field(default=0, init=False)
 
     def __post_init__(self) -> None:
@@ -63,7 +61,7 @@ class StoreBuilder:
         cursor = self.connection.execute(
             """INSERT INTO sources (name, type, target, status, active, last_attempt_at, last_success_at,
                                     next_poll_at, http_status, consecutive_failures, error_class, last_error)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id""",
             (
                 name,
                 type,
@@ -79,7 +77,7 @@ class StoreBuilder:
                 last_error,
             ),
         )
-        return int(cursor.lastrowid or 0)
+        return int(cursor.fetchone()[0])
 
     def source_id(self, name: str) -> int:
         return int(self.connection.execute("SELECT id FROM sources WHERE name = ?", (name,)).fetchone()[0])
@@ -107,7 +105,7 @@ class StoreBuilder:
         cursor = self.connection.execute(
             """INSERT INTO mentions (source_id, key, kind, url, title, author, published_at, first_seen_at,
                                      updated_at, summary, likes, replies, shares, views, handled_at)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id""",
             (
                 self.source_id(source),
                 key or f"key-{self._keys}",
@@ -126,7 +124,7 @@ class StoreBuilder:
                 _epoch(handled_at),
             ),
         )
-        return int(cursor.lastrowid or 0)
+        return int(cursor.fetchone()[0])
 
     def mentions(self, source: str, published: list[datetime], **fields: object) -> list[int]:
         return [self.mention(source, moment, **fields) for moment in published]  # type: ignore[arg-type]
@@ -173,7 +171,7 @@ def _epoch(moment: datetime | None) -> int | None:
 KEYWORDS = ("textual", "rich")
 
 
-def build_scenario(path: Path) -> StoreBuilder:
+def build_scenario(path: Database) -> StoreBuilder:
     """The hand-computed scenario most analytics tests share (window: the 24 h before NOW).
 
     Sources: Blog (feed, every poll "not modified"), Mastodon (fails at 02:30 and 03:30 on the 31st:

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from dashboard.store.db import Database, connect
+from dashboard.store.db import Database, connect, connect_sqlite
 from tests.pg import new_database_url
 
 BACKENDS = ("sqlite", "postgresql")
@@ -41,3 +41,45 @@ def rows(database: Database | Any, sql: str, params: Sequence[Any] = ()) -> list
         return [tuple(row) for row in connection.execute(sql, params).fetchall()]
     finally:
         connection.close()
+
+
+# Parents first; the rollup tables are left out: PostgreSQL's statement triggers build them from the
+# mentions and polls inserted, so a test reading both stores also checks that the triggers of the two
+# backends agree.
+COPIED_TABLES = (
+    "sources",
+    "mentions",
+    "engagement_history",
+    "mention_links",
+    "polls",
+    "poll_days",
+    "retention",
+    "alerts",
+    "alert_deliveries",
+    "alert_attempts",
+    "alert_state",
+)
+
+
+def copy_into_postgres(path: Path, url: str | None = None) -> str:
+    """The SQLite store at `path`, row for row (ids kept), into a fresh PostgreSQL database."""
+    url = url or new_database_url()
+    source = connect_sqlite(path, readonly=True)
+    target = connect(url)
+    try:
+        target.execute("BEGIN IMMEDIATE")
+        for table in COPIED_TABLES:
+            columns = [row[1] for row in source.execute(f"PRAGMA table_info({table})")]
+            found = source.execute(f"SELECT {', '.join(columns)} FROM {table}").fetchall()
+            for start in range(0, len(found), 1000):
+                chunk = found[start : start + 1000]
+                marks = ", ".join(f"({', '.join('?' * len(columns))})" for _ in chunk)
+                target.execute(
+                    f"INSERT INTO {table} ({', '.join(columns)}) VALUES {marks}",
+                    [value for row in chunk for value in row],
+                )
+        target.execute("COMMIT")
+    finally:
+        source.close()
+        target.close()
+    return url

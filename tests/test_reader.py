@@ -1,4 +1,8 @@
-"""StoreReader: frames, dtypes, NA handling, paging, and SQL aggregates equal to their pandas versions."""
+"""StoreReader: frames, dtypes, NA handling, paging, and SQL aggregates equal to their pandas versions.
+
+Every test runs on both backends (SQLite, PostgreSQL): the generated store is made in SQLite and
+copied row for row into PostgreSQL, whose triggers build its rollups, so each aggregate is checked
+against pandas on both, which makes the two backends agree with each other."""
 
 from __future__ import annotations
 
@@ -16,20 +20,24 @@ from dashboard.analytics.windows import Window
 from dashboard.store.db import StoreError
 from dashboard.store.reader import MENTION_COLUMNS, StoreReader, history_frame
 from tests.analytics_data import NOW, StoreBuilder, at, build_scenario
+from tests.backends import BACKENDS, copy_into_postgres, new_store
 
 
-@pytest.fixture
-def scenario(tmp_path: Path) -> Iterator[StoreBuilder]:
-    builder = build_scenario(tmp_path / "store.db")
+@pytest.fixture(params=BACKENDS)
+def scenario(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StoreBuilder]:
+    builder = build_scenario(new_store(request.param, tmp_path))
     yield builder
     builder.close()
 
 
-@pytest.fixture(scope="module")
-def generated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StoreReader]:
+@pytest.fixture(scope="module", params=BACKENDS)
+def generated(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[StoreReader]:
     path = Path(tmp_path_factory.mktemp("generated")) / "store.db"
     generate_store(path, 3000, days=20, end=datetime(2026, 3, 31, 12, tzinfo=UTC), seed=3)
-    with StoreReader.open(path) as reader:
+    database = path if request.param == "sqlite" else copy_into_postgres(path)
+    with StoreReader.open(database) as reader:
         yield reader
 
 

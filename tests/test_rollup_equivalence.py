@@ -5,7 +5,8 @@ source that stops reporting a count, text changes that move a mention to another
 raw SQL (a changed published time, a deleted mention), every aggregate the reader takes from the
 rollups (`bucket_stats`, `totals`, `hourly_counts`, `author_stats`, and from migration 6's per-hour
 attempts `attempt_summary`, after attempts in the same second and deleted attempts) equals the raw query's frame, over
-windows aligned to the hour and not.
+windows aligned to the hour and not. On both backends: SQLite's row triggers and PostgreSQL's
+statement triggers must keep the same rollups.
 """
 
 from __future__ import annotations
@@ -29,9 +30,10 @@ from dashboard.models import (
     SourceStatus,
     SourceUpdate,
 )
-from dashboard.store.db import connect
+from dashboard.store.db import Database, connect
 from dashboard.store.reader import StoreReader
 from dashboard.store.writer import Store
+from tests.backends import BACKENDS, new_store, rows
 
 T0 = datetime(2026, 3, 1, 0, 0, tzinfo=UTC)
 SOURCES = (
@@ -60,7 +62,7 @@ def _mention(rng: random.Random, key: int, published: datetime) -> Mention:
     )
 
 
-def build(path: Path, seed: int) -> None:
+def build(path: Database, seed: int) -> None:
     """A store of a few polls per source over three days, then raw edits and deletes."""
     rng = random.Random(seed)
     store = Store.open(path)
@@ -86,8 +88,8 @@ def build(path: Path, seed: int) -> None:
                 record = PollRecord(source=source.name, started_at=started, duration=0.1, status=status)
                 store.save_poll(source, record, SourceUpdate(status, started, 0), None)
     store.close()
-    db = connect(path)
-    with db:
+    db = connect(path)  # autocommit: each edit lands as its own statement
+    try:
         ids = [row[0] for row in db.execute("SELECT id FROM mentions ORDER BY id")]
         for mention_id in rng.sample(ids, min(3, len(ids))):
             db.execute(
@@ -99,11 +101,13 @@ def build(path: Path, seed: int) -> None:
             db.execute("DELETE FROM polls WHERE id = ?", (poll_id,))
         for mention_id in rng.sample(ids, min(2, len(ids))):
             db.execute("DELETE FROM engagement_history WHERE mention_id = ?", (mention_id,))
+            db.execute("DELETE FROM mention_links WHERE mention_id = ?", (mention_id,))
             db.execute("DELETE FROM mentions WHERE id = ?", (mention_id,))
-    db.close()
+    finally:
+        db.close()
 
 
-def assert_same(path: Path, since: datetime, until: datetime, bucket: int) -> None:
+def assert_same(path: Database, since: datetime, until: datetime, bucket: int) -> None:
     with StoreReader.open(path) as fast, StoreReader.open(path, rollups=False) as raw:
         pd.testing.assert_frame_equal(
             fast.bucket_stats(since, until, bucket), raw.bucket_stats(since, until, bucket)
@@ -116,6 +120,7 @@ def assert_same(path: Path, since: datetime, until: datetime, bucket: int) -> No
         )
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     seed=st.integers(0, 2**32),
@@ -124,32 +129,34 @@ def assert_same(path: Path, since: datetime, until: datetime, bucket: int) -> No
     bucket=st.sampled_from([3600, 86400, 900, 7200]),
 )
 def test_rollups_equal_the_raw_queries(
-    tmp_path_factory: pytest.TempPathFactory, seed: int, start: int, length: int, bucket: int
+    tmp_path_factory: pytest.TempPathFactory, backend: str, seed: int, start: int, length: int, bucket: int
 ) -> None:
-    path = tmp_path_factory.mktemp("rollup") / "m.db"
+    path = new_store(backend, tmp_path_factory.mktemp("rollup"), "m.db")
     build(path, seed)
     since = T0 + timedelta(seconds=start)
     assert_same(path, since, since + timedelta(seconds=length), bucket)
     assert_same(path, T0 - timedelta(days=1), T0 + timedelta(days=4), bucket)  # aligned, everything
 
 
-def test_rollups_are_used_and_match_the_mentions(tmp_path: Path) -> None:
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_rollups_are_used_and_match_the_mentions(tmp_path: Path, backend: str) -> None:
     """The rollup rows equal a fresh GROUP BY of the mentions (the triggers kept them), and an aligned
     window reads them: emptied, the rollups give an empty answer."""
-    path = tmp_path / "m.db"
+    path = new_store(backend, tmp_path, "m.db")
     build(path, 11)
-    db = sqlite3.connect(path)
-    kept = db.execute(
-        "SELECT hour, source_id, mentions, likes, likes_known FROM mention_hours WHERE mentions > 0 ORDER BY 1, 2"
-    ).fetchall()
-    fresh = db.execute(
+    kept = rows(
+        path,
+        "SELECT hour, source_id, mentions, likes, likes_known FROM mention_hours WHERE mentions > 0 ORDER BY 1, 2",
+    )
+    fresh = rows(
+        path,
         """SELECT published_at - published_at % 3600 AS h, source_id, COUNT(*), IFNULL(SUM(likes), 0),
-                  COUNT(likes) FROM mentions GROUP BY h, source_id ORDER BY 1, 2"""
-    ).fetchall()
+                  COUNT(likes) FROM mentions GROUP BY h, source_id ORDER BY 1, 2""",
+    )
     assert kept == fresh
     assert kept
-    with db:
-        db.execute("DELETE FROM mention_hours")
+    db = connect(path)
+    db.execute("DELETE FROM mention_hours")
     db.close()
     with StoreReader.open(path) as reader:
         assert reader.totals(T0, T0 + timedelta(days=4)).empty

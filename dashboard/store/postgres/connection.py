@@ -175,7 +175,8 @@ class PgConnection:
             self.raw.execute("BEGIN")
             return self.raw.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
         text, order = translate(sql)
-        return self.raw.execute(text, _arrange(order, params) if order else None)
+        # Always a sequence (maybe empty): with None, psycopg would leave the `%%` escapes as they are.
+        return self.raw.execute(text, _arrange(order, params))
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> psycopg.Cursor[tuple[Any, ...]]:
         text, order = translate(sql)

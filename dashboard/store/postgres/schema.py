@@ -398,7 +398,14 @@ class SchemaError(RuntimeError):
 
 def current_version(connection: psycopg.Connection[tuple[object, ...]]) -> int:
     """The schema version of the database (0 = empty: no schema_version table yet)."""
-    exists = connection.execute("SELECT to_regclass('schema_version') IS NOT NULL").fetchone()
+    # A query of pg_class, not to_regclass: right after waiting for the migration lock, to_regclass
+    # may answer from this session's catalog cache, which has not seen the table another migrator
+    # just committed (measured: two processes opening one new database then both ran migration 1).
+    exists = connection.execute(
+        """SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_class c
+                          JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+                          WHERE c.relname = 'schema_version' AND n.nspname = current_schema())"""
+    ).fetchone()
     if not exists or not exists[0]:
         return 0
     row = connection.execute("SELECT application, version FROM schema_version").fetchone()
