@@ -13,15 +13,17 @@ import pytest
 from dashboard.alerts.deliver import ChannelUnavailable, Deliverer, channel_url, sanitise
 from dashboard.contracts.alerts import AlertRule, Channel, QuietHours
 from dashboard.store.alerts import DELIVERED, FAILED, MAX_ATTEMPTS, AlertLog, Firing
-from dashboard.store.db import connect
+from dashboard.store.db import Database, connect
+from tests.backends import database_fixture  # noqa: F401  (the `database` fixture)
 from tests.receivers import SMTPReceiver, WebhookReceiver
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def log(tmp_path: Path) -> Iterator[AlertLog]:
-    connection = connect(tmp_path / "mentions.db")
+def log(database: Database) -> Iterator[AlertLog]:
+    """The alert log on each backend (tests/backends.py)."""
+    connection = connect(database)
     yield AlertLog(connection)
     connection.close()
 

@@ -1,5 +1,6 @@
 """Retention (issue 16, "a year of running"): old attempts rolled into per-day rows, old engagement
-history thinned, the freed pages given back; recent windows read exactly as before."""
+history thinned, the freed pages given back; recent windows read exactly as before. The tests that
+take `store` run on both backends."""
 
 from __future__ import annotations
 
@@ -19,9 +20,11 @@ from dashboard.models import (
     SourceStatus,
     SourceUpdate,
 )
+from dashboard.store.db import Database
 from dashboard.store.reader import StoreReader
 from dashboard.store.schema import MIGRATIONS, SCHEMA_VERSION
 from dashboard.store.writer import DEFAULT_RETENTION, Retention, Store
+from tests.backends import database_fixture, rows  # noqa: F401  (the `database` fixture)
 
 NOW = datetime(2026, 6, 1, 9, 30, tzinfo=UTC)
 SOURCES = [
@@ -63,14 +66,13 @@ def health_views(reader: StoreReader) -> dict[str, pd.DataFrame]:
     }
 
 
-def count(path: Path, sql: str) -> int:
-    with sqlite3.connect(path) as connection:
-        return int(connection.execute(sql).fetchone()[0])
+def count(path: Database, sql: str) -> int:
+    return int(rows(path, sql)[0][0])
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Store:
-    store = Store.open(tmp_path / "r.db")
+def store(database: Database) -> Store:
+    store = Store.open(database)
     store.sync_sources(SOURCES, {source.name: "h" for source in SOURCES})
     return store
 
@@ -102,10 +104,10 @@ def test_rolled_days_keep_the_last_status_of_each_day(store: Store) -> None:
     attempt(store, SOURCES[0], start + timedelta(hours=20), SourceStatus.FAILING)
     attempt(store, SOURCES[0], start + timedelta(hours=3), SourceStatus.NOT_MODIFIED)
     store.apply_retention(NOW)
-    with sqlite3.connect(store.path) as connection:
-        row = connection.execute(
-            "SELECT attempts, successes, failing, bytes, duration, last_status, last_started_at FROM poll_days"
-        ).fetchone()
+    (row,) = rows(
+        store,
+        "SELECT attempts, successes, failing, bytes, duration, last_status, last_started_at FROM poll_days",
+    )
     assert row == (3, 2, 1, 300, 1.5, "failing", int((start + timedelta(hours=20)).timestamp()))
 
 
@@ -137,10 +139,7 @@ def test_engagement_history_keeps_full_resolution_for_a_week_then_a_row_a_day(st
     report = store.apply_retention(NOW)
 
     cutoff = int(recent.timestamp()) // 86400 * 86400
-    with sqlite3.connect(store.path) as connection:
-        old = connection.execute(
-            f"SELECT at, replies FROM engagement_history WHERE at < {cutoff} ORDER BY at"
-        ).fetchall()
+    old = rows(store, f"SELECT at, replies FROM engagement_history WHERE at < {cutoff} ORDER BY at")
     first_reply = int((published + timedelta(hours=30)).timestamp())
     days = {at // 86400 for at, _ in old}
     # One row per day (its last) + the very first row + the first row with a reply.
@@ -157,7 +156,9 @@ def test_engagement_history_keeps_full_resolution_for_a_week_then_a_row_a_day(st
     assert store.apply_retention(NOW).history_removed == 0  # done up to the mark
 
 
-def test_freed_pages_go_back_to_the_file_system(store: Store) -> None:
+def test_freed_pages_go_back_to_the_file_system(tmp_path: Path) -> None:
+    store = Store.open(tmp_path / "r.db")  # SQLite's incremental vacuum (PostgreSQL's autovacuum does it)
+    store.sync_sources(SOURCES, {source.name: "h" for source in SOURCES})
     forty_days_of_polls(store)
     report = store.apply_retention(NOW, Retention(attempts=timedelta(days=1), history=timedelta(days=1)))
     assert report.pages_freed > 0
