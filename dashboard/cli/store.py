@@ -18,6 +18,7 @@ command runs (psycopg, the store): the parser imports this module.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 import time
@@ -77,7 +78,7 @@ def add_store_commands(
         "--from",
         dest="source",
         metavar="STORE",
-        help="the store to copy: a SQLite file or a PostgreSQL URL (default: --db, else settings.database)",
+        help="the store to copy: a SQLite file or a PostgreSQL URL (default: the store --db names, as for every command)",
     )
     copy.add_argument(
         "--to", dest="target", metavar="STORE", required=True, help="the empty store to fill (file or URL)"
@@ -102,7 +103,7 @@ def shown(store: str) -> str:
 def run_store_copy(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    source = args.source if args.source is not None else str(database_path(args, load(args)))
+    source = args.source if args.source is not None else _configured_store(args)
     target = str(args.target)
     if is_postgres(source) == is_postgres(target):
         both = "PostgreSQL databases" if is_postgres(source) else "SQLite files"
@@ -139,6 +140,15 @@ def run_store_copy(args: argparse.Namespace) -> int:
     progress.close()
     _print_report(report, shown(source), shown(target), time.monotonic() - started)
     return EXIT_OK
+
+
+def _configured_store(args: argparse.Namespace) -> str:
+    """--db, else $COMMUNITY_DASHBOARD_DATABASE, else feeds.toml's (read only when it decides)."""
+    from dashboard.database import ENVIRONMENT_VARIABLE, choose
+
+    if args.db or os.environ.get(ENVIRONMENT_VARIABLE, "").strip():
+        return str(choose(args.db, ""))
+    return str(database_path(args, load(args)))
 
 
 def _refused(message: str) -> int:
