@@ -1,23 +1,20 @@
-"""The feed fast path against feedparser: namespace corner cases the differential fuzz found, the
-feedparser internals the fast path depends on (and the version bound that keeps them), and an
-unexpected fast-path failure made visible instead of a silent slow-down."""
+"""The feed fast path (feed_extract) against feedparser: namespace corner cases the differential fuzz
+found, proof that the feed modules use feedparser through its public API only, and an unexpected
+fast-path failure made visible instead of a silent slow-down."""
 
 from __future__ import annotations
 
-import importlib
+import ast
 import logging
-import tomllib
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 
 import pytest
-from packaging.specifiers import SpecifierSet
 
 from dashboard.contracts.source import InlineParser, PollContext
 from dashboard.fetch.http import Fetcher
 from dashboard.models import SourceConfig
-from dashboard.sources import feed, feed_fast
+from dashboard.sources import feed, feed_extract
 from dashboard.sources.feed import FeedSource, parse_feed, parse_feed_fast, parse_feed_with_feedparser
 from tests.conftest import fixture_bytes
 from tests.localserver import LocalServer, Reply
@@ -163,60 +160,37 @@ def test_links_and_languages_give_feedparsers_mentions(name: str, content_langua
     assert any(m.links or m.language for m in fast)  # the comparison is not of empty values
 
 
-# --- 6. feedparser's internals: exactly these, within the bound --------------------------------
+# --- 6. feedparser through its public API only ---------------------------------------------------
 
-# Every name the fast path and feed.py import from feedparser's modules, and the attributes they
-# read. Private or undocumented, so pyproject bounds feedparser below 6.1: a release that moves
-# one fails this test, not users' polls.
-FEEDPARSER_NAMES = {
-    "feedparser.api": ["StrictFeedParser"],
-    "feedparser.datetimes": ["_parse_date"],
-    "feedparser.encodings": ["convert_to_utf8", "RE_XML_PI_ENCODING", "parse_content_type"],
-    "feedparser.html": ["_cp1252"],
-    "feedparser.mixin": ["_FeedParserMixin"],
-    "feedparser.sanitizer": ["RE_DOCTYPE_PATTERN", "RE_ENTITY_PATTERN"],
-    "feedparser.urls": ["_urljoin", "make_safe_absolute_uri"],
-    "feedparser.util": ["FeedParserDict"],
-}
-FEEDPARSER_ATTRIBUTES = {
-    "_FeedParserMixin": ["namespaces", "can_be_relative_uri", "html_types", "looks_like_html"],
-    "FeedParserDict": ["keymap"],
-}
+FEED_MODULES = (
+    "dashboard/sources/feed.py",
+    "dashboard/sources/feed_extract.py",
+    "dashboard/sources/feed_json.py",
+)
 
 
-def test_the_feedparser_internals_the_fast_path_uses_exist() -> None:
-    found = {}
-    for module_name, names in FEEDPARSER_NAMES.items():
-        module = importlib.import_module(module_name)
-        for name in names:
-            found[name] = getattr(module, name)
-    for owner, attributes in FEEDPARSER_ATTRIBUTES.items():
-        for attribute in attributes:
-            assert hasattr(found[owner], attribute), (owner, attribute)
-    assert "http://purl.org/dc/elements/1.1/" in found["_FeedParserMixin"].namespaces
-    assert any(name.startswith("_start_") for name in dir(found["StrictFeedParser"]))
-
-
-def test_the_fast_path_imports_no_other_feedparser_names() -> None:
-    imported: dict[str, set[str]] = {}
-    for path in ("dashboard/sources/feed_fast.py", "dashboard/sources/feed.py"):
-        for line in (ROOT / path).read_text(encoding="utf-8").splitlines():
-            if line.startswith("from feedparser"):
-                module, names = line.removeprefix("from ").split(" import ")
-                imported.setdefault(module, set()).update(name.strip() for name in names.split(","))
-    assert imported == {module: set(names) for module, names in FEEDPARSER_NAMES.items()}
-
-
-def test_pyproject_bounds_feedparser_below_the_next_minor_release() -> None:
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
-    [requirement] = [dep for dep in project["dependencies"] if dep.startswith("feedparser")]
-    specifier = SpecifierSet(requirement.removeprefix("feedparser"))
-    installed = metadata.version("feedparser")
-
-    assert installed in specifier
-    assert "6.0.11" in specifier
-    assert "6.1.0" not in specifier
-    assert "6.1.0a1" not in specifier
+def test_the_feed_modules_use_feedparser_through_feedparser_parse_only() -> None:
+    """No feedparser submodule, no private name: a feedparser release that moves its internals cannot
+    break the fast path, so feedparser needs no upper bound for it (issue 16)."""
+    for path in FEED_MODULES:
+        tree = ast.parse((ROOT / path).read_text(encoding="utf-8"))
+        imports = [node for node in ast.walk(tree) if isinstance(node, ast.Import | ast.ImportFrom)]
+        modules = {alias.name for node in imports if isinstance(node, ast.Import) for alias in node.names}
+        modules |= {node.module or "" for node in imports if isinstance(node, ast.ImportFrom)}
+        assert not {module for module in modules if module.startswith("feedparser.")}, path
+        assert not [
+            node for node in imports if isinstance(node, ast.ImportFrom) and node.module == "feedparser"
+        ]
+        used = {
+            node.attr
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id == "feedparser"
+        }
+        assert used <= {"parse"}, (path, used)
+        if path.endswith("feed_extract.py"):
+            assert not {module for module in modules if module.startswith("feedparser")}
 
 
 # --- 6. an unexpected fast-path failure is counted and logged, and feedparser still answers -------
@@ -229,10 +203,10 @@ async def test_an_unexpected_fast_path_error_is_logged_with_the_feed_url_and_not
     server.route("/feed.xml", Reply(body=body, headers={"Content-Type": "application/rss+xml"}))
     expected = parse_feed_with_feedparser(body, {"content-location": server.url("/feed.xml")}, NOW)
 
-    def broken(body: bytes, headers: object) -> feed_fast.Parsed:
-        raise TypeError("a moved feedparser internal")
+    def broken(body: bytes, headers: object) -> feed_extract.Parsed:
+        raise TypeError("a bug in the extractor")
 
-    monkeypatch.setattr(feed_fast, "parse", broken)
+    monkeypatch.setattr(feed_extract, "parse", broken)
     before = feed.FAST_PATH_FAILURES["TypeError"]
     source = FeedSource(SourceConfig(name="blog", type="feed", interval=600.0, url=server.url("/feed.xml")))
 
@@ -241,21 +215,21 @@ async def test_an_unexpected_fast_path_error_is_logged_with_the_feed_url_and_not
             outcome = await source.poll(PollContext(fetch=fetcher.fetch, parse=InlineParser(), now=NOW))
 
     assert outcome.mentions == expected
-    assert "fast path failed (TypeError: a moved feedparser internal)" in outcome.notes
+    assert "fast path failed (TypeError: a bug in the extractor)" in outcome.notes
     assert feed.FAST_PATH_FAILURES["TypeError"] == before + 1
     [record] = [r for r in caplog.records if r.name == "dashboard.sources.feed"]
     assert record.levelno == logging.WARNING
     assert server.url("/feed.xml") in record.getMessage()
-    assert "TypeError: a moved feedparser internal" in record.getMessage()
+    assert "TypeError: a bug in the extractor" in record.getMessage()
 
 
 def test_parse_feed_called_directly_logs_the_fallback_too(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    def broken(body: bytes, headers: object) -> feed_fast.Parsed:
+    def broken(body: bytes, headers: object) -> feed_extract.Parsed:
         raise KeyError("surprise")
 
-    monkeypatch.setattr(feed_fast, "parse", broken)
+    monkeypatch.setattr(feed_extract, "parse", broken)
     body = fixture_bytes("feeds", "atom.xml")
 
     with caplog.at_level(logging.WARNING, logger="dashboard.sources.feed"):
@@ -268,7 +242,8 @@ def test_parse_feed_called_directly_logs_the_fallback_too(
 def test_a_document_the_fast_path_refuses_by_design_is_not_a_failure(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """Unsupported (a DOCTYPE, xml:base, a handler not ported) is the designed way to fall back."""
+    """Declining (a DOCTYPE, xml:base, an element whose effect it does not know) is the designed way
+    to fall back."""
     body = b"<?xml version='1.0'?><!DOCTYPE rss><rss version='2.0'><channel><item><title>t</title></item></channel></rss>"
     before = sum(feed.FAST_PATH_FAILURES.values())
 

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from dashboard.contracts.errors import ParseError
-from dashboard.sources.feed_fast import Parsed
+from dashboard.sources.feed_extract import Parsed
 
 JSON_FEED_TYPES = frozenset({"application/feed+json", "application/json"})
 _VERSION_PREFIXES = ("https://jsonfeed.org/version/1", "http://jsonfeed.org/version/1")

@@ -1,7 +1,8 @@
-"""The fast path of parse_feed against feedparser itself: the same Mentions for every fixture and for
-generated feeds, and proof of which inputs take the fast path (so it cannot silently always fall
-back). Also the two behaviours both paths share since the fast path came: keys that do not depend
-on the feed's own address, and charsets a server default cannot override."""
+"""The differential harness of parse_feed's fast path (dashboard.sources.feed_extract) against plain
+feedparser, at the level of stored mentions: the same Mentions for every fixture, for generated and
+hand-written edge-case feeds, or the extractor declines and feedparser answers; and proof of which
+inputs take the fast path (so it cannot silently always decline). Also what both paths share: keys
+that do not depend on the feed's own address, and charsets a server default cannot override."""
 
 from __future__ import annotations
 
@@ -11,21 +12,23 @@ from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
 import pytest
-from feedparser.urls import _urljoin
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bench.bench_poll import feed_body
 from dashboard.contracts.errors import ParseError
 from dashboard.models import Mention
-from dashboard.sources import feed_fast
+from dashboard.sources import feed_extract
 from dashboard.sources.feed import (
+    _declaration_first,
+    _urljoin,
     decoding_headers,
     parse_feed,
     parse_feed_fast,
     parse_feed_with_feedparser,
     resolve_link,
     sniff_encodings,
+    valid_char_refs,
 )
 from tests.conftest import FIXTURES
 
@@ -53,7 +56,11 @@ FALLS_BACK = {
     "external-dtd.xml": "DOCTYPE",
     "external-entity.xml": "DOCTYPE",
     "parameter-entity.xml": "DOCTYPE",
+    "xinclude.xml": "markup inside a text element",
 }
+# Fixtures the fast path takes with some Content-Types only: when the charset RFC 3023 picks does not
+# decode the body, feedparser goes on guessing (windows-1252, iso-8859-2), and that is its business.
+SOMETIMES = {"undeclared-windows-1252.xml": "does not decode"}
 
 
 def headers_for(content_type: str | None, location: str = "https://blog.example.org/feed/") -> dict[str, str]:
@@ -76,9 +83,11 @@ def both(
 
 
 def why_not_fast(body: bytes, headers: dict[str, str]) -> str:
+    """Why the extractor declines the body as parse_feed hands it over ("" when it takes it)."""
+    body = _declaration_first(body)
     try:
-        feed_fast.parse(body, decoding_headers(body, headers))
-    except Exception as error:
+        feed_extract.extract(valid_char_refs(body), decoding_headers(body, headers))
+    except feed_extract.Decline as error:
         return str(error)
     return ""
 
@@ -99,6 +108,8 @@ def test_every_fixture_gives_feedparsers_mentions_and_takes_the_expected_path(
     if path.name in FALLS_BACK:
         assert fast is None
         assert FALLS_BACK[path.name] in why_not_fast(body, headers)
+    elif path.name in SOMETIMES and fast is None:
+        assert SOMETIMES[path.name] in why_not_fast(body, headers)
     else:
         assert fast is not None, why_not_fast(body, headers)
         assert fast == slow
@@ -162,17 +173,30 @@ ITEM = "<item><guid>a</guid><title>Hello</title><link>https://e.example/a</link>
                 ITEM.replace("</item>", "<georss:point>45 -71</georss:point></item>"),
                 root_attributes=' xmlns:georss="http://www.georss.org/georss"',
             ),
-            "not ported",
+            "element georss:point",
         ),
         (rss(ITEM.replace("<title>", "<title type='image/png'>")), "base64"),
-        (rss(ITEM, channel="<title>T</title><newLocation>https://n.example/</newLocation>"), "not ported"),
+        (
+            rss(ITEM, channel="<title>T</title><newLocation>https://n.example/</newLocation>"),
+            "element newlocation",
+        ),
         (
             rss(ITEM.replace("Hello", "<svg xmlns='http://www.w3.org/2000/svg'><title>x</title></svg>")),
             "namespace",
         ),
         (rss("", channel="<title>No entries</title>"), "no entries"),
+        (rss(ITEM.replace("</item>", "<pubDate>next Tuesday</pubDate></item>")), "date"),
+        (rss(ITEM.replace("Hello", "A <b>bold</b> move")), "markup inside a text element"),
+        (b"<?xml version='1.0'?><channel><item><title>t</title></item></channel>", "root element channel"),
+        (
+            rss(ITEM, root_attributes=" xmlns:dc='urn:not-dc'"),
+            "feedparser's prefix 'dc' on namespace urn:not-dc",
+        ),
     ],
-    ids=["doctype", "entity", "html-entity", "xml-base", "georss", "base64", "newlocation", "svg", "empty"],
+    ids=[
+        *("doctype", "entity", "html-entity", "xml-base", "georss", "base64", "newlocation", "svg", "empty"),
+        *("odd-date", "raw-markup", "unknown-root", "dc-prefix-elsewhere"),
+    ],
 )
 def test_unusual_documents_fall_back_to_feedparser(body: bytes, reason: str) -> None:
     headers = headers_for(RSS)
@@ -190,9 +214,9 @@ def test_unusual_documents_fall_back_to_feedparser(body: bytes, reason: str) -> 
         assert parse_feed(body, headers, NOW) == expected
 
 
-def test_markup_inside_text_elements_is_replayed_as_feedparser_serialises_it() -> None:
-    """RSS text holding raw child elements becomes xhtml in feedparser (and the title's tags are
-    dropped by plain_text); Atom xhtml content loses its wrapping div."""
+def test_atom_xhtml_is_serialised_as_feedparser_serialises_it_and_raw_rss_markup_declines() -> None:
+    """Atom xhtml text loses its wrapping div and keeps its tags; RSS text holding raw child
+    elements (feedparser turns it into xhtml on the fly) is feedparser's."""
     body = rss(
         "<item><guid>m</guid><title>A <b>bold</b> move</title>"
         "<description>Hi <p class='x'>there <em>you</em></p> &amp; bye</description></item>"
@@ -200,14 +224,17 @@ def test_markup_inside_text_elements_is_replayed_as_feedparser_serialises_it() -
     atom = (
         b"<feed xmlns='http://www.w3.org/2005/Atom'><title>F</title><entry><id>e</id>"
         b"<title type='xhtml'><div xmlns='http://www.w3.org/1999/xhtml'>X <i>y</i></div></title>"
-        b"<content type='xhtml'><div xmlns='http://www.w3.org/1999/xhtml'><p>a &lt; b</p><br/>c</div></content>"
-        b"</entry></feed>"
+        b"<content type='xhtml'><div xmlns='http://www.w3.org/1999/xhtml'><p CLASS='K' rel='UP'>a &lt; b</p>"
+        b"<br/>c <a href='/rel'>r</a></div></content></entry></feed>"
     )
-    for document, content_type in [(body, RSS), (atom, "application/atom+xml")]:
-        fast, slow = both(document, headers_for(content_type))
-        assert fast is not None
-        assert fast == slow
-    (mention,) = parse_feed_fast(body, headers_for(RSS), NOW) or ()
+    fast, slow = both(atom, headers_for("application/atom+xml"))
+    assert fast is not None
+    assert fast == slow
+    (mention,) = fast
+    assert mention.title == "X y"
+    assert [link.url for link in mention.links] == ["https://blog.example.org/rel"]
+    assert parse_feed_fast(body, headers_for(RSS), NOW) is None
+    (mention,) = parse_feed(body, headers_for(RSS), NOW)
     assert (mention.title, mention.summary) == ("A bold move", "Hi\nthere you\n& bye")
 
 
@@ -285,9 +312,22 @@ _BASES = st.sampled_from(
 )
 
 
+@pytest.mark.parametrize(
+    ("base", "link", "joined"),
+    [  # what feedparser's own join gives (feedparser.urls._urljoin, 6.0.11)
+        ("https://blog.example.org/feed/", "/p", "https://blog.example.org/p"),
+        ("https://blog.example.org/feed/", "http:///x.example/a", "http://x.example/a"),
+        ("https://[::1/", "/p", ""),
+        ("x", "../a", "a"),
+    ],
+)
+def test_the_join_is_feedparsers(base: str, link: str, joined: str) -> None:
+    assert _urljoin(base, link) == joined
+
+
 @settings(max_examples=400, deadline=None)
 @given(_BASES, _LINKS)
-def test_resolve_link_is_feedparsers_urljoin(base: str, link: str) -> None:
+def test_resolve_link_is_the_full_join_without_its_cost(base: str, link: str) -> None:
     assert resolve_link(base, link) == _urljoin(base, link)
     assert resolve_link("", link) == link  # no Content-Location: links stay as the feed wrote them
     assert resolve_link(base, "") == ""  # an empty href is no link, not the feed's own address
@@ -625,9 +665,11 @@ def assert_fast_matches_feedparser(body: bytes, headers: dict[str, str]) -> None
         assert fast is None
         return
     if fast is None:
-        # Only a mislabelled charset may push a generated feed off the fast path (the bytes then
-        # are not well-formed XML in the charset feedparser picks).
-        assert "not well-formed" in why_not_fast(body, headers), why_not_fast(body, headers)
+        # Only a mislabelled charset (the bytes then do not decode, or are not well-formed XML in
+        # the charset feedparser picks) or a date outside the grammars restated may push a
+        # generated feed off the fast path.
+        reason = why_not_fast(body, headers)
+        assert any(known in reason for known in ("not well-formed", "does not decode", "date")), reason
         return
     assert fast == slow
 
@@ -654,11 +696,14 @@ def test_generated_rdf_feeds_give_feedparsers_mentions(body: bytes, headers: dic
 @given(st.one_of(rss_feeds(), atom_feeds(), rdf_feeds()))
 def test_generated_utf8_labelled_feeds_always_take_the_fast_path(body: bytes) -> None:
     """With a Content-Type that names no charset of its own, every generated feed is one the fast path
-    takes: it does not quietly hand everything to feedparser."""
+    takes, unless one of its dates is outside the grammars it restates ("not a date", 31 February):
+    it does not quietly hand everything to feedparser."""
     headers = headers_for("application/xml")
 
     fast = parse_feed_fast(body, headers, NOW)
 
+    if fast is None and "date" in why_not_fast(body, headers):
+        return
     assert fast is not None, why_not_fast(body, headers)
     assert fast == parse_feed_with_feedparser(body, headers, NOW)
 
