@@ -838,3 +838,317 @@ def test_generated_odd_documents_give_feedparsers_mentions_or_fall_back(
 
     if fast is not None:
         assert fast == slow
+
+
+# --- hand-written edge cases: the fast path takes them and gives feedparser's mentions ---------------
+
+_NS = (
+    " xmlns:dc='http://purl.org/dc/elements/1.1/' xmlns:content='http://purl.org/rss/1.0/modules/content/'"
+    " xmlns:slash='http://purl.org/rss/1.0/modules/slash/' xmlns:media='http://search.yahoo.com/mrss/'"
+    " xmlns:itunes='http://www.itunes.com/dtds/podcast-1.0.dtd' xmlns:atom='http://www.w3.org/2005/Atom'"
+    " xmlns:thr='http://purl.org/syndication/thread/1.0' xmlns:wp='http://wordpress.org/export/1.2/'"
+)
+
+
+def rss_doc(items: str, channel: str = "<title>Blog</title><link>https://e.example/</link>") -> bytes:
+    return f"<?xml version='1.0' encoding='utf-8'?><rss version='2.0'{_NS}><channel>{channel}{items}</channel></rss>".encode()
+
+
+def atom_doc(entries: str, head: str = "<title>Blog</title><id>urn:f</id>", attributes: str = "") -> bytes:
+    return (
+        f"<?xml version='1.0' encoding='utf-8'?><feed xmlns='http://www.w3.org/2005/Atom'{_NS.replace(' xmlns:atom=', ' xmlns:a=')}"
+        f"{attributes}>{head}{entries}</feed>"
+    ).encode()
+
+
+def item(*parts: str) -> str:
+    return "<item>" + "".join(parts) + "</item>"
+
+
+def entry(*parts: str) -> str:
+    return "<entry>" + "".join(parts) + "</entry>"
+
+
+_HTML = "&lt;p&gt;Hi &lt;a href='/x'&gt;x&lt;/a&gt; &amp;amp; &lt;b&gt;b&lt;/b&gt;&lt;/p&gt;"
+_XHTML = "<div xmlns='http://www.w3.org/1999/xhtml'><p>Hi <a href='/x'>x</a> &amp; <b>b</b></p><br/></div>"
+_ATOM_TYPES = {
+    "": _HTML,
+    " type='text'": _HTML,
+    " type='html'": _HTML,
+    " type='text/html'": _HTML,
+    " type='text/plain'": _HTML,
+    " type='xhtml'": _XHTML,
+    " type='application/xhtml+xml'": _XHTML,
+}
+
+EDGE_CASES: dict[str, bytes] = {
+    # Entries without ids, links or both: keys from the link, else a hash of what the entry says.
+    "missing-ids": rss_doc(
+        item("<title>Only a title</title>")
+        + item("<title>Link only</title><link>https://e.example/l</link>")
+        + item(
+            "<description>Only a summary &amp; no title</description><pubDate>Tue, 10 Jun 2025 10:00:00 GMT</pubDate>"
+        )
+        + item("<title>Relative link</title><link>/2025/rel</link>")
+    ),
+    "duplicate-guids": rss_doc(
+        item("<guid isPermaLink='false'>same</guid><title>A</title><link>https://e.example/a</link>")
+        + item("<guid isPermaLink='false'>same</guid><title>B</title><link>https://e.example/b</link>")
+        + item("<guid isPermaLink='false'>same</guid><title>A again</title><link>https://e.example/a</link>")
+        + item("<guid>https://e.example/p</guid><title>permalink guid</title>")
+    ),
+    "cdata-and-entities": rss_doc(
+        item(
+            "<guid>c</guid><title><![CDATA[Tom & Jerry <b>live</b>]]></title>"
+            "<description><![CDATA[<p>5 &lt; 6 &amp; <a href='https://o.example/'>o</a></p>]]></description>"
+            "<link>https://e.example/q?a=1&amp;b=2&amp;amp;c=3</link>"
+        )
+    ),
+    "utf8-read-as-latin1-and-cp1252": rss_doc(
+        item("<guid>u</guid><title>Ã©tÃ© \u0093quoted\u0094</title><dc:creator>RenÃ©</dc:creator>")
+    ),
+    "authors": rss_doc(
+        item("<guid>1</guid><title>t</title><author>jane@e.example (Jane Doe)</author>")
+        + item("<guid>2</guid><title>t</title><author>Joe &lt;joe@e.example&gt;</author>")
+        + item(
+            "<guid>3</guid><title>t</title><itunes:author>Pod Host</itunes:author><author>x@e.example</author>"
+        )
+        + item("<guid>4</guid><title>t</title><dc:creator>First</dc:creator><dc:creator>Second</dc:creator>")
+        + item(
+            "<guid>5</guid><title>t</title><atom:author><atom:name>Ann</atom:name><atom:email>a@e.example</atom:email></atom:author>"
+        ),
+        channel="<title>Blog</title><managingEditor>ed@e.example (The Editor)</managingEditor>",
+    ),
+    "titles": rss_doc(
+        item("<guid>1</guid><title>Main</title><media:group><media:title>Media</media:title></media:group>")
+        + item(
+            "<guid>2</guid><media:group><media:title>Media first</media:title></media:group><title>Main</title>"
+        )
+        + item("<guid>3</guid><title>One</title><title>Two</title>")
+        + item("<guid>4</guid><title></title><dc:title>From dc</dc:title>")
+        + item("<guid>5</guid><source url='https://s.example/'>Elsewhere</source><title>after source</title>")
+    ),
+    "summaries-and-contents": rss_doc(
+        item(
+            "<guid>1</guid><description>short</description><content:encoded>&lt;p&gt;full&lt;/p&gt;</content:encoded>"
+        )
+        + item(
+            "<guid>2</guid><content:encoded>&lt;p&gt;full&lt;/p&gt;</content:encoded><description>short</description>"
+        )
+        + item(
+            "<guid>3</guid><description>first</description><description>second &lt;b&gt;x&lt;/b&gt;</description>"
+        )
+        + item("<guid>4</guid><itunes:summary>pod &amp; cast</itunes:summary><description>desc</description>")
+        + item("<guid>5</guid><media:group><media:description>media only</media:description></media:group>")
+    ),
+    "counts-and-kinds": rss_doc(
+        item("<guid>1</guid><title>t</title><slash:comments>12</slash:comments>")
+        + item("<guid>2</guid><title>Pingback: x</title><wp:comment_type>pingback</wp:comment_type>")
+        + item(
+            "<guid>3</guid><title>t</title><media:community><media:starRating count='7' average='4'/>"
+            "<media:statistics views='1,234'/></media:community>"
+        )
+        + item(
+            "<guid>4</guid><title>t</title><atom:link rel='replies' thr:count='5' href='https://e.example/c'/>"
+        )
+    ),
+    "languages": rss_doc(
+        item("<guid>1</guid><title>t</title><dc:language>de</dc:language>")
+        + item("<guid>2</guid><title xml:lang='fr'>t</title>"),
+        channel="<title>Blog</title><language>en-GB</language>",
+    ),
+    "atom-entries": atom_doc(
+        entry(
+            "<id>tag:e.example,2025:1</id><title>t</title><link href='https://e.example/1'/>"
+            "<link rel='replies' type='text/html' href='https://e.example/1#c' thr:count='3'/>"
+            "<author><name>A</name><uri>https://e.example/a</uri></author><author><name>B</name></author>"
+            "<published>2025-06-10T10:00:00+02:00</published><updated>2025-06-11T10:00:00Z</updated>"
+            "<summary>s</summary><content type='html'>&lt;p&gt;c&lt;/p&gt;</content>"
+        )
+        + entry(
+            "<id>2</id><title>t</title><link rel='alternate' type='application/atom+xml' href='https://e.example/x'/>"
+        )
+        + entry("<id>https://e.example/3</id><title>id as link</title><thr:total>9</thr:total>")
+        + entry("<id>4</id><title>reply</title><thr:in-reply-to ref='tag:p' href='https://e.example/p'/>"),
+        head="<title>Comments for Blog</title><id>urn:f</id><author><name>Feed Author</name></author>",
+        attributes=" xml:lang='en_GB'",
+    ),
+    "atom03": (
+        b"<?xml version='1.0' encoding='utf-8'?><feed version='0.3' xmlns='http://purl.org/atom/ns#'>"
+        b"<title>Old</title><entry><id>1</id><title>t</title><link rel='alternate' type='text/html' href='https://e.example/1'/>"
+        b"<issued>2004-06-10T10:00:00Z</issued><modified>2004-06-11T10:00:00Z</modified>"
+        b"<content type='text/html' mode='escaped'>&lt;p&gt;c&lt;/p&gt;</content></entry></feed>"
+    ),
+    "rss091-and-userland": (
+        b"<?xml version='1.0'?><rss version='0.91' xmlns='http://backend.userland.com/rss2'><channel><title>T</title>"
+        b"<item><title>t</title><link>https://e.example/1</link><description>d</description></item></channel></rss>"
+    ),
+    "rss090": (
+        b"<?xml version='1.0'?><rdf:RDF xmlns:rdf='http://www.w3.org/1999/02/22-rdf-syntax-ns#'"
+        b" xmlns='http://my.netscape.com/rdf/simple/0.9/'><channel><title>T</title><link>https://e.example/</link>"
+        b"</channel><image><title>Logo</title><url>https://e.example/l.png</url><link>https://e.example/</link></image>"
+        b"<item><title>t</title><link>https://e.example/1</link></item></rdf:RDF>"
+    ),
+    "huge-entry": rss_doc(
+        item("<guid>h</guid><title>big</title><description>" + "word &amp; " * 200_000 + "</description>")
+    ),
+    "many-entries": rss_doc(
+        "".join(
+            item(
+                f"<guid>g{n}</guid><title>t {n}</title><pubDate>Tue, 10 Jun 2025 10:{n % 60:02d}:00 GMT</pubDate>"
+            )
+            for n in range(1500)
+        )
+    ),
+    **{
+        f"atom-{part}-type{kind.replace(' ', '-').replace('=', '-').replace(chr(39), '')}": atom_doc(
+            entry(f"<id>1</id><{part}{kind}>{value}</{part}><link href='https://e.example/p/'/>")
+        )
+        for part in ("title", "summary", "content")
+        for kind, value in _ATOM_TYPES.items()
+    },
+}
+
+
+@pytest.mark.parametrize("name", sorted(EDGE_CASES))
+@pytest.mark.parametrize("location", ["https://blog.example.org/feed/", ""])
+def test_edge_cases_take_the_fast_path_with_feedparsers_mentions(name: str, location: str) -> None:
+    body = EDGE_CASES[name]
+    headers = headers_for("application/xml", location)
+
+    fast, slow = both(body, headers)
+
+    assert fast is not None, why_not_fast(body, headers)
+    assert fast == slow
+    assert parse_feed(body, headers, NOW) == slow
+
+
+# Dates in the RFC 822 and W3C-DTF shapes feeds really use, odd zones included. Each is given as an RSS
+# pubDate, a dc:date and an Atom published; the first group must take the fast path.
+TAKEN_DATES = [
+    "Tue, 10 Jun 2025 10:00:00 GMT",
+    "Tue, 10 Jun 2025 10:00:00 +0530",
+    "Tue, 10 Jun 2025 10:00:00 -05:30",
+    "10 Jun 2025 10:00 EST",
+    "Tue, 10 Jun 25 10:00:00 PDT",
+    "Tue, 10 Jun 99 10:00:00 Z",
+    "Tue, 10 Jun 2025 10:00:00 Etc/GMT",
+    "Tue, 10 Jun 2025 10:00:00 GMT-05:00",
+    "Tue, 10 Jun 2025 10:00:00 CEST",
+    "Tue, 10 Jun 2025 10:00:00 MEST",
+    "Jun 10 2025 10:00:00 PST",
+    "Tuesday, 10 June 2025 10:00:00 +0000",
+    "Tue, 10 Jun 2025",
+    "2025-06-10T10:00:00+05:30",
+    "2025-06-10T10:00:00+0530",
+    "2025-06-10T10:00:00.123456-08:00",
+    "2025-06-10T10:00Z",
+    "2025-06-10t10:00:00z",
+    "2025-06-10",
+    "2025-06",
+    "2025",
+    "2025-06-10 10:00:00",
+    "1970-01-01T00:00:00Z",
+    "2125-06-10T10:00:00Z",
+    "",
+]
+OTHER_DATES = [
+    "2025-06-10T10:00:00 EST",  # the "t" of "est" makes it no W3C-DTF for feedparser
+    "2025-06-10T24:00:00Z",
+    "1999-12-31T23:59:60Z",
+    "Tue, 31 Feb 2025 10:00:00 GMT",
+    "Tue, 10 Jun 2025 10:00:00 GMT+2",
+    "Tue Jun 10 10:00:00 2025",
+    "20250610T100000Z",
+    "10/06/2025",
+    "not a date",
+]
+
+
+def _dated(date: str) -> list[bytes]:
+    text = escape(date)
+    return [
+        rss_doc(item(f"<guid>d</guid><title>t</title><pubDate>{text}</pubDate>")),
+        rss_doc(item(f"<title>no id, so the raw date is in the key</title><dc:date>{text}</dc:date>")),
+        atom_doc(
+            entry(
+                f"<id>d</id><title>t</title><published>{text}</published><updated>2025-01-01T00:00:00Z</updated>"
+            )
+        ),
+    ]
+
+
+@pytest.mark.parametrize("date", TAKEN_DATES + OTHER_DATES)
+def test_dates_in_odd_shapes_give_feedparsers_published_time(date: str) -> None:
+    headers = headers_for("application/xml")
+    for body in _dated(date):
+        fast, slow = both(body, headers)
+        if date in TAKEN_DATES:
+            assert fast is not None, why_not_fast(body, headers)
+        if fast is None:
+            assert "date" in why_not_fast(body, headers)
+        else:
+            assert fast == slow
+        assert parse_feed(body, headers, NOW) == slow
+
+
+# What the fast path leaves to feedparser on purpose; parse_feed still gives feedparser's mentions.
+DECLINED: dict[str, tuple[bytes, str]] = {
+    "rss-xml-base": (
+        rss_doc(
+            "<item xml:base='https://other.example/dir/'><guid>b</guid><title>t</title><link>rel/page</link>"
+            "<description>&lt;a href='x'&gt;x&lt;/a&gt;</description></item>"
+        ),
+        "xml:base",
+    ),
+    "atom-xml-base": (
+        atom_doc(
+            entry(
+                "<id>b</id><title>t</title><link href='page'/><content type='html'>&lt;a href='x'&gt;x&lt;/a&gt;</content>"
+            ),
+            attributes=" xml:base='https://other.example/base/'",
+        ),
+        "xml:base",
+    ),
+    "html-entity-in-rss": (
+        rss_doc(item("<guid>e</guid><title>Caf&eacute; &nbsp;&mdash; ok</title>")),
+        "not well-formed",
+    ),
+    "atom-source": (
+        atom_doc(entry("<id>s</id><title>t</title><source><id>urn:s</id><title>Other feed</title></source>")),
+        "an Atom source",
+    ),
+    "contributor": (
+        atom_doc(entry("<id>c</id><title>t</title><contributor><name>C</name></contributor>")),
+        "contributor",
+    ),
+    "item-image": (
+        rss_doc(item("<guid>i</guid><title>t</title><image><url>https://e.example/i</url></image>")),
+        "image",
+    ),
+    # In the Atom namespace (no xhtml declaration), <title> inside xhtml gets feedparser's end rule.
+    "xhtml-with-a-feed-element": (
+        atom_doc(entry("<id>x</id><content type='xhtml'><div><p>Hi</p><title>x</title></div></content>")),
+        "inside xhtml",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(DECLINED))
+def test_what_the_fast_path_declines_feedparser_answers(name: str) -> None:
+    body, reason = DECLINED[name]
+    headers = headers_for("application/xml")
+
+    assert parse_feed_fast(body, headers, NOW) is None
+    assert reason in why_not_fast(body, headers)
+    expected = parse_feed_with_feedparser(body, headers, NOW)
+    assert expected
+    assert parse_feed(body, headers, NOW) == expected
+
+
+def test_xml_base_resolves_links_in_feedparser_which_the_fast_path_leaves_to_it() -> None:
+    body, _reason = DECLINED["rss-xml-base"]
+
+    (mention,) = parse_feed(body, headers_for("application/xml"), NOW)
+
+    assert mention.url == "https://other.example/dir/rel/page"
