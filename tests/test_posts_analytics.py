@@ -8,7 +8,6 @@ real dashboard.links.canonical_url.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -16,7 +15,9 @@ import pytest
 from dashboard.analytics.posts import POST_COLUMNS, REACTION_COLUMNS, posts_frame, reactions_of
 from dashboard.analytics.windows import Window
 from dashboard.links import canonical_url
+from dashboard.store.db import Database
 from tests.analytics_data import NOW, StoreBuilder, at
+from tests.backends import database_fixture  # noqa: F401  (the `database` fixture)
 
 POST = "https://blog.example.org/2024/03/echo"
 OTHER = "https://blog.example.org/2024/03/other"
@@ -39,15 +40,15 @@ class EchoBuilder(StoreBuilder):
         )
         for link in links:
             self.connection.execute(
-                "INSERT OR IGNORE INTO mention_links (mention_id, url, via) VALUES (?, ?, 'url')",
+                "INSERT INTO mention_links (mention_id, url, via) VALUES (?, ?, 'url') ON CONFLICT DO NOTHING",
                 (ident, canonical_url(link)),
             )
         return ident
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> EchoBuilder:
-    builder = EchoBuilder(tmp_path / "echo.db")
+def store(database: Database) -> EchoBuilder:
+    builder = EchoBuilder(database)  # on each backend (tests/backends.py)
     builder.source("Blog", "feed")
     builder.source("Blog mirror", "feed")
     builder.source("Comments", "feed")

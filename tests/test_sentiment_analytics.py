@@ -16,7 +16,9 @@ from dashboard.analytics import sentiment
 from dashboard.analytics.dashboard import DashboardData, compute_dashboard
 from dashboard.analytics.windows import Window
 from dashboard.opinion import label_for, opinion_of
+from dashboard.store.db import Database
 from tests.analytics_data import NOW, StoreBuilder, at
+from tests.backends import database_fixture  # noqa: F401  (the `database` fixture)
 
 
 def score(builder: StoreBuilder, mention_id: int, language: str | None, value: float | None) -> None:
@@ -41,7 +43,7 @@ def scored_mention(
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[StoreBuilder]:
+def store(database: Database) -> Iterator[StoreBuilder]:
     """Window: the 24 h before NOW (30 Mar 12:00 -> 31 Mar 12:00 UTC), hourly.
 
     In the window: A en +0.6 (30th 13:10), B en -0.7 (13:40), C fr -0.7 (13:50), D en 0.0 (31st 09:00),
@@ -50,7 +52,7 @@ def store(tmp_path: Path) -> Iterator[StoreBuilder]:
     (13:20), P2 fr -0.4 (13:30), P6 de not scored (14:00), P3 en +0.3 (30th 11:59); P5 en -0.9 (29th
     11:59) is before it.
     """
-    builder = StoreBuilder(tmp_path / "store.db")
+    builder = StoreBuilder(database)  # on each backend (tests/backends.py)
     builder.source("Blog", "feed")
     builder.source("Mastodon", "mastodon")
     ids = {
@@ -74,7 +76,6 @@ def store(tmp_path: Path) -> Iterator[StoreBuilder]:
         "P5": scored_mention(builder, "Blog", at(-48) - timedelta(minutes=1), "en", -0.9),
         "P6": scored_mention(builder, "Blog", at(-46), "de", None),
     }
-    builder.connection.commit()
     builder.ids = ids  # type: ignore[attr-defined]
     yield builder
     builder.close()

@@ -20,15 +20,17 @@ from dashboard.models import (
     SourceStatus,
     SourceUpdate,
 )
+from dashboard.store.db import Database
 from dashboard.store.writer import Store
 from dashboard.ui import data
 from dashboard.ui.app import DashboardApp, make_app
+from tests.pg import new_database_url
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 SOURCE = SourceConfig(name="Blog", type="feed", interval=900, url="http://127.0.0.1/feed.xml")
 
 
-def store_poll(db: Path, key: str, at: datetime) -> PollRecord:
+def store_poll(db: Database, key: str, at: datetime) -> PollRecord:
     with Store.open(db) as store:
         store.sync_sources([SOURCE], {SOURCE.name: "h"})
         record = PollRecord(SOURCE.name, at, 0.1, SourceStatus.OK)
@@ -98,5 +100,30 @@ async def test_the_periodic_refresh_skips_unchanged_data(tmp_path: Path, compute
         assert len(computes) == settled  # nothing stored, same five minutes: no recompute
         store_poll(db, "b", NOW + timedelta(minutes=1))  # another process polled
         app._refresh_if_changed()
+        await settle(pilot, app)
+        assert len(computes) == settled + 1
+
+
+async def test_a_readonly_dashboard_of_postgresql_recomputes_when_told(computes: list[datetime]) -> None:
+    """Team mode: a read-only dashboard of a PostgreSQL store LISTENs, and another instance's stored
+    poll reaches it through NOTIFY, with no timer asking the database (the timer runs every 30 s)."""
+    url = new_database_url()
+    store_poll(url, "a", NOW)
+    app = make_app(
+        Config(path=Path("feeds.toml"), sources=(SOURCE,)), database=url, readonly=True, clock=lambda: NOW
+    )
+    async with app.run_test() as pilot:
+        for _ in range(200):  # the listener connects in its worker, then looks once
+            await pilot.pause(0.05)
+            if app._last_token:
+                break
+        assert app._last_token, "the listener never connected"
+        await settle(pilot, app)
+        settled = len(computes)
+        store_poll(url, "b", NOW + timedelta(minutes=1))  # the poller, elsewhere, stored a poll
+        for _ in range(200):
+            await pilot.pause(0.05)
+            if len(computes) > settled:
+                break
         await settle(pilot, app)
         assert len(computes) == settled + 1

@@ -99,12 +99,12 @@ _REACTIONS_SQL = f"""
     SELECT p.url, l.via, r.id, r.source_id, r.kind, r.published_at, IFNULL(r.canonical_url, ''),
            IFNULL(r.likes, {_NULL}), IFNULL(r.replies, {_NULL}), IFNULL(r.shares, {_NULL}) {{details}}
     FROM posts p JOIN mention_links l ON l.url = p.url JOIN mentions r ON r.id = l.mention_id
-    WHERE NOT (r.source_id IN own AND r.canonical_url = p.url)
+    WHERE NOT (r.source_id IN (SELECT id FROM own) AND r.canonical_url = p.url)
     UNION ALL
     SELECT p.url, r.kind, r.id, r.source_id, r.kind, r.published_at, r.canonical_url,
            IFNULL(r.likes, {_NULL}), IFNULL(r.replies, {_NULL}), IFNULL(r.shares, {_NULL}) {{details}}
     FROM posts p JOIN mentions r ON r.canonical_url = p.url
-    WHERE +r.source_id IN own AND +r.kind IN ('comment', 'pingback')"""
+    WHERE +r.source_id IN (SELECT id FROM own) AND +r.kind IN ('comment', 'pingback')"""
 _RAW = (
     "post_url",
     "matched_by",
@@ -119,7 +119,7 @@ _RAW = (
 )
 _DETAILS = ", r.url, r.title, r.author"
 _POST_URLS_SQL = """SELECT DISTINCT m.canonical_url FROM mentions m
-    WHERE m.source_id IN own AND +m.kind = 'post' AND +m.canonical_url IS NOT NULL {post_filter}"""
+    WHERE m.source_id IN (SELECT id FROM own) AND +m.kind = 'post' AND +m.canonical_url IS NOT NULL {post_filter}"""
 # The URLs own_posts already read, passed as one JSON array: the posts are not read twice (44 ms of
 # the panel's CPU over 1M mentions).
 _GIVEN_URLS_SQL = "SELECT DISTINCT value FROM json_each(?)"

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from dashboard.analytics.windows import Window, epochs_of, to_epoch_seconds, utc_times
-from dashboard.store.reader import StoreReader, timestamps
+from dashboard.store.reader import StoreReader, known, timestamps
 
 LABELS: Final = ("positive", "neutral", "negative")
 SENTIMENT_COLUMNS: Final = (
@@ -51,7 +51,7 @@ MOST_NEGATIVE_COLUMNS: Final = (
 )
 MOST_NEGATIVE_LIMIT: Final = 20
 _SCORED = "sentiment_label IN ('positive', 'neutral', 'negative')"
-_SUMS = ", ".join(f"SUM(sentiment_label = '{label}')" for label in LABELS)
+_SUMS = ", ".join("SUM(" + known(f"sentiment_label = '{label}'") + ")" for label in LABELS)
 
 # ?1 shift (seconds added to published_at before bucketing), ?2 bucket seconds, ?3/?4 the range.
 LABEL_COUNTS_SQL: Final = f"""
@@ -78,7 +78,7 @@ LABEL_TOTALS_SQL: Final = f"""
 # ?1/?2 the range, ?3 how many. Lowest score first; between equal scores, the newest.
 MOST_NEGATIVE_SQL: Final = """
     SELECT id, source_id, kind, title, author, url, published_at, sentiment, IFNULL(language, ''),
-           handled_at IS NOT NULL
+           CASE WHEN handled_at IS NULL THEN 0 ELSE 1 END
     FROM mentions
     WHERE published_at >= ?1 AND published_at < ?2 AND sentiment_label = 'negative'
       AND sentiment IS NOT NULL

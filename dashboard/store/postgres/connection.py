@@ -7,7 +7,8 @@ gives a psycopg 3 connection those methods, and `translate` bridges what cannot 
 - placeholders: SQLite's `?` and `?NNN` (numbered, reusable) -> psycopg's `%s`, the parameters
   re-ordered to match; a literal `%` -> `%%`;
 - `IFNULL(` -> `COALESCE(`, `group_concat(` -> `string_agg(`, `LIKE` -> `ILIKE` (SQLite's LIKE is
-  case-insensitive for ASCII, PostgreSQL's is not), `INDEXED BY <index>` (a SQLite planner hint) dropped,
+  case-insensitive for ASCII, PostgreSQL's is not), `json_each(?)` -> `json_array_elements_text`;
+  SQLite's planner hints dropped (`INDEXED BY <index>`, a unary `+` before a column);
   `IN ()` -> `IN (NULL)` (an empty list: SQLite accepts it, PostgreSQL needs a value that matches nothing);
 - `BEGIN IMMEDIATE` (SQLite's "take the write lock now") -> `BEGIN` and a transaction-scoped advisory
   lock, so writers queue one behind the other exactly as on SQLite: two pollers never interleave a
@@ -57,6 +58,8 @@ _TOKENS = re.compile(
       | \bLIKE\b
       | \bINDEXED\s+BY\s+\w+
       | \bIN\s*\(\s*\)
+      | (?<=[\s(])\+(?=\w+\.\w)     # SQLite's "no index for this column" hint: +m.kind
+      | \bjson_each\(\?\)            # the elements of a JSON array given as one parameter
     """,
     re.IGNORECASE | re.VERBOSE,
 )
@@ -82,6 +85,12 @@ def translate(sql: str) -> tuple[str, tuple[int, ...]]:
             return "%s"
         if first == "%":
             return "%%"
+        if first == "+":
+            return ""
+        if text.startswith("json_each"):
+            order.append(highest)
+            highest += 1
+            return "json_array_elements_text(CAST(%s AS json)) AS json_each(value)"
         word = re.match(r"\w+", text)
         name = word.group(0).lower() if word else ""
         if name == "indexed":
