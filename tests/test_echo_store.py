@@ -21,10 +21,12 @@ from dashboard.models import (
     SourceStatus,
     SourceUpdate,
 )
-from dashboard.store.db import connect
+from dashboard.store.db import Database, connect
 from dashboard.store.links import LinkBackfill
 from dashboard.store.schema import APPLICATION_ID, MIGRATIONS
 from dashboard.store.writer import Store
+from tests.backends import database_fixture  # noqa: F401  (the `database` fixture)
+from tests.backends import rows as read_rows
 
 T0 = datetime(2026, 11, 2, 12, tzinfo=UTC)
 OK = SourceUpdate(SourceStatus.OK, T0 + timedelta(minutes=15), 0)
@@ -61,23 +63,19 @@ def save(store: Store, source: SourceConfig, *mentions: Mention, at: int = 0) ->
 
 
 @pytest.fixture
-def store(tmp_path: Path):
-    with Store.open(tmp_path / "m.db") as opened:
+def store(database: Database):
+    with Store.open(database) as opened:  # on each backend (tests/backends.py)
         opened.sync_sources(
             [BLOG, MIRROR, COMMENTS, HN, TOOTS], {s.name: s.name for s in (BLOG, MIRROR, COMMENTS, HN, TOOTS)}
         )
         yield opened
 
 
-def rows(path: Path, sql: str, *params: object) -> list[tuple]:
-    connection = sqlite3.connect(path)
-    try:
-        return connection.execute(sql, params).fetchall()
-    finally:
-        connection.close()
+def rows(path: Database, sql: str, *params: object) -> list[tuple]:
+    return read_rows(path, sql, params)
 
 
-def links_of(path: Path, key: str) -> set[tuple[str, str]]:
+def links_of(path: Database, key: str) -> set[tuple[str, str]]:
     return set(
         rows(
             path,
@@ -91,12 +89,12 @@ def links_of(path: Path, key: str) -> set[tuple[str, str]]:
 REACTIONS = """
     WITH own(id) AS (SELECT id FROM sources WHERE own = 1),
     posts(url) AS (SELECT DISTINCT canonical_url FROM mentions
-                   WHERE source_id IN own AND kind = 'post' AND canonical_url IS NOT NULL)
+                   WHERE source_id IN (SELECT id FROM own) AND kind = 'post' AND canonical_url IS NOT NULL)
     SELECT p.url, r.key FROM posts p JOIN mention_links l ON l.url = p.url JOIN mentions r ON r.id = l.mention_id
-    WHERE NOT (r.source_id IN own AND r.canonical_url = p.url)
+    WHERE NOT (r.source_id IN (SELECT id FROM own) AND r.canonical_url = p.url)
     UNION ALL
     SELECT p.url, r.key FROM posts p JOIN mentions r ON r.canonical_url = p.url
-    WHERE r.source_id IN own AND r.kind IN ('comment', 'pingback')
+    WHERE r.source_id IN (SELECT id FROM own) AND r.kind IN ('comment', 'pingback')
     ORDER BY 1, 2"""
 
 
