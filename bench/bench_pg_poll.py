@@ -28,6 +28,7 @@ line's arrival time is kept in the JSON: the poll itself ends about when "Langua
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import sqlite3
@@ -46,6 +47,7 @@ import psycopg
 
 from bench.bench_poll import ENTRIES, FeedServer, write_feeds_toml
 from bench.common import (
+    RESULTS_DIR,
     Target,
     busy_note,
     describe_machine,
@@ -213,6 +215,59 @@ def one_round(
     return results
 
 
+def top_statements(
+    server: FeedServer, cluster: Cluster, folder: Path, feeds: int, top: int = 15
+) -> dict[str, Any]:
+    """A diagnostic cold poll into PostgreSQL with pg_stat_statements loaded (a restart): where the
+    server's time goes, statement by statement. Not one of the timed rounds (the extension costs a little)."""
+    with psycopg.connect(cluster.dsn, autocommit=True) as admin:
+        admin.execute("ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'")
+    cluster.stop("fast")
+    cluster.start_again()
+    name = "statements"
+    with psycopg.connect(cluster.dsn, autocommit=True) as admin:
+        admin.execute("ALTER SYSTEM SET pg_stat_statements.track = 'all'")  # inside the trigger functions too
+        admin.execute("SELECT pg_reload_conf()")
+        admin.execute(f"DROP DATABASE IF EXISTS {name}")
+        admin.execute(f"CREATE DATABASE {name}")
+    url = url_of(cluster, name)
+    with psycopg.connect(url, autocommit=True) as connection:
+        connection.execute("CREATE EXTENSION pg_stat_statements")
+        connection.execute("SELECT pg_stat_statements_reset()")
+    server.take_counts()
+    result = run_command(folder / "feeds.toml", url, folder / "statements.log", postmaster_pid(cluster))
+    with psycopg.connect(url, autocommit=True) as connection:
+        rows = connection.execute(
+            """SELECT s.calls, s.total_exec_time, s.rows, s.toplevel, s.query FROM pg_stat_statements s
+               JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = %s
+               ORDER BY s.total_exec_time DESC LIMIT %s""",
+            (name, top),
+        ).fetchall()
+        total = connection.execute(
+            """SELECT SUM(s.total_exec_time) FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
+               WHERE d.datname = %s AND s.toplevel""",
+            (name,),
+        ).fetchone()
+    found = [
+        {
+            "calls": calls,
+            "total_ms": ms,
+            "rows": count,
+            "top_level": toplevel,
+            "query": " ".join(query.split()),
+        }
+        for calls, ms, count, toplevel, query in rows
+    ]
+    print(
+        f"\nPostgreSQL's top statements in a cold poll (pg_stat_statements; {result['wall_s']:.0f} s wall,"
+        f" {result['server_cpu_s']:.1f} s server CPU, {(total[0] if total else 0) / 1000:.1f} s in top-level statements):"
+    )
+    for entry in found:
+        level = "" if entry["top_level"] else " (in a trigger)"
+        print(f"  {entry['total_ms'] / 1000:6.2f} s  {entry['calls']:6} calls{level}  {entry['query'][:150]}")
+    return {"run": result, "top_level_total_ms": total[0] if total else None, "statements": found}
+
+
 def summarise(rounds: list[dict[str, dict[str, Any]]]) -> dict[str, dict[str, float]]:
     keys = ("wall_s", "cpu_s", "server_cpu_s", "cpu_with_server_s", "peak_rss_mib", "other_load_cores")
     return {
@@ -228,6 +283,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--max-concurrency", type=int, default=8, help="feeds.toml max_concurrency (default 8)"
     )
+    parser.add_argument(
+        "--statements",
+        action="store_true",
+        help="one more cold poll into PostgreSQL with pg_stat_statements on: the server's top statements"
+        " (with --repeats 0, added to the results file of an earlier run)",
+    )
     args = parser.parse_args(argv)
     if note := busy_note():
         print(note)
@@ -236,16 +297,26 @@ def main(argv: Sequence[str] | None = None) -> None:
     folder = Path(tempfile.mkdtemp(prefix="bench-pg-poll-"))
     cluster, _ = start_cluster(durable=True)
     rounds: list[dict[str, dict[str, Any]]] = []
+    statements: dict[str, Any] = {}
     try:
         with FeedServer(args.feeds) as server:
             write_feeds_toml(folder, server.urls(args.feeds), max_concurrency=args.max_concurrency)
             for number in range(args.repeats):
                 order = BACKENDS if number % 2 == 0 else BACKENDS[::-1]
                 rounds.append(one_round(number, order, server, cluster, folder, args.feeds))
+            if args.statements:
+                statements = top_statements(server, cluster, folder, args.feeds)
     finally:
         cluster.stop()
         shutil.rmtree(cluster.folder, ignore_errors=True)
         shutil.rmtree(folder, ignore_errors=True)
+    if not rounds:
+        path = RESULTS_DIR / "pg_poll.json"
+        document = json.loads(path.read_text(encoding="utf-8"))
+        document["server_statements"] = statements
+        path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+        print(f"added the server's top statements to {path}")
+        return
     medians = summarise(rounds)
     ratios = {
         phase: {
@@ -291,6 +362,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             "ratios_pg_over_sqlite": ratios,
             "targets": targets,
             "rounds": rounds,
+            **({"server_statements": statements} if args.statements else {}),
         },
     )
 
