@@ -52,6 +52,10 @@ def test_poll_once_fills_postgresql_then_304s_add_nothing(
     assert count(pg_url, "SELECT COUNT(*) FROM polls WHERE http_status = 304") == 12
     # The rollups the statement triggers keep agree with the mentions they sum.
     assert count(pg_url, "SELECT SUM(mentions) FROM mention_hours") == 12 * 20
+    # `poll --once` leaves every mention analysed by the background passes, as on SQLite.
+    assert count(pg_url, "SELECT COUNT(*) FROM mentions WHERE opinion_version IS NULL") == 0
+    assert count(pg_url, "SELECT COUNT(*) FROM mentions WHERE links_version IS NULL") == 0
+    assert count(pg_url, "SELECT COUNT(*) FROM mentions WHERE language = 'en'") > 0
     assert not (tmp_path / "mentions.db").exists()
 
 
