@@ -20,6 +20,7 @@ from dashboard.models import (
     SourceUpdate,
 )
 from dashboard.store import schema as sqlite_schema
+from dashboard.store.postgres import schema
 from dashboard.store.postgres.copy import CopyError, CopyRefused, copy_store
 from dashboard.store.writer import Store
 from tests.pg import pg_dsn_fixture  # noqa: F401  (the `pg_dsn` fixture)
@@ -99,6 +100,30 @@ def test_a_written_store_is_copied_row_for_row(tmp_path: Path, pg_dsn: str) -> N
     assert hours == (1,)
     assert ("mentions", report.rows["mentions"], report.rows["mentions"]) in seen
     assert ("mentions", 0, report.rows["mentions"]) in seen
+
+
+def _structure(pg: psycopg.Connection[tuple[object, ...]]) -> list[tuple[object, ...]]:
+    """Every index and constraint of the database, as PostgreSQL would write them again."""
+    return pg.execute(
+        "SELECT 'index', indexrelid::regclass::text, pg_get_indexdef(indexrelid) FROM pg_index"
+        " WHERE indrelid::regclass::text NOT LIKE 'pg_%'"
+        " UNION ALL SELECT 'constraint', conname, pg_get_constraintdef(oid) FROM pg_constraint"
+        " WHERE connamespace = current_schema()::regnamespace UNION ALL"
+        " SELECT 'trigger', tgname, tgenabled::text FROM pg_trigger WHERE NOT tgisinternal ORDER BY 1, 2, 3"
+    ).fetchall()
+
+
+def test_the_indexes_and_keys_dropped_for_the_load_are_all_back(tmp_path: Path, pg_dsn: str) -> None:
+    path = tmp_path / "mentions.db"
+    _store(path)
+    with psycopg.connect(pg_dsn) as pg:  # an empty store already there is a fine target too
+        schema.migrate(pg)
+        before = _structure(pg)
+    copy_store(path, pg_dsn)
+    with psycopg.connect(pg_dsn) as pg:
+        assert _structure(pg) == before
+    assert len([row for row in before if row[0] == "index"]) > 15
+    assert any(str(row[2]).startswith("FOREIGN KEY") for row in before)
 
 
 def test_a_target_with_data_is_refused_and_left_alone(tmp_path: Path, pg_dsn: str) -> None:

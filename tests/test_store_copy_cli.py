@@ -122,6 +122,19 @@ def _rows(path: Path) -> dict[str, list[tuple[object, ...]]]:
     return found
 
 
+def _schema(path: Path) -> list[tuple[object, ...]]:
+    with sqlite3.connect(path) as db:
+        found = db.execute(
+            "SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY type, name"
+        ).fetchall()
+        found += [("pragma", name, "", db.execute(f"PRAGMA {name}").fetchone()[0]) for name in PRAGMAS]
+    db.close()
+    return found
+
+
+PRAGMAS = ("user_version", "application_id", "auto_vacuum", "journal_mode")
+
+
 def _pg_tables(dsn: str) -> list[str]:
     with psycopg.connect(dsn) as pg:
         rows = pg.execute(
@@ -167,7 +180,10 @@ def test_sqlite_to_postgresql_and_back_keeps_every_row_and_id(
     assert _rows(back) == before
     assert sorted(p.name for p in back.parent.iterdir()) == ["mentions.db"]  # no temporary file left
 
-    # The copy is a working store: migrated, in WAL, its rollup triggers back (one more mention counts).
+    # The copy is a working store: the tables, indexes and triggers of a new one, in WAL, its rollup
+    # triggers back (one more mention counts).
+    connect(tmp_path / "fresh.db").close()
+    assert _schema(back) == _schema(tmp_path / "fresh.db")
     with sqlite3.connect(back) as db:
         assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
         assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)

@@ -5,10 +5,13 @@ store copy` (the other half is to_sqlite.py). Why it is built this way:
 
 - One PostgreSQL transaction for the whole copy, the schema's creation included (DDL is transactional
   there): a copy that is refused, fails half-way or is killed leaves the target as it was (empty, no
-  tables), never a store with mentions and no sources. The tables are locked for writes meanwhile.
+  tables), never a store with mentions and no sources. The tables are locked meanwhile, and the
+  migration lock is held to the commit: a poller or dashboard started on the target waits for the copy.
 - COPY FROM STDIN per table, in foreign-key order, with the SQLite ids: alert and mention ids appear in
   other tables (mention_ids, alert_state values), so they must not be renumbered; the identity
   sequences are then set past the largest id so the next insert does not collide.
+- Plain indexes and foreign keys are dropped for the load and made again at its end (each index built
+  once, each key checked in one pass); the primary keys and unique constraints stay.
 - The rollup tables (mention_hours, mention_hour_authors, poll_hours) are copied as they are, with the
   rollup triggers disabled for the transaction: the same rows SQLite had (rows fallen to 0 included),
   and no trigger work over millions of rows. A check afterwards proves they match what was copied.
@@ -151,7 +154,7 @@ def _copy(source: sqlite3.Connection, target: PgConnection, progress: Progress) 
             schema.migrate(target)  # savepoints inside this transaction: rolled back with it
         except schema.SchemaError as error:
             raise CopyRefused(f"the PostgreSQL database cannot take this store: {error}") from error
-        target.execute(f"LOCK TABLE {', '.join(TABLES)} IN EXCLUSIVE MODE")  # readers may go on
+        target.execute(f"LOCK TABLE {', '.join(TABLES)} IN EXCLUSIVE MODE")
         for table in TABLES:
             found = target.execute(f"SELECT EXISTS (SELECT 1 FROM {table})").fetchone()
             if found and found[0]:
@@ -162,8 +165,12 @@ def _copy(source: sqlite3.Connection, target: PgConnection, progress: Progress) 
         for table, triggers in ROLLUP_TRIGGERS.items():
             for trigger in triggers:
                 target.execute(f"ALTER TABLE {table} DISABLE TRIGGER {trigger}")
+        restore = _drop_indexes_and_foreign_keys(target)
         for table in TABLES:
             rows[table] = _copy_table(source, target, table, progress)
+        target.execute("SET LOCAL maintenance_work_mem = '256MB'")  # the index builds sort in memory
+        for statement in restore:
+            target.execute(statement)
         for table, triggers in ROLLUP_TRIGGERS.items():
             for trigger in triggers:
                 target.execute(f"ALTER TABLE {table} ENABLE TRIGGER {trigger}")
@@ -173,6 +180,35 @@ def _copy(source: sqlite3.Connection, target: PgConnection, progress: Progress) 
             )
         verify(rows, lambda sql: _number(source.execute(sql).fetchone()), lambda sql: _pg_number(target, sql))
     return CopyReport(rows)
+
+
+def _drop_indexes_and_foreign_keys(target: PgConnection) -> list[str]:
+    """Drop our tables' plain indexes and foreign keys for the load; the SQL that restores them.
+
+    Each index is then built once, sorted, and each foreign key checked in one pass, rather than both
+    maintained row by row (3-4x the COPY's time). Primary keys and unique constraints stay: they
+    catch a duplicate as it arrives. All of it inside the copy's transaction, like the rest.
+    """
+    tables = list(TABLES)
+    keys = target.execute(
+        "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint"
+        " WHERE contype = 'f' AND conrelid::regclass::text = ANY(%s) ORDER BY conrelid::regclass::text, conname",
+        (tables,),
+    ).fetchall()
+    indexes = target.execute(
+        "SELECT indexrelid::regclass::text, pg_get_indexdef(indexrelid) FROM pg_index"
+        " WHERE indrelid::regclass::text = ANY(%s) AND NOT indisprimary"
+        " AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = indexrelid)"
+        " ORDER BY 1",
+        (tables,),
+    ).fetchall()
+    for table, name, _ in keys:
+        target.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
+    for name, _ in indexes:
+        target.execute(f'DROP INDEX "{name}"')
+    return [str(definition) for _, definition in indexes] + [
+        f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}' for table, name, definition in keys
+    ]
 
 
 def _refuse_foreign(target: PgConnection) -> None:

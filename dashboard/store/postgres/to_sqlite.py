@@ -10,17 +10,18 @@ copy` (copy.py is the other half, and holds what both share). Why it is built th
   mixes into, nor replaces, a store.
 - The new file is created and migrated by `dashboard.store.db.connect`, as any store is, then filled
   in one SQLite transaction (rollback journal, not WAL, for it: a WAL would grow to the whole store).
-- The rows are streamed by COPY TO STDOUT (binary), in foreign-key order, in one REPEATABLE READ
-  read-only PostgreSQL transaction: one snapshot, so the counts compared at the end are those of the
-  rows copied even while a poller writes; memory stays flat however many rows.
-- SQLite's triggers (the rollups kept on insert into mentions and polls) are dropped for the copy and
-  created again from their own SQL before the commit: the rollup tables are copied as they are, not
-  counted twice, and no trigger runs per row.
+- The rows are streamed through a server-side cursor (BATCH rows a round trip: 3-4x less CPU than
+  COPY TO STDOUT, which psycopg hands over one row per call), in one REPEATABLE READ read-only
+  PostgreSQL transaction: one snapshot, so the counts compared at the end are those of the rows
+  copied even while a poller writes; memory stays flat however many rows.
+- SQLite's triggers (the rollups kept on insert into mentions and polls) and indexes are dropped for
+  the copy and created again from their own SQL before the commit: the rollup tables are copied as
+  they are, not counted twice, no trigger runs per row and each index is built once, sorted. Foreign
+  keys are checked once at the end (`PRAGMA foreign_key_check`) rather than per row.
 """
 
 from __future__ import annotations
 
-import itertools
 import os
 import sqlite3
 from pathlib import Path
@@ -120,14 +121,20 @@ def _fill(source: PgConnection, partial: Path, progress: Progress) -> dict[str, 
     target = sqlite3.connect(partial, isolation_level=None)
     try:
         target.execute("PRAGMA journal_mode = DELETE")
-        target.execute("PRAGMA foreign_keys = ON")
+        target.execute("PRAGMA foreign_keys = OFF")  # checked once at the end, not row by row
         target.execute("BEGIN IMMEDIATE")
-        triggers = target.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'").fetchall()
-        for name, _ in triggers:
-            target.execute(f'DROP TRIGGER "{name}"')
+        # Triggers (the rollups) and indexes off for the load, back from their own SQL before the commit.
+        dropped = target.execute(
+            "SELECT type, name, sql FROM sqlite_master WHERE type IN ('trigger', 'index') AND sql IS NOT NULL"
+        ).fetchall()
+        for kind, name, _ in dropped:
+            target.execute(f'DROP {kind.upper()} "{name}"')
         rows = {table: _copy_table(source, target, table, progress) for table in TABLES}
-        for _, sql in triggers:
+        for _, _, sql in dropped:
             target.execute(sql)
+        broken = target.execute("PRAGMA foreign_key_check").fetchmany(3)
+        if broken:
+            raise CopyError(f"rows whose parent is missing (table, rowid, parent): {broken}")
         verify(rows, lambda sql: _pg_count(source, sql), lambda sql: int(target.execute(sql).fetchone()[0]))
         target.execute("COMMIT")
         target.execute("PRAGMA journal_mode = WAL")  # what every store is
@@ -141,16 +148,6 @@ def _pg_count(source: PgConnection, sql: str) -> int:
     return -1 if row is None else int(str(row[0]))
 
 
-def _types(source: PgConnection, table: str, names: list[str]) -> list[str]:
-    rows = source.execute(
-        "SELECT column_name, udt_name FROM information_schema.columns"
-        " WHERE table_schema = current_schema() AND table_name = %s",
-        (table,),
-    ).fetchall()
-    found = {str(row[0]): str(row[1]) for row in rows}
-    return [str(found[name]) for name in names]
-
-
 def _copy_table(source: PgConnection, target: sqlite3.Connection, table: str, progress: Progress) -> int:
     names = [str(row[1]) for row in target.execute(f"PRAGMA table_info({table})")]
     theirs = columns(source, table)
@@ -158,14 +155,12 @@ def _copy_table(source: PgConnection, target: sqlite3.Connection, table: str, pr
         raise CopyError(f"{table}: the columns differ (SQLite {names}, PostgreSQL {theirs})")
     listed = ", ".join(f'"{name}"' for name in names)
     insert = f"INSERT INTO {table} ({listed}) VALUES ({', '.join('?' * len(names))})"
-    types = _types(source, table, names)  # read before the COPY: the connection is busy during it
     total = _pg_count(source, f"SELECT COUNT(*) FROM {table}")
     progress(table, 0, total)
     done = 0
-    with source.cursor() as cursor, cursor.copy(f"COPY {table} ({listed}) TO STDOUT (FORMAT BINARY)") as copy:
-        copy.set_types(types)
-        rows = copy.rows()
-        while batch := list(itertools.islice(rows, BATCH)):
+    with source.cursor(name=f"store_copy_{table}") as cursor:  # server-side: BATCH rows a round trip
+        cursor.execute(f"SELECT {listed} FROM {table}")
+        while batch := cursor.fetchmany(BATCH):
             target.executemany(insert, batch)
             done += len(batch)
             progress(table, done, total)
