@@ -327,6 +327,8 @@ class _Namespaces:
         self._names: dict[str, str] = {}
 
     def _declare(self, prefix: str, uri: str) -> None:
+        if not uri and not prefix:
+            return  # xmlns="": its elements are in no namespace, which feedparser does not track
         if not uri or "}" in uri or any(char.isspace() for char in uri) or uri.lower() in _REFUSED:
             raise Decline(f"namespace {uri!r}")
         if prefix and self._bound.setdefault(prefix, uri) != uri:
@@ -598,7 +600,7 @@ _MONTHS = {
         ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], 1
     )
 }
-_DATE_ERRORS = (KeyError, OverflowError, ValueError, AttributeError, IndexError)
+_DATE_ERRORS = (KeyError, OverflowError, ValueError, AttributeError)  # what feedparser catches
 
 
 def parse_date(value: str) -> time.struct_time | None:
@@ -974,7 +976,7 @@ class _Walker:
         elif self.in_feed:
             self.context[_GENERIC_KEYS.get(key, key)] = value
 
-    def detail(self, key: str, value: str, content_type: str, lang: str | None) -> dict[str, Any]:
+    def detail(self, value: str, content_type: str, lang: str | None) -> dict[str, Any]:
         return {
             "type": content_type,
             "language": lang.replace("_", "-") if lang else lang,
@@ -1041,7 +1043,7 @@ class _Walker:
         value, content_type = self.content_text(element, attrs, "title", "text/plain", lang)
         if not (-1 < self.title_depth <= depth) and (self.in_entry or self.in_feed):
             self.store("title", value, depth)
-            self.context["title_detail"] = self.detail("title", value, content_type, lang)
+            self.context["title_detail"] = self.detail(value, content_type, lang)
         if value and not _TITLES[name]:
             self.title_depth = depth
 
@@ -1064,7 +1066,7 @@ class _Walker:
     ) -> None:
         if self.in_entry:
             self.store("summary", value, depth)
-            self.context["summary_detail"] = self.detail("summary", value, content_type, lang)
+            self.context["summary_detail"] = self.detail(value, content_type, lang)
         elif self.in_feed:
             self.context["subtitle" if element == "description" else "summary"] = value
 
@@ -1085,7 +1087,7 @@ class _Walker:
         to_summary = _map_content_type(attrs.get("type", default_type)) in _TEXT_TYPES
         value, content_type = self.content_text(element, attrs, "content", default_type, lang)
         if self.in_entry:
-            self.context.setdefault("content", []).append(self.detail("content", value, content_type, lang))
+            self.context.setdefault("content", []).append(self.detail(value, content_type, lang))
         if to_summary:
             self.context.setdefault("summary", value)
 
