@@ -435,3 +435,61 @@ def test_help_imports_neither_psycopg_nor_the_store() -> None:
     assert [
         name for name in loaded.split() if name.startswith(("psycopg", "pandas", "dashboard.store"))
     ] == []
+
+
+def test_an_empty_file_is_a_fine_target_and_ctrl_c_leaves_none(
+    store: Path,
+    tmp_path: Path,
+    pg_dsn: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert _copy(capsys, "--from", str(store), "--to", pg_dsn)[0] == 0
+    empty = tmp_path / "empty.db"
+    empty.touch()
+    status, _, err = _copy(capsys, "--from", pg_dsn, "--to", str(empty))
+    assert status == 0, err
+    assert _rows(empty) == _rows(store)
+
+    shown_before = CopyProgress.__call__
+
+    def interrupt(self: CopyProgress, table: str, done: int, total: int) -> None:
+        shown_before(self, table, done, total)
+        if table == "polls":
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(CopyProgress, "__call__", interrupt)
+    target = tmp_path / "interrupted.db"
+    assert _copy(capsys, "--from", pg_dsn, "--to", str(target))[0] == 130
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith("mentions.db")) == ["empty.db"]
+
+
+def test_stores_of_another_schema_version_are_refused(
+    store: Path, tmp_path: Path, pg_dsn: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    newer = tmp_path / "newer.db"
+    newer.write_bytes(store.read_bytes())
+    with sqlite3.connect(newer) as db:
+        db.execute("PRAGMA user_version = 99")
+    db.close()
+    status, _, err = _copy(capsys, "--from", str(newer), "--to", pg_dsn)
+    assert status == 2
+    assert "written by a newer community-dashboard (schema version 99" in err
+    assert _pg_tables(pg_dsn) == []
+
+    assert _copy(capsys, "--from", str(store), "--to", pg_dsn)[0] == 0
+    with psycopg.connect(pg_dsn) as pg:
+        pg.execute("UPDATE schema_version SET version = 3")
+    status, _, err = _copy(capsys, "--from", pg_dsn, "--to", str(tmp_path / "old.db"))
+    assert status == 2
+    assert "the PostgreSQL store is at schema 3, this version copies schema" in err
+    assert not (tmp_path / "old.db").exists()
+
+
+def test_a_database_that_does_not_exist_is_the_users_to_create(
+    store: Path, pg_dsn: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = pg_dsn.replace("dbname=", "dbname=nosuch")
+    status, _, err = _copy(capsys, "--from", str(store), "--to", missing)
+    assert status == 2
+    assert "does not exist: create it first (createdb NAME)" in err

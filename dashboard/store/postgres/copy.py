@@ -92,11 +92,7 @@ def copy_store(sqlite_path: Path | str, dsn: str, progress: Progress | None = No
     source = open_sqlite_source(Path(sqlite_path))
     try:
         source.execute("BEGIN")  # one snapshot for the reads and the counts that verify them
-        try:
-            target = psycopg.connect(dsn)
-        except psycopg.Error as error:
-            raise CopyError(f"cannot connect to PostgreSQL: {one_line(error)}") from error
-        with target:
+        with connect_postgres(dsn) as target:
             try:
                 return _copy(source, target, progress or silent)
             except psycopg.Error as error:
@@ -139,6 +135,17 @@ def open_sqlite_source(path: Path) -> sqlite3.Connection:
 
 def _nul_free(value: str | bytes | int | float | None) -> str | bytes | int | float | None:
     return value.replace("\x00", "\ufffd") if isinstance(value, str) else value
+
+
+def connect_postgres(dsn: str) -> PgConnection:
+    """A connection for the copy; a database that does not exist is the user's to create (refused)."""
+    try:
+        return psycopg.connect(dsn, application_name="community-dashboard store copy")
+    except psycopg.Error as error:
+        message = one_line(error)
+        if "does not exist" in message:
+            raise CopyRefused(f"{message}: create it first (createdb NAME), the copy fills it") from error
+        raise CopyError(f"cannot connect to PostgreSQL: {message}") from error
 
 
 def one_line(error: BaseException) -> str:

@@ -40,6 +40,7 @@ from dashboard.store.postgres.copy import (
     PgConnection,
     Progress,
     columns,
+    connect_postgres,
     one_line,
     silent,
     verify,
@@ -50,11 +51,7 @@ def copy_to_sqlite(dsn: str, path: Path | str, progress: Progress | None = None)
     """Copy the PostgreSQL store at `dsn` into the SQLite file `path` (new, or empty)."""
     path = Path(path)
     refuse_unless_empty(path)
-    try:
-        source = psycopg.connect(dsn)
-    except psycopg.Error as error:
-        raise CopyError(f"cannot connect to PostgreSQL: {one_line(error)}") from error
-    with source:
+    with connect_postgres(dsn) as source:
         source.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
         source.read_only = True
         partial = path.with_name(f".{path.name}.partial-{os.getpid()}")
