@@ -989,6 +989,19 @@ EDGE_CASES: dict[str, bytes] = {
         b"</channel><image><title>Logo</title><url>https://e.example/l.png</url><link>https://e.example/</link></image>"
         b"<item><title>t</title><link>https://e.example/1</link></item></rdf:RDF>"
     ),
+    "rdf-with-image-and-textinput": (
+        b"<?xml version='1.0'?><rdf:RDF xmlns:rdf='http://www.w3.org/1999/02/22-rdf-syntax-ns#'"
+        b" xmlns='http://purl.org/rss/1.0/' xmlns:dc='http://purl.org/dc/elements/1.1/'>"
+        b"<channel rdf:about='https://e.example/'><title>T</title><link>https://e.example/</link>"
+        b"<image rdf:resource='https://e.example/l.png'/><textinput rdf:resource='https://e.example/s'/>"
+        b"<items><rdf:Seq><rdf:li rdf:resource='https://e.example/1'/></rdf:Seq></items></channel>"
+        b"<image rdf:about='https://e.example/l.png'><title>Logo</title><url>https://e.example/l.png</url>"
+        b"<link>https://e.example/</link></image>"
+        b"<item rdf:about='https://e.example/1'><title>t</title><link>https://e.example/1</link>"
+        b"<dc:date>2025-06-10T10:00:00+01:00</dc:date><dc:creator>C</dc:creator></item>"
+        b"<textinput rdf:about='https://e.example/s'><title>Search</title><name>q</name>"
+        b"<link>https://e.example/s</link></textinput></rdf:RDF>"
+    ),
     "huge-entry": rss_doc(
         item("<guid>h</guid><title>big</title><description>" + "word &amp; " * 200_000 + "</description>")
     ),

@@ -916,8 +916,8 @@ class _Walker:
     def image(self, element: ET.Element, attrs: dict[str, str], depth: int, lang: str | None) -> None:
         """A channel's <image> or <textinput>: its values go to feed["image"], which is not read;
         only its title moves feedparser's title depth."""
-        if self.in_entry or len(element.attrib):
-            raise Decline("an image or textinput in an entry, or with attributes")
+        if self.in_entry:
+            raise Decline("an image or textinput in an entry")
         allowed = _IMAGE_PARTS if self.ns.name(element.tag) == "image" else _TEXTINPUT_PARTS
         self.title_depth = -1
         for child in element:
