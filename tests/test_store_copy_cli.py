@@ -172,6 +172,7 @@ def test_sqlite_to_postgresql_and_back_keeps_every_row_and_id(
     # stderr is not a terminal here: the end of every table, as plain lines.
     for table in TABLES:
         assert f"{len(before[table]):>12,} of {len(before[table]):,} rows (100%)" in err, table
+    assert err.endswith("indexes, keys and counts...\n")  # the step after the last table, said
     assert "\x1b" not in err
 
     back = tmp_path / "back" / "mentions.db"  # a folder that does not exist yet
@@ -393,11 +394,16 @@ def test_progress_on_a_terminal_is_one_line_rewritten_with_a_bar() -> None:
     progress("mentions", 5_000, 10_000)
     progress("mentions", 10_000, 10_000)
     progress("alerts", 0, 0)
+    progress("indexes, keys and counts", 0, -1)
+    progress.close()
     text = stream.getvalue()
-    assert text.count("\n") == 2  # a lasting line per finished table, the rest rewritten in place
+    assert text.count("\n") == 3  # a lasting line per finished table and step, the rest rewritten in place
     assert "\r\x1b[Kmentions             [############            ]        5,000 of 10,000 rows (50%)" in text
     assert "[########################]       10,000 of 10,000 rows (100%)\n" in text
-    assert text.endswith("alerts               [########################]            0 of 0 rows (100%)\n")
+    assert text.endswith(
+        "alerts               [########################]            0 of 0 rows (100%)\n"
+        "\r\x1b[Kindexes, keys and counts...\n"
+    )
 
 
 def test_progress_elsewhere_is_the_tenths_of_a_big_table_and_each_end() -> None:

@@ -38,21 +38,24 @@ BAR_WIDTH = 24
 
 COPY_EPILOG = """\
 examples:
-  community-dashboard store copy --from mentions.db --to postgresql://team@db.example.org/community
-  community-dashboard store copy --to postgresql://team@db.example.org/community
-      (from the configured store: --db, else settings.database)
-  community-dashboard store copy --from postgresql://team@db.example.org/community --to backup.db
+  community-dashboard store copy --from mentions.db --to postgres://db/community
+  community-dashboard store copy --to postgresql://team@db/community
+      (the store --db names, else settings.database in feeds.toml)
+  community-dashboard store copy --from postgresql://db/community --to backup.db
 
-The target must be empty: a new SQLite file (or an empty one), or a PostgreSQL database with no
-store in it (createdb NAME; the copy creates the tables). Give PostgreSQL the password through
-~/.pgpass or $PGPASSWORD rather than in the URL (a command line is visible to other users). A
-SQLite source must be at this version's schema: open it once with this version first (it migrates).
+The target must be empty: a new SQLite file (or an empty one), or a
+PostgreSQL database with no store in it (createdb NAME; the copy creates the
+tables). Give PostgreSQL the password through ~/.pgpass or $PGPASSWORD rather
+than in the URL (a command line is visible to other users). A SQLite source
+must be at this version's schema: open it once with this version first (the
+dashboard or `poll --once` migrates it).
 
 exit status:
   0    copied, and every table's rows counted on both sides
   1    failed on the way; nothing was written
   2    refused (a target not empty, a source missing or of another schema,
        psycopg not installed); nothing was written
+  130  interrupted (Ctrl-C); nothing was written
 """
 
 
@@ -69,8 +72,8 @@ def add_store_commands(
         "copy",
         parents=[common],
         help="copy a whole store into an empty one, either direction, verified by counts",
-        description="Copy a whole store, SQLite -> PostgreSQL or PostgreSQL -> SQLite, into an empty "
-        "target, all or nothing, ids kept; every table's rows are counted on both sides afterwards.",
+        description="Copy a whole store, SQLite -> PostgreSQL or PostgreSQL -> SQLite, into an\n"
+        "empty target: all or nothing, ids kept, every table's rows counted on both\nsides afterwards.",
         epilog=COPY_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -78,7 +81,7 @@ def add_store_commands(
         "--from",
         dest="source",
         metavar="STORE",
-        help="the store to copy: a SQLite file or a PostgreSQL URL (default: the store --db names, as for every command)",
+        help="the store to copy: a SQLite file or PostgreSQL URL (default: the store --db names)",
     )
     copy.add_argument(
         "--to", dest="target", metavar="STORE", required=True, help="the empty store to fill (file or URL)"
@@ -176,6 +179,10 @@ class CopyProgress:
         self._tenth: dict[str, int] = {}
 
     def __call__(self, table: str, done: int, total: int) -> None:
+        if total < 0:  # a step without rows (the indexes rebuilt, the counts compared): said once
+            self._write(f"\r\x1b[K{table}..." if self.tty else f"{table}...\n")
+            self._shown = self.tty
+            return
         finished = done >= total
         if self.tty:
             if finished:

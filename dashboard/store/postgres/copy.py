@@ -65,8 +65,10 @@ ROLLUP_SUMS = (
 )
 BATCH = 5000
 
-# progress(table, rows copied so far, rows in the table)
+# progress(table, rows copied so far, rows in the table); total UNCOUNTED: a step without rows (FINISHING)
 Progress = Callable[[str, int, int], None]
+UNCOUNTED = -1
+FINISHING = "indexes, keys and counts"  # the step after the last table: rebuilt, checked, compared
 PgConnection = psycopg.Connection[tuple[object, ...]]
 
 
@@ -175,6 +177,7 @@ def _copy(source: sqlite3.Connection, target: PgConnection, progress: Progress) 
         restore = _drop_indexes_and_foreign_keys(target)
         for table in TABLES:
             rows[table] = _copy_table(source, target, table, progress)
+        progress(FINISHING, 0, UNCOUNTED)
         target.execute("SET LOCAL maintenance_work_mem = '256MB'")  # the index builds sort in memory
         for statement in restore:
             target.execute(statement)

@@ -33,7 +33,9 @@ from dashboard.store.db import StoreError, connect, identify
 from dashboard.store.postgres import schema
 from dashboard.store.postgres.copy import (
     BATCH,
+    FINISHING,
     TABLES,
+    UNCOUNTED,
     CopyError,
     CopyRefused,
     CopyReport,
@@ -127,6 +129,7 @@ def _fill(source: PgConnection, partial: Path, progress: Progress) -> dict[str, 
         for kind, name, _ in dropped:
             target.execute(f'DROP {kind.upper()} "{name}"')
         rows = {table: _copy_table(source, target, table, progress) for table in TABLES}
+        progress(FINISHING, 0, UNCOUNTED)
         for _, _, sql in dropped:
             target.execute(sql)
         broken = target.execute("PRAGMA foreign_key_check").fetchmany(3)
