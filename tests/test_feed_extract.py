@@ -6,6 +6,7 @@ that do not depend on the feed's own address, and charsets a server default cann
 
 from __future__ import annotations
 
+import urllib.request
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
@@ -17,6 +18,7 @@ from hypothesis import strategies as st
 
 from bench.bench_poll import feed_body
 from dashboard.contracts.errors import ParseError
+from dashboard.demo.server import BLOG_FEED, COMMENTS_FEED, RELEASES_FEED, YOUTUBE_FEED, DemoServer
 from dashboard.models import Mention
 from dashboard.sources import feed_extract
 from dashboard.sources.feed import (
@@ -1165,3 +1167,24 @@ def test_xml_base_resolves_links_in_feedparser_which_the_fast_path_leaves_to_it(
     (mention,) = parse_feed(body, headers_for("application/xml"), NOW)
 
     assert mention.url == "https://other.example/dir/rel/page"
+
+
+# --- the demo's feeds: the blog, its comments, releases and a YouTube channel over a day ------------
+
+
+def test_the_demo_feeds_take_the_fast_path_with_feedparsers_mentions() -> None:
+    start = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+    moment = [start]
+    with DemoServer(seed=7, clock=lambda: moment[0], start=start) as demo:
+        for hours in (1, 6, 30):
+            moment[0] = start + timedelta(hours=hours)
+            for path in (BLOG_FEED, COMMENTS_FEED, RELEASES_FEED, YOUTUBE_FEED):
+                with urllib.request.urlopen(demo.url(path), timeout=5) as response:
+                    body = response.read()
+                    headers = {key.lower(): value for key, value in response.headers.items()}
+                headers["content-location"] = demo.url(path)
+
+                fast, slow = both(body, headers)
+
+                assert fast is not None, (path, why_not_fast(body, headers))
+                assert fast == slow, path
