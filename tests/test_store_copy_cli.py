@@ -251,6 +251,15 @@ def test_a_target_that_is_not_empty_is_refused_and_left_alone(
     assert f"{other} already exists and holds a store with" in err
     assert other.read_bytes() == before
 
+    # An empty file beside a write-ahead log (a store being created by someone) is not free either.
+    busy = tmp_path / "busy.db"
+    busy.touch()
+    Path(f"{busy}-wal").write_bytes(b"\x37\x7f\x06\x82")
+    status, _, err = _copy(capsys, "--from", pg_dsn, "--to", str(busy))
+    assert status == 2
+    assert "is in use (it has a write-ahead log, busy.db-wal)" in err
+    assert busy.read_bytes() == b""
+
 
 def test_missing_sources_and_impossible_pairs_are_refused(
     store: Path, tmp_path: Path, pg_dsn: str, capsys: pytest.CaptureFixture[str]

@@ -81,6 +81,9 @@ def refuse_unless_empty(path: Path) -> None:
     """CopyRefused unless `path` is free for a new store: missing, 0 bytes, or SQLite without tables."""
     if path.is_dir():
         raise CopyRefused(f"{path} is a folder: give the SQLite file to create")
+    wal = Path(f"{path}-wal")
+    if wal.exists() and wal.stat().st_size > 0:  # renamed onto, the file would get another's WAL
+        raise CopyRefused(f"{path} is in use (it has a write-ahead log, {wal.name}): copy into a new file")
     if not path.exists() or path.stat().st_size == 0:
         return
     try:
