@@ -196,7 +196,7 @@ def _drop_indexes_and_foreign_keys(target: PgConnection) -> list[str]:
     """Drop our tables' plain indexes and foreign keys for the load; the SQL that restores them.
 
     Each index is then built once, sorted, and each foreign key checked in one pass, rather than both
-    maintained row by row (3-4x the COPY's time). Primary keys and unique constraints stay: they
+    maintained row by row (with the same in to_sqlite.py, half the time of a 1M-mention copy). Primary keys and unique constraints stay: they
     catch a duplicate as it arrives. All of it inside the copy's transaction, like the rest.
     """
     tables = list(TABLES)

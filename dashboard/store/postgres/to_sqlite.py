@@ -10,7 +10,7 @@ copy` (copy.py is the other half, and holds what both share). Why it is built th
   mixes into, nor replaces, a store.
 - The new file is created and migrated by `dashboard.store.db.connect`, as any store is, then filled
   in one SQLite transaction (rollback journal, not WAL, for it: a WAL would grow to the whole store).
-- The rows are streamed through a server-side cursor (BATCH rows a round trip: 3-4x less CPU than
+- The rows are streamed through a server-side cursor (BATCH rows a round trip: 2.5-5x less CPU than
   COPY TO STDOUT, which psycopg hands over one row per call), in one REPEATABLE READ read-only
   PostgreSQL transaction: one snapshot, so the counts compared at the end are those of the rows
   copied even while a poller writes; memory stays flat however many rows.
