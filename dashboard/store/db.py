@@ -55,6 +55,13 @@ class Cursor(Protocol):
     def close(self) -> None: ...
 
 
+class Changes(Protocol):
+    """What an executemany answers: how many rows its statements changed."""
+
+    @property
+    def rowcount(self) -> int: ...
+
+
 class Connection(Protocol):
     """A store connection of either backend: SQLite's (`SqliteConnection`) or PostgreSQL's
     (`dashboard.store.postgres.connection.PgConnection`). SQL is written in SQLite's dialect, kept to
@@ -64,7 +71,7 @@ class Connection(Protocol):
 
     def execute(self, sql: str, params: Sequence[Any] = ..., /) -> Cursor: ...
 
-    def executemany(self, sql: str, rows: Iterable[Sequence[Any]], /) -> Cursor: ...
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]], /) -> Changes: ...
 
     @property
     def in_transaction(self) -> bool: ...

@@ -32,6 +32,7 @@ import logging
 import re
 import time
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Final
 
@@ -112,6 +113,23 @@ def _arrange(order: tuple[int, ...], params: Sequence[Any] | None) -> tuple[Any,
     return values
 
 
+# Rows per statement when an executemany of `INSERT ... VALUES (...)` becomes multi-row INSERTs.
+MULTI_ROW: Final = 500
+_INSERT_VALUES = re.compile(
+    r"^(\s*INSERT\s+INTO\s+\w+\s*\([^)]*\)\s*VALUES)\s*(\((?:\s*%s\s*,)*\s*%s\s*\))(\s*ON\s+CONFLICT\s+DO\s+NOTHING)?\s*$",
+    re.IGNORECASE,
+)
+
+
+@functools.lru_cache(maxsize=256)
+def _multi_row(sql: str) -> tuple[str, str, str] | None:
+    """(head, one row's placeholders, tail) of a plain `INSERT ... VALUES (%s, ...)` [ON CONFLICT DO
+    NOTHING], which may take many rows at once; None for any other statement (an upsert that updates
+    could meet one key twice in a statement, which PostgreSQL refuses)."""
+    match = _INSERT_VALUES.match(sql)
+    return None if match is None else (match.group(1), match.group(2), match.group(3) or "")
+
+
 class _NumberLoader(Loader):
     """numeric -> int when whole, else float: PostgreSQL's SUM over bigint is numeric, SQLite's an
     integer, and the store's callers (and pandas) expect the same Python types from both."""
@@ -122,6 +140,13 @@ class _NumberLoader(Loader):
             return int(text)
         except ValueError:
             return float(text)
+
+
+@dataclass(frozen=True, slots=True)
+class Changed:
+    """What an executemany answers (the rows all its statements changed)."""
+
+    rowcount: int
 
 
 class PgConnection:
@@ -187,13 +212,28 @@ class PgConnection:
         # Always a sequence (maybe empty): with None, psycopg would leave the `%%` escapes as they are.
         return self.raw.execute(text, _arrange(order, params))
 
-    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> psycopg.Cursor[tuple[Any, ...]]:
+    def executemany(
+        self, sql: str, rows: Iterable[Sequence[Any]]
+    ) -> psycopg.Cursor[tuple[Any, ...]] | Changed:
         text, order = translate(sql)
         cursor = self.raw.cursor()
         batch = [_arrange(order, row) for row in rows]
-        if batch:
+        if not batch:
+            return cursor
+        values = _multi_row(text)
+        if values is None:
             cursor.executemany(text, batch)
-        return cursor
+            return cursor
+        # One statement per MULTI_ROW rows: the rollup triggers run once per statement, not per row.
+        head, row, tail = values
+        changed = 0
+        for start in range(0, len(batch), MULTI_ROW):
+            chunk = batch[start : start + MULTI_ROW]
+            cursor.execute(
+                f"{head} {', '.join([row] * len(chunk))}{tail}", [value for row_ in chunk for value in row_]
+            )
+            changed += max(cursor.rowcount, 0)
+        return Changed(changed)
 
     @property
     def in_transaction(self) -> bool:
