@@ -36,7 +36,7 @@ from dashboard.store.alerts import AlertLog, Firing
 from dashboard.store.db import connect
 from dashboard.store.postgres.copy import TABLES
 from dashboard.store.writer import Store
-from tests.pg import pg_dsn_fixture  # noqa: F401  (the `pg_dsn` fixture)
+from tests.pg import pg_dsn_fixture, pg_url_fixture  # noqa: F401  (the `pg_dsn` and `pg_url` fixtures)
 
 T0 = datetime(2026, 10, 1, tzinfo=UTC)
 SOURCES = 4
@@ -508,3 +508,29 @@ def test_a_database_that_does_not_exist_is_the_users_to_create(
     status, _, err = _copy(capsys, "--from", str(store), "--to", missing)
     assert status == 2
     assert "does not exist: create it first (createdb NAME)" in err
+
+
+EXPORTED = ("mentions", "sources", "voices", "posts", "reactions")
+
+
+def test_the_copy_in_postgresql_exports_what_the_sqlite_store_does(
+    store: Path, tmp_path: Path, pg_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert _copy(capsys, "--from", str(store), "--to", pg_url)[0] == 0
+    config = tmp_path / "feeds.toml"
+    feeds = "".join(
+        f'[[feeds]]\nname = "blog {n}"\nurl = "https://blog{n}.example.org/feed"\n\n' for n in range(SOURCES)
+    )
+    config.write_text(f'[settings]\nkeywords = ["post"]\n\n{feeds}', encoding="utf-8")
+    exported = {}
+    for name, database in (("sqlite", str(store)), ("postgresql", pg_url)):
+        for what in EXPORTED:
+            output = tmp_path / f"{name}-{what}.csv"
+            argv = ["export", "--config", str(config), "--db", database, "--what", what]
+            assert main([*argv, "--since", "2000-01-01", "--until", "2027-01-01", "-o", str(output)]) == 0
+            exported[name, what] = output.read_text(encoding="utf-8")
+    capsys.readouterr()
+    for what in EXPORTED:
+        assert exported["postgresql", what] == exported["sqlite", what], what  # ids and times included
+    assert exported["sqlite", "mentions"].count("\n") > 200
+    assert exported["sqlite", "reactions"].count("\n") > 10  # the links came along
