@@ -13,24 +13,33 @@ here - and nothing else. It imports nothing from feedparser.
 `parse` returns None when it cannot give feedparser's values with certainty, and parse_feed then
 asks `feedparser.parse` itself:
 
-- the bytes must decode in the charset feedparser's RFC 3023 rules pick, and be well-formed XML
+- the bytes must decode in the charset feedparser picks (RFC 3023, the declaration, the BOM, then
+  its guesses; not when chardet is installed, or UTF-16/32 comes without a BOM), and be well-formed XML
   without DOCTYPE (so no entity is ever expanded: an HTML entity such as `&eacute;` in an RSS item
   is not well-formed, and feedparser's loose parser reads it);
 - the root must be RSS (0.9x/2.0), RSS 1.0 (rdf:RDF) or Atom (0.3/1.0), every namespace prefix
   must mean one thing throughout the document, and every element must be one this module knows
   the effect of (or a generic extension element, which feedparser keeps without rules);
-- xml:base, markup inside a text element (Atom xhtml, raw tags in RSS), base64 content, <source>,
-  contributors, item images, and dates outside the W3C-DTF and RFC 822 grammars are declined;
+- xml:base, markup inside a text element other than Atom 1.0 xhtml (raw tags in RSS; xhtml holding
+  an element feedparser has a rule for), base64 content, an Atom <source>, contributors, item images,
+  and dates outside feedparser's W3C-DTF and RFC 822 grammars are declined;
 - a feed without entries is left to feedparser, which also says why it is not a feed.
 
 The caller passes headers with an empty Content-Location and no Content-Language (see
 `dashboard.sources.feed.decoding_headers`): relative links stay relative, resolved by the caller.
 
 Decision (issue 16): this replaced feed_fast, a 1,300-line replay of feedparser's handler table
-built on feedparser's private names. Measured by `python -m bench.bench_feed_extract` on the 2-core
-AMD EPYC (1,000 feeds x 50 entries, bench/results/feed_extract.json): see the numbers there and in
-bench/README.md; the extractor is the faster of the two and gives feedparser's mentions on every
-fixture and generated feed it accepts (tests/test_feed_extract.py).
+built on feedparser's private names, because it is faster and gives the same stored mentions.
+`python -m bench.bench_feed_extract` (bench/results/feed_extract.json; 1,000 of bench_poll's feeds x
+50 entries, fastest of 3 rounds, CPU per feed, on the shared 2-core AMD EPYC at load ~11):
+
+    parse only        feedparser 38.8 ms   feed_fast 7.3 ms    feed_extract 4.05 ms (0.55x feed_fast)
+    whole parse_feed  feedparser 51.5 ms   feed_fast 22.0 ms   feed_extract 19.8 ms (0.90x feed_fast)
+
+(the rest of parse_feed, turning entries into Mentions, is the same code for all three). Every
+bench feed gives identical mentions on the three; of the fixtures, feed_fast took one more
+(hostile/xinclude.xml: raw markup inside an RSS title, declined here), tests/test_feed_extract.py
+is the differential harness.
 """
 
 from __future__ import annotations
