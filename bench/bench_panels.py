@@ -43,6 +43,7 @@ from dashboard.analytics import engagement as engagement_metrics
 from dashboard.analytics import health, keywords, replies, rising, sentiment, spikes, trending, voices, volume
 from dashboard.analytics.dashboard import DashboardOptions, compute_dashboard, shown_sources
 from dashboard.analytics.windows import Window
+from dashboard.durations import WINDOW_SPECS
 from dashboard.store.reader import StoreReader, engagement_of
 
 HERE = Path(__file__).parent
@@ -53,7 +54,7 @@ DAYS = 180.0
 SEED = 7
 GENERATOR_VERSION = 1
 KEYWORDS = ("ourproject", "competitor", "othertool")
-FAST_WINDOWS = ("24h", "7d", "30d")
+FAST_WINDOWS = WINDOW_SPECS  # the dashboard's windows
 
 
 def store_path(size: int) -> Path:

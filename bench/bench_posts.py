@@ -32,6 +32,7 @@ from bench.bench_panels import CACHE, END, store_path
 from bench.common import describe_machine, machine_info, ratio, write_results
 from dashboard.analytics.posts import posts_frame
 from dashboard.analytics.windows import Window
+from dashboard.durations import WINDOW_SPECS
 from dashboard.store.reader import StoreReader
 
 ECHO_FILL_VERSION = 1
@@ -142,7 +143,7 @@ def main() -> None:
     path = echo_store(args.size)
     rows: dict[str, Any] = {}
     with StoreReader.open(path) as reader:
-        for spec in ("24h", "7d", "30d"):
+        for spec in WINDOW_SPECS:
             window = Window.last(spec, END)
             frame = posts_frame(reader, window)
             fast_cpu, fast_wall = measure(partial(posts_frame, reader, window), args.repeats)

@@ -29,6 +29,7 @@ from typing import Any
 from bench.bench_panels import END, KEYWORDS, machine, store_path
 from dashboard.analytics.dashboard import compute_dashboard
 from dashboard.analytics.windows import Window
+from dashboard.durations import WINDOW_SPECS
 from dashboard.models import (
     Mention,
     MentionKind,
@@ -43,7 +44,7 @@ from dashboard.store.reader import StoreReader
 from dashboard.store.writer import Store
 
 RESULTS = Path(__file__).parent / "results" / "rollups.json"
-WINDOWS = ("24h", "7d", "30d")
+WINDOWS = WINDOW_SPECS  # the dashboard's windows
 TRIGGERS = (
     "mentions_rollup_insert",
     "mentions_rollup_delete",

@@ -4,12 +4,18 @@ The one grammar for every duration a user types: feeds.toml (`interval`, `timeou
 `--since`/`--until` spans and the UI's windows (`dashboard.analytics.windows.parse_span` calls
 `parse_duration`). Formatting is its inverse, so what a user reads on screen is something they could
 paste back into feeds.toml or onto the command line.
+
+The dashboard's windows (24 h, 7 d, 30 d) are defined here once, with every way they are named
+(`span_label` "7 d", `span_words` "7 days", the prose of the window and the one before it), so the
+analytics (`Window.last`), the app's `w` cycle, the command palette and the panels agree. This module
+imports neither pandas nor Textual: every layer may read it.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 
 from dashboard.text import display_safe
 
@@ -20,6 +26,8 @@ UNITS: dict[str, int] = {"d": 86400, "h": 3600, "m": 60, "s": 1}
 # Longer than a year is a typo in feeds.toml, and keeps `now + timedelta(seconds=...)` far from overflowing.
 MAX_DURATION = 366 * 86400.0
 DURATION_EXAMPLES = '"90s", "15m", "1h30m", "2d" or "2w"'
+# Spans up to this long are told in hours ("36 h") and bucketed per hour, longer ones in days.
+HOURLY_UP_TO = 48 * 3600
 
 _AMOUNT = r"(\d{1,9}(?:\.\d{1,6})?)"
 # Units in decreasing order, each at most once, optional spaces between parts: "1d 2h", "1h30m", "90 min".
@@ -70,6 +78,77 @@ def format_duration(seconds: float) -> str:
         if amount:
             parts.append(f"{amount}{unit}")
     return "".join(parts) or "0s"
+
+
+def span_label(seconds: float) -> str:
+    """A window's short label: "24 h", "36 h", "7 d", "1 h 30 min" (hours up to 48 h, then days)."""
+    whole = int(seconds)
+    if whole % 86400 == 0 and whole > HOURLY_UP_TO:
+        return f"{whole // 86400} d"
+    if whole % 3600 == 0 and whole <= HOURLY_UP_TO:
+        return f"{whole // 3600} h"
+    pieces = []
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60), ("s", 1)):
+        amount, whole = divmod(whole, size)
+        if amount:
+            pieces.append(f"{amount} {unit}")
+    return " ".join(pieces) or "0 s"
+
+
+def span_words(seconds: float) -> str:
+    """A window in words, for sentences: "24 hours", "7 days", "1 day"; the short label otherwise."""
+    whole = int(seconds)
+    for unit, size in (("day", 86400), ("hour", 3600)):
+        if whole % size == 0 and (whole > HOURLY_UP_TO) == (unit == "day"):
+            amount = whole // size
+            return f"{amount} {unit}" + ("" if amount == 1 else "s")
+    return span_label(whole)
+
+
+@dataclass(frozen=True, slots=True)
+class WindowChoice:
+    """One window the dashboard offers: its spec (what the app, `data.compute` and `Window.last` take)
+    and how prose names it and the window before it (the Sentiment panel's "this week / last week")."""
+
+    spec: str
+    now_words: str = ""  # "" = "the last 24 h"
+    before_words: str = ""  # "" = "the 24 h before"
+
+    @property
+    def seconds(self) -> float:
+        return parse_duration(self.spec)
+
+    @property
+    def label(self) -> str:
+        return span_label(self.seconds)
+
+    @property
+    def words(self) -> str:
+        return span_words(self.seconds)
+
+    @property
+    def periods(self) -> tuple[str, str]:
+        """(this window, the one before) as a sentence names them."""
+        return (self.now_words or f"the last {self.label}", self.before_words or f"the {self.label} before")
+
+
+# The dashboard's windows, in the order `w` cycles through them; the first is the one it opens on.
+WINDOWS: tuple[WindowChoice, ...] = (
+    WindowChoice("24h"),
+    WindowChoice("7d", "this week", "last week"),
+    WindowChoice("30d", "these 30 days", "the 30 before"),
+)
+DEFAULT_WINDOW = WINDOWS[0]
+WINDOW_SPECS: tuple[str, ...] = tuple(choice.spec for choice in WINDOWS)
+
+
+def window_label(spec: str) -> str:
+    """The label of a window spec ("7d" -> "7 d"), as `Window.last(spec, now).label` has it; a spec
+    that does not parse is shown as typed."""
+    try:
+        return span_label(parse_duration(spec, maximum=None))
+    except DurationError:
+        return spec
 
 
 def _quoted(value: object) -> str:

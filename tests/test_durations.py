@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from dashboard.analytics.windows import parse_span
+from dashboard.analytics.windows import Window, parse_span
 from dashboard.config import ConfigError, parse_config
-from dashboard.durations import DurationError, format_duration, parse_duration
+from dashboard.durations import (
+    DEFAULT_WINDOW,
+    WINDOW_SPECS,
+    WINDOWS,
+    DurationError,
+    format_duration,
+    parse_duration,
+    span_words,
+    window_label,
+)
 from dashboard.sources import source_types
 
 ACCEPTED = ["2w", "1w2d", "90 min", "1.5h", "1h30m", "45s", "7d", "1d 2h"]
@@ -55,3 +64,43 @@ def test_config_error_names_the_grammar_with_weeks() -> None:
             Path("feeds.toml"),
             registry=source_types(),
         )
+
+
+def test_the_dashboards_windows_are_defined_once() -> None:
+    assert WINDOW_SPECS == ("24h", "7d", "30d")
+    assert DEFAULT_WINDOW.spec == "24h"
+    assert [(choice.label, choice.words) for choice in WINDOWS] == [
+        ("24 h", "24 hours"),
+        ("7 d", "7 days"),
+        ("30 d", "30 days"),
+    ]
+    assert [choice.periods for choice in WINDOWS] == [
+        ("the last 24 h", "the 24 h before"),
+        ("this week", "last week"),
+        ("these 30 days", "the 30 before"),
+    ]
+
+
+@pytest.mark.parametrize("spec", [*WINDOW_SPECS, "36h", "2w", "90 min"])
+def test_window_labels_are_the_analytics_labels(spec: str) -> None:
+    """The header's label and the computed window's must match: the main screen compares them."""
+    now = datetime(2024, 3, 31, 12, tzinfo=UTC)
+    assert window_label(spec) == Window.last(spec, now).label
+
+
+def test_a_window_spec_that_does_not_parse_is_shown_as_typed() -> None:
+    assert window_label("often") == "often"
+
+
+@pytest.mark.parametrize(
+    ("seconds", "words"),
+    [
+        (3600, "1 hour"),
+        (36 * 3600, "36 hours"),
+        (48 * 3600, "48 hours"),
+        (3 * 86400, "3 days"),
+        (5400, "1 h 30 min"),
+    ],
+)
+def test_span_words(seconds: int, words: str) -> None:
+    assert span_words(seconds) == words

@@ -17,12 +17,12 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from dashboard.durations import parse_duration
+from dashboard import durations
 
 Bucket = Literal["h", "D"]
 BUCKET_SECONDS: dict[str, int] = {"h": 3600, "D": 86400}
-# Windows up to this long are shown per hour, longer ones per day.
-HOURLY_UP_TO = timedelta(hours=48)
+# Windows up to this long are shown per hour, longer ones per day (and labelled so: "36 h", "7 d").
+HOURLY_UP_TO = timedelta(seconds=durations.HOURLY_UP_TO)
 
 # A window longer than ten years is a typo (and keeps datetime arithmetic far from overflowing).
 MAX_SPAN_SECONDS = 3660 * 86400.0
@@ -33,22 +33,12 @@ def parse_span(spec: str) -> timedelta:
 
     The grammar is `dashboard.durations.parse_duration`, the same as feeds.toml's `interval`.
     """
-    return timedelta(seconds=parse_duration(spec, maximum=MAX_SPAN_SECONDS))
+    return timedelta(seconds=durations.parse_duration(spec, maximum=MAX_SPAN_SECONDS))
 
 
 def span_label(span: timedelta) -> str:
-    """A short human label: "24 h", "36 h", "7 d", "1 h 30 min" (hours up to 48 h, then days)."""
-    seconds = int(span.total_seconds())
-    if seconds % 86400 == 0 and span > HOURLY_UP_TO:
-        return f"{seconds // 86400} d"
-    if seconds % 3600 == 0 and span <= HOURLY_UP_TO:
-        return f"{seconds // 3600} h"
-    pieces = []
-    for unit, size in (("d", 86400), ("h", 3600), ("min", 60), ("s", 1)):
-        amount, seconds = divmod(seconds, size)
-        if amount:
-            pieces.append(f"{amount} {unit}")
-    return " ".join(pieces) or "0 s"
+    """A short human label: "24 h", "36 h", "7 d", "1 h 30 min" (`dashboard.durations.span_label`)."""
+    return durations.span_label(span.total_seconds())
 
 
 def _utc(moment: datetime, name: str) -> datetime:
@@ -80,7 +70,8 @@ class Window:
 
     @classmethod
     def last(cls, spec: str | timedelta, now: datetime) -> Window:
-        """The span just before `now`: `Window.last("24h", now)`, `Window.last("7d", now)`."""
+        """The span just before `now`: `Window.last("24h", now)`, `Window.last("7d", now)` (the
+        dashboard's windows are `dashboard.durations.WINDOWS`)."""
         span = parse_span(spec) if isinstance(spec, str) else spec
         end = _utc(now, "now")
         return cls(end - span, end, span_label(span), default_bucket(span))

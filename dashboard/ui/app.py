@@ -27,6 +27,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from dashboard.clock import utc_now
 from dashboard.config import APP_NAME, Config
+from dashboard.durations import DEFAULT_WINDOW, WINDOW_SPECS, window_label
 from dashboard.models import PollRecord
 from dashboard.ui import data
 from dashboard.ui.commands import DashboardCommands
@@ -52,8 +53,6 @@ if TYPE_CHECKING:
     from dashboard.polling.poller import Poller, PollerStopped
     from dashboard.store.writer import Store
 
-WINDOWS: tuple[str, ...] = ("24h", "7d", "30d")
-WINDOW_LABELS = {"24h": "24 h", "7d": "7 d", "30d": "30 d"}
 REFRESH_DEBOUNCE = 0.75  # seconds: polls finishing close together recompute once
 FILTER_DEBOUNCE = 0.25
 REFRESH_EVERY = 30.0  # seconds: time moves on
@@ -135,7 +134,7 @@ class DashboardApp(App[None]):
             super().__init__()
             self.view = view
 
-    window: reactive[str] = reactive("24h")
+    window: reactive[str] = reactive(DEFAULT_WINDOW.spec)
     paused: reactive[bool] = reactive(False)
 
     def __init__(
@@ -458,7 +457,7 @@ class DashboardApp(App[None]):
         else:
             polling = "polling" if self._poller is not None and self._poller.in_flight else "idle"
         self.main.header = HeaderState(
-            WINDOW_LABELS.get(self.window, self.window),
+            window_label(self.window),
             self.clock(),
             polling,
             stopped_reason=self._poller_stopped,
@@ -467,8 +466,8 @@ class DashboardApp(App[None]):
         )
 
     def action_cycle_window(self) -> None:
-        position = WINDOWS.index(self.window) if self.window in WINDOWS else -1
-        self.window = WINDOWS[(position + 1) % len(WINDOWS)]
+        position = WINDOW_SPECS.index(self.window) if self.window in WINDOW_SPECS else -1
+        self.window = WINDOW_SPECS[(position + 1) % len(WINDOW_SPECS)]
 
     def action_set_window(self, window: str) -> None:
         self.window = window

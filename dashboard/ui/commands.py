@@ -6,14 +6,17 @@ from functools import partial
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
+from dashboard.durations import WINDOWS
+
 # (name shown in the palette, what it does, the app action it runs)
 COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("Poll now", "Poll every source now (r)", "poll_now"),
     ("Pause or resume polling", "Stop or restart the schedule (p)", "toggle_pause"),
-    ("Cycle window", "24 h → 7 d → 30 d (w)", "cycle_window"),
-    ("Window: last 24 hours", "Show the last 24 hours", "set_window('24h')"),
-    ("Window: last 7 days", "Show the last 7 days", "set_window('7d')"),
-    ("Window: last 30 days", "Show the last 30 days", "set_window('30d')"),
+    ("Cycle window", " → ".join(choice.label for choice in WINDOWS) + " (w)", "cycle_window"),
+    *(
+        (f"Window: last {choice.words}", f"Show the last {choice.words}", f"set_window('{choice.spec}')")
+        for choice in WINDOWS
+    ),
     ("Filter the live stream", "Words, source:NAME, kind:post, sentiment:negative, lang:fr (/)", "filter"),
     ("Clear the filter", "Show every mention in the live stream again (Esc in the filter)", "clear_filter"),
     ("Open details", "Of the mention, post or source under the cursor (Enter)", "open_details"),

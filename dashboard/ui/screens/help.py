@@ -12,6 +12,8 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 
+from dashboard.durations import WINDOWS
+
 Section = tuple[str, tuple[tuple[str, str], ...]]
 
 # What Tab does depends on the layout (the main screen's breakpoints): with every panel on screen
@@ -26,7 +28,7 @@ SECTIONS: tuple[Section, ...] = (
         (
             ("r", "poll every source now"),
             ("p", "pause or resume polling"),
-            ("w", "cycle the window: 24 h, 7 d, 30 d"),
+            ("w", "cycle the window: " + ", ".join(choice.label for choice in WINDOWS)),
             (
                 "/",
                 "filter the live stream: words, source:NAME, kind:post, sentiment:negative"

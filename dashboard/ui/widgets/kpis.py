@@ -10,6 +10,7 @@ from textual.content import Content
 from textual.reactive import reactive
 from textual.widgets import Static
 
+from dashboard.durations import DEFAULT_WINDOW
 from dashboard.ui.formatting import Trend, change_against, format_count, local_time
 from dashboard.ui.widgets.styles import widget_css
 
@@ -51,7 +52,7 @@ class KpiValues(Protocol):
 class HeaderState:
     """Everything the header shows besides the KPIs: the window and what polling is doing."""
 
-    window_label: str = "24 h"  # the window the user chose (the figures may still be another's)
+    window_label: str = DEFAULT_WINDOW.label  # the window the user chose (the figures may still be another's)
     now: datetime | None = None
     polling: str = "idle"  # "idle" | "polling" | "paused" | "off" | "read-only" | "stopped"
     stopped_reason: str = ""  # why the poller ended on its own (polling == "stopped"); sanitised

@@ -22,6 +22,7 @@ from textual.reactive import reactive
 from textual.widget import Widget
 from textual.widgets import Static
 
+from dashboard.durations import DEFAULT_WINDOW, WINDOWS
 from dashboard.ui.formatting import compact_time, is_missing, local_time
 from dashboard.ui.safe import TEXT_CAP, TITLE_CAP, safe_text
 from dashboard.ui.theme import cell_style
@@ -36,11 +37,7 @@ EIGHTHS = " ▁▂▃▄▅▆▇█"
 GAP = "·"
 LABEL_WIDTH = 14  # "negative now " / "      before "
 # How the summary names the window and the one before it, by window label.
-PERIODS = {
-    "24 h": ("the last 24 h", "the 24 h before"),
-    "7 d": ("this week", "last week"),
-    "30 d": ("these 30 days", "the 30 before"),
-}
+PERIODS = {choice.label: choice.periods for choice in WINDOWS}
 NO_SENTIMENT = (
     "No sentiment yet: mentions in the languages scored ([settings] languages, English and French by"
     " default) get one once they are analysed; other languages are never guessed."
@@ -67,7 +64,7 @@ class MoodSummary:
 
     negative: float | None = None
     negative_before: float | None = None
-    window_label: str = "24 h"
+    window_label: str = DEFAULT_WINDOW.label
     net: float | None = None
 
     def line(self, width: int) -> Content:
