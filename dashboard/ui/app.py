@@ -27,6 +27,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from dashboard.clock import utc_now
 from dashboard.config import APP_NAME, Config
+from dashboard.database import Database, is_postgres
 from dashboard.durations import DEFAULT_WINDOW, WINDOW_SPECS, window_label
 from dashboard.models import PollRecord
 from dashboard.ui import data
@@ -141,7 +142,7 @@ class DashboardApp(App[None]):
         self,
         config: Config,
         *,
-        database: Path,
+        database: Database,
         readonly: bool = False,
         clock: Callable[[], datetime] = utc_now,
         poll: bool = True,
@@ -181,8 +182,13 @@ class DashboardApp(App[None]):
             self._store = data.open_store(self.database)
         self._update_header()
         self.refresh_now()
-        every = REFRESH_EVERY_READONLY if self.readonly else REFRESH_EVERY
+        # A read-only view of a PostgreSQL store is told of each stored poll (LISTEN/NOTIFY); of a
+        # SQLite file, it looks every few seconds (two rowid reads).
+        listens = self.readonly and is_postgres(self.database)
+        every = REFRESH_EVERY_READONLY if self.readonly and not listens else REFRESH_EVERY
         self.set_interval(every, self._refresh_if_changed, name="periodic refresh")
+        if listens:
+            self._listen_for_changes()
         if self.polling_enabled:
             self._run_poller()
 
@@ -418,6 +424,13 @@ class DashboardApp(App[None]):
         if token != self._last_token and not get_current_worker().is_cancelled:
             self._last_token = token
             self.call_from_thread(self.refresh_now)
+
+    @work(thread=True, group="listen", exclusive=True, exit_on_error=False)
+    def _listen_for_changes(self) -> None:
+        """Until the app closes: a refresh after each burst of polls another instance stored."""
+        worker = get_current_worker()
+        for _ in data.store_changes(self.database, stopped=lambda: worker.is_cancelled):
+            self.call_from_thread(self._refresh_if_changed)
 
     @work(thread=True, group="stream", exclusive=True, exit_on_error=False)
     def _load_stream(self, mention_filter: MentionFilter) -> None:
@@ -664,7 +677,7 @@ def has_browser() -> bool:
 def make_app(
     config: Config,
     *,
-    database: Path,
+    database: Database,
     readonly: bool = False,
     clock: Callable[[], datetime] = utc_now,
     poll: bool = True,
