@@ -20,9 +20,10 @@ asks `feedparser.parse` itself:
 - the root must be RSS (0.9x/2.0), RSS 1.0 (rdf:RDF) or Atom (0.3/1.0), every namespace prefix
   must mean one thing throughout the document, and every element must be one this module knows
   the effect of (or a generic extension element, which feedparser keeps without rules);
-- xml:base, markup inside a text element other than Atom 1.0 xhtml (raw tags in RSS; xhtml holding
-  an element feedparser has a rule for), base64 content, an Atom <source>, contributors, item images,
-  and dates outside feedparser's W3C-DTF and RFC 822 grammars are declined;
+- xml:base, markup inside Atom text that is not xhtml, RSS text whose first element is a <div>,
+  markup holding an element feedparser has a rule for, base64 content, an Atom <source>,
+  contributors, item images, and dates outside feedparser's W3C-DTF and RFC 822 grammars are
+  declined;
 - a feed without entries is left to feedparser, which also says why it is not a feed.
 
 The caller passes headers with an empty Content-Location and no Content-Language (see
@@ -37,9 +38,8 @@ built on feedparser's private names, because it is faster and gives the same sto
     whole parse_feed  feedparser 51.5 ms   feed_fast 22.0 ms   feed_extract 19.8 ms (0.90x feed_fast)
 
 (the rest of parse_feed, turning entries into Mentions, is the same code for all three). Every
-bench feed gives identical mentions on the three; of the fixtures, feed_fast took one more
-(hostile/xinclude.xml: raw markup inside an RSS title, declined here), tests/test_feed_extract.py
-is the differential harness.
+bench feed gives identical mentions on the three, and both fast paths take the same fixtures;
+tests/test_feed_extract.py is the differential harness.
 """
 
 from __future__ import annotations
@@ -1003,7 +1003,21 @@ class _Walker:
             if self.version != "atom10":
                 raise Decline(f"xhtml {key} outside Atom 1.0")
             return _repaired(self.xhtml(element)), content_type
+        if len(element) and not self.version.startswith("atom"):
+            return _repaired(self.raw_markup(element)), "application/xhtml+xml"
         return self.text(element, key, True, content_type)
+
+    def raw_markup(self, element: ET.Element) -> str:
+        """RSS text holding elements: feedparser makes it xhtml at the first one (the text before it
+        stays as written, everything after is serialised as in `xhtml`)."""
+        if self.ns.name(element[0].tag) in ("div", "xhtml:div"):
+            raise Decline("a <div> first in RSS text: feedparser drops it and loses its depth count")
+        pieces = [element.text] if element.text else []
+        for child in element:
+            self.markup(child, pieces)
+            if child.tail:
+                pieces.append(_escape(child.tail))
+        return "".join(pieces).strip()
 
     def xhtml(self, element: ET.Element) -> str:
         """Atom 1.0 xhtml text as feedparser serialises it: tags re-written (attributes normalised,
@@ -1167,13 +1181,22 @@ class _Walker:
         pieces = [element.text or ""]
         for child in element:
             name = self.ns.name(child.tag)
+            child_attrs = self.ns.attributes(child.attrib) if child.attrib else {}
+            if len(child) or child_attrs.get("xml:base", child_attrs.get("base")):
+                raise Decline(f"markup or xml:base in {name} in an author")
             part = _AUTHOR_PARTS.get(name)
-            if part is None or len(child):
+            if part is not None:
+                value, _ = self.text(child, part, part == "href", "")
+                self.save_author(part, value)
+            elif name in _HANDLERS or name in _RULED:
                 raise Decline(f"{name} in an author")
-            if child.attrib and self.ns.attributes(child.attrib).get("xml:base"):
-                raise Decline("xml:base")
-            value, _ = self.text(child, part, part == "href", "")
-            self.save_author(part, value)
+            else:  # no rule of feedparser's: kept on the entry; with attributes, its text is the author's
+                key = _generic_key(name)
+                if child_attrs:
+                    context[_GENERIC_KEYS.get(key, key)] = child_attrs
+                    pieces.append(child.text or "")
+                else:
+                    self.store(key, self.text(child, key, True, "")[0], depth + 1)
             pieces.append(child.tail or "")
         self.in_author = False
         output = _repaired("".join(pieces).strip())
@@ -1225,9 +1248,7 @@ class _Walker:
     ) -> None:
         """feedparser keeps an element it has no rule for under "prefix_local": its attributes if it
         has any (media:starRating's count), else its text (slash:comments)."""
-        key = name.replace(":", "_", 1)
-        if key in _READ_KEYS or (key.endswith("_detail") and key[: -len("_detail")] in _READ_KEYS):
-            raise Decline(f"element {name} lands on {key}")
+        key = _generic_key(name)
         if self.in_author:
             raise Decline(f"{name} in an author")
         if attrs:
@@ -1241,6 +1262,15 @@ class _Walker:
             return
         value, _ = self.text(element, key, True, "")
         self.store(key, value, depth)
+
+
+def _generic_key(name: str) -> str:
+    """feedparser's key for an element it has no rule for ("slash:comments" -> "slash_comments"),
+    or Decline when that key is one the rules set (a `<links>` element would overwrite the links)."""
+    key = name.replace(":", "_", 1)
+    if key in _READ_KEYS or (key.endswith("_detail") and key[: -len("_detail")] in _READ_KEYS):
+        raise Decline(f"element {name} lands on {key}")
+    return key
 
 
 _HANDLERS: dict[str, Handler] = {
