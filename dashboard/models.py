@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 # The largest engagement count the store keeps (either sign): 10^12, above any real like, reply, share
 # or view count, and small enough that SQLite's SUM over a million of them stays inside 64 bits (a
@@ -33,6 +33,20 @@ def bounded_count(value: object) -> int | None:
         except (TypeError, ValueError, OverflowError):
             return None
     return max(-MAX_COUNT, min(MAX_COUNT, number))
+
+
+Count = TypeVar("Count", int, float)
+
+
+def engagement(likes: Count | None, replies: Count | None, shares: Count | None) -> Count | None:
+    """What people did to a mention: likes + replies + shares over the counts the source reports,
+    None (unknown, never 0) only when it reports none of the three; views are exposure, not engagement.
+
+    The one scalar definition (a record, a detail, a snapshot); `store.reader.engagement_of` is the
+    vectorised one and `store.reader.ENGAGEMENT_SQL` the SQL one, and they agree with it.
+    """
+    known = [count for count in (likes, replies, shares) if count is not None]
+    return sum(known[1:], known[0]) if known else None
 
 
 def valid_text(text: str) -> str:

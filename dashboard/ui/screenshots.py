@@ -24,6 +24,7 @@ from dashboard.config import load_config
 from dashboard.demo.httpserver import Reply
 from dashboard.demo.server import DemoServer
 from dashboard.sources import source_types
+from dashboard.store.reader import ENGAGEMENT_SQL
 from dashboard.ui.app import DashboardApp, make_app
 from dashboard.ui.screens.main import MainScreen
 from dashboard.ui.widgets.sources import SourcesPanel
@@ -52,11 +53,11 @@ def unpolled_sources(database: Path) -> int:
 
 
 def mentions_gaining(database: Path) -> int:
-    """Mentions whose likes + replies + shares grew between two stored snapshots."""
-    total = "IFNULL(likes, 0) + IFNULL(replies, 0) + IFNULL(shares, 0)"
+    """Mentions whose engagement (the store's ENGAGEMENT_SQL, as Rising reads it) grew between two
+    stored snapshots."""
     with sqlite3.connect(f"{database.resolve().as_uri()}?mode=ro", uri=True) as connection:
         query = f"""SELECT COUNT(*) FROM (SELECT mention_id FROM engagement_history
-                    GROUP BY mention_id HAVING MAX({total}) > MIN({total}))"""
+                    GROUP BY mention_id HAVING MAX({ENGAGEMENT_SQL}) > MIN({ENGAGEMENT_SQL}))"""
         return int(connection.execute(query).fetchone()[0])
 
 

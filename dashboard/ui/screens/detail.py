@@ -17,6 +17,7 @@ from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import Footer, Sparkline, Static
 
+from dashboard.models import engagement
 from dashboard.store.reader import MentionDetail
 from dashboard.ui.formatting import format_count, local_time
 from dashboard.ui.safe import safe_content, safe_str
@@ -35,9 +36,9 @@ def engagement_trail(detail: MentionDetail) -> EngagementTrail:
     values: list[float] = []
     since: datetime | None = None
     for point in detail.history:
-        known = [value for value in (point.likes, point.replies, point.shares) if value is not None]
-        if known:
-            values.append(float(sum(known)))
+        total = engagement(point.likes, point.replies, point.shares)
+        if total is not None:
+            values.append(float(total))
             since = since or point.at
     return EngagementTrail(tuple(values), since)
 

@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 
 import pandas as pd
 
+from dashboard.models import engagement
 from dashboard.ui.formatting import is_missing
 from dashboard.ui.records import Record, records
 
@@ -59,12 +60,13 @@ def moment_of(record: Record, column: str) -> datetime | None:
 
 
 def engagement_of(record: Record) -> float | None:
-    """Likes + replies + shares, counting only what the source reported (None if none)."""
-    counts = [number_of(record, column) for column in ("likes", "replies", "shares")]
-    known = [count for count in counts if count is not None]
-    if "engagement" in record and not known:
+    """A record's engagement (`dashboard.models.engagement` of its counts); a record without any
+    count (a frame that only has the sum) gives its own "engagement" column."""
+    likes, replies, shares = (number_of(record, column) for column in ("likes", "replies", "shares"))
+    total = engagement(likes, replies, shares)
+    if total is None and "engagement" in record:
         return number_of(record, "engagement")
-    return sum(known) if known else None
+    return total
 
 
 def openable_url(url: str) -> str | None:
