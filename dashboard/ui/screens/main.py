@@ -8,7 +8,6 @@ each panel.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -98,13 +97,6 @@ def collection_note(kpis: KpiValues) -> str:
         return ""
     total = failing + kpis.sources_new
     return f"Collection failed: {failing} of {total} sources failing (see Sources)."
-
-
-@dataclass(frozen=True, slots=True)
-class StreamRows:
-    """The live stream's rows as the reader returned them, newest first."""
-
-    rows: tuple[dict[str, Any], ...] = field(default=())
 
 
 class MainScreen(Screen[None]):

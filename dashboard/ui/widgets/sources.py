@@ -12,7 +12,7 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.widgets import DataTable
 
-from dashboard.analytics.status import FAILING_STATUSES, Health, health_of, parse_status, status_word
+from dashboard.analytics.status import Health, health_of, parse_status, status_word
 from dashboard.models import SourceStatus
 from dashboard.ui.formatting import compact_time, local_time
 from dashboard.ui.safe import TEXT_CAP, TITLE_CAP, safe_str
@@ -31,8 +31,6 @@ STATUS_STYLE = {
     SourceStatus.GONE: "$error",
     SourceStatus.NEW: "$text-muted",
 }
-# Statuses worth an alert: the failing ones (analytics.status) and rate-limited (a warning, not a failure).
-ALERTING = FAILING_STATUSES | {SourceStatus.RATE_LIMITED}
 
 
 def status_of(record: Record) -> SourceStatus:
