@@ -13,8 +13,9 @@ import pytest
 from textual.pilot import Pilot
 
 from dashboard.config import Config, load_config
+from dashboard.models import PollRecord, SourceStatus
 from dashboard.sources import source_types
-from dashboard.ui.app import DashboardApp, make_app
+from dashboard.ui.app import DashboardApp, make_app, poll_summary
 from dashboard.ui.screens.detail import MentionDetailScreen
 from dashboard.ui.screens.help import HelpScreen
 from dashboard.ui.screens.main import MainScreen
@@ -236,3 +237,12 @@ async def test_a_failing_feed_does_not_stop_the_others(server: LocalServer, tmp_
         await wait_for(pilot, lambda: stream_rows(app) == 1)
 
     await run_live(config, tmp_path / "m.db", body)
+
+
+def test_poll_now_counts_failing_and_waiting_as_the_header_does() -> None:
+    """A rate-limited source waits (analytics.status), it is not counted failing; gone is failing."""
+    at = datetime(2024, 3, 31, 12, tzinfo=UTC)
+    statuses = [SourceStatus.OK, SourceStatus.NOT_MODIFIED, SourceStatus.RATE_LIMITED, SourceStatus.GONE]
+    records = [PollRecord(f"s{n}", at, 0.1, status, new=2) for n, status in enumerate(statuses)]
+    assert poll_summary(records) == "Polled 4 sources: 8 new mentions, 1 failing, 1 waiting"
+    assert poll_summary(records[:2]) == "Polled 2 sources: 4 new mentions"

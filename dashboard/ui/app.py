@@ -12,7 +12,7 @@ import asyncio
 import json
 import time
 import webbrowser
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -25,6 +25,7 @@ from textual.reactive import reactive
 from textual.timer import Timer
 from textual.worker import Worker, WorkerState, get_current_worker
 
+from dashboard.analytics.status import Health, health_of
 from dashboard.clock import utc_now
 from dashboard.config import APP_NAME, Config
 from dashboard.database import Database, is_postgres
@@ -345,10 +346,7 @@ class DashboardApp(App[None]):
         records = await poller.poll_once(force=True)
         for record in records:
             self.post_message(self.PollFinished(record))
-        new = sum(record.new for record in records)
-        failing = sum(1 for record in records if not record.status.is_success)
-        summary = f"Polled {len(records)} sources: {new} new mentions"
-        self.notify(summary + (f", {failing} failing" if failing else ""), severity="information")
+        self.notify(poll_summary(records), severity="information")
 
     def action_toggle_pause(self) -> None:
         if not self.polling_enabled:
@@ -672,6 +670,19 @@ def has_browser() -> bool:
     if sys.platform in ("darwin", "win32") or os.environ.get("BROWSER"):
         return True
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def poll_summary(records: Sequence[PollRecord]) -> str:
+    """'Polled 12 sources: 30 new mentions, 1 failing, 1 waiting': failing and waiting as the header
+    and the Sources panel count them (`analytics.status`: a rate-limited source waits, it does not fail)."""
+    healths = [health_of(record.status) for record in records]
+    parts = [f"Polled {len(records)} sources: {sum(record.new for record in records)} new mentions"]
+    parts += [
+        f"{healths.count(health)} {health}"
+        for health in (Health.FAILING, Health.WAITING)
+        if health in healths
+    ]
+    return ", ".join(parts)
 
 
 def make_app(

@@ -23,6 +23,7 @@ from textual.pilot import Pilot
 from dashboard.config import load_config
 from dashboard.demo.httpserver import Reply
 from dashboard.demo.server import DemoServer
+from dashboard.models import SourceStatus
 from dashboard.sources import source_types
 from dashboard.store.reader import ENGAGEMENT_SQL
 from dashboard.ui.app import DashboardApp, make_app
@@ -49,7 +50,8 @@ def unpolled_sources(database: Path) -> int:
     if not database.exists():
         return -1
     with sqlite3.connect(f"{database.resolve().as_uri()}?mode=ro", uri=True) as connection:
-        return int(connection.execute("SELECT COUNT(*) FROM sources WHERE status = 'new'").fetchone()[0])
+        query = "SELECT COUNT(*) FROM sources WHERE status = ?"
+        return int(connection.execute(query, (SourceStatus.NEW.value,)).fetchone()[0])
 
 
 def mentions_gaining(database: Path) -> int:
