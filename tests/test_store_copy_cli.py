@@ -534,3 +534,42 @@ def test_the_copy_in_postgresql_exports_what_the_sqlite_store_does(
         assert exported["postgresql", what] == exported["sqlite", what], what  # ids and times included
     assert exported["sqlite", "mentions"].count("\n") > 200
     assert exported["sqlite", "reactions"].count("\n") > 10  # the links came along
+
+
+def test_a_store_written_during_the_copy_is_copied_as_it_was_when_the_copy_began(
+    store: Path,
+    tmp_path: Path,
+    pg_dsn: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """One snapshot per copy (a poller may go on writing the source): the counts that verify it are
+    those of the rows copied, and what was written meanwhile is in the source, not the copy."""
+    shown_before = CopyProgress.__call__
+    writes: list[str] = []
+
+    def write_meanwhile(self: CopyProgress, table: str, done: int, total: int) -> None:
+        shown_before(self, table, done, total)
+        if table != "polls" or done:
+            return
+        name = f"late {len(writes)}"
+        writes.append(name)
+        if writes[0] and len(writes) == 1:  # the first copy: SQLite is the source
+            with sqlite3.connect(store) as db:
+                db.execute("INSERT INTO sources (name, type) VALUES (?, 'feed')", (name,))
+            db.close()
+        else:
+            with psycopg.connect(pg_dsn, autocommit=True) as pg:
+                pg.execute("INSERT INTO sources (name, type) VALUES (%s, 'feed')", (name,))
+
+    before = _rows(store)
+    monkeypatch.setattr(CopyProgress, "__call__", write_meanwhile)
+    status, _, err = _copy(capsys, "--from", str(store), "--to", pg_dsn)
+    assert status == 0, err
+    status, _, err = _copy(capsys, "--from", pg_dsn, "--to", str(tmp_path / "copy.db"))
+    assert status == 0, err
+    assert writes == ["late 0", "late 1"]
+    assert _rows(tmp_path / "copy.db") == before  # neither late source
+    assert len(_rows(store)["sources"]) == SOURCES + 1
+    with psycopg.connect(pg_dsn) as pg:
+        assert pg.execute("SELECT name FROM sources WHERE name LIKE 'late%'").fetchall() == [("late 1",)]
