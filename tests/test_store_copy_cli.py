@@ -554,7 +554,7 @@ def test_a_store_written_during_the_copy_is_copied_as_it_was_when_the_copy_began
             return
         name = f"late {len(writes)}"
         writes.append(name)
-        if writes[0] and len(writes) == 1:  # the first copy: SQLite is the source
+        if len(writes) == 1:  # the first copy: SQLite is the source
             with sqlite3.connect(store) as db:
                 db.execute("INSERT INTO sources (name, type) VALUES (?, 'feed')", (name,))
             db.close()
