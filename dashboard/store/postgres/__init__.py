@@ -1,6 +1,11 @@
-"""The PostgreSQL backend of the store (team mode, issue 15): in progress.
+"""The PostgreSQL backend of the store (team mode): a team's shared database.
 
-What exists: the schema and its migrations (schema.py). Nothing here is wired to poll or the dashboard
-yet; they use SQLite only. psycopg 3 is an optional extra (`pip install 'community-dashboard[postgres]'`):
-only this package imports it.
+- connection.py: a psycopg 3 connection that answers `dashboard.store.db.Connection`, so the writer,
+  reader, alert log and background passes run on PostgreSQL unchanged (the few dialect differences
+  are translated there), plus LISTEN/NOTIFY for the dashboards;
+- schema.py: the twin of every SQLite migration, versioned and migrated under a lock;
+- copy.py / to_sqlite.py: `store copy`, SQLite -> PostgreSQL and back.
+
+psycopg 3 is an optional extra (`pip install 'community-dashboard[postgres]'`): only this package
+imports it, and only when a `postgresql://` store is opened.
 """
