@@ -6,6 +6,6 @@
 - schema.py: the twin of every SQLite migration, versioned and migrated under a lock;
 - copy.py / to_sqlite.py: `store copy`, SQLite -> PostgreSQL and back.
 
-psycopg 3 is an optional extra (`pip install 'community-dashboard[postgres]'`): only this package
-imports it, and only when a `postgresql://` store is opened.
+psycopg 3 is an optional extra (`pip install 'community-dashboard[postgres]'`): only the store imports it,
+always lazily (store.db, store.writer and this package), so the SQLite install never needs it.
 """
