@@ -152,9 +152,6 @@ class BackgroundRunner:
         if self._thread is not None:
             self._thread.join(timeout)
 
-    def subscribe(self, callback: ProgressCallback) -> None:
-        self._callbacks.append(callback)
-
     @property
     def idle(self) -> bool:
         """True when no run is in progress nor asked for."""

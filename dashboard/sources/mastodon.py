@@ -50,11 +50,6 @@ def id_order(status_id: str) -> tuple[int, str]:
     return (len(status_id), status_id)
 
 
-def string(value: Any) -> str:
-    """A JSON value that should be a string, or "" when it is anything else."""
-    return value if isinstance(value, str) else ""
-
-
 def status_to_mention(status: Mapping[str, Any]) -> Mention | None:
     """One Mastodon Status -> a Mention; a boost stands for the status it boosts; None without an id.
 

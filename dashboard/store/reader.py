@@ -34,7 +34,7 @@ from typing import Any, Final
 import numpy as np
 import pandas as pd
 
-from dashboard.models import SourceStatus
+from dashboard.models import SourceStatus, engagement
 from dashboard.store.db import Connection, Database, connect, from_epoch, to_epoch
 
 TIMESTAMP: Final = "datetime64[us, UTC]"
@@ -183,8 +183,7 @@ class MentionDetail:
 
     @property
     def engagement(self) -> int | None:
-        known = [value for value in (self.likes, self.replies, self.shares) if value is not None]
-        return sum(known) if known else None
+        return engagement(self.likes, self.replies, self.shares)
 
 
 def epoch(moment: datetime | None) -> int | None:
