@@ -32,10 +32,10 @@ The caller passes headers with an empty Content-Location and no Content-Language
 Decision (issue 16): this replaced feed_fast, a 1,300-line replay of feedparser's handler table
 built on feedparser's private names, because it is faster and gives the same stored mentions.
 `python -m bench.bench_feed_extract` (bench/results/feed_extract.json; 1,000 of bench_poll's feeds x
-50 entries, fastest of 3 rounds, CPU per feed, on the shared 2-core AMD EPYC at load ~11):
+50 entries, fastest of 3 rounds, CPU per feed, on the shared 2-core AMD EPYC, load ~2-5):
 
-    parse only        feedparser 38.8 ms   feed_fast 7.3 ms    feed_extract 4.05 ms (0.55x feed_fast)
-    whole parse_feed  feedparser 51.5 ms   feed_fast 22.0 ms   feed_extract 19.8 ms (0.90x feed_fast)
+    parse only        feedparser 40.6 ms   feed_fast 7.5 ms    feed_extract 3.8 ms (0.51x feed_fast)
+    whole parse_feed  feedparser 56.6 ms   feed_fast 21.1 ms   feed_extract 20.2 ms (0.96x feed_fast)
 
 (the rest of parse_feed, turning entries into Mentions, is the same code for all three). Every
 bench feed gives identical mentions on the three, and both fast paths take the same fixtures;
