@@ -522,51 +522,13 @@ def _link_base(content_location: str) -> str:
 
 # The URI schemes feedparser lets a base have (feedparser.urls.ACCEPTABLE_URI_SCHEMES).
 _SAFE_SCHEMES = frozenset(
-    [
-        "file",
-        "ftp",
-        "gopher",
-        "h323",
-        "hdl",
-        "http",
-        "https",
-        "imap",
-        "magnet",
-        "mailto",
-        "mms",
-        "news",
-        "nntp",
-        "prospero",
-        "rsync",
-        "rtsp",
-        "rtspu",
-        "sftp",
-        "shttp",
-        "sip",
-        "sips",
-        "snews",
-        "svn",
-        "svn+ssh",
-        "telnet",
-        "wais",
-        "aim",
-        "callto",
-        "cvs",
-        "facetime",
-        "feed",
-        "git",
-        "gtalk",
-        "irc",
-        "ircs",
-        "irc6",
-        "itms",
-        "msnim",
-        "skype",
-        "ssh",
-        "smb",
-        "ymsg",
-    ]
-)
+    {
+        "file", "ftp", "gopher", "h323", "hdl", "http", "https", "imap", "magnet", "mailto", "mms",
+        "news", "nntp", "prospero", "rsync", "rtsp", "rtspu", "sftp", "shttp", "sip", "sips", "snews",
+        "svn", "svn+ssh", "telnet", "wais", "aim", "callto", "cvs", "facetime", "feed", "git", "gtalk",
+        "irc", "ircs", "irc6", "itms", "msnim", "skype", "ssh", "smb", "ymsg",
+    }
+)  # fmt: skip
 _URI_FIXER = re.compile("^([A-Za-z][A-Za-z0-9+-.]*://)(/*)(.*?)")
 
 
