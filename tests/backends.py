@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from dashboard.store.db import Database, connect, connect_sqlite
+from dashboard.store.postgres.connection import PgConnection
 from tests.pg import new_database_url
 
 BACKENDS = ("sqlite", "postgresql")
@@ -62,23 +63,19 @@ COPIED_TABLES = (
 
 
 def copy_into_postgres(path: Path, url: str | None = None) -> str:
-    """The SQLite store at `path`, row for row (ids kept), into a fresh PostgreSQL database."""
+    """The SQLite store at `path`, row for row (ids kept), into a fresh PostgreSQL database, by COPY
+    (which fires the rollup statement triggers once per table)."""
     url = url or new_database_url()
     source = connect_sqlite(path, readonly=True)
-    target = connect(url)
+    target = connect(url)  # creates and migrates the schema
+    assert isinstance(target, PgConnection)
     try:
-        target.execute("BEGIN IMMEDIATE")
-        for table in COPIED_TABLES:
-            columns = [row[1] for row in source.execute(f"PRAGMA table_info({table})")]
-            found = source.execute(f"SELECT {', '.join(columns)} FROM {table}").fetchall()
-            for start in range(0, len(found), 1000):
-                chunk = found[start : start + 1000]
-                marks = ", ".join(f"({', '.join('?' * len(columns))})" for _ in chunk)
-                target.execute(
-                    f"INSERT INTO {table} ({', '.join(columns)}) VALUES {marks}",
-                    [value for row in chunk for value in row],
-                )
-        target.execute("COMMIT")
+        with target.raw.transaction(), target.raw.cursor() as cursor:
+            for table in COPIED_TABLES:
+                columns = ", ".join(row[1] for row in source.execute(f"PRAGMA table_info({table})"))
+                with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                    for row in source.execute(f"SELECT {columns} FROM {table}"):
+                        copy.write_row(row)
     finally:
         source.close()
         target.close()
