@@ -33,7 +33,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from dashboard.links import LINKS_VERSION, canonical_url, urls_in_text
-from dashboard.store.db import Connection, requeue_older
+from dashboard.store.db import Connection, requeue_older, update_rows
 
 BATCH = 5000
 # Rows re-queued per transaction when LINKS_VERSION was bumped (a range of ids: no long write lock).
@@ -107,9 +107,7 @@ class LinkBackfill:
                 "INSERT INTO mention_links (mention_id, url, via) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                 [(i, link, via) for _, _, i in done for link, via in computed[i][1]],
             )
-            self._db.executemany(
-                "UPDATE mentions SET canonical_url = ?, links_version = ? WHERE id = ?", done
-            )
+            update_rows(self._db, "mentions", (("canonical_url", "TEXT"), ("links_version", "BIGINT")), done)
             self._db.execute("COMMIT")
         except BaseException:
             if self._db.in_transaction:

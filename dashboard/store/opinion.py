@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from dashboard.opinion import INSTALL_HINT, OPINION_VERSION, Opinion, OpinionUnavailable, opinions_of
-from dashboard.store.db import Connection, requeue_older
+from dashboard.store.db import Connection, requeue_older, update_rows
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +62,15 @@ def languages_of(settings: object) -> tuple[str, ...]:
     """The `[settings] languages` list (scored languages), ("en", "fr") where the setting is absent."""
     found = getattr(settings, "languages", None)
     return tuple(found) if found else DEFAULT_LANGUAGES
+
+
+# What the pass writes; a row's values are these, then its content_changes, then its id.
+_OPINION_COLUMNS = (
+    ("language", "TEXT"),
+    ("sentiment", "DOUBLE PRECISION"),
+    ("sentiment_label", "TEXT"),
+    ("opinion_version", "BIGINT"),
+)
 
 
 class OpinionPass:
@@ -121,16 +130,20 @@ class OpinionPass:
             log.warning("language and sentiment are off: %s", self.message)
             return 0
         values = [
-            (o.language, o.sentiment, o.sentiment_label, OPINION_VERSION, row[0], row[4])
+            (o.language, o.sentiment, o.sentiment_label, OPINION_VERSION, row[4], row[0])
             for o, row in zip(result.opinions, rows, strict=True)
         ]
         self._db.execute("BEGIN IMMEDIATE")
         try:
-            written = self._db.executemany(
-                """UPDATE mentions SET language = ?, sentiment = ?, sentiment_label = ?, opinion_version = ?
-                   WHERE id = ? AND opinion_version IS NULL AND content_changes = ?""",
+            # Only rows still pending with the text analysed (a poll may have changed it meanwhile).
+            written = update_rows(
+                self._db,
+                "mentions",
+                _OPINION_COLUMNS,
                 values,
-            ).rowcount
+                extra=("BIGINT",),
+                condition="mentions.opinion_version IS NULL AND mentions.content_changes = v.column5",
+            )
             self._db.execute("COMMIT")
         except BaseException:
             if self._db.in_transaction:

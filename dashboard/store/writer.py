@@ -37,6 +37,7 @@ from dashboard.store.db import (
     display_name,
     from_epoch,
     to_epoch,
+    update_rows,
 )
 from dashboard.text import shorten
 
@@ -627,6 +628,10 @@ def _links_of(mention: Mention) -> list[tuple[str, str]]:
     return list(found.items())
 
 
+# What an engagement refresh writes: the counts and when (a row is these values, then the id).
+_COUNT_COLUMNS = (*((name, "BIGINT") for name in _COUNTS), ("updated_at", "BIGINT"))
+
+
 def _has_counts(mention: Mention) -> bool:
     return any(getattr(mention, name) is not None for name in _COUNTS)
 
@@ -677,10 +682,7 @@ def _update_existing(db: Connection, pairs: list[tuple[Mention, tuple[Any, ...]]
         elif not text_changed and mention.links:
             known = set(stored.split(" ")) if stored else set()
             link_rows.extend((mention_id, link, via) for link, via in _links_of(mention) if link not in known)
-    db.executemany(
-        "UPDATE mentions SET likes = ?, replies = ?, shares = ?, views = ?, updated_at = ? WHERE id = ?",
-        count_rows,
-    )
+    update_rows(db, "mentions", _COUNT_COLUMNS, count_rows)
     db.executemany(
         # New words, new opinion: the background pass analyses the row again; and new links.
         f"""UPDATE mentions SET url = ?, title = ?, author = ?, summary = ?, updated_at = ?,
