@@ -24,7 +24,7 @@ from dashboard.store.writer import Store
 from tests.backends import rows
 from tests.feeds_factory import rss, serve_feeds, write_config
 from tests.localserver import Handler, LocalServer, Reply, Seen
-from tests.pg import pg_url_fixture, start_cluster  # noqa: F401  (the `pg_url` fixture)
+from tests.pg import new_database_url, pg_url_fixture, start_cluster  # noqa: F401  (the `pg_url` fixture)
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -268,3 +268,33 @@ def test_a_postgresql_restart_during_poll_is_survived(tmp_path: Path) -> None:
     finally:
         cluster.stop()
         shutil.rmtree(cluster.folder, ignore_errors=True)
+
+
+def test_mention_counts_carried_between_readers_stay_right(pg_url: str) -> None:
+    """Dashboards open a reader per compute; on PostgreSQL the per-source counts carry over (counting
+    10M rows took seconds), so they must still be right after new mentions and on another database."""
+    from dashboard.models import Mention, MentionKind, PollOutcome
+
+    store = Store.open(pg_url)
+    store.sync_sources(SOURCES, {source.name: "h" for source in SOURCES})
+
+    def save(keys: range) -> None:
+        mentions = tuple(Mention(f"k{n}", MentionKind.POST, f"http://x/{n}", "t", "a", T0) for n in keys)
+        record = PollRecord(source=SOURCES[0].name, started_at=T0, duration=0.1, status=SourceStatus.OK)
+        update = SourceUpdate(SourceStatus.OK, T0 + timedelta(minutes=15), 0)
+        store.save_poll(SOURCES[0], record, update, PollOutcome(mentions=mentions))
+
+    def total() -> int:
+        with StoreReader.open(pg_url) as reader:
+            return int(reader.sources().set_index("name").loc[SOURCES[0].name, "mentions_total"])
+
+    save(range(3))
+    assert total() == 3
+    save(range(3, 8))
+    assert total() == 8  # a new reader adds only what came since, and gets it right
+    store.close()
+    other = new_database_url()  # another database: counted from nothing
+    with Store.open(other) as fresh:
+        fresh.sync_sources(SOURCES, {source.name: "h" for source in SOURCES})
+    with StoreReader.open(other) as reader:
+        assert reader.sources()["mentions_total"].sum() == 0

@@ -90,6 +90,8 @@ class Connection(Protocol):
 
     def recover(self, wait: float = ...) -> bool: ...
 
+    def identity(self) -> str | None: ...
+
 
 class SqliteConnection(sqlite3.Connection):
     """sqlite3's connection (its `execute` untouched: no cost per statement) with the methods that
@@ -131,6 +133,10 @@ class SqliteConnection(sqlite3.Connection):
     def recover(self, wait: float = 0.0) -> bool:
         """A file is never disconnected: nothing to reopen."""
         return False
+
+    def identity(self) -> str | None:
+        """None: what readers remember across connections is cheap to recount in a file."""
+        return None
 
 
 def changes(database: Database, *, every: float = 1.0, stopped: Callable[[], bool]) -> Iterator[int]:

@@ -172,6 +172,10 @@ class PgConnection:
         raw.adapters.register_loader("numeric", _NumberLoader)
         if self._readonly:
             raw.execute("SET default_transaction_read_only = on")
+            # The panels' queries are short: JIT compiling them cost 0.2-1.1 s each, and their sorts
+            # spilled to disk at the default 4 MB (bench_pg_panels over 10M mentions).
+            raw.execute("SET jit = off")
+            raw.execute("SET work_mem = '64MB'")
         return raw
 
     def recover(self, wait: float = RECONNECT_FOR) -> bool:
@@ -274,6 +278,12 @@ class PgConnection:
             cursor.execute(text, _arrange(order, params))
             while rows := cursor.fetchmany(size):
                 yield rows
+
+    def identity(self) -> str:
+        """This database, for what readers remember across connections: the URL and the database's
+        oid (a database dropped and created again under the same name is another one)."""
+        row = self.execute("SELECT oid FROM pg_database WHERE datname = current_database()").fetchone()
+        return f"{self._url}#{row[0] if row else ''}"
 
     def announce_change(self) -> None:
         """Tell the listening dashboards that a poll was stored (delivered at COMMIT, once per
