@@ -83,6 +83,12 @@ async def show_posts(app: DashboardApp, pilot: object, rows: pd.DataFrame | None
 
     panel = main_screen(app).query_one(PostsPanel)
     await wait_for(pilot, lambda: panel.rows is not None)  # type: ignore[arg-type]
+    # ...and no compute running or scheduled, which would replace the rows handed below (on a
+    # loaded machine a refresh landed between them and the enter key: the detail never opened).
+    await wait_for(
+        pilot,  # type: ignore[arg-type]
+        lambda: not app._computing and not app._compute_again and app._refresh_timer is None,
+    )
     await pilot.press("0")  # type: ignore[attr-defined]
     if rows is not None:
         panel.rows = tuple(records(rows))
