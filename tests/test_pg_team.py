@@ -6,8 +6,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import subprocess
-import sys
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -25,6 +23,7 @@ from tests.backends import rows
 from tests.feeds_factory import rss, serve_feeds, write_config
 from tests.localserver import Handler, LocalServer, Reply, Seen
 from tests.pg import new_database_url, pg_url_fixture, start_cluster  # noqa: F401  (the `pg_url` fixture)
+from tests.test_kill_mid_poll import poll  # `poll --once` as a child process
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -148,14 +147,6 @@ def slow_feed(body: bytes, delay: float) -> Handler:
         return Reply(200, body, {"Content-Type": "application/rss+xml"})
 
     return handle
-
-
-def poll(config: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "dashboard", "poll", "--once", "--config", str(config)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
 
 
 def test_two_pollers_started_together_poll_each_source_once(
