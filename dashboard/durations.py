@@ -140,6 +140,8 @@ WINDOWS: tuple[WindowChoice, ...] = (
 )
 DEFAULT_WINDOW = WINDOWS[0]
 WINDOW_SPECS: tuple[str, ...] = tuple(choice.spec for choice in WINDOWS)
+# What an export (by hand or on schedule) covers unless told: the dashboard's week.
+EXPORT_SPAN = WINDOWS[1].spec
 
 
 def window_label(spec: str) -> str:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import UTC, datetime
 
 from dashboard.cli.common import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, database_path, load
+from dashboard.clock import utc_now
 from dashboard.text import display_safe, shorten
 
 
@@ -60,7 +60,7 @@ def run_alerts_test(args: argparse.Namespace) -> int:
         known = ", ".join(sorted(channels)) or "none: add a [notify.NAME] table to feeds.toml"
         print(f"community-dashboard: no channel {args.channel!r} (channels: {known})", file=sys.stderr)
         return EXIT_USAGE
-    error = send_test_message(channels[args.channel], datetime.now(UTC))
+    error = send_test_message(channels[args.channel], utc_now())
     if error:
         print(f"community-dashboard: the test message did not reach {args.channel}: {error}", file=sys.stderr)
         return EXIT_FAILURE

@@ -20,10 +20,10 @@ import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from dashboard.cli.common import EXIT_OK, database_path, load
+from dashboard.clock import utc_now
 from dashboard.config import Config
 from dashboard.database import Database
 from dashboard.durations import format_duration
@@ -274,7 +274,7 @@ def _alert_round(config: Config, database: Database) -> None:
 
     engine = AlertEngine(config.alerts, database)
     try:
-        print_alerts(engine.run_round(datetime.now(UTC)))
+        print_alerts(engine.run_round(utc_now()))
     finally:
         engine.close()
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
+from dashboard.clock import utc_now
+
 # More digits than this is longer than any wait or epoch we would act on: RFC 9111 (4.2.1) tells a
 # recipient to read a delta-seconds value it cannot represent as the largest it can, so longer runs of
 # digits read as LARGEST and the caller's own cap applies.
@@ -62,7 +64,7 @@ def http_date(value: str | None, now: datetime | None = None) -> datetime | None
         match = _RFC850.fullmatch(text)
         if match is None:
             return None
-        current = (now or datetime.now(UTC)).year
+        current = (now or utc_now()).year
         year_of = current - current % 100 + int(match["year"])
         if year_of > current + 50:
             year_of -= 100

@@ -23,8 +23,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
+from dashboard.clock import utc_now
 from dashboard.config import Config, load_chosen_config
 from dashboard.database import Database, choose
+from dashboard.durations import EXPORT_SPAN
 from dashboard.models import MentionKind
 from dashboard.text import display_safe, redact_url
 
@@ -36,7 +38,7 @@ if TYPE_CHECKING:
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 WHAT = ("all", "mentions", "metrics", "voices", "sources", "posts", "reactions")
-DEFAULT_SINCE = "7d"
+DEFAULT_SINCE = EXPORT_SPAN
 STDOUT = "-"
 _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -293,7 +295,7 @@ def _export(args: argparse.Namespace) -> int:
     if args.what == "all" and args.output == STDOUT:
         raise UsageError("--what all writes a folder of files; give -o FOLDER, not -o -")
     config, database = _config_and_database(args)
-    now = datetime.now(UTC).replace(microsecond=0)
+    now = utc_now().replace(microsecond=0)
     window = parse_window(args.since, args.until, now)
     with StoreReader.open(database) as reader:
         sources = _check_sources(reader, args.source)

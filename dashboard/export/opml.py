@@ -27,6 +27,7 @@ from typing import Any, NoReturn
 from urllib.parse import urlsplit, urlunsplit
 from xml.parsers import expat
 
+from dashboard.clock import utc_now
 from dashboard.config import Config, parse_config
 from dashboard.export.csvfile import ExportError, describe_os_error, write_text_atomically
 from dashboard.sources import source_types
@@ -443,7 +444,7 @@ def build_opml_export(
     head = ElementTree.SubElement(root, "head")
     ElementTree.SubElement(head, "title").text = title
     ElementTree.SubElement(head, "dateCreated").text = format_datetime(
-        (now or datetime.now(UTC)).astimezone(UTC), usegmt=True
+        (now or utc_now()).astimezone(UTC), usegmt=True
     )
     body = ElementTree.SubElement(root, "body")
     left_out: list[tuple[str, str]] = []

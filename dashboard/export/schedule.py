@@ -19,12 +19,13 @@ from dashboard.analytics.windows import Window
 from dashboard.clock import utc_now
 from dashboard.config import Config
 from dashboard.database import Database
+from dashboard.durations import EXPORT_SPAN
 from dashboard.export.csvfile import ExportError
 from dashboard.export.snapshot import SNAPSHOT_NAME, is_snapshot_folder, write_snapshot
 from dashboard.store.db import StoreError
 from dashboard.store.reader import StoreReader
 
-DEFAULT_SPAN = "7d"  # the window each scheduled snapshot covers
+DEFAULT_SPAN = EXPORT_SPAN  # the window each scheduled snapshot covers
 
 
 def _sort_key(folder: Path) -> tuple[str, int]:
