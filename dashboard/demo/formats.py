@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import urlsplit
 from xml.sax.saxutils import escape, quoteattr
 
+from dashboard.demo import shapes
 from dashboard.demo.world import (
     BLOG_SITE,
     MAINTAINERS,
@@ -106,6 +107,12 @@ def video_id(mention: Happening) -> str:
 
 def to_json(data: Any) -> bytes:
     return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def answer(shape: shapes.Shape, data: Any, what: str) -> bytes:
+    """An API answer as JSON, once it has its API's shape (dashboard/demo/shapes.py): the demo
+    never serves a format of its own."""
+    return to_json(shapes.check(shape, data, what))
 
 
 def _x(text: str) -> str:
@@ -415,7 +422,8 @@ def hn_search(
 ) -> bytes:
     """An Algolia search answer: hits plus nbHits, page, nbPages, hitsPerPage."""
     nb_pages = -(-min(nb_hits, 1000) // hits_per_page) if hits_per_page else 0
-    return to_json(
+    return answer(
+        shapes.HN_SEARCH,
         {
             "exhaustive": {"nbHits": True, "typo": True},
             "exhaustiveNbHits": True,
@@ -429,7 +437,8 @@ def hn_search(
             "processingTimeMS": 1,
             "query": query,
             "serverTimeMS": 2,
-        }
+        },
+        "Algolia search",
     )
 
 
@@ -499,14 +508,16 @@ def reddit_post(shown: Shown, *, raw_json: bool = False) -> dict[str, Any]:
             "subreddit_type": "public",
             "stickied": False,
             "selftext_html": None,  # the demo's clients never ask for the HTML rendering
-        },
+        }
+        | ({} if is_self else {"url_overridden_by_dest": encode(url)}),  # only on link posts
     }
 
 
 def reddit_listing(
     posts: Sequence[Shown], *, after: str | None, before: str | None = None, raw_json: bool = False
 ) -> bytes:
-    return to_json(
+    return answer(
+        shapes.REDDIT_LISTING,
         {
             "kind": "Listing",
             "data": {
@@ -518,7 +529,8 @@ def reddit_listing(
                 "children": [reddit_post(shown, raw_json=raw_json) for shown in posts],
                 "before": before,
             },
-        }
+        },
+        "Reddit listing",
     )
 
 
@@ -624,7 +636,9 @@ def mastodon_card(share: Share) -> dict[str, Any]:
 
 
 def mastodon_statuses(statuses: Sequence[Shown]) -> bytes:
-    return to_json([mastodon_status(shown) for shown in statuses])
+    return answer(
+        shapes.MASTODON_STATUSES, [mastodon_status(shown) for shown in statuses], "Mastodon statuses"
+    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -715,12 +729,28 @@ def bluesky_search(posts: Sequence[Shown], *, cursor: str | None, hits_total: in
     body: dict[str, Any] = {"posts": [bluesky_post(shown) for shown in posts], "hitsTotal": hits_total}
     if cursor is not None:
         body["cursor"] = cursor
-    return to_json(body)
+    return answer(shapes.BLUESKY_SEARCH, body, "Bluesky searchPosts")
+
+
+def bluesky_session(identifier: str) -> bytes:
+    """com.atproto.server.createSession: the session any app password opens in the demo."""
+    session = {
+        "accessJwt": "demo-access-jwt",
+        "refreshJwt": "demo-refresh-jwt",
+        "handle": identifier,
+        "did": did_of(identifier),
+        "email": f"{identifier.split('.')[0]}@mail.example",
+        "emailConfirmed": True,
+        "active": True,
+    }
+    return answer(shapes.BLUESKY_SESSION, session, "Bluesky session")
 
 
 def bluesky_posts(posts: Sequence[Shown]) -> bytes:
     """app.bsky.feed.getPosts: the posts asked for that exist, in no promised order."""
-    return to_json({"posts": [bluesky_post(shown) for shown in posts]})
+    return answer(
+        shapes.BLUESKY_POSTS, {"posts": [bluesky_post(shown) for shown in posts]}, "Bluesky getPosts"
+    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -812,14 +842,16 @@ def lemmy_post_view(shown: Shown) -> dict[str, Any]:
 
 
 def lemmy_search(posts: Sequence[Shown], *, type_: str = "Posts") -> bytes:
-    return to_json(
+    return answer(
+        shapes.LEMMY_SEARCH,
         {
             "type_": type_,
             "comments": [],
             "posts": [lemmy_post_view(shown) for shown in posts],
             "communities": [],
             "users": [],
-        }
+        },
+        "Lemmy search",
     )
 
 
@@ -830,9 +862,16 @@ def lemmy_post(shown: Shown) -> bytes:
         "community": view["community"],
         "subscribed": "NotSubscribed",
         "blocked": False,
-        "counts": {},
+        "counts": {
+            "community_id": view["community"]["id"],
+            "subscribers": 40 + view["community"]["id"] * 7,
+            "posts": 10 + view["post"]["id"] % 900,
+            "comments": 30 + view["post"]["id"] % 5000,
+        },
+        "banned_from_community": False,
     }
-    return to_json({"post_view": view, "community_view": community, "moderators": [], "cross_posts": []})
+    body = {"post_view": view, "community_view": community, "moderators": [], "cross_posts": []}
+    return answer(shapes.LEMMY_POST, body, "Lemmy post")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -886,13 +925,12 @@ def stackexchange_items(
     }
     if backoff is not None:
         body["backoff"] = backoff
-    return gzip.compress(to_json(body), mtime=0)
+    return gzip.compress(answer(shapes.STACK_ITEMS, body, "Stack Exchange items"), mtime=0)
 
 
 def stackexchange_error(error_id: int, name: str, message: str) -> bytes:
-    return gzip.compress(
-        to_json({"error_id": error_id, "error_message": message, "error_name": name}), mtime=0
-    )
+    body = {"error_id": error_id, "error_message": message, "error_name": name}
+    return gzip.compress(answer(shapes.STACK_ERROR, body, "Stack Exchange error"), mtime=0)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -963,6 +1001,7 @@ def discourse_user(topic: Happening) -> dict[str, Any]:
         "username": name,
         "name": topic.author.name,
         "avatar_template": f"/user_avatar/discuss.lumen-tui.example/{name}/{{size}}/1_2.png",
+        "animated_avatar": None,
         "trust_level": 1,
     }
 
@@ -986,7 +1025,8 @@ def discourse_post(shown: Shown) -> dict[str, Any]:
 
 def discourse_search(topics: Sequence[Shown], *, term: str, more: bool) -> bytes:
     posts = [discourse_post(shown) for shown in topics]
-    return to_json(
+    return answer(
+        shapes.DISCOURSE_SEARCH,
         {
             "posts": posts,
             "topics": [discourse_topic(shown) for shown in topics],
@@ -1010,7 +1050,8 @@ def discourse_search(topics: Sequence[Shown], *, term: str, more: bool) -> bytes
                 "tag_ids": [],
                 "group_ids": [],
             },
-        }
+        },
+        "Discourse search",
     )
 
 
@@ -1026,7 +1067,8 @@ def discourse_latest(topics: Sequence[Shown], *, more_url: str | None) -> bytes:
     users = list(
         {discourse_user_id(shown.mention): discourse_user(shown.mention) for shown in topics}.values()
     )
-    return to_json({"users": users, "primary_groups": [], "flair_groups": [], "topic_list": topic_list})
+    body = {"users": users, "primary_groups": [], "flair_groups": [], "topic_list": topic_list}
+    return answer(shapes.DISCOURSE_LATEST, body, "Discourse latest")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -1128,12 +1170,14 @@ def github_item(shown: Shown) -> dict[str, Any]:
 
 
 def github_search(items: Sequence[Shown], *, total_count: int) -> bytes:
-    return to_json(
+    return answer(
+        shapes.GITHUB_SEARCH,
         {
             "total_count": total_count,
             "incomplete_results": False,
             "items": [github_item(shown) for shown in items],
-        }
+        },
+        "GitHub issue search",
     )
 
 

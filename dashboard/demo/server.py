@@ -29,7 +29,7 @@ from urllib.parse import unquote, urlencode
 
 from dashboard.clock import utc_now
 from dashboard.database import Database
-from dashboard.demo import formats
+from dashboard.demo import formats, shapes
 from dashboard.demo.formats import Shown
 from dashboard.demo.httpserver import Handler, LocalServer, Reply, Seen
 from dashboard.demo.world import BLOG_HOST, DemoWorld, Happening
@@ -542,7 +542,11 @@ class DemoServer:
         if status is None:
             return self._json(b'{"error":"Record not found"}', status=404)
         return self._json(
-            formats.to_json(formats.mastodon_status(Shown(status, self.world.counts(status, now))))
+            formats.answer(
+                shapes.MASTODON_STATUS,
+                formats.mastodon_status(Shown(status, self.world.counts(status, now))),
+                "Mastodon status",
+            )
         )
 
     # -- Bluesky ---------------------------------------------------------------------------------
@@ -596,14 +600,7 @@ class DemoServer:
                 b'{"error":"InvalidRequest","message":"Input must have the property \\"identifier\\""}',
                 status=400,
             )
-        session = {
-            "accessJwt": "demo-access-jwt",
-            "refreshJwt": "demo-refresh-jwt",
-            "handle": identifier,
-            "did": formats.did_of(identifier),
-            "active": True,
-        }
-        return self._json(formats.to_json(session))
+        return self._json(formats.bluesky_session(identifier))
 
     # -- Lemmy -----------------------------------------------------------------------------------
 
