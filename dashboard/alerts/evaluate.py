@@ -18,17 +18,15 @@ import pandas as pd
 
 from dashboard.analytics import sentiment, spikes
 from dashboard.analytics.dashboard import DashboardOptions, health_grids, waiting_reply_count
+from dashboard.analytics.status import Health, health_of, parse_status
 from dashboard.analytics.windows import Window
 from dashboard.contracts.alerts import AlertRule
 from dashboard.durations import format_duration
-from dashboard.models import SourceStatus
 from dashboard.store.alerts import AlertLog, Firing
 from dashboard.store.reader import StoreReader
 
 # A spike is an alert while its hour is at most this old (a poll may land late in the next hour).
 SPIKE_RECENT_HOURS = 2
-# Sources in these states are broken; rate-limited and not-modified ones are fine, only waiting.
-BROKEN = (SourceStatus.FAILING, SourceStatus.NEEDS_CREDENTIALS, SourceStatus.GONE)
 # How many new mentions one evaluation reads for keyword and new-voice rules (the rest next time).
 MENTIONS_PER_LOOK = 5000
 WATERMARK = "last_mention_id"
@@ -90,10 +88,14 @@ def failing_firings(rule: AlertRule, reader: StoreReader, log: AlertLog, now: da
     firings = []
     for source in _records(sources.loc[sources["active"]]):
         name = str(source["name"])
-        status = SourceStatus(source["status"])
+        status = parse_status(source["status"])
         episode = _stamp(source["last_success_at"])
         announced = log.state(rule.name, f"failing:{name}")
-        if status in BROKEN and announced != episode and _failing_long_enough(rule, source, now):
+        if (
+            health_of(status) is Health.FAILING
+            and announced != episode
+            and _failing_long_enough(rule, source, now)
+        ):
             error = str(source["last_error"]) or str(status)
             firings.append(
                 Firing(

@@ -19,7 +19,6 @@ class Health(StrEnum):
     NEW = "new"  # never attempted yet
 
 
-FAILING_STATUSES = frozenset({SourceStatus.FAILING, SourceStatus.NEEDS_CREDENTIALS, SourceStatus.GONE})
 WAITING_STATUSES = frozenset({SourceStatus.RATE_LIMITED})
 
 # How a status is worded for people (the stored value elsewhere).
