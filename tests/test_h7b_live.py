@@ -24,7 +24,8 @@ from dashboard.store.db import connect
 from dashboard.ui import app as app_module
 from dashboard.ui import data
 from dashboard.ui.app import DashboardApp, make_app
-from dashboard.ui.screens.main import MainScreen, collection_note
+from dashboard.ui.screens.main import MainScreen
+from dashboard.ui.views import collection_note, dashboard_view
 from dashboard.ui.widgets.alerts import AlertsPanel
 from dashboard.ui.widgets.kpis import HeaderState, KpiBar, header_content
 from dashboard.ui.widgets.sources import SourcesPanel, status_label
@@ -69,12 +70,12 @@ async def test_results_arriving_when_the_main_screen_is_gone_are_dropped(tmp_pat
     app = quiet_app(tmp_path)
     async with app.run_test() as pilot:
         await settle(pilot, app)
-        dashboard = main_of(app).dashboard
-        assert dashboard is not None
+        view = main_of(app).view
+        assert view is not None
         app.pop_screen()  # as during teardown: the main screen leaves before the workers' results
         await pilot.pause()
         app.post_message(DashboardApp.MentionsLoaded([], app.mention_filter))
-        app.post_message(DashboardApp.DashboardComputed(dashboard, app.window))
+        app.post_message(DashboardApp.DashboardComputed(view, app.window))
         app.post_message(DashboardApp.PollFinished(store_poll(tmp_path / "m.db", "b", NOW)))
         await pilot.pause(0.1)
     assert app.return_code in (None, 0)  # no LookupError ended the app
@@ -197,7 +198,7 @@ async def test_an_empty_voices_panel_says_collection_failed() -> None:
                 "voices": sample.voices.iloc[0:0],
             }
         )
-        screen.dashboard = sample  # type: ignore[assignment]
+        screen.view = dashboard_view(sample)  # type: ignore[arg-type]
         await pilot.pause()
         table = screen.query_one(VoicesPanel).query_one("KeyedTable")
         assert table.empty_message == "Collection failed: 4 of 4 sources failing (see Sources)."  # type: ignore[attr-defined]
@@ -396,7 +397,7 @@ async def test_an_empty_live_stream_says_collection_failed_too() -> None:
                 "kpis": SampleKpis(sources_ok=0, sources_failing=4),
             }
         )
-        screen.dashboard = sample  # type: ignore[assignment]
+        screen.view = dashboard_view(sample)  # type: ignore[arg-type]
         screen.show_stream([], NOW)
         await pilot.pause()
         stream = screen.query_one(StreamPanel)

@@ -64,6 +64,9 @@ class SampleKpis:
     reach: float | None = 0.35
     passion: float | None = 0.2
     median_first_response: timedelta | None = timedelta(hours=3)
+    negative_share: float | None = None
+    negative_share_previous: float | None = None
+    net_sentiment: float | None = None
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,9 @@ class SampleDashboard:
     trending: pd.DataFrame
     needs_reply: pd.DataFrame
     sources: pd.DataFrame
+    sentiment: pd.DataFrame = field(default_factory=pd.DataFrame)
+    most_negative: pd.DataFrame = field(default_factory=pd.DataFrame)
+    posts: pd.DataFrame = field(default_factory=pd.DataFrame)
     extra: dict[str, Any] = field(default_factory=dict)
 
 

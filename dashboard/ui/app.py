@@ -39,6 +39,7 @@ from dashboard.ui.screens.help import HelpScreen
 from dashboard.ui.screens.main import MainScreen
 from dashboard.ui.screens.post_detail import PostDetailScreen
 from dashboard.ui.screens.source_detail import SourceDetailScreen
+from dashboard.ui.views import DashboardView, dashboard_view
 from dashboard.ui.widgets.kpis import HeaderState
 from dashboard.ui.widgets.mentions import MentionTablePanel
 from dashboard.ui.widgets.needs_reply import NeedsReplyPanel
@@ -50,7 +51,6 @@ from dashboard.ui.widgets.table import KeyedTable
 
 if TYPE_CHECKING:
     from dashboard.alerts.service import Round
-    from dashboard.analytics.dashboard import DashboardData
     from dashboard.polling.background import BackgroundProgress
     from dashboard.polling.poller import Poller, PollerStopped
     from dashboard.store.writer import Store
@@ -102,9 +102,9 @@ class DashboardApp(App[None]):
     class DashboardComputed(Message):
         """Fresh analytics for the window."""
 
-        def __init__(self, dashboard: DashboardData, window: str) -> None:
+        def __init__(self, view: DashboardView, window: str) -> None:
             super().__init__()
-            self.dashboard = dashboard
+            self.view = view
             self.window = window
 
     class ComputeEnded(Message):
@@ -403,7 +403,7 @@ class DashboardApp(App[None]):
         started = time.monotonic()
         try:
             dashboard = data.compute(self.database, window, now, keywords=self.config.settings.keywords)
-            self.post_message(self.DashboardComputed(dashboard, window))
+            self.post_message(self.DashboardComputed(dashboard_view(dashboard), window))
         finally:
             self.post_message(self.ComputeEnded(time.monotonic() - started))
 
@@ -448,7 +448,7 @@ class DashboardApp(App[None]):
 
     def on_dashboard_app_dashboard_computed(self, message: DashboardComputed) -> None:
         if self.live and message.window == self.window:
-            self.main.dashboard = message.dashboard
+            self.main.view = message.view
 
     def on_dashboard_app_mentions_loaded(self, message: MentionsLoaded) -> None:
         if self.live and message.mention_filter == self.mention_filter:

@@ -15,7 +15,11 @@ Record = Mapping[str, Any]
 
 
 def records(frame: pd.DataFrame | None) -> list[dict[str, Any]]:
-    """A frame's rows as dicts (column name -> value); an absent frame has none."""
+    """A frame's rows as dicts (column name -> value); an absent frame has none.
+
+    Missing values (NaN, NaT, NA) become None: NaN is not equal to itself, so a record holding one
+    never equalled its unchanged self, and panels re-rendered every such row on every refresh."""
     if frame is None or frame.empty:
         return []
-    return [{str(key): value for key, value in row.items()} for row in frame.to_dict("records")]
+    plain = frame.astype(object).where(frame.notna(), None)
+    return [{str(key): value for key, value in row.items()} for row in plain.to_dict("records")]

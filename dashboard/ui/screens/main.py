@@ -20,25 +20,25 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Footer, Tab, Tabs
 
-from dashboard.ui.records import records
 from dashboard.ui.widgets.alerts import AlertsPanel
 from dashboard.ui.widgets.backfill import BackfillBar
-from dashboard.ui.widgets.kpis import HeaderState, KpiBar, KpiValues
+from dashboard.ui.widgets.kpis import HeaderState, KpiBar
 from dashboard.ui.widgets.needs_reply import NeedsReplyPanel
 from dashboard.ui.widgets.panel import Panel
 from dashboard.ui.widgets.posts import PostsPanel
 from dashboard.ui.widgets.rising import RisingPanel
-from dashboard.ui.widgets.sentiment import MoodSummary, SentimentPanel, mood_view
+from dashboard.ui.widgets.sentiment import MoodSummary, SentimentPanel
 from dashboard.ui.widgets.sources import SourcesPanel
 from dashboard.ui.widgets.stream import StreamPanel
 from dashboard.ui.widgets.topics import TopicsPanel
 from dashboard.ui.widgets.voices import VoicesPanel
-from dashboard.ui.widgets.volume import VolumePanel, volume_view
+from dashboard.ui.widgets.volume import VolumePanel
 
 if TYPE_CHECKING:
     from dashboard.analytics.dashboard import DashboardData
     from dashboard.polling.background import BackgroundProgress
     from dashboard.ui.data import AlertLogView
+    from dashboard.ui.views import DashboardView
 
 # (panel id, tab label), in the order of the tabs and of the number keys (1-9, then 0 for the tenth).
 PANELS: tuple[tuple[str, str], ...] = (
@@ -89,16 +89,6 @@ def tab_labels(width: int) -> list[Content]:
     ]
 
 
-def collection_note(kpis: KpiValues) -> str:
-    """What an empty panel says when nothing could be collected (every attempted source failing and
-    none ok or waiting), instead of "no one has mentioned the project"; '' otherwise."""
-    failing = kpis.sources_failing
-    if failing == 0 or kpis.sources_ok or kpis.sources_waiting:
-        return ""
-    total = failing + kpis.sources_new
-    return f"Collection failed: {failing} of {total} sources failing (see Sources)."
-
-
 class MainScreen(Screen[None]):
     CSS_PATH = "main.tcss"
     # -wide lays every panel on four columns, -wider on five (main.tcss).
@@ -109,7 +99,7 @@ class MainScreen(Screen[None]):
         for number, (panel, label) in enumerate(PANELS, start=1)
     ]
 
-    dashboard: reactive[DashboardData | None] = reactive(None, always_update=True)
+    view: reactive[DashboardView | None] = reactive(None, always_update=True)
     header: reactive[HeaderState] = reactive(HeaderState)
 
     def __init__(self, *, configured: int = 0) -> None:
@@ -173,19 +163,24 @@ class MainScreen(Screen[None]):
             self.query_one(panel_type).set_class(stale, "-stale")
         self.query_one(KpiBar).set_class(stale, "-stale")
 
-    def watch_dashboard(self, data: DashboardData | None) -> None:
-        if data is None or not self.is_composed:
+    @property
+    def dashboard(self) -> DashboardData | None:
+        """The analytics result on screen (None before the first)."""
+        return self.view.data if self.view is not None else None
+
+    def watch_view(self, view: DashboardView | None) -> None:
+        if view is None or not self.is_composed:
             return
+        data = view.data
         now = self.header.now or data.computed_at
-        note = collection_note(data.kpis)
         with self.app.batch_update():
             self.query_one(KpiBar).shown_window = data.window.label
             self.query_one(KpiBar).kpis = data.kpis
             for panel in self.query_one("#panels").query_children(Panel):
-                panel.collection_note = note
+                panel.collection_note = view.collection_note
             self.query_one(SourcesPanel).configured = self.configured
             self.query_one(VolumePanel).show(
-                volume_view(data.volume, data.volume_status, data.spikes),
+                view.volume,
                 now,
                 f"{data.window.label} · per {'hour' if data.window.bucket == 'h' else 'day'}",
             )
@@ -193,35 +188,26 @@ class MainScreen(Screen[None]):
             self.query_one(RisingPanel).now = now
             self.query_one(SourcesPanel).now = now
             self.query_one(AlertsPanel).now = now
-            self.query_one(NeedsReplyPanel).rows = tuple(records(data.needs_reply))
-            self.query_one(RisingPanel).rows = tuple(records(data.rising))
-            self.query_one(VoicesPanel).rows = tuple(records(data.voices))
+            self.query_one(PostsPanel).now = now
+            self.query_one(NeedsReplyPanel).rows = view.needs_reply
+            self.query_one(RisingPanel).rows = view.rising
+            self.query_one(VoicesPanel).rows = view.voices
             topics = self.query_one(TopicsPanel)
-            topics.share_of_voice = tuple(records(data.share_of_voice))
-            topics.trending = tuple(records(data.trending))
-            self.query_one(SourcesPanel).rows = tuple(records(data.sources))
-            self.query_one(StreamPanel).source_names = tuple(str(name) for name in data.sources["name"])
-            self._show_opinion_and_echo(data, now)
+            topics.share_of_voice = view.share_of_voice
+            topics.trending = view.trending
+            self.query_one(SourcesPanel).rows = view.sources
+            self.query_one(StreamPanel).source_names = view.source_names
+            kpis = data.kpis
+            self.query_one(SentimentPanel).show(
+                view.mood,
+                MoodSummary(
+                    kpis.negative_share, kpis.negative_share_previous, data.window.label, kpis.net_sentiment
+                ),
+                view.most_negative,
+                now,
+            )
+            self.query_one(PostsPanel).rows = view.posts
             self._mark_stale()
-
-    def _show_opinion_and_echo(self, data: DashboardData, now: datetime) -> None:
-        """The Sentiment and Posts panels' parts (read with getattr: a core without them yet leaves
-        the panels saying how they fill, rather than failing the whole screen)."""
-        kpis = data.kpis
-        self.query_one(SentimentPanel).show(
-            mood_view(getattr(data, "sentiment", None)),
-            MoodSummary(
-                getattr(kpis, "negative_share", None),
-                getattr(kpis, "negative_share_previous", None),
-                data.window.label,
-                getattr(kpis, "net_sentiment", None),
-            ),
-            tuple(records(getattr(data, "most_negative", None))),
-            now,
-        )
-        posts = self.query_one(PostsPanel)
-        posts.now = now
-        posts.rows = tuple(records(getattr(data, "posts", None)))
 
     def show_background(self, progress: BackgroundProgress) -> None:
         """A background pass's progress: a bar under the header while a back-fill runs."""

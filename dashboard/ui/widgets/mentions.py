@@ -76,7 +76,7 @@ class MentionTablePanel(Panel):
         rows = []
         rendered: dict[str, tuple[object, TableRow]] = {}
         for key, record in self._by_key.items():
-            basis = (record, self.render_basis(key), now.astimezone().date())
+            basis = (self.row_basis(record), self.render_basis(key), now.astimezone().date(), self.app.theme)
             cached = self._rendered.get(key)
             row = cached[1] if cached is not None and cached[0] == basis else self.make_row(record, now)
             rendered[key] = (basis, row)
@@ -88,6 +88,10 @@ class MentionTablePanel(Panel):
     def empty_message(self) -> str:
         """What the table says when it has no rows (once data has arrived)."""
         return self.EMPTY
+
+    def row_basis(self, record: Record) -> object:
+        """What of the record a row's look depends on: all of it, unless a panel says less."""
+        return record
 
     def render_basis(self, key: str) -> object:
         """Anything besides the record a row's look depends on (the stream's 'just arrived' mark)."""

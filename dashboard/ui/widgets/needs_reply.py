@@ -31,6 +31,12 @@ def from_cell(record: Record) -> Text:
     return cell
 
 
+def _age(record: Record) -> tuple[str, bool]:
+    """How long the mention has waited, as shown, and whether that is overdue."""
+    hours = number_of(record, "age_hours")
+    return age_hours(hours), hours is not None and hours >= OVERDUE_HOURS
+
+
 class NeedsReplyPanel(MentionTablePanel):
     """The reply queue across every source."""
 
@@ -52,14 +58,19 @@ class NeedsReplyPanel(MentionTablePanel):
             self.mention_id = mention_id
             self.title = title
 
+    def row_basis(self, record: Record) -> object:
+        """The age as shown, not in hours: it grows on every refresh, the row changes only when
+        its shown age or overdue mark does."""
+        others = {column: value for column, value in record.items() if column != "age_hours"}
+        return others, *_age(record)
+
     def make_row(self, record: Record, now: datetime) -> TableRow:
-        hours = number_of(record, "age_hours")
-        overdue = hours is not None and hours >= OVERDUE_HOURS
+        age, overdue = _age(record)
         age_style = cell_style(self.app, "bold $warning") if overdue else ""
         return TableRow(
             key=str(int_of(record, "id")),
             cells=(
-                Text(age_hours(hours), style=age_style, justify="right", end=""),
+                Text(age, style=age_style, justify="right", end=""),
                 from_cell(record),
                 safe_text(text_of(record, "title") or text_of(record, "url"), width=TITLE_CAP),
             ),

@@ -80,6 +80,8 @@ class SourcesPanel(Panel):
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self._by_name: dict[str, dict[str, Any]] = {}
+        # name -> (what the row was rendered from, the row): unchanged sources are not re-rendered.
+        self._rendered: dict[str, tuple[object, TableRow]] = {}
         self.configured = 0  # sources in the config (the store lists them only once polling starts)
 
     def compose(self) -> ComposeResult:
@@ -88,15 +90,25 @@ class SourcesPanel(Panel):
     def watch_rows(self, rows: tuple[dict[str, Any], ...] | None) -> None:
         if rows is None:
             return
-        self._by_name = {text_of(record, "name"): dict(record) for record in rows}
+        self._by_name = {text_of(record, "name"): record for record in rows}
         now = self.now or datetime.now().astimezone()
+        # Times are shown to the minute (relative to today's date) in the theme's colours, so a row
+        # drawn this minute in this theme from an equal record is still right.
+        basis_besides_record = (now.replace(second=0, microsecond=0), self.app.theme)
         table = self.query_one(KeyedTable)
         table.empty_message = (
             f"{self.configured} sources configured · waiting for the first poll."
             if self.configured
             else "No sources configured: add feeds or sources to the config file."
         )
-        table.sync([self.make_row(record, now) for record in self._by_name.values()])
+        rendered: dict[str, tuple[object, TableRow]] = {}
+        for name, record in self._by_name.items():
+            cached = self._rendered.get(name)
+            basis = (record, basis_besides_record)
+            row = cached[1] if cached is not None and cached[0] == basis else self.make_row(record, now)
+            rendered[name] = (basis, row)
+        self._rendered = rendered
+        table.sync([row for _, row in rendered.values()])
         healths = [health_of(status_of(record)) for record in rows]
         waiting = healths.count(Health.WAITING)
         self.border_subtitle = f"{len(rows)} sources · {healths.count(Health.FAILING)} failing" + (

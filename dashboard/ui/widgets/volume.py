@@ -65,7 +65,8 @@ def volume_view(volume: pd.DataFrame, status: pd.DataFrame | None, spikes: pd.Da
     )
     values = numeric.to_numpy(dtype=float, na_value=np.nan)
     gaps = (
-        (status.reindex(columns=volume.columns) == "no data").to_numpy(dtype=bool)
+        # One numpy comparison: a frame's `==` goes column by column (~70 ms at 1,000 sources).
+        (status.reindex(columns=volume.columns).to_numpy(dtype=object) == "no data")
         if status is not None
         else np.zeros(values.shape, dtype=bool)
     )
