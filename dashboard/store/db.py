@@ -135,8 +135,9 @@ class SqliteConnection(sqlite3.Connection):
         return False
 
     def identity(self) -> str | None:
-        """None: what readers remember across connections is cheap to recount in a file."""
-        return None
+        """This file, for what readers remember across connections: its path (None in memory)."""
+        row = self.execute("PRAGMA database_list").fetchone()  # (seq, name, file) of "main"
+        return f"sqlite:{row[2]}" if row is not None and row[2] else None
 
 
 def changes(database: Database, *, every: float = 1.0, stopped: Callable[[], bool]) -> Iterator[int]:
