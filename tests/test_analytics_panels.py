@@ -244,6 +244,24 @@ def test_spike_detected_against_median_and_mad() -> None:
     assert spike["score"] == pytest.approx((12 - 2.5) / (1.4826 * 0.5))
 
 
+def test_quiet_series_are_left_out_without_changing_the_spikes() -> None:
+    """find_spikes builds baselines only for series reaching min_count in the window: the spikes
+    found are those of the whole table (min_count 0 computes every series) that reach it."""
+    rng = np.random.default_rng(5)
+    window = Window.last("7d", NOW)
+    hours = len(spikes.spike_span(window).bucket_epochs())
+    series = {f"s{i}": rng.poisson(3.0 if i % 10 == 0 else 0.05, hours).astype(float) for i in range(60)}
+    for i in range(0, 60, 7):
+        series[f"s{i}"][hours - 1 - i] = 14.0  # a burst in the window
+    series["no data"] = np.full(hours, np.nan)
+    table = spike_table({name: list(values) for name, values in series.items()}, window)
+    found = spikes.find_spikes(table, min_count=5)
+    everything = spikes.find_spikes(table, min_count=0)
+    assert len(found) >= 5
+    assert len(everything) > len(found)
+    pd.testing.assert_frame_equal(found, everything[everything["mentions"] >= 5].reset_index(drop=True))
+
+
 def test_no_data_hours_are_not_zero_and_never_spike() -> None:
     window = Window.last("2h", NOW)
     hours = len(spikes.spike_span(window).bucket_epochs())
