@@ -103,6 +103,14 @@ def test_content_that_changes_every_poll_is_updated_a_bounded_number_of_times(st
     ]
 
 
+def test_states_for_the_schedule_leave_the_cursors_out(store: Store) -> None:
+    save(store, mention("a"))
+    full, schedule = store.states()[SOURCE.name], store.states(cursors=False)[SOURCE.name]
+    assert full.cursor == {"etag": "x"}
+    assert schedule.cursor == {}
+    assert replace(schedule, cursor=full.cursor) == full
+
+
 def test_failed_poll_keeps_cursor_and_records_the_attempt(store: Store) -> None:
     save(store, mention("a"))
     failing = SourceUpdate(SourceStatus.FAILING, T0 + timedelta(hours=1), 1)

@@ -16,6 +16,7 @@ transaction), so a stop never leaves half a poll, and nothing is fetched after a
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import random
@@ -124,10 +125,10 @@ class Poller:
 
     def due(self, *, force: bool = False) -> list[SourceConfig]:
         """Sources to poll now. `force` ignores intervals and backoff, never a Retry-After or a 410."""
-        return self._due_in(self.store.states(), force=force)
+        return self._due_in(self.store.states(cursors=False), force=force)
 
     def next_due_at(self) -> datetime | None:
-        return self._next_due_in(self.store.states())
+        return self._next_due_in(self.store.states(cursors=False))
 
     def _due_in(
         self, states: Mapping[str, SourceState], *, force: bool = False, skip: Iterable[str] = ()
@@ -337,7 +338,7 @@ class Poller:
                     # is skipped even if it ends meanwhile (its state may predate its save); its
                     # end marks the schedule stale, so it is looked at again on the next tick.
                     busy = set(self._in_flight)
-                    states = await asyncio.to_thread(self.store.states)
+                    states = await asyncio.to_thread(functools.partial(self.store.states, cursors=False))
                     if stop.is_set():
                         break
                     due = self._due_in(states, skip=busy)

@@ -195,17 +195,21 @@ class Store:
         except self._errors as error:
             raise StoreError(f"cannot write to {self._name}: {error}") from error
 
-    def states(self) -> dict[str, SourceState]:
-        return {state.name: state for state in self._select_states("")}
+    def states(self, *, cursors: bool = True) -> dict[str, SourceState]:
+        """Every source's state; `cursors=False` leaves each cursor empty, for the schedule, which
+        needs only when and whether: 1,000 feeds' cursors (their last poll's guids) are ~3.6 MB of
+        JSON, and decoding them took ~50 ms of CPU per read, ~200 ms while polls were saved."""
+        return {state.name: state for state in self._select_states("", cursors=cursors)}
 
     def state(self, name: str) -> SourceState:
         found = self._select_states("WHERE name = ?", name)
         return found[0] if found else SourceState(name=name)
 
-    def _select_states(self, where: str, *params: object) -> list[SourceState]:
+    def _select_states(self, where: str, *params: object, cursors: bool = True) -> list[SourceState]:
+        columns = ", ".join(c if cursors or c != "cursor" else "NULL AS cursor" for c in _STATE_COLUMNS)
         try:
             with self._lock:
-                rows = self._db.execute(f"SELECT {', '.join(_STATE_COLUMNS)} FROM sources {where}", params)
+                rows = self._db.execute(f"SELECT {columns} FROM sources {where}", params)
                 found = [_state_from_row(dict(zip(_STATE_COLUMNS, row, strict=True))) for row in rows]
         except self._errors as error:
             raise StoreError(f"cannot read {self._name}: {error}") from error
@@ -804,7 +808,7 @@ _STATE_COLUMNS = (
 
 def _state_from_row(row: Mapping[str, Any]) -> SourceState:
     try:
-        cursor = json.loads(row["cursor"] or "{}")
+        cursor = json.loads(row["cursor"]) if row["cursor"] else {}
     except ValueError:
         cursor = {}
     return SourceState(
