@@ -31,6 +31,10 @@ EVALUATE_AT_LEAST_EVERY = 60.0
 # ... but not more often than this while a long poll stores something every second: a keyword alert
 # is then at most this late, and the rules cost a few percent of a core, not a whole one.
 EVALUATE_AT_MOST_EVERY = 10.0
+# Rules only new data can make fire (a spike is an hour's new mentions): the rounds that run because
+# time passed skip them. At 1,000 sources a spike look costs ~0.45 s of CPU (the hourly health grid),
+# which every idle minute spent for nothing.
+ON_NEW_DATA_ONLY = frozenset({"spike"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,13 +59,17 @@ class AlertEngine:
         self.reader = StoreReader(self.connection)
         self.log = AlertLog(self.connection)
         self.deliverer = Deliverer(self.log, config.channels, config.rules, sender=sender, env=env)
+        self._looked_at: tuple[int, int] | None = None  # the store's change marker at the last round
 
     def close(self) -> None:
         self.connection.close()
 
     def evaluate(self, now: datetime) -> list[StoredAlert]:
+        marker = self.reader.change_marker()
+        changed, self._looked_at = marker != self._looked_at, marker
+        rules = [rule for rule in self.config.rules if changed or rule.when not in ON_NEW_DATA_ONLY]
         raised = []
-        for rule, firing in evaluate(self.config.rules, self.reader, self.log, now):
+        for rule, firing in evaluate(rules, self.reader, self.log, now):
             stored = self.log.record(firing, rule.notify, suppressed=self._cooled_down(rule, firing, now))
             if stored is not None:
                 raised.append(stored)
