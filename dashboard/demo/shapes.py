@@ -185,6 +185,14 @@ REDDIT_LISTING: Shape = {
     },
 }
 
+# The lists every status carries, a reblogged one as well (the dashboard reads the tags only).
+_MASTODON_STATUS_LISTS: Shape = {
+    "media_attachments": [ANY],
+    "mentions": [ANY],
+    "tags": [{"name": str, "url": str}],
+    "emojis": [ANY],
+}
+
 MASTODON_STATUSES: Shape = [
     {
         "id": str,
@@ -227,15 +235,7 @@ MASTODON_STATUSES: Shape = [
                     "display_name": str,
                     "url": str,
                 },
-                "media_attachments": [ANY],
-                "mentions": [ANY],
-                "tags": [
-                    {
-                        "name": str,
-                        "url": str,
-                    }
-                ],
-                "emojis": [ANY],
+                **_MASTODON_STATUS_LISTS,
                 "card": None,
                 "poll": None,
             }
@@ -255,15 +255,7 @@ MASTODON_STATUSES: Shape = [
             "following_count?": int,
             "statuses_count?": int,
         },
-        "media_attachments": [ANY],
-        "mentions": [ANY],
-        "tags": [
-            {
-                "name": str,
-                "url": str,
-            }
-        ],
-        "emojis": [ANY],
+        **_MASTODON_STATUS_LISTS,
         "card": Maybe(
             {
                 "url": str,
