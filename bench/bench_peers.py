@@ -18,7 +18,7 @@ process on the store the cold poll left, where every feed answers 304.
   naive     bench_poll's `for url in urls: feedparser.parse(httpx.get(url).content)` (no storage)
 
 reader and newsboat are not project dependencies: a missing one is reported as skipped, never
-estimated (`pip install reader`, `apt-get install newsboat`).
+estimated (`pip install reader sgmllib3k`, `apt-get install newsboat`).
 """
 
 from __future__ import annotations
@@ -168,7 +168,7 @@ def reader_missing() -> str:
     """Why reader cannot run here ("" when it can). Its vendored feedparser still imports the
     top-level `sgmllib` that feedparser itself no longer depends on (it uses feedparser-sgmllib)."""
     if not reader_installed():
-        return "skipped: reader not installed (pip install reader)"
+        return "skipped: reader not installed (pip install reader sgmllib3k)"
     if importlib.util.find_spec("sgmllib") is None:
         return "skipped: reader cannot parse without sgmllib (pip install sgmllib3k)"
     return ""
