@@ -16,7 +16,7 @@ from textual.widgets import DataTable
 from dashboard.ui.widgets.columns import ColumnSpec
 from dashboard.ui.widgets.panel import Panel
 from dashboard.ui.widgets.rows import Record, int_of, openable_url, text_of
-from dashboard.ui.widgets.table import KeyedTable, TableRow
+from dashboard.ui.widgets.table import KeyedTable, RowCache, TableRow
 
 
 class RowTable(KeyedTable):
@@ -53,8 +53,7 @@ class MentionTablePanel(Panel):
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self._by_key: dict[str, dict[str, Any]] = {}
-        # key -> (what the row was rendered from, the row): unchanged records are not re-rendered.
-        self._rendered: dict[str, tuple[object, TableRow]] = {}
+        self._drawn = RowCache()  # unchanged records are not drawn again
 
     def compose(self) -> ComposeResult:
         yield RowTable(self.COLUMNS)
@@ -73,16 +72,12 @@ class MentionTablePanel(Panel):
     def refresh_rows(self) -> None:
         """Re-render every row from the records held (after new data, or when time moved on)."""
         now = self.now or datetime.now().astimezone()
-        rows = []
-        rendered: dict[str, tuple[object, TableRow]] = {}
-        for key, record in self._by_key.items():
-            basis = (self.row_basis(record), self.render_basis(key), now.astimezone().date(), self.app.theme)
-            cached = self._rendered.get(key)
-            row = cached[1] if cached is not None and cached[0] == basis else self.make_row(record, now)
-            rendered[key] = (basis, row)
-            rows.append(row)
-        self._rendered = rendered
-        self.table.sync(rows)
+        day, theme = now.astimezone().date(), self.app.theme
+        keyed = (
+            (key, (self.row_basis(record), self.render_basis(key), day, theme))
+            for key, record in self._by_key.items()
+        )
+        self.table.sync(self._drawn.rows(keyed, lambda key: self.make_row(self._by_key[key], now)))
         self.border_subtitle = self.subtitle()
 
     def empty_message(self) -> str:

@@ -20,7 +20,7 @@ from dashboard.ui.theme import cell_style
 from dashboard.ui.widgets.columns import ColumnSpec
 from dashboard.ui.widgets.panel import Panel
 from dashboard.ui.widgets.rows import Record, int_of, moment_of, text_of
-from dashboard.ui.widgets.table import KeyedTable, TableRow
+from dashboard.ui.widgets.table import KeyedTable, RowCache, TableRow
 
 STATUS_STYLE = {
     SourceStatus.OK: "$success",
@@ -80,8 +80,7 @@ class SourcesPanel(Panel):
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self._by_name: dict[str, dict[str, Any]] = {}
-        # name -> (what the row was rendered from, the row): unchanged sources are not re-rendered.
-        self._rendered: dict[str, tuple[object, TableRow]] = {}
+        self._drawn = RowCache()  # unchanged sources are not drawn again
         self.configured = 0  # sources in the config (the store lists them only once polling starts)
 
     def compose(self) -> ComposeResult:
@@ -101,14 +100,8 @@ class SourcesPanel(Panel):
             if self.configured
             else "No sources configured: add feeds or sources to the config file."
         )
-        rendered: dict[str, tuple[object, TableRow]] = {}
-        for name, record in self._by_name.items():
-            cached = self._rendered.get(name)
-            basis = (record, basis_besides_record)
-            row = cached[1] if cached is not None and cached[0] == basis else self.make_row(record, now)
-            rendered[name] = (basis, row)
-        self._rendered = rendered
-        table.sync([row for _, row in rendered.values()])
+        keyed = ((name, (record, basis_besides_record)) for name, record in self._by_name.items())
+        table.sync(self._drawn.rows(keyed, lambda name: self.make_row(self._by_name[name], now)))
         healths = [health_of(status_of(record)) for record in rows]
         waiting = healths.count(Health.WAITING)
         self.border_subtitle = f"{len(rows)} sources · {healths.count(Health.FAILING)} failing" + (

@@ -8,7 +8,7 @@ ever scrolls sideways. An empty table says why it is empty instead of showing a 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from rich.segment import Segment
@@ -47,6 +47,23 @@ class TableRow:
 
     key: str
     cells: tuple[Text, ...]
+
+
+class RowCache:
+    """The rows a panel drew last time, each with what it was drawn from: a row whose basis (its
+    record, the minute, the theme...) is equal is handed back as is, so `KeyedTable.sync` skips it."""
+
+    def __init__(self) -> None:
+        self._drawn: dict[str, tuple[object, TableRow]] = {}
+
+    def rows(self, keyed: Iterable[tuple[str, object]], draw: Callable[[str], TableRow]) -> list[TableRow]:
+        """The row of each (key, basis), in order: the one drawn before from an equal basis, else `draw(key)`."""
+        drawn: dict[str, tuple[object, TableRow]] = {}
+        for key, basis in keyed:
+            cached = self._drawn.get(key)
+            drawn[key] = (basis, cached[1] if cached is not None and cached[0] == basis else draw(key))
+        self._drawn = drawn
+        return [row for _, row in drawn.values()]
 
 
 @dataclass(frozen=True, slots=True)
@@ -296,4 +313,4 @@ def _rank_of(cells: tuple[Text, ...]) -> int:
     return first.rank if isinstance(first, RankedText) else 0
 
 
-__all__ = ["ColumnSpec", "ColumnWidths", "KeyedTable", "SyncResult", "TableRow", "natural_widths"]
+__all__ = ["ColumnSpec", "ColumnWidths", "KeyedTable", "RowCache", "SyncResult", "TableRow", "natural_widths"]
