@@ -53,6 +53,7 @@ class BackfillBar(Horizontal):
         super().__init__(id=id)
         self._passes: dict[str, BackgroundProgress] = {}
         self._said: set[str] = set()
+        self._label_width = 0
 
     def compose(self) -> ComposeResult:
         yield Static("", id="backfill-label")
@@ -74,7 +75,9 @@ class BackfillBar(Horizontal):
             return
         done, total = sum(p.done for p in running), sum(p.total for p in running)
         label = " + ".join(p.label or p.name for p in running)
-        self.query_one("#backfill-label", Static).update(
-            safe_content(f"{label}: {done:,} of {total:,}", one_line=True)
-        )
+        text = safe_content(f"{label}: {done:,} of {total:,}", one_line=True)
+        # Laid out again only when the label's width changes: a layout re-draws the whole screen
+        # (~0.1-0.3 s with 1,000 sources), and a back-fill reports progress every batch.
+        self.query_one("#backfill-label", Static).update(text, layout=text.cell_length != self._label_width)
+        self._label_width = text.cell_length
         self.query_one(ProgressBar).update(total=total, progress=min(done, total))
