@@ -120,6 +120,8 @@ class _Worker:
             self.conn.close()
             self.process.join(timeout=1.0)  # reap it, so its exit code can be reported
             raise _WorkerDied(str(error)) from error
+        finally:
+            self.cpu_at_start = None  # never a previous job's start for the next job's budget
         try:
             return cast(tuple[str, object], pickle.loads(reply))
         except Exception as error:
