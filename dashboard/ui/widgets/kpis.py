@@ -89,9 +89,6 @@ class KpiBar(Static):
     def watch_shown_window(self) -> None:
         self._fit()
 
-    def on_resize(self) -> None:
-        self._lines = None  # the resize lays the screen out anyway; measured again on the next change
-
     def _fit(self) -> None:
         width = self.content_region.width
         lines = (width, len(self.render().wrap(width))) if width > 0 else None
