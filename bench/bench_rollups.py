@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.bench_panels import END, KEYWORDS, machine, store_path
+from dashboard.analytics import spikes, voices, volume
 from dashboard.analytics.dashboard import compute_dashboard
 from dashboard.analytics.windows import Window
 from dashboard.durations import WINDOW_SPECS
@@ -72,10 +73,10 @@ def dashboard_once(reader: StoreReader, window: Window, now: datetime) -> object
 def aggregates_once(reader: StoreReader, window: Window) -> object:
     """The reader calls the rollups serve, as compute_dashboard makes them."""
     return (
-        reader.bucket_stats(window.start, window.end, window.bucket_seconds),
-        reader.totals(window.previous.start, window.previous.end),
-        reader.hourly_counts(window.start - timedelta(days=7), window.end),
-        reader.author_stats(window.start, window.end),
+        volume.bucket_stats(reader, window.start, window.end, window.bucket_seconds),
+        volume.totals(reader, window.previous.start, window.previous.end),
+        spikes.hourly_counts(reader, window.start - timedelta(days=7), window.end),
+        voices.author_stats(reader, window.start, window.end),
     )
 
 

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import describe_machine, format_table, machine_info, ratio, write_results
+from dashboard.analytics import health, replies, rising, spikes, trending, voices, volume
 from dashboard.models import (
     Mention,
     MentionKind,
@@ -164,18 +165,18 @@ def panel_queries(reader: StoreReader, now: datetime, span: timedelta) -> None:
     since = now - span
     bucket = 3600 if span <= timedelta(days=1) else (6 * 3600 if span <= timedelta(days=7) else 86400)
     reader.sources()
-    reader.attempt_summary(now - DAY, now, 3600)
-    reader.attempt_summary(since, now, bucket)
-    reader.last_polls_before(since)
-    reader.bucket_stats(since, now, bucket)
-    reader.totals(since, now)
-    reader.hourly_counts(now - DAY, now)
-    reader.author_stats(since, now)
-    reader.first_replies(since, now)
-    reader.unanswered(since, now, 500)
-    reader.count_unanswered(since, now)
-    reader.engagement_snapshots(now - DAY, now + timedelta(seconds=1))
-    reader.texts(since, now, max_docs=20_000, summary_chars=500)
+    health.attempt_summary(reader, now - DAY, now, 3600)
+    health.attempt_summary(reader, since, now, bucket)
+    health.last_polls_before(reader, since)
+    volume.bucket_stats(reader, since, now, bucket)
+    volume.totals(reader, since, now)
+    spikes.hourly_counts(reader, now - DAY, now)
+    voices.author_stats(reader, since, now)
+    replies.first_replies(reader, since, now)
+    replies.unanswered(reader, since, now, 500)
+    replies.count_unanswered(reader, since, now)
+    rising.engagement_snapshots(reader, now - DAY, now + timedelta(seconds=1))
+    trending.texts(reader, since, now, max_docs=20_000, summary_chars=500)
     reader.latest_mentions(200)
 
 

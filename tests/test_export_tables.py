@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from dashboard.analytics import spikes
 from dashboard.analytics.windows import Window
 from dashboard.export.csvfile import FORMULA_STARTS, TableSpec, write_blocks_to, write_table
 from dashboard.export.streaming import MentionPlan, Slice, mention_blocks, parallel_blocks, plan_slices
@@ -303,7 +304,7 @@ def test_parallel_blocks_write_the_same_bytes_and_voices(scenario: StoreBuilder,
     selection = Selection(DAY, keywords=KEYWORDS)
     serial_tally, parallel_tally = VoiceTally(), VoiceTally()
     write_blocks_to(tmp_path / "serial.csv", MENTIONS, mention_blocks(reader, selection, tally=serial_tally))
-    hourly = reader.hourly_counts(DAY.start, DAY.end)
+    hourly = spikes.hourly_counts(reader, DAY.start, DAY.end)
     plan = plan_slices(hourly, DAY, slice_rows=40)
     assert len(plan.slices) >= 4
     blocks = parallel_blocks(reader, scenario.path, selection, plan, chunk_size=7, tally=parallel_tally)

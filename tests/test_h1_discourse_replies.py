@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from dashboard.analytics import replies
 from dashboard.analytics.replies import needs_reply
 from dashboard.config import parse_config
 from dashboard.contracts.source import InlineParser, PollContext
@@ -93,6 +94,6 @@ async def test_answered_topics_stay_out_of_needs_reply_through_store_and_reader(
         records = await poller.poll_once(force=True)
     assert [record.status.is_success for record in records] == [True], [(r.status, r.error) for r in records]
     with StoreReader.open(db) as reader:
-        candidates = reader.unanswered(NOW - timedelta(days=7), NOW)
+        candidates = replies.unanswered(reader, NOW - timedelta(days=7), NOW)
     waiting = needs_reply(candidates, NOW)
     assert waiting["title"].tolist() == ["Nobody answered me"]

@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from dashboard.analytics import health, replies, rising
 from dashboard.models import (
     Mention,
     MentionKind,
@@ -55,14 +56,14 @@ def forty_days_of_polls(store: Store) -> None:
 
 def health_views(reader: StoreReader) -> dict[str, pd.DataFrame]:
     return {
-        "24h hourly": reader.attempt_summary(NOW - timedelta(days=1), NOW, 3600),
-        "7d hourly": reader.attempt_summary(NOW - timedelta(days=7), NOW, 3600),
-        "30d 6-hourly": reader.attempt_summary(NOW - timedelta(days=30), NOW, 6 * 3600),
-        "40d daily": reader.attempt_summary(
-            NOW - timedelta(days=40) - timedelta(hours=9, minutes=30), NOW, 86400
+        "24h hourly": health.attempt_summary(reader, NOW - timedelta(days=1), NOW, 3600),
+        "7d hourly": health.attempt_summary(reader, NOW - timedelta(days=7), NOW, 3600),
+        "30d 6-hourly": health.attempt_summary(reader, NOW - timedelta(days=30), NOW, 6 * 3600),
+        "40d daily": health.attempt_summary(
+            reader, NOW - timedelta(days=40) - timedelta(hours=9, minutes=30), NOW, 86400
         ),
-        "carried into 30d": reader.last_polls_before(NOW - timedelta(days=30)),
-        "carried into 7d": reader.last_polls_before(NOW - timedelta(days=7)),
+        "carried into 30d": health.last_polls_before(reader, NOW - timedelta(days=30)),
+        "carried into 7d": health.last_polls_before(reader, NOW - timedelta(days=7)),
     }
 
 
@@ -116,7 +117,7 @@ def test_engagement_history_keeps_full_resolution_for_a_week_then_a_row_a_day(st
     at = published
     hour = 0
     while at < NOW:
-        replies = 0 if hour < 30 else hour // 10
+        reply_count = 0 if hour < 30 else hour // 10
         built = Mention(
             key="m",
             kind=MentionKind.POST,
@@ -125,15 +126,15 @@ def test_engagement_history_keeps_full_resolution_for_a_week_then_a_row_a_day(st
             author="a",
             published=published,
             likes=hour,
-            replies=replies,
+            replies=reply_count,
         )
         attempt(store, SOURCES[0], at, SourceStatus.OK, built)
         at += timedelta(hours=1)
         hour += 1
     recent = NOW - DEFAULT_RETENTION.history
     with StoreReader.open(store.path) as reader:
-        replies_before = reader.first_replies(published, NOW)
-        velocity_before = reader.engagement_snapshots(NOW - timedelta(days=1), NOW)
+        replies_before = replies.first_replies(reader, published, NOW)
+        velocity_before = rising.engagement_snapshots(reader, NOW - timedelta(days=1), NOW)
         week_before = reader.history(recent)
 
     report = store.apply_retention(NOW)
@@ -148,9 +149,9 @@ def test_engagement_history_keeps_full_resolution_for_a_week_then_a_row_a_day(st
     assert first_reply in {at for at, _ in old}
     assert report.history_removed > 0
     with StoreReader.open(store.path) as reader:
-        pd.testing.assert_frame_equal(reader.first_replies(published, NOW), replies_before)
+        pd.testing.assert_frame_equal(replies.first_replies(reader, published, NOW), replies_before)
         pd.testing.assert_frame_equal(
-            reader.engagement_snapshots(NOW - timedelta(days=1), NOW), velocity_before
+            rising.engagement_snapshots(reader, NOW - timedelta(days=1), NOW), velocity_before
         )
         pd.testing.assert_frame_equal(reader.history(recent), week_before)
     assert store.apply_retention(NOW).history_removed == 0  # done up to the mark
@@ -176,7 +177,7 @@ def test_a_first_schema_database_is_migrated_with_its_data_and_keeps_its_vacuum_
     )
     connection.close()
     with StoreReader.open(path) as reader:  # read-only on the old schema: no poll_days table yet
-        assert len(reader.attempt_summary(NOW - timedelta(days=50), NOW, 86400)) == 1
+        assert len(health.attempt_summary(reader, NOW - timedelta(days=50), NOW, 86400)) == 1
 
     with Store.open(path) as store:
         assert count(path, "PRAGMA user_version") == SCHEMA_VERSION
@@ -185,5 +186,5 @@ def test_a_first_schema_database_is_migrated_with_its_data_and_keeps_its_vacuum_
     assert (report.polls_rolled, report.pages_freed) == (1, 0)  # auto_vacuum NONE: pages are reused
     assert count(path, "PRAGMA auto_vacuum") == 0
     with StoreReader.open(path) as reader:
-        summary = reader.attempt_summary(NOW - timedelta(days=50), NOW, 86400)
+        summary = health.attempt_summary(reader, NOW - timedelta(days=50), NOW, 86400)
     assert summary[["source", "attempts", "successes", "last_status"]].values.tolist() == [["A", 1, 1, "ok"]]

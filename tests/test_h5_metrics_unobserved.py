@@ -96,8 +96,8 @@ def test_the_grid_keeps_its_default_reading_unless_asked(store: Path) -> None:
     builder = StoreBuilder(store)
     try:
         reader = builder.reader()
-        attempts = reader.attempt_summary(DAY.start, DAY.end, DAY.bucket_seconds)
-        carried = reader.last_polls_before(DAY.start)
+        attempts = health.attempt_summary(reader, DAY.start, DAY.end, DAY.bucket_seconds)
+        carried = health.last_polls_before(reader, DAY.start)
         default = health.bucket_status(attempts, carried, ["Late"], DAY)
         strict = health.bucket_status(attempts, carried, ["Late"], DAY, before_first_attempt=health.NO_DATA)
     finally:

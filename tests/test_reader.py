@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from bench.generate import generate_store
-from dashboard.analytics import health, replies, voices, volume
+from dashboard.analytics import health, keywords, replies, rising, spikes, trending, voices, volume
 from dashboard.analytics.windows import Window
 from dashboard.store.db import StoreError
 from dashboard.store.reader import MENTION_COLUMNS, StoreReader, history_frame
@@ -180,12 +180,12 @@ def test_history_polls_and_snapshots(scenario: StoreBuilder) -> None:
     history = reader.history(at(-3))
     assert history["mention_id"].is_monotonic_increasing
     assert len(history) == 4  # since 09:00: carol's three snapshots and Reddit alice's one
-    snapshots = reader.engagement_snapshots(at(-3), NOW)
+    snapshots = rising.engagement_snapshots(reader, at(-3), NOW)
     assert snapshots["engagement"].tolist() == history["engagement"].dropna().tolist()
     polls = reader.polls(at(-16), at(-12), sources=["Reddit"])
     assert polls["status"].tolist() == ["rate-limited", "ok"]
     assert polls["http_status"].tolist() == [429, 200]
-    carried = reader.last_polls_before(at(-24)).set_index("source")
+    carried = health.last_polls_before(reader, at(-24)).set_index("source")
     assert carried.loc["Reddit", "status"] == "ok"
     assert "Fresh" not in carried.index
 
@@ -208,7 +208,7 @@ def test_open_is_read_only(tmp_path: Path) -> None:
 def test_bucket_and_author_stats_match_pandas(generated: StoreReader, spec: str) -> None:
     window = Window.last(spec, GENERATED_END - timedelta(minutes=17))
     rows = generated.mentions(None, None)
-    sql = generated.bucket_stats(window.start, window.end, window.bucket_seconds)
+    sql = volume.bucket_stats(generated, window.start, window.end, window.bucket_seconds)
     expected = volume.bucket_stats_from_rows(rows, window)
     assert len(expected) > 10
     pd.testing.assert_frame_equal(
@@ -216,7 +216,7 @@ def test_bucket_and_author_stats_match_pandas(generated: StoreReader, spec: str)
         expected.sort_values(["bucket_start", "source"], ignore_index=True),
     )
     first_seen = voices.first_seen_from_rows(rows)
-    sql_authors = generated.author_stats(window.start, window.end)
+    sql_authors = voices.author_stats(generated, window.start, window.end)
     from_rows = voices.author_stats_from_rows(rows, first_seen, window)
     pd.testing.assert_frame_equal(
         sql_authors.sort_values(["source", "author"], ignore_index=True),
@@ -229,7 +229,7 @@ def test_first_replies_match_pandas(generated: StoreReader) -> None:
     rows = generated.mentions(window.start, window.end)
     history = generated.history(window.start - timedelta(days=1))
     expected = replies.first_replies_from_rows(rows, history)
-    pd.testing.assert_frame_equal(generated.first_replies(window.start, window.end), expected)
+    pd.testing.assert_frame_equal(replies.first_replies(generated, window.start, window.end), expected)
     assert expected["first_reply_at"].notna().sum() > 10
 
 
@@ -237,7 +237,7 @@ def test_attempt_summary_matches_pandas(generated: StoreReader) -> None:
     window = Window.last("24h", GENERATED_END - timedelta(minutes=7))
     polls = generated.polls(window.start, window.end)
     expected = health.summarise_attempts(polls[["source", "started_at", "status"]], window)
-    sql = generated.attempt_summary(window.start, window.end, window.bucket_seconds)
+    sql = health.attempt_summary(generated, window.start, window.end, window.bucket_seconds)
     pd.testing.assert_frame_equal(
         sql.sort_values(["bucket_start", "source"], ignore_index=True),
         expected.sort_values(["bucket_start", "source"], ignore_index=True),
@@ -247,26 +247,26 @@ def test_attempt_summary_matches_pandas(generated: StoreReader) -> None:
 def test_hourly_counts_unanswered_and_texts(generated: StoreReader) -> None:
     end = GENERATED_END
     rows = generated.mentions(end - timedelta(days=2), end)
-    counts = generated.hourly_counts(end - timedelta(days=2), end)
+    counts = spikes.hourly_counts(generated, end - timedelta(days=2), end)
     assert counts["mentions"].sum() == len(rows)
     by_hour = rows.groupby([rows["published_at"].dt.floor("h"), "source"]).size()
     assert (
         counts.set_index(["bucket_start", "source"])["mentions"].sort_index().tolist()
         == by_hour.sort_index().tolist()
     )
-    waiting = generated.unanswered(end - timedelta(days=2), end)
+    waiting = replies.unanswered(generated, end - timedelta(days=2), end)
     expected = rows[rows["replies"].eq(0).fillna(False) & ~rows["handled"]]
     assert waiting["id"].tolist() == expected["id"].tolist()
-    assert generated.count_unanswered(end - timedelta(days=2), end) == len(expected)
-    assert len(generated.unanswered(end - timedelta(days=2), end, limit=3)) == 3
-    everything = generated.texts(end - timedelta(days=2), end)
-    sample = generated.texts(end - timedelta(days=2), end, max_docs=50)
+    assert replies.count_unanswered(generated, end - timedelta(days=2), end) == len(expected)
+    assert len(replies.unanswered(generated, end - timedelta(days=2), end, limit=3)) == 3
+    everything = trending.texts(generated, end - timedelta(days=2), end)
+    sample = trending.texts(generated, end - timedelta(days=2), end, max_docs=50)
     assert everything.attrs["sampled_every"] == 1
     assert len(everything) == len(rows)
     assert sample.attrs["sampled_every"] > 1
     assert len(sample) <= 50
     assert set(sample["id"]) <= set(everything["id"])
-    candidates = generated.keyword_candidates(end - timedelta(days=2), end, ["ourproject"])
+    candidates = keywords.keyword_candidates(generated, end - timedelta(days=2), end, ["ourproject"])
     contains = everything["text"].str.contains("ourproject", case=False)
     assert set(candidates["id"]) >= set(everything.loc[contains, "id"])
 
@@ -282,6 +282,6 @@ def test_attempts_in_the_same_second_take_the_later_one(scenario: StoreBuilder) 
     scenario.poll("Fresh", at(-3), "ok")
     scenario.poll("Fresh", at(-3), "failing")
     window = Window.last("6h", NOW)
-    summary = scenario.reader().attempt_summary(window.start, window.end, 3600).set_index("source")
+    summary = health.attempt_summary(scenario.reader(), window.start, window.end, 3600).set_index("source")
     assert summary.loc["Fresh", "last_status"] == "failing"
     assert summary.loc["Fresh", "successes"] == 1

@@ -21,6 +21,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from dashboard.analytics import health, spikes, voices, volume
 from dashboard.models import (
     Mention,
     MentionKind,
@@ -110,13 +111,18 @@ def build(path: Database, seed: int) -> None:
 def assert_same(path: Database, since: datetime, until: datetime, bucket: int) -> None:
     with StoreReader.open(path) as fast, StoreReader.open(path, rollups=False) as raw:
         pd.testing.assert_frame_equal(
-            fast.bucket_stats(since, until, bucket), raw.bucket_stats(since, until, bucket)
+            volume.bucket_stats(fast, since, until, bucket), volume.bucket_stats(raw, since, until, bucket)
         )
-        pd.testing.assert_frame_equal(fast.totals(since, until), raw.totals(since, until))
-        pd.testing.assert_frame_equal(fast.hourly_counts(since, until), raw.hourly_counts(since, until))
-        pd.testing.assert_frame_equal(fast.author_stats(since, until), raw.author_stats(since, until))
+        pd.testing.assert_frame_equal(volume.totals(fast, since, until), volume.totals(raw, since, until))
         pd.testing.assert_frame_equal(
-            fast.attempt_summary(since, until, bucket), raw.attempt_summary(since, until, bucket)
+            spikes.hourly_counts(fast, since, until), spikes.hourly_counts(raw, since, until)
+        )
+        pd.testing.assert_frame_equal(
+            voices.author_stats(fast, since, until), voices.author_stats(raw, since, until)
+        )
+        pd.testing.assert_frame_equal(
+            health.attempt_summary(fast, since, until, bucket),
+            health.attempt_summary(raw, since, until, bucket),
         )
 
 
@@ -175,7 +181,7 @@ def test_rollups_are_used_and_match_the_mentions(tmp_path: Path, backend: str) -
     db.execute("DELETE FROM mention_hours")
     db.close()
     with StoreReader.open(path) as reader:
-        assert reader.totals(T0, T0 + timedelta(days=4)).empty
+        assert volume.totals(reader, T0, T0 + timedelta(days=4)).empty
 
 
 def test_migration_backfills_the_rollups_of_an_older_store(tmp_path: Path) -> None:
@@ -207,11 +213,13 @@ def test_migration_backfills_the_rollups_of_an_older_store(tmp_path: Path) -> No
     db.execute("PRAGMA user_version = 4")
     db.close()
     with StoreReader.open(path) as old:  # read-only, no rollups yet: the raw queries answer
-        before = old.bucket_stats(T0, T0 + timedelta(days=4), 3600)
-        attempts = old.attempt_summary(T0, T0 + timedelta(days=4), 3600)
+        before = volume.bucket_stats(old, T0, T0 + timedelta(days=4), 3600)
+        attempts = health.attempt_summary(old, T0, T0 + timedelta(days=4), 3600)
     connect(path).close()  # a writer migrates
     with StoreReader.open(path) as reader:
-        pd.testing.assert_frame_equal(reader.bucket_stats(T0, T0 + timedelta(days=4), 3600), before)
-        pd.testing.assert_frame_equal(reader.attempt_summary(T0, T0 + timedelta(days=4), 3600), attempts)
+        pd.testing.assert_frame_equal(volume.bucket_stats(reader, T0, T0 + timedelta(days=4), 3600), before)
+        pd.testing.assert_frame_equal(
+            health.attempt_summary(reader, T0, T0 + timedelta(days=4), 3600), attempts
+        )
         assert reader._use_rollups("mention_hours")
         assert reader._use_rollups("poll_hours")

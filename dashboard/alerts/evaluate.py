@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from dashboard.analytics import sentiment, spikes
+from dashboard.analytics import sentiment, spikes, voices, volume
 from dashboard.analytics.dashboard import DashboardOptions, health_grids, waiting_reply_count
 from dashboard.analytics.status import Health, health_of, parse_status
 from dashboard.analytics.windows import Window
@@ -39,7 +39,7 @@ def spike_firings(rule: AlertRule, reader: StoreReader, log: AlertLog, now: date
     names = [str(name) for name in sources.loc[sources["active"], "name"]]
     window = Window.between(now - timedelta(hours=SPIKE_RECENT_HOURS), now, bucket="h")
     _, hourly_grid, span = health_grids(reader, window, names)
-    table = spikes.hourly_table(reader.hourly_counts(span.start, span.end), hourly_grid)
+    table = spikes.hourly_table(spikes.hourly_counts(reader, span.start, span.end), hourly_grid)
     found = spikes.find_spikes(table, threshold=rule.threshold, min_count=rule.min_count)
     overall = found["source"] == spikes.OVERALL
     if rule.scope == "source":
@@ -50,7 +50,7 @@ def spike_firings(rule: AlertRule, reader: StoreReader, log: AlertLog, now: date
         found = found[found["source"].isin(rule.sources) | (found["source"] == spikes.OVERALL)]
     if found.empty:
         return []
-    drivers = reader.ids_in_hours(found["bucket_start"].dt.to_pydatetime().tolist())
+    drivers = spikes.ids_in_hours(reader, found["bucket_start"].dt.to_pydatetime().tolist())
     found = spikes.attach_mention_ids(found, drivers)
     firings = []
     for spike in _records(found):  # a handful of spikes, never a big frame
@@ -167,7 +167,7 @@ def new_voice_firings(rule: AlertRule, reader: StoreReader, log: AlertLog, now: 
     if mentions.empty:
         return []
     oldest = mentions["published_at"].min().to_pydatetime()
-    stats = reader.author_stats(oldest, now + timedelta(seconds=1))
+    stats = voices.author_stats(reader, oldest, now + timedelta(seconds=1))
     firsts = mentions.sort_values("published_at").drop_duplicates(["source", "author"])
     firsts = firsts.merge(stats[["source", "author", "first_seen_at"]], on=["source", "author"], how="left")
     engagement = firsts["engagement"].fillna(0).to_numpy(dtype=float)
@@ -313,7 +313,7 @@ def _failing_long_enough(rule: AlertRule, source: Mapping[str, Any], now: dateti
 def _metric(rule: AlertRule, reader: StoreReader, now: datetime) -> float:
     start = now - timedelta(seconds=rule.window)
     if rule.metric == "mentions":
-        totals = reader.totals(start, now + timedelta(seconds=1))
+        totals = volume.totals(reader, start, now + timedelta(seconds=1))
         if rule.sources:
             totals = totals[totals["source"].isin(rule.sources)]
         return float(np.sum(totals["mentions"].to_numpy(dtype=float)))

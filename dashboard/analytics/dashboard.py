@@ -147,10 +147,12 @@ def health_grids(
 ) -> tuple[pd.DataFrame, pd.DataFrame, Window]:
     """(grid of the window, hourly grid of the spike span, the spike span)."""
     span = spikes.spike_span(window)
-    hourly = reader.attempt_summary(span.start, span.end, 3600)
-    hourly_grid = health.bucket_status(hourly, reader.last_polls_before(span.start), names, span)
-    per_bucket = reader.attempt_summary(window.start, window.end, window.bucket_seconds)
-    window_grid = health.bucket_status(per_bucket, reader.last_polls_before(window.start), names, window)
+    hourly = health.attempt_summary(reader, span.start, span.end, 3600)
+    hourly_grid = health.bucket_status(hourly, health.last_polls_before(reader, span.start), names, span)
+    per_bucket = health.attempt_summary(reader, window.start, window.end, window.bucket_seconds)
+    window_grid = health.bucket_status(
+        per_bucket, health.last_polls_before(reader, window.start), names, window
+    )
     return window_grid, hourly_grid, span
 
 
@@ -173,8 +175,8 @@ def compute_dashboard(
     with clock.panel("sources"):
         source_frame = reader.sources()
     with clock.panel("volume"):
-        stats = reader.bucket_stats(window.start, window.end, window.bucket_seconds)
-        previous = reader.totals(window.previous.start, window.previous.end)
+        stats = volume.bucket_stats(reader, window.start, window.end, window.bucket_seconds)
+        previous = volume.totals(reader, window.previous.start, window.previous.end)
         names = shown_sources(source_frame, stats)
     with clock.panel("health"):
         window_grid, hourly_grid, span = health_grids(reader, window, names)
@@ -183,7 +185,7 @@ def compute_dashboard(
     with clock.panel("engagement"):
         engagement_frame = engagement_metrics.engagement_by_source(stats)
     with clock.panel("voices"):
-        authors = reader.author_stats(window.start, window.end)
+        authors = voices.author_stats(reader, window.start, window.end)
         voice_summary = voices.summarise_voices(authors, window)
         top_by_mentions = voices.top_voices(authors, window, by="mentions", top_n=top_n)
         top_by_engagement = voices.top_voices(authors, window, by="engagement", top_n=top_n)
@@ -195,16 +197,18 @@ def compute_dashboard(
         # The age limits go to SQL (published in (now - horizon, now - min_age]); needs_reply applies them
         # again on the frame, exactly.
         oldest, newest = now - settings.needs_reply_horizon, now - settings.needs_reply_min_age
-        candidates = reader.unanswered(
-            oldest, newest + timedelta(seconds=1), limit=settings.needs_reply_limit
+        candidates = replies.unanswered(
+            reader, oldest, newest + timedelta(seconds=1), limit=settings.needs_reply_limit
         )
         waiting = replies.needs_reply(
             candidates, now, min_age=settings.needs_reply_min_age, horizon=settings.needs_reply_horizon
         )
         waiting_count = waiting_reply_count(reader, now, settings)
-        median_response = replies.median_first_response(reader.first_replies(window.start, window.end))
+        median_response = replies.median_first_response(
+            replies.first_replies(reader, window.start, window.end)
+        )
     with clock.panel("share_of_voice"):
-        texts = reader.keyword_candidates(window.start, window.end, list(keywords))
+        texts = keyword_metrics.keyword_candidates(reader, window.start, window.end, list(keywords))
         share_frame = keyword_metrics.share_of_voice(texts["text"], keywords)
     with clock.panel("trending"):
         trending_frame = _trending(reader, window, settings, top_n)
@@ -258,21 +262,21 @@ def waiting_reply_count(reader: StoreReader, now: datetime, settings: DashboardO
     """The "Waiting" figure: mentions with no reply, published in (now - horizon, now - min_age]
     (the KPI bar and the alert rule `metric = "waiting_reply"` count the same thing)."""
     oldest, newest = now - settings.needs_reply_horizon, now - settings.needs_reply_min_age
-    return reader.count_unanswered(oldest + timedelta(seconds=1), newest + timedelta(seconds=1))
+    return replies.count_unanswered(reader, oldest + timedelta(seconds=1), newest + timedelta(seconds=1))
 
 
 def _spikes(
     reader: StoreReader, span: Window, hourly_grid: pd.DataFrame, settings: DashboardOptions
 ) -> pd.DataFrame:
-    counts = reader.hourly_counts(span.start, span.end)
+    counts = spikes.hourly_counts(reader, span.start, span.end)
     table = spikes.hourly_table(counts, hourly_grid)
     found = spikes.find_spikes(table, threshold=settings.spike_threshold, min_count=settings.spike_min_count)
-    drivers = reader.ids_in_hours(found["bucket_start"].dt.to_pydatetime().tolist())
+    drivers = spikes.ids_in_hours(reader, found["bucket_start"].dt.to_pydatetime().tolist())
     return spikes.attach_mention_ids(found, drivers)
 
 
 def _rising(reader: StoreReader, now: datetime, top_n: int, settings: DashboardOptions) -> pd.DataFrame:
-    history = reader.engagement_snapshots(now - settings.rising_span, now + timedelta(seconds=1))
+    history = rising.engagement_snapshots(reader, now - settings.rising_span, now + timedelta(seconds=1))
     top = rising.rising(history, top_n=top_n)
     details = reader.mentions_by_ids(top["id"].tolist())
     merged = top.merge(details[["id", "source", "kind", "title", "author", "url"]], on="id", how="inner")
@@ -282,8 +286,10 @@ def _rising(reader: StoreReader, now: datetime, top_n: int, settings: DashboardO
 def _trending(reader: StoreReader, window: Window, settings: DashboardOptions, top_n: int) -> pd.DataFrame:
     baseline_length = max(settings.trending_baseline, window.length)
     size, chars = settings.trending_max_docs, settings.trending_summary_chars
-    current = reader.texts(window.start, window.end, max_docs=size, summary_chars=chars)
-    baseline = reader.texts(window.start - baseline_length, window.start, max_docs=size, summary_chars=chars)
+    current = trending.texts(reader, window.start, window.end, max_docs=size, summary_chars=chars)
+    baseline = trending.texts(
+        reader, window.start - baseline_length, window.start, max_docs=size, summary_chars=chars
+    )
     return trending.trending_terms(
         current["text"].tolist(),
         baseline["text"].tolist(),
@@ -352,11 +358,11 @@ def metrics_table(reader: StoreReader, window: Window) -> pd.DataFrame:
     "no data" (never 0); engagement is also NaN when the bucket's mentions report none.
     """
     sources = reader.sources()
-    stats = reader.bucket_stats(window.start, window.end, window.bucket_seconds)
+    stats = volume.bucket_stats(reader, window.start, window.end, window.bucket_seconds)
     names = shown_sources(sources, stats)
-    attempts = reader.attempt_summary(window.start, window.end, window.bucket_seconds)
-    grid = health.bucket_status(attempts, reader.last_polls_before(window.start), names, window)
-    authors = reader.author_stats(window.start, window.end)
+    attempts = health.attempt_summary(reader, window.start, window.end, window.bucket_seconds)
+    grid = health.bucket_status(attempts, health.last_polls_before(reader, window.start), names, window)
+    authors = voices.author_stats(reader, window.start, window.end)
     return metrics_from(stats, authors, grid, window)
 
 

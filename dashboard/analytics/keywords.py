@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from datetime import datetime
 
 import numpy as np
 import pandas as pd
+
+from dashboard.store.db import to_epoch
+from dashboard.store.reader import StoreReader
 
 SHARE_COLUMNS = ("keyword", "mentions", "share")
 
@@ -69,4 +73,39 @@ def share_of_voice(texts: pd.Series, keywords: Sequence[str]) -> pd.DataFrame:
     )
 
 
-__all__ = ["SHARE_COLUMNS", "distinct_keywords", "keyword_hits", "keyword_pattern", "share_of_voice"]
+def keyword_candidates(
+    reader: StoreReader, since: datetime, until: datetime, keywords: Sequence[str]
+) -> pd.DataFrame:
+    """[id, source, text] (title + newline + summary) of the mentions in [since, until) that may
+    contain one of `keywords`: LIKE prefilters (case-insensitive: ILIKE on PostgreSQL; a superset of the
+    whole-word matches); with a non-ASCII keyword every mention of the window is returned.
+    """
+    clauses = []
+    params: list[object] = [to_epoch(since), to_epoch(until)]
+    if keywords and all(keyword.isascii() for keyword in keywords):
+        for keyword in keywords:
+            pattern = "%" + keyword.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            clauses.append("title LIKE ? ESCAPE '\\' OR summary LIKE ? ESCAPE '\\'")
+            params += [pattern, pattern]
+    elif not keywords:
+        clauses.append("1 = 0")
+    where = f" AND ({' OR '.join(clauses)})" if clauses else ""
+    rows = reader.query(
+        f"""SELECT id, source_id, title || '\n' || summary FROM mentions
+            WHERE published_at >= ? AND published_at < ?{where} ORDER BY id""",
+        params,
+    )
+    frame = pd.DataFrame(rows, columns=["id", "source", "text"])
+    frame["id"] = frame["id"].astype(np.int64)
+    frame["text"] = frame["text"].astype("str")
+    return reader.finish_aggregate(frame)
+
+
+__all__ = [
+    "SHARE_COLUMNS",
+    "distinct_keywords",
+    "keyword_candidates",
+    "keyword_hits",
+    "keyword_pattern",
+    "share_of_voice",
+]

@@ -46,7 +46,7 @@ import pandas as pd
 
 from dashboard.analytics.windows import Window
 from dashboard.links import canonical_url
-from dashboard.store.reader import StoreReader, engagement_of, nullable_int, timestamps
+from dashboard.store.reader import NULL_INT, StoreReader, engagement_of, nullable_int, timestamps
 
 POST_COLUMNS: Final = (
     "post_id",
@@ -82,7 +82,7 @@ REACTION_COLUMNS: Final = (
 BLOG_KINDS: Final = ("comment", "pingback")
 GROWING_MIN: Final = 2
 GROWING_PART: Final = 0.25  # the latest quarter of the window
-_NULL: Final = -(2**62)
+
 
 # The own posts: one index range per own source (the unary `+` keeps SQLite off mentions_canonical_url,
 # which would scan every mention: 380 ms instead of 33 over 1M, bench/bench_posts.py).
@@ -97,12 +97,12 @@ _REACTIONS_SQL = f"""
     WITH own(id) AS MATERIALIZED (SELECT id FROM sources WHERE own = 1),
     posts(url) AS MATERIALIZED ({{posts}})
     SELECT p.url, l.via, r.id, r.source_id, r.kind, r.published_at, IFNULL(r.canonical_url, ''),
-           IFNULL(r.likes, {_NULL}), IFNULL(r.replies, {_NULL}), IFNULL(r.shares, {_NULL}) {{details}}
+           IFNULL(r.likes, {NULL_INT}), IFNULL(r.replies, {NULL_INT}), IFNULL(r.shares, {NULL_INT}) {{details}}
     FROM posts p JOIN mention_links l ON l.url = p.url JOIN mentions r ON r.id = l.mention_id
     WHERE NOT (r.source_id IN (SELECT id FROM own) AND r.canonical_url = p.url)
     UNION ALL
     SELECT p.url, r.kind, r.id, r.source_id, r.kind, r.published_at, r.canonical_url,
-           IFNULL(r.likes, {_NULL}), IFNULL(r.replies, {_NULL}), IFNULL(r.shares, {_NULL}) {{details}}
+           IFNULL(r.likes, {NULL_INT}), IFNULL(r.replies, {NULL_INT}), IFNULL(r.shares, {NULL_INT}) {{details}}
     FROM posts p JOIN mentions r ON r.canonical_url = p.url
     WHERE +r.source_id IN (SELECT id FROM own) AND +r.kind IN ('comment', 'pingback')"""
 _RAW = (
@@ -190,7 +190,9 @@ def _fold_duplicates(frame: pd.DataFrame, canonical: pd.Series) -> pd.DataFrame:
     twins = pairs.index[pairs.duplicated(keep=False)]
     if not len(twins):  # the usual case: nothing seen twice, nothing to sort
         return frame.reset_index(drop=True)
-    group = frame.loc[twins].assign(_key=canonical[twins], _eng=frame.loc[twins, "engagement"].fillna(_NULL))
+    group = frame.loc[twins].assign(
+        _key=canonical[twins], _eng=frame.loc[twins, "engagement"].fillna(NULL_INT)
+    )
     group = group.sort_values(["_eng", "id"], ascending=[False, True], kind="stable")
     dropped = group.index[group.duplicated(["post_url", "_key"], keep="first")]
     return frame.drop(index=dropped).reset_index(drop=True)
@@ -244,7 +246,7 @@ def posts_from(
     frame = frame.reset_index()
     frame["source"] = frame["source_id"].map(names).astype("str")
     for column in ("published_at", "first_reaction_at", "last_reaction_at"):
-        values = frame[column].astype("Float64").fillna(_NULL).astype(np.int64)
+        values = frame[column].astype("Float64").fillna(NULL_INT).astype(np.int64)
         frame[column] = timestamps(values.to_numpy())
     frame["growing"] = frame["growing"].astype(bool)
     frame = frame.sort_values(

@@ -13,6 +13,10 @@ import numpy as np
 import pandas as pd
 
 from dashboard.analytics.windows import epochs_of, to_epoch_seconds
+from dashboard.store.db import to_epoch
+from dashboard.store.reader import NULL_INT, StoreReader
+
+UNANSWERED_COLUMNS = ("id", "source", "kind", "title", "author", "url", "published_at", "replies", "handled")
 
 NEEDS_REPLY_COLUMNS = ("id", "source", "kind", "title", "author", "url", "published_at", "age_hours")
 MIN_AGE = timedelta(hours=2)
@@ -25,7 +29,7 @@ def needs_reply(
     """`NEEDS_REPLY_COLUMNS` of the mentions that wait for an answer at `now`, oldest first.
 
     `mentions` needs [id, source, kind, title, author, url, published_at, replies, handled]: a mention
-    frame, or the cheaper StoreReader.unanswered.
+    frame, or the cheaper `unanswered`.
     """
     now_epoch = to_epoch_seconds(now)
     age = now_epoch - epochs_of(mentions["published_at"])
@@ -43,7 +47,7 @@ def needs_reply(
 
 
 def first_replies_from_rows(mentions: pd.DataFrame, history: pd.DataFrame) -> pd.DataFrame:
-    """The pandas equivalent of StoreReader.first_replies: [id, source, published_at, first_reply_at]
+    """The pandas equivalent of `first_replies`: [id, source, published_at, first_reply_at]
     for the mentions that report replies; first_reply_at NaT when no snapshot shows a reply yet."""
     reporting = mentions.loc[mentions["replies"].notna(), ["id", "source", "published_at"]]
     answered = history.loc[history["replies"].fillna(0).gt(0).to_numpy(dtype=bool), ["mention_id", "at"]]
@@ -68,12 +72,79 @@ def median_first_response(first_replies: pd.DataFrame) -> timedelta | None:
     return timedelta(seconds=seconds)
 
 
+# ---- from the store --------------------------------------------------------------------------------
+
+
+def unanswered(
+    reader: StoreReader, since: datetime, until: datetime, limit: int | None = None
+) -> pd.DataFrame:
+    """The candidates for "needs reply": mentions published in [since, until) with replies == 0 (so
+    from a source that reports replies), not handled; the oldest `limit` (None = all), oldest first:
+    `UNANSWERED_COLUMNS`."""
+    bounded = "" if limit is None else " LIMIT ?"
+    rows = reader.query(
+        f"""SELECT id, source_id, kind, title, author, url, published_at, replies
+            FROM mentions WHERE published_at >= ? AND published_at < ? AND replies = 0
+            AND handled_at IS NULL ORDER BY published_at, id{bounded}""",
+        (to_epoch(since), to_epoch(until), *(() if limit is None else (limit,))),
+    )
+    frame = pd.DataFrame(rows, columns=list(UNANSWERED_COLUMNS[:-1]))
+    for column in ("kind", "title", "author", "url"):
+        frame[column] = frame[column].astype("str")
+    frame = reader.finish_aggregate(frame, "published_at")
+    frame["replies"] = frame["replies"].astype("Int64")
+    frame["handled"] = False
+    return frame
+
+
+def count_unanswered(reader: StoreReader, since: datetime, until: datetime) -> int:
+    """How many rows `unanswered(reader, since, until)` would return without a limit."""
+    rows = reader.query(
+        """SELECT COUNT(*) FROM mentions WHERE published_at >= ? AND published_at < ? AND replies = 0
+           AND handled_at IS NULL""",
+        (to_epoch(since), to_epoch(until)),
+    )
+    return int(rows[0][0])
+
+
+def first_replies(reader: StoreReader, since: datetime, until: datetime) -> pd.DataFrame:
+    """Mentions published in [since, until) from sources that report replies (replies not NULL):
+    [id, source, published_at, first_reply_at], first_reply_at = the first engagement_history row
+    with replies > 0 (NaT if none yet), ordered by id.
+
+    engagement_history is clustered on (mention_id, at) and ids grow with inserts, so the window's
+    mentions sit in one id range: one sequential range scan, no per-mention seek (3x faster over
+    30 days of a 1M-mention store).
+    """
+    mentions = reader.query(
+        """SELECT id, source_id, published_at FROM mentions
+           WHERE published_at >= ? AND published_at < ? AND replies IS NOT NULL ORDER BY id""",
+        (to_epoch(since), to_epoch(until)),
+    )
+    frame = pd.DataFrame(mentions, columns=["id", "source", "published_at"]).astype(np.int64)
+    replied: list[tuple[int, int]] = []
+    if len(frame):
+        replied = reader.query(
+            """SELECT mention_id, MIN(at) FROM engagement_history
+               WHERE mention_id BETWEEN ? AND ? AND replies > 0 GROUP BY mention_id""",
+            (int(frame["id"].iloc[0]), int(frame["id"].iloc[-1])),
+        )
+    first = pd.DataFrame(replied, columns=["id", "first_reply_at"]).astype(np.int64)
+    frame = frame.merge(first, on="id", how="left")
+    frame["first_reply_at"] = frame["first_reply_at"].fillna(NULL_INT).astype(np.int64)
+    return reader.finish_aggregate(frame, "published_at", "first_reply_at")
+
+
 __all__ = [
     "HORIZON",
     "MIN_AGE",
     "NEEDS_REPLY_COLUMNS",
+    "UNANSWERED_COLUMNS",
+    "count_unanswered",
+    "first_replies",
     "first_replies_from_rows",
     "median_first_response",
     "needs_reply",
     "response_times",
+    "unanswered",
 ]

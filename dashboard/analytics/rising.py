@@ -12,12 +12,14 @@ would leave the panel empty for its first ten minutes), while the rate never div
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import numpy as np
 import pandas as pd
 
 from dashboard.analytics.windows import epochs_of
+from dashboard.store.db import to_epoch
+from dashboard.store.reader import ENGAGEMENT_KNOWN_SQL, ENGAGEMENT_SQL, StoreReader
 
 VELOCITY_COLUMNS = ("id", "gained", "hours", "per_hour")
 RISING_SPAN = timedelta(hours=24)
@@ -65,4 +67,23 @@ def rising(history: pd.DataFrame, *, top_n: int = 10, min_span: timedelta = MIN_
     return ordered.head(top_n).reset_index(drop=True)
 
 
-__all__ = ["MIN_SPAN", "RISING_SPAN", "VELOCITY_COLUMNS", "rising", "velocities"]
+def engagement_snapshots(reader: StoreReader, since: datetime, until: datetime) -> pd.DataFrame:
+    """[mention_id, at, engagement] of the history rows in [since, until) whose engagement is known
+    (the NA-aware sum computed in SQL), ordered by (mention_id, at): what velocity needs."""
+    rows = reader.query(
+        f"""SELECT mention_id, at, {ENGAGEMENT_SQL} FROM engagement_history
+            WHERE at >= ? AND at < ? AND {ENGAGEMENT_KNOWN_SQL} ORDER BY at""",
+        (to_epoch(since), to_epoch(until)),
+    )
+    frame = reader.finish_aggregate(pd.DataFrame(rows, columns=["mention_id", "at", "engagement"]), "at")
+    return frame.sort_values("mention_id", kind="stable", ignore_index=True)
+
+
+__all__ = [
+    "MIN_SPAN",
+    "RISING_SPAN",
+    "VELOCITY_COLUMNS",
+    "engagement_snapshots",
+    "rising",
+    "velocities",
+]

@@ -12,7 +12,9 @@ Unlike a mean and standard deviation, the median and MAD are not dragged up by e
 from __future__ import annotations
 
 import warnings
-from datetime import timedelta
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -20,6 +22,8 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from dashboard.analytics.health import OK
 from dashboard.analytics.windows import Window, epochs_of
+from dashboard.store.db import to_epoch
+from dashboard.store.reader import StoreReader
 
 OVERALL = ""  # the `source` of an all-sources spike
 SPIKE_COLUMNS = ("bucket_start", "source", "mentions", "baseline", "score", "mention_ids")
@@ -153,6 +157,53 @@ def _empty() -> pd.DataFrame:
     )
 
 
+# ---- from the store --------------------------------------------------------------------------------
+
+
+def hourly_counts(reader: StoreReader, since: datetime, until: datetime) -> pd.DataFrame:
+    """Mentions per UTC hour and source over [since, until): [bucket_start, source, mentions]
+    (whole hours from mention_hours, the edges through the covering index mentions_source_published;
+    only non-empty hours appear)."""
+    split = reader.hour_split(since, until)
+    # Naming every source id lets SQLite use the covering index (2x faster than mentions_published).
+    ids = list(reader.source_names())
+    marks = ", ".join("?" * len(ids))
+    raw = f"""SELECT published_at - published_at % 3600, source_id, 1 FROM mentions
+              WHERE source_id IN ({marks}) AND published_at >= ? AND published_at < ?"""
+    rolled = (
+        "SELECT hour, source_id, mentions FROM mention_hours WHERE hour >= ? AND hour < ? AND mentions > 0"
+    )
+    union, params = split.union(raw, rolled, raw_prefix=ids)
+    rows = reader.query(
+        f"""WITH parts(bucket, source_id, n) AS ({union})
+            SELECT bucket, source_id, SUM(n) FROM parts GROUP BY bucket, source_id ORDER BY bucket, source_id""",
+        params,
+    )
+    frame = pd.DataFrame(rows, columns=["bucket_start", "source", "mentions"])
+    return reader.finish_aggregate(frame, "bucket_start")
+
+
+def ids_in_hours(reader: StoreReader, hours: Sequence[datetime]) -> pd.DataFrame:
+    """[id, source, bucket_start] of the mentions published in the given UTC hours (spike drivers),
+    ordered by id: one index range per hour, a UNION ALL of them (a join with a VALUES list of the
+    hours made PostgreSQL walk all 10M mentions by id: 13.9 s for a day's spikes, bench_pg_panels)."""
+    starts = sorted({to_epoch(hour) - to_epoch(hour) % 3600 for hour in hours})
+    rows: list[tuple[Any, ...]] = []
+    one_hour = (
+        "SELECT id, source_id, CAST(? AS BIGINT) FROM mentions WHERE published_at >= ? AND published_at < ?"
+    )
+    for offset in range(0, len(starts), 200):
+        chunk = starts[offset : offset + 200]
+        rows += reader.query(
+            " UNION ALL ".join([one_hour] * len(chunk)),
+            [value for start in chunk for value in (start, start, start + 3600)],
+        )
+    frame = pd.DataFrame(rows, columns=["id", "source", "bucket_start"])
+    frame["id"] = frame["id"].astype(np.int64)
+    frame = frame.sort_values("id", ignore_index=True)
+    return reader.finish_aggregate(frame, "bucket_start")
+
+
 __all__ = [
     "BASELINE_HOURS",
     "MIN_BASELINE_HOURS",
@@ -162,6 +213,8 @@ __all__ = [
     "THRESHOLD",
     "attach_mention_ids",
     "find_spikes",
+    "hourly_counts",
     "hourly_table",
+    "ids_in_hours",
     "spike_span",
 ]

@@ -12,9 +12,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from datetime import datetime
 
 import numpy as np
 import pandas as pd
+
+from dashboard.store.db import to_epoch
+from dashboard.store.reader import StoreReader
 
 TREND_COLUMNS = ("term", "count", "baseline_count", "score")
 
@@ -183,4 +187,46 @@ def trending_terms(
 
 _EMPTY = {"term": "str", "count": "int64", "baseline_count": "int64", "score": "float64"}
 
-__all__ = ["STOPWORDS", "TREND_COLUMNS", "log_odds_scores", "term_counts", "tokenise", "trending_terms"]
+
+def texts(
+    reader: StoreReader,
+    since: datetime,
+    until: datetime,
+    *,
+    max_docs: int | None = None,
+    summary_chars: int = 500,
+) -> pd.DataFrame:
+    """[id, source, text] with text = title + newline + the first `summary_chars` of the summary.
+
+    Past `max_docs` mentions, an even sample by id (every k-th) keeps the cost bounded; the frame's
+    `attrs["sampled_every"]` says k (1 = every mention).
+    """
+    bounds = (to_epoch(since), to_epoch(until))
+    every = 1
+    if max_docs is not None:
+        total = reader.query(
+            "SELECT COUNT(*) FROM mentions WHERE published_at >= ? AND published_at < ?", bounds
+        )
+        every = max(1, -(-int(total[0][0]) // max(1, max_docs)))
+    rows = reader.query(
+        """SELECT id, source_id, title || '\n' || substr(summary, 1, ?) FROM mentions
+           WHERE published_at >= ? AND published_at < ? AND id % ? = 0 ORDER BY id""",
+        (summary_chars, *bounds, every),
+    )
+    frame = pd.DataFrame(rows, columns=["id", "source", "text"])
+    frame["id"] = frame["id"].astype(np.int64)
+    frame["text"] = frame["text"].astype("str")
+    frame = reader.finish_aggregate(frame)
+    frame.attrs["sampled_every"] = every
+    return frame
+
+
+__all__ = [
+    "STOPWORDS",
+    "TREND_COLUMNS",
+    "log_odds_scores",
+    "term_counts",
+    "texts",
+    "tokenise",
+    "trending_terms",
+]

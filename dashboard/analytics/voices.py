@@ -10,13 +10,16 @@ author are not anybody's voice and are left out of every number here.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal
 
 import numpy as np
 import pandas as pd
 
 from dashboard.analytics.windows import Window, epochs_of, utc_times
-from dashboard.store.reader import TIMESTAMP
+from dashboard.store.reader import ENGAGEMENT_KNOWN_SQL, ENGAGEMENT_SQL, TIMESTAMP, StoreReader, known
+
+AUTHOR_STAT_COLUMNS = ("source", "author", "mentions", "engagement", "engagement_known", "first_seen_at")
 
 AUTHOR_STAT_COLUMNS = ("source", "author", "mentions", "engagement", "engagement_known", "first_seen_at")
 VOICE_COLUMNS = ("source", "author", "mentions", "engagement", "first_seen_at", "is_new")
@@ -40,7 +43,7 @@ def first_seen_from_rows(mentions: pd.DataFrame) -> pd.DataFrame:
 
 
 def author_stats_from_rows(mentions: pd.DataFrame, first_seen: pd.DataFrame, window: Window) -> pd.DataFrame:
-    """The pandas equivalent of StoreReader.author_stats (`AUTHOR_STAT_COLUMNS`), from loaded rows."""
+    """The pandas equivalent of `author_stats` (`AUTHOR_STAT_COLUMNS`), from loaded rows."""
     epochs = epochs_of(mentions["published_at"])
     inside = (epochs >= window.start_epoch) & (epochs < window.end_epoch)
     rows = mentions.loc[inside & (mentions["author"] != "").to_numpy(), ["source", "author", "engagement"]]
@@ -123,10 +126,38 @@ def new_voices_per_bucket(stats: pd.DataFrame, window: Window) -> pd.DataFrame:
     return counted
 
 
+def author_stats(reader: StoreReader, since: datetime, until: datetime) -> pd.DataFrame:
+    """Per (source, author) with mentions in [since, until), authors "" excluded:
+    `AUTHOR_STAT_COLUMNS`, where first_seen_at is the author's first mention on that source over ALL
+    time (one index seek per author on mentions_source_author: the same name on two sources is two
+    voices). Whole hours are read from mention_hour_authors.
+    """
+    split = reader.hour_split(since, until)
+    raw = f"""SELECT source_id, author, 1, IFNULL({ENGAGEMENT_SQL}, 0), {known(ENGAGEMENT_KNOWN_SQL)}
+              FROM mentions WHERE published_at >= ? AND published_at < ? AND author != ''"""
+    rolled = """SELECT source_id, author, mentions, engagement, engagement_known FROM mention_hour_authors
+                WHERE hour >= ? AND hour < ? AND mentions > 0 AND author != ''"""
+    union, params = split.union(raw, rolled)
+    rows = reader.query(
+        f"""WITH parts(source_id, author, n, engagement, known) AS ({union})
+            SELECT w.source_id, w.author, w.n, w.engagement, w.known,
+                   (SELECT MIN(x.published_at) FROM mentions x
+                    WHERE x.source_id = w.source_id AND x.author = w.author)
+            FROM (SELECT source_id, author, SUM(n) AS n, SUM(engagement) AS engagement, SUM(known) AS known
+                  FROM parts GROUP BY source_id, author) w
+            ORDER BY w.source_id, w.author""",
+        params,
+    )
+    frame = pd.DataFrame(rows, columns=list(AUTHOR_STAT_COLUMNS))
+    frame["author"] = frame["author"].astype("str")
+    return reader.finish_aggregate(frame, "first_seen_at")
+
+
 __all__ = [
     "AUTHOR_STAT_COLUMNS",
     "VOICE_COLUMNS",
     "VoiceSummary",
+    "author_stats",
     "author_stats_from_rows",
     "first_seen_from_rows",
     "is_new",

@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 import numpy as np
 import pandas as pd
 
 from dashboard.analytics.health import OK, total_status
 from dashboard.analytics.windows import Window, epochs_of, utc_times
-from dashboard.store.reader import BUCKET_STAT_COLUMNS, COUNTS
+from dashboard.store.reader import COUNTS, ENGAGEMENT_KNOWN_SQL, ENGAGEMENT_SQL, StoreReader, known
 
 TOTAL = "total"
+BUCKET_STAT_COLUMNS = (
+    "bucket_start",
+    "source",
+    "mentions",
+    *(f"{name}{suffix}" for name in (*COUNTS, "engagement") for suffix in ("", "_known")),
+    "voices",
+)
+TOTALS_COLUMNS = ("source", "mentions", "engagement", "engagement_known")
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,8 +38,70 @@ def change(current: float, previous: float) -> Change:
     return Change(float(current), float(previous), float(current - previous), percent)
 
 
+def bucket_stats(reader: StoreReader, since: datetime, until: datetime, bucket_seconds: int) -> pd.DataFrame:
+    """Per UTC-aligned bucket and source, over mentions published in [since, until):
+    `BUCKET_STAT_COLUMNS` = bucket_start, source, mentions, likes, likes_known, replies, ...,
+    engagement, engagement_known, voices. Each count is summed over the mentions that report it
+    (`<count>_known` of them, so 0 with 0 known means unknown); voices = distinct non-empty authors.
+    Only (bucket, source) pairs with mentions appear.
+
+    Buckets of whole hours read the window's whole hours from mention_hours and
+    mention_hour_authors, and only the partial hours at its edges from mentions.
+    """
+    split = reader.hour_split(since, until).whole_hours_only(bucket_seconds)
+    sums = ", ".join(f"IFNULL(m.{name}, 0), {known(f'm.{name} IS NOT NULL')}" for name in COUNTS)
+    raw = f"""SELECT m.published_at - m.published_at % ?1 AS bucket, m.source_id AS source_id, 1 AS n,
+                     {sums}, IFNULL({ENGAGEMENT_SQL}, 0), {known(ENGAGEMENT_KNOWN_SQL)}
+              FROM mentions m WHERE m.published_at >= ? AND m.published_at < ?"""
+    rolled = f"""SELECT hour - hour % ?1, source_id, mentions,
+                        {", ".join(f"{name}, {name}_known" for name in (*COUNTS, "engagement"))}
+                 FROM mention_hours WHERE hour >= ? AND hour < ? AND mentions > 0"""
+    union, params = split.union(raw, rolled)
+    totals = ", ".join(f"SUM(c{index})" for index in range(3, 13))
+    numbered = ", ".join(f"c{index}" for index in range(13))
+    rows = reader.query(
+        f"""WITH parts({numbered}) AS ({union})
+            SELECT c0, c1, SUM(c2), {totals} FROM parts
+            GROUP BY c0, c1 ORDER BY c0, c1""",
+        (bucket_seconds, *params),
+    )
+    raw_voices = """SELECT m.published_at - m.published_at % ?1, m.source_id, m.author FROM mentions m
+                    WHERE m.published_at >= ? AND m.published_at < ? AND m.author != ''"""
+    rolled_voices = """SELECT hour - hour % ?1, source_id, author FROM mention_hour_authors
+                       WHERE hour >= ? AND hour < ? AND mentions > 0 AND author != ''"""
+    union, params = split.union(raw_voices, rolled_voices)
+    voices = {
+        (bucket, source_id): count
+        for bucket, source_id, count in reader.query(
+            f"""WITH parts(bucket, source_id, author) AS ({union})
+                SELECT bucket, source_id, COUNT(DISTINCT author) FROM parts GROUP BY bucket, source_id""",
+            (bucket_seconds, *params),
+        )
+    }
+    rows = [(*row, voices.get((row[0], row[1]), 0)) for row in rows]
+    frame = pd.DataFrame(rows, columns=list(BUCKET_STAT_COLUMNS))
+    return reader.finish_aggregate(frame, "bucket_start")
+
+
+def totals(reader: StoreReader, since: datetime, until: datetime) -> pd.DataFrame:
+    """Per source over [since, until): `TOTALS_COLUMNS` (the previous window's figures, an alert's)."""
+    split = reader.hour_split(since, until)
+    raw = f"""SELECT source_id, 1, IFNULL({ENGAGEMENT_SQL}, 0), {known(ENGAGEMENT_KNOWN_SQL)}
+              FROM mentions WHERE published_at >= ? AND published_at < ?"""
+    rolled = """SELECT source_id, mentions, engagement, engagement_known FROM mention_hours
+                WHERE hour >= ? AND hour < ? AND mentions > 0"""
+    union, params = split.union(raw, rolled)
+    rows = reader.query(
+        f"""WITH parts(source_id, n, engagement, known) AS ({union})
+            SELECT source_id, SUM(n), SUM(engagement), SUM(known) FROM parts
+            GROUP BY source_id ORDER BY source_id""",
+        params,
+    )
+    return reader.finish_aggregate(pd.DataFrame(rows, columns=list(TOTALS_COLUMNS)))
+
+
 def bucket_stats_from_rows(mentions: pd.DataFrame, window: Window) -> pd.DataFrame:
-    """The pandas equivalent of StoreReader.bucket_stats over a loaded mention frame (for data that is
+    """The pandas equivalent of `bucket_stats` over a loaded mention frame (for data that is
     already in memory, and to check the SQL): `BUCKET_STAT_COLUMNS`, only non-empty pairs."""
     epochs = epochs_of(mentions["published_at"])
     inside = (epochs >= window.start_epoch) & (epochs < window.end_epoch)
@@ -85,4 +156,15 @@ def volume_table(stats: pd.DataFrame, status: pd.DataFrame) -> tuple[pd.DataFram
     return volume, volume_status
 
 
-__all__ = ["TOTAL", "Change", "bucket_series", "bucket_stats_from_rows", "change", "volume_table"]
+__all__ = [
+    "BUCKET_STAT_COLUMNS",
+    "TOTAL",
+    "TOTALS_COLUMNS",
+    "Change",
+    "bucket_series",
+    "bucket_stats",
+    "bucket_stats_from_rows",
+    "change",
+    "totals",
+    "volume_table",
+]

@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 import numpy as np
 import pandas as pd
 
+from dashboard.analytics import spikes
 from dashboard.analytics.windows import Window, epochs_of
 from dashboard.database import Database
 from dashboard.export.csvfile import Block, encode_chunk
@@ -47,7 +48,7 @@ class MentionPlan:
 def plan_slices(hourly: pd.DataFrame, window: Window, slice_rows: int = SLICE_ROWS) -> MentionPlan:
     """Cut the window at hour boundaries into slices of about `slice_rows` rows.
 
-    `hourly` is [bucket_start, mentions] per UTC hour (StoreReader.hourly_counts, summed over the
+    `hourly` is [bucket_start, mentions] per UTC hour (analytics.spikes.hourly_counts, summed over the
     selected sources). A single hour holding more than `slice_rows` is one slice of its own.
     """
     total = int(hourly["mentions"].sum()) if len(hourly) else 0
@@ -80,7 +81,7 @@ def plan_slices(hourly: pd.DataFrame, window: Window, slice_rows: int = SLICE_RO
 
 def plan_mentions(reader: StoreReader, selection: Selection, slice_rows: int = SLICE_ROWS) -> MentionPlan:
     window = selection.window
-    hourly = reader.hourly_counts(window.start, window.end)
+    hourly = spikes.hourly_counts(reader, window.start, window.end)
     if selection.sources is not None:
         hourly = hourly[hourly["source"].isin(selection.sources)]
     return plan_slices(hourly, window, slice_rows)

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from dashboard.analytics import health, posts, sentiment
+from dashboard.analytics import health, posts, sentiment, voices, volume
 from dashboard.analytics.dashboard import compute_dashboard, metrics_from, shown_sources
 from dashboard.analytics.keywords import distinct_keywords, keyword_pattern
 from dashboard.analytics.windows import Window
@@ -382,7 +382,7 @@ class VoiceTally:
 
 def first_seen_of_voices(reader: StoreReader, window: Window) -> pd.DataFrame:
     """[source, author, first_seen_at] of every voice with mentions in the window (all-time first)."""
-    stats = reader.author_stats(window.start, window.end)
+    stats = voices.author_stats(reader, window.start, window.end)
     return stats[["source", "author", "first_seen_at"]]
 
 
@@ -414,13 +414,19 @@ def metrics_rows(reader: StoreReader, selection: Selection) -> pd.DataFrame:
     """
     window = selection.window
     sources = reader.sources()
-    stats = reader.bucket_stats(window.start, window.end, window.bucket_seconds)
+    stats = volume.bucket_stats(reader, window.start, window.end, window.bucket_seconds)
     names = shown_sources(sources, stats)
-    attempts = reader.attempt_summary(window.start, window.end, window.bucket_seconds)
+    attempts = health.attempt_summary(reader, window.start, window.end, window.bucket_seconds)
     grid = health.bucket_status(
-        attempts, reader.last_polls_before(window.start), names, window, before_first_attempt=health.NO_DATA
+        attempts,
+        health.last_polls_before(reader, window.start),
+        names,
+        window,
+        before_first_attempt=health.NO_DATA,
     )
-    frame: pd.DataFrame = metrics_from(stats, reader.author_stats(window.start, window.end), grid, window)
+    frame: pd.DataFrame = metrics_from(
+        stats, voices.author_stats(reader, window.start, window.end), grid, window
+    )
     counts = sentiment.label_counts(reader, window.start, window.end, window.bucket_seconds)
     frame = sentiment.with_label_counts(frame, counts, window)
     if selection.sources is not None:

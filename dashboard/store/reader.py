@@ -17,8 +17,10 @@ likes, replies, shares, views, engagement, handled, handled_at, language, sentim
 `language` is "" when unknown or not analysed yet; `sentiment` (nullable Float64, in [-1, 1]) and
 `sentiment_label` ("positive", "neutral", "negative", else "") are empty for a language not scored.
 
-Aggregates that are cheaper in SQL than in pandas (counts per bucket, per author, first-seen time per
-(source, author) through the index mentions_source_author) are methods here too, so the analytics
+The reader is the repository: sources, mentions, engagement history and attempts. Each panel's own
+aggregate (counts per bucket, per author, first replies, ...) sits beside the pandas that reads it in
+dashboard/analytics/ and runs through `query`, on the shared SQL vocabulary here (`known`,
+`ENGAGEMENT_SQL`, `hour_split` for the rollups, `finish_aggregate` for the dtypes), so the analytics
 load only a window's rows and only the columns they need. Rows are read with `cursor.fetchall()` into
 the DataFrame constructor: as fast as `pd.read_sql_query` (measured: bench/bench_panels.py) and it
 keeps integer columns integer (read_sql turns a column with NULLs into float).
@@ -34,7 +36,7 @@ from typing import Any, Final
 import numpy as np
 import pandas as pd
 
-from dashboard.models import SourceStatus, engagement
+from dashboard.models import engagement
 from dashboard.store.db import Connection, Database, connect, from_epoch, to_epoch
 
 TIMESTAMP: Final = "datetime64[us, UTC]"
@@ -43,7 +45,7 @@ COUNTS = ("likes", "replies", "shares", "views")
 ENGAGEMENT_COUNTS = ("likes", "replies", "shares")
 # Stands for NULL in integer columns read from SQL, so they arrive as int64 (counts can be negative:
 # a Stack Exchange score, a Reddit vote balance).
-_NULL = -(2**62)
+NULL_INT = -(2**62)
 
 MENTION_COLUMNS = (
     "id",
@@ -67,8 +69,8 @@ MENTION_COLUMNS = (
 )
 _MENTION_SELECT = f"""
     SELECT m.id, m.source_id, m.kind, m.key, m.url, m.title, m.author, m.summary, m.published_at,
-           m.first_seen_at, {", ".join(f"IFNULL(m.{name}, {_NULL})" for name in COUNTS)},
-           IFNULL(m.handled_at, {_NULL}), IFNULL(m.language, ''), m.sentiment,
+           m.first_seen_at, {", ".join(f"IFNULL(m.{name}, {NULL_INT})" for name in COUNTS)},
+           IFNULL(m.handled_at, {NULL_INT}), IFNULL(m.language, ''), m.sentiment,
            IFNULL(m.sentiment_label, '')
     FROM mentions m"""
 _MENTION_RAW = (
@@ -122,14 +124,6 @@ POLL_COLUMNS = (
     "notes",
 )
 HISTORY_COLUMNS = ("mention_id", "at", *COUNTS, "engagement")
-UNANSWERED_COLUMNS = ("id", "source", "kind", "title", "author", "url", "published_at", "replies", "handled")
-BUCKET_STAT_COLUMNS = (
-    "bucket_start",
-    "source",
-    "mentions",
-    *(f"{name}{suffix}" for name in (*COUNTS, "engagement") for suffix in ("", "_known")),
-    "voices",
-)
 # SQL for a row's engagement, NA-aware: NULL only when likes, replies and shares are all unknown.
 ENGAGEMENT_KNOWN_SQL = "NOT (likes IS NULL AND replies IS NULL AND shares IS NULL)"
 ENGAGEMENT_SQL = (
@@ -191,13 +185,13 @@ def epoch(moment: datetime | None) -> int | None:
 
 
 def timestamps(values: Iterable[Any] | np.ndarray) -> pd.DatetimeIndex:
-    """Epoch seconds (int, with `_NULL` or None for missing) -> datetime64[us, UTC] values (NaT for
+    """Epoch seconds (int, with `NULL_INT` or None for missing) -> datetime64[us, UTC] values (NaT for
     missing), to assign as a column positionally."""
     array = np.asarray(values)
     if array.dtype == object:
-        array = np.array([_NULL if v is None else v for v in array], dtype=np.int64)
+        array = np.array([NULL_INT if v is None else v for v in array], dtype=np.int64)
     array = array.astype(np.int64, copy=False)
-    missing = array == _NULL
+    missing = array == NULL_INT
     micros = np.where(missing, 0, array) * 1_000_000
     result = micros.astype("datetime64[us]")
     result[missing] = np.datetime64("NaT")
@@ -205,9 +199,9 @@ def timestamps(values: Iterable[Any] | np.ndarray) -> pd.DatetimeIndex:
 
 
 def nullable_int(values: Iterable[Any] | np.ndarray) -> pd.arrays.IntegerArray:
-    """int64 with `_NULL` for NULL -> nullable Int64."""
+    """int64 with `NULL_INT` for NULL -> nullable Int64."""
     array = np.asarray(values, dtype=np.int64)
-    missing = array == _NULL
+    missing = array == NULL_INT
     return pd.arrays.IntegerArray(np.where(missing, 0, array), missing)
 
 
@@ -285,7 +279,7 @@ class StoreReader:
                       IFNULL(s.http_status, ?), s.consecutive_failures, s.error_class, s.last_error, s.notes,
                       0, s.active
                FROM sources s ORDER BY s.id""",
-            (_NULL, _NULL, _NULL, _NULL),
+            (NULL_INT, NULL_INT, NULL_INT, NULL_INT),
         ).fetchall()
         frame = pd.DataFrame(rows, columns=list(SOURCE_COLUMNS))
         for column in ("last_attempt_at", "last_success_at", "next_poll_at"):
@@ -558,23 +552,11 @@ class StoreReader:
         # ORDER BY at walks the index engagement_history_at; ordering by the primary key instead would
         # make SQLite scan the whole table to avoid a sort. Regrouped by mention in pandas.
         rows = self._db.execute(
-            f"""SELECT mention_id, at, {", ".join(f"IFNULL({name}, {_NULL})" for name in COUNTS)}
+            f"""SELECT mention_id, at, {", ".join(f"IFNULL({name}, {NULL_INT})" for name in COUNTS)}
                 FROM engagement_history WHERE {" AND ".join(clauses)} ORDER BY at""",
             params,
         ).fetchall()
         frame = history_frame(rows)
-        return frame.sort_values("mention_id", kind="stable", ignore_index=True)
-
-    def engagement_snapshots(self, since: datetime, until: datetime) -> pd.DataFrame:
-        """[mention_id, at, engagement] of the history rows in [since, until) whose engagement is known
-        (the NA-aware sum computed in SQL), ordered by (mention_id, at): what velocity needs."""
-        rows = self._db.execute(
-            f"""SELECT mention_id, at, {ENGAGEMENT_SQL} FROM engagement_history
-                WHERE at >= ? AND at < ? AND {ENGAGEMENT_KNOWN_SQL} ORDER BY at""",
-            (to_epoch(since), to_epoch(until)),
-        ).fetchall()
-        frame = pd.DataFrame(rows, columns=["mention_id", "at", "engagement"])
-        frame = self._finish_aggregate(frame, "at")
         return frame.sort_values("mention_id", kind="stable", ignore_index=True)
 
     def polls(
@@ -587,9 +569,9 @@ class StoreReader:
         clauses, params = self._range_clauses("p.started_at", "p.source_id", since, until, sources)
         where = _where(clauses)
         rows = self._db.execute(
-            f"""SELECT p.id, p.source_id, p.started_at, p.duration, p.status, IFNULL(p.http_status, {_NULL}),
+            f"""SELECT p.id, p.source_id, p.started_at, p.duration, p.status, IFNULL(p.http_status, {NULL_INT}),
                        p.bytes, p.new, p.updated, p.error_class, p.error, p.consecutive_failures,
-                       IFNULL(p.next_poll_at, {_NULL}), p.notes
+                       IFNULL(p.next_poll_at, {NULL_INT}), p.notes
                 FROM polls p{where} ORDER BY p.started_at, p.id""",
             params,
         ).fetchall()
@@ -607,105 +589,26 @@ class StoreReader:
             frame[column] = frame[column].astype("str")
         return frame
 
-    def attempt_summary(self, since: datetime, until: datetime, bucket_seconds: int) -> pd.DataFrame:
-        """Per source and UTC-aligned bucket, the attempts started in [since, until):
-        [source, bucket_start, attempts, successes, last_status] (last_status: the latest attempt's;
-        between attempts of the same second, the one stored last).
-        What collection health needs, a few rows per bucket instead of one per poll."""
-        success = ", ".join(f"'{status.value}'" for status in SourceStatus if status.is_success)
-        # last_status is the latest attempt's, the later inserted one (higher id) when two started in
-        # the same second: the largest started_at * 2^31 + id, whose low bits are the attempt's id.
-        split = self._hour_split(since, until, table="poll_hours")
-        if bucket_seconds % 3600 != 0:
-            split = _Split(split.low, split.high, None)
-        raw = f"""SELECT g.source_id, g.bucket, g.n, g.ok, p.status, g.last_key FROM
-                    (SELECT source_id, started_at - started_at % ?1 AS bucket, COUNT(*) AS n,
-                            SUM({known(f"status IN ({success})")}) AS ok,
-                            MAX(started_at * 2147483648 + id) AS last_key
-                     FROM polls WHERE started_at >= ? AND started_at < ? GROUP BY source_id, bucket) g
-                  JOIN polls p ON p.id = g.last_key % 2147483648"""
-        # Whole hours from poll_hours (schema migration 6): the status of the hour holding the latest key.
-        hours = """SELECT g.source_id, g.bucket, g.n, g.ok, h.last_status, g.last_key FROM
-                     (SELECT source_id, hour - hour % ?1 AS bucket, SUM(attempts) AS n, SUM(successes) AS ok,
-                             MAX(last_key) AS last_key
-                      FROM poll_hours WHERE hour >= ? AND hour < ? GROUP BY source_id, bucket) g
-                   JOIN poll_hours h ON h.source_id = g.source_id
-                    AND h.hour = g.last_key / 2147483648 - (g.last_key / 2147483648) % 3600
-                    AND h.hour >= g.bucket AND h.hour < g.bucket + ?1"""
-        union, params = split.union(raw, hours)
-        rows = self._db.execute(
-            f"SELECT * FROM ({union}) AS attempts ORDER BY 2, 1", (bucket_seconds, *params)
-        ).fetchall()
-        if split.hours is not None:
-            rows = _merge_attempts(rows)
-        rolled = self._rolled_attempts(since, until, bucket_seconds)
-        if rolled:
-            rows = _merge_attempts([*rows, *rolled])
-        frame = pd.DataFrame(
-            [row[:5] for row in rows],
-            columns=["source", "bucket_start", "attempts", "successes", "last_status"],
-        )
-        frame["last_status"] = frame["last_status"].astype("str")
-        return self._finish_aggregate(frame, "bucket_start")
+    # ---- what each panel's own query builds on ---------------------------------------------------
+    # The panels' SQL sits beside the pandas that reads it, in dashboard/analytics/ (issue 16): the
+    # reader is the repository (sources, mentions, history, polls) and these few primitives.
 
-    def _rolled_attempts(
-        self, since: datetime, until: datetime, bucket_seconds: int
-    ) -> list[tuple[Any, ...]]:
-        """attempt_summary's rows from poll_days: the days that retention rolled up (older than its
-        horizon, 30 days by default) and that overlap [since, until). A rolled day counts whole, in
-        the bucket of its start (or of `since`, for the day `since` falls in): days are its finest
-        grain. Empty for every window inside the horizon, whose answers are the raw attempts'."""
-        if not self._db.has_table("poll_days"):
-            return []
-        return self._db.execute(
-            """SELECT source_id, CASE WHEN day > ?1 THEN day ELSE ?1 END
-                                 - CASE WHEN day > ?1 THEN day ELSE ?1 END % ?3,
-                      attempts, successes, last_status, last_started_at * 2147483648
-               FROM poll_days WHERE day > ?1 - 86400 AND day < ?2""",
-            (to_epoch(since), to_epoch(until), bucket_seconds),
-        ).fetchall()
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """The rows of one read-only SELECT. Source ids come back as ids: `finish_aggregate` or
+        `source_names()` maps them."""
+        return self._db.execute(sql, params).fetchall()
 
-    def last_polls_before(self, moment: datetime) -> pd.DataFrame:
-        """Each source's latest attempt strictly before `moment` [source, started_at, status]: the state
-        that carries into a window starting at `moment` (index polls_source_started, one seek per source).
-        """
-        rows = self._db.execute(
-            """SELECT s.id, p.started_at, p.status FROM sources s
-               JOIN polls p ON p.id = (SELECT id FROM polls WHERE source_id = s.id AND started_at < ?
-                                       ORDER BY started_at DESC, id DESC LIMIT 1)
-               ORDER BY s.id""",
-            (to_epoch(moment),),
-        ).fetchall()
-        if self._db.has_table("poll_days"):
-            # A source whose attempts before `moment` were all rolled up: its last rolled day's last one.
-            known = {row[0] for row in rows}
-            for (source_id,) in self._db.execute("SELECT id FROM sources ORDER BY id").fetchall():
-                if source_id in known:
-                    continue
-                found = self._db.execute(
-                    """SELECT last_started_at, last_status FROM poll_days
-                       WHERE source_id = ? AND last_started_at < ? ORDER BY day DESC LIMIT 1""",
-                    (source_id, to_epoch(moment)),
-                ).fetchone()
-                if found is not None:
-                    rows.append((source_id, *found))
-            rows.sort(key=lambda row: row[0])
-        frame = pd.DataFrame(rows, columns=["source", "started_at", "status"])
-        frame["source"] = frame["source"].map(self.source_names()).astype("str")
-        frame["started_at"] = timestamps(frame["started_at"].to_numpy(dtype=np.int64))
-        frame["status"] = frame["status"].astype("str")
-        return frame
+    def has_table(self, name: str) -> bool:
+        return self._db.has_table(name)
 
-    # ---- aggregates in SQL ---------------------------------------------------------------------
-
-    def _hour_split(self, since: datetime, until: datetime, table: str = "mention_hours") -> _Split:
+    def hour_split(self, since: datetime, until: datetime, table: str = "mention_hours") -> HourSplit:
         """[since, until) as the whole UTC hours inside it (read from the rollup `table`) and the raw
         edges before and after them; no whole hours when the rollups are not used."""
         low, high = to_epoch(since), to_epoch(until)
         first, last = -(-low // 3600) * 3600, high - high % 3600
         if not self._use_rollups(table) or low < 0 or first >= last:
-            return _Split(low, high, None)
-        return _Split(low, high, (first, last))
+            return HourSplit(low, high, None)
+        return HourSplit(low, high, (first, last))
 
     def _use_rollups(self, table: str = "mention_hours") -> bool:
         """Whether to read `table` (a read-only file of an older schema may not have it yet)."""
@@ -716,252 +619,7 @@ class StoreReader:
             self._rollup_tables[table] = self._db.has_table(table)
         return self._rollup_tables[table]
 
-    def bucket_stats(self, since: datetime, until: datetime, bucket_seconds: int) -> pd.DataFrame:
-        """Per UTC-aligned bucket and source, over mentions published in [since, until):
-        `BUCKET_STAT_COLUMNS` = bucket_start, source, mentions, likes, likes_known, replies, ...,
-        engagement, engagement_known, voices. Each count is summed over the mentions that report it
-        (`<count>_known` of them, so 0 with 0 known means unknown); voices = distinct non-empty authors.
-        Only (bucket, source) pairs with mentions appear.
-
-        Buckets of whole hours read the window's whole hours from mention_hours and
-        mention_hour_authors, and only the partial hours at its edges from mentions.
-        """
-        split = self._hour_split(since, until)
-        if bucket_seconds % 3600 != 0:
-            split = _Split(split.low, split.high, None)
-        sums = ", ".join(f"IFNULL(m.{name}, 0), {known(f'm.{name} IS NOT NULL')}" for name in COUNTS)
-        raw = f"""SELECT m.published_at - m.published_at % ?1 AS bucket, m.source_id AS source_id, 1 AS n,
-                         {sums}, IFNULL({ENGAGEMENT_SQL}, 0), {known(ENGAGEMENT_KNOWN_SQL)}
-                  FROM mentions m WHERE m.published_at >= ? AND m.published_at < ?"""
-        rolled = f"""SELECT hour - hour % ?1, source_id, mentions,
-                            {", ".join(f"{name}, {name}_known" for name in (*COUNTS, "engagement"))}
-                     FROM mention_hours WHERE hour >= ? AND hour < ? AND mentions > 0"""
-        union, params = split.union(raw, rolled)
-        totals = ", ".join(f"SUM(c{index})" for index in range(3, 13))
-        numbered = ", ".join(f"c{index}" for index in range(13))
-        rows = self._db.execute(
-            f"""WITH parts({numbered}) AS ({union})
-                SELECT c0, c1, SUM(c2), {totals} FROM parts
-                GROUP BY c0, c1 ORDER BY c0, c1""",
-            (bucket_seconds, *params),
-        ).fetchall()
-        raw_voices = """SELECT m.published_at - m.published_at % ?1, m.source_id, m.author FROM mentions m
-                        WHERE m.published_at >= ? AND m.published_at < ? AND m.author != ''"""
-        rolled_voices = """SELECT hour - hour % ?1, source_id, author FROM mention_hour_authors
-                           WHERE hour >= ? AND hour < ? AND mentions > 0 AND author != ''"""
-        union, params = split.union(raw_voices, rolled_voices)
-        voices = {
-            (bucket, source_id): count
-            for bucket, source_id, count in self._db.execute(
-                f"""WITH parts(bucket, source_id, author) AS ({union})
-                    SELECT bucket, source_id, COUNT(DISTINCT author) FROM parts GROUP BY bucket, source_id""",
-                (bucket_seconds, *params),
-            )
-        }
-        rows = [(*row, voices.get((row[0], row[1]), 0)) for row in rows]
-        frame = pd.DataFrame(rows, columns=list(BUCKET_STAT_COLUMNS))
-        return self._finish_aggregate(frame, "bucket_start")
-
-    def totals(self, since: datetime, until: datetime) -> pd.DataFrame:
-        """Per source over [since, until): [source, mentions, engagement, engagement_known]."""
-        split = self._hour_split(since, until)
-        raw = f"""SELECT source_id, 1, IFNULL({ENGAGEMENT_SQL}, 0), {known(ENGAGEMENT_KNOWN_SQL)}
-                  FROM mentions WHERE published_at >= ? AND published_at < ?"""
-        rolled = """SELECT source_id, mentions, engagement, engagement_known FROM mention_hours
-                    WHERE hour >= ? AND hour < ? AND mentions > 0"""
-        union, params = split.union(raw, rolled)
-        rows = self._db.execute(
-            f"""WITH parts(source_id, n, engagement, known) AS ({union})
-                SELECT source_id, SUM(n), SUM(engagement), SUM(known) FROM parts
-                GROUP BY source_id ORDER BY source_id""",
-            params,
-        ).fetchall()
-        frame = pd.DataFrame(rows, columns=["source", "mentions", "engagement", "engagement_known"])
-        return self._finish_aggregate(frame)
-
-    def hourly_counts(self, since: datetime, until: datetime) -> pd.DataFrame:
-        """Mentions per UTC hour and source over [since, until): [bucket_start, source, mentions]
-        (whole hours from mention_hours, the edges through the covering index mentions_source_published;
-        only non-empty hours appear)."""
-        split = self._hour_split(since, until)
-        # Naming every source id lets SQLite use the covering index (2x faster than mentions_published).
-        ids = list(self.source_names())
-        marks = ", ".join("?" * len(ids))
-        raw = f"""SELECT published_at - published_at % 3600, source_id, 1 FROM mentions
-                  WHERE source_id IN ({marks}) AND published_at >= ? AND published_at < ?"""
-        rolled = "SELECT hour, source_id, mentions FROM mention_hours WHERE hour >= ? AND hour < ? AND mentions > 0"
-        union, params = split.union(raw, rolled, raw_prefix=ids)
-        rows = self._db.execute(
-            f"""WITH parts(bucket, source_id, n) AS ({union})
-                SELECT bucket, source_id, SUM(n) FROM parts GROUP BY bucket, source_id ORDER BY bucket, source_id""",
-            params,
-        ).fetchall()
-        frame = pd.DataFrame(rows, columns=["bucket_start", "source", "mentions"])
-        return self._finish_aggregate(frame, "bucket_start")
-
-    def author_stats(self, since: datetime, until: datetime) -> pd.DataFrame:
-        """Per (source, author) with mentions in [since, until), authors "" excluded:
-        [source, author, mentions, engagement, engagement_known, first_seen_at], where first_seen_at is
-        the author's first mention on that source over ALL time (one index seek per author on
-        mentions_source_author: the same name on two sources is two voices). Whole hours are read
-        from mention_hour_authors.
-        """
-        split = self._hour_split(since, until)
-        raw = f"""SELECT source_id, author, 1, IFNULL({ENGAGEMENT_SQL}, 0), {known(ENGAGEMENT_KNOWN_SQL)}
-                  FROM mentions WHERE published_at >= ? AND published_at < ? AND author != ''"""
-        rolled = """SELECT source_id, author, mentions, engagement, engagement_known FROM mention_hour_authors
-                    WHERE hour >= ? AND hour < ? AND mentions > 0 AND author != ''"""
-        union, params = split.union(raw, rolled)
-        rows = self._db.execute(
-            f"""WITH parts(source_id, author, n, engagement, known) AS ({union})
-                SELECT w.source_id, w.author, w.n, w.engagement, w.known,
-                       (SELECT MIN(x.published_at) FROM mentions x
-                        WHERE x.source_id = w.source_id AND x.author = w.author)
-                FROM (SELECT source_id, author, SUM(n) AS n, SUM(engagement) AS engagement, SUM(known) AS known
-                      FROM parts GROUP BY source_id, author) w
-                ORDER BY w.source_id, w.author""",
-            params,
-        ).fetchall()
-        frame = pd.DataFrame(
-            rows, columns=["source", "author", "mentions", "engagement", "engagement_known", "first_seen_at"]
-        )
-        frame["author"] = frame["author"].astype("str")
-        return self._finish_aggregate(frame, "first_seen_at")
-
-    def first_replies(self, since: datetime, until: datetime) -> pd.DataFrame:
-        """Mentions published in [since, until) from sources that report replies (replies not NULL):
-        [id, source, published_at, first_reply_at], first_reply_at = the first engagement_history row
-        with replies > 0 (NaT if none yet), ordered by id.
-
-        engagement_history is clustered on (mention_id, at) and ids grow with inserts, so the window's
-        mentions sit in one id range: one sequential range scan, no per-mention seek (3x faster over
-        30 days of a 1M-mention store).
-        """
-        bounds = (to_epoch(since), to_epoch(until))
-        mentions = self._db.execute(
-            """SELECT id, source_id, published_at FROM mentions
-               WHERE published_at >= ? AND published_at < ? AND replies IS NOT NULL ORDER BY id""",
-            bounds,
-        ).fetchall()
-        frame = pd.DataFrame(mentions, columns=["id", "source", "published_at"]).astype(np.int64)
-        replied: list[tuple[Any, ...]] = []
-        if len(frame):
-            replied = self._db.execute(
-                """SELECT mention_id, MIN(at) FROM engagement_history
-                   WHERE mention_id BETWEEN ? AND ? AND replies > 0 GROUP BY mention_id""",
-                (int(frame["id"].iloc[0]), int(frame["id"].iloc[-1])),
-            ).fetchall()
-        first = pd.DataFrame(replied, columns=["id", "first_reply_at"]).astype(np.int64)
-        frame = frame.merge(first, on="id", how="left")
-        frame["first_reply_at"] = frame["first_reply_at"].fillna(_NULL).astype(np.int64)
-        return self._finish_aggregate(frame, "published_at", "first_reply_at")
-
-    def unanswered(self, since: datetime, until: datetime, limit: int | None = None) -> pd.DataFrame:
-        """The candidates for "needs reply": mentions published in [since, until) with replies == 0 (so
-        from a source that reports replies), not handled; the oldest `limit` (None = all), oldest first.
-        Columns `UNANSWERED_COLUMNS`: id, source, kind, title, author, url, published_at, replies, handled.
-        """
-        bounded = "" if limit is None else " LIMIT ?"
-        rows = self._db.execute(
-            f"""SELECT id, source_id, kind, title, author, url, published_at, replies
-                FROM mentions WHERE published_at >= ? AND published_at < ? AND replies = 0
-                AND handled_at IS NULL ORDER BY published_at, id{bounded}""",
-            (to_epoch(since), to_epoch(until), *(() if limit is None else (limit,))),
-        ).fetchall()
-        frame = pd.DataFrame(rows, columns=list(UNANSWERED_COLUMNS[:-1]))
-        for column in ("kind", "title", "author", "url"):
-            frame[column] = frame[column].astype("str")
-        frame = self._finish_aggregate(frame, "published_at")
-        frame["replies"] = frame["replies"].astype("Int64")
-        frame["handled"] = False
-        return frame
-
-    def count_unanswered(self, since: datetime, until: datetime) -> int:
-        """How many rows `unanswered(since, until)` would return without a limit."""
-        value = self._db.execute(
-            """SELECT COUNT(*) FROM mentions WHERE published_at >= ? AND published_at < ? AND replies = 0
-               AND handled_at IS NULL""",
-            (to_epoch(since), to_epoch(until)),
-        ).fetchone()[0]
-        return int(value)
-
-    def ids_in_hours(self, hours: Sequence[datetime]) -> pd.DataFrame:
-        """[id, source, bucket_start] of the mentions published in the given UTC hours (spike drivers),
-        ordered by id: one index range per hour, a UNION ALL of them (a join with a VALUES list of the
-        hours made PostgreSQL walk all 10M mentions by id: 13.9 s for a day's spikes, bench_pg_panels)."""
-        starts = sorted({to_epoch(hour) - to_epoch(hour) % 3600 for hour in hours})
-        rows: list[tuple[Any, ...]] = []
-        one_hour = "SELECT id, source_id, CAST(? AS BIGINT) FROM mentions WHERE published_at >= ? AND published_at < ?"
-        for offset in range(0, len(starts), 200):
-            chunk = starts[offset : offset + 200]
-            rows += self._db.execute(
-                " UNION ALL ".join([one_hour] * len(chunk)),
-                [value for start in chunk for value in (start, start, start + 3600)],
-            ).fetchall()
-        frame = pd.DataFrame(rows, columns=["id", "source", "bucket_start"])
-        frame["id"] = frame["id"].astype(np.int64)
-        frame = frame.sort_values("id", ignore_index=True)
-        return self._finish_aggregate(frame, "bucket_start")
-
-    def texts(
-        self, since: datetime, until: datetime, *, max_docs: int | None = None, summary_chars: int = 500
-    ) -> pd.DataFrame:
-        """[id, source, text] with text = title + newline + the first `summary_chars` of the summary.
-
-        Past `max_docs` mentions, an even sample by id (every k-th) keeps the cost bounded; the frame's
-        `attrs["sampled_every"]` says k (1 = every mention).
-        """
-        bounds = (to_epoch(since), to_epoch(until))
-        every = 1
-        if max_docs is not None:
-            total = self._db.execute(
-                "SELECT COUNT(*) FROM mentions WHERE published_at >= ? AND published_at < ?", bounds
-            ).fetchone()[0]
-            every = max(1, -(-int(total) // max(1, max_docs)))
-        rows = self._db.execute(
-            """SELECT id, source_id, title || '\n' || substr(summary, 1, ?) FROM mentions
-               WHERE published_at >= ? AND published_at < ? AND id % ? = 0 ORDER BY id""",
-            (summary_chars, *bounds, every),
-        ).fetchall()
-        frame = pd.DataFrame(rows, columns=["id", "source", "text"])
-        frame["id"] = frame["id"].astype(np.int64)
-        frame["text"] = frame["text"].astype("str")
-        frame = self._finish_aggregate(frame)
-        frame.attrs["sampled_every"] = every
-        return frame
-
-    def keyword_candidates(self, since: datetime, until: datetime, keywords: Sequence[str]) -> pd.DataFrame:
-        """[id, source, text] (title + newline + summary) of the mentions in [since, until) that may
-        contain one of `keywords`: LIKE prefilters (case-insensitive: ILIKE on PostgreSQL; a superset of the
-        whole-word matches); with a non-ASCII keyword every mention of the window is returned.
-        """
-        clauses = []
-        params: list[Any] = [to_epoch(since), to_epoch(until)]
-        if keywords and all(keyword.isascii() for keyword in keywords):
-            for keyword in keywords:
-                pattern = "%" + keyword.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-                clauses.append("title LIKE ? ESCAPE '\\' OR summary LIKE ? ESCAPE '\\'")
-                params += [pattern, pattern]
-        elif not keywords:
-            clauses.append("1 = 0")
-        where = f" AND ({' OR '.join(clauses)})" if clauses else ""
-        rows = self._db.execute(
-            f"""SELECT id, source_id, title || '\n' || summary FROM mentions
-                WHERE published_at >= ? AND published_at < ?{where} ORDER BY id""",
-            params,
-        ).fetchall()
-        frame = pd.DataFrame(rows, columns=["id", "source", "text"])
-        frame["id"] = frame["id"].astype(np.int64)
-        frame["text"] = frame["text"].astype("str")
-        return self._finish_aggregate(frame)
-
-    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        """The rows of one read-only SELECT: for an analytics module that keeps its panel's SQL beside
-        the pandas that reads it (issue 16; dashboard/analytics/sentiment.py). Source ids come back as
-        ids: `source_names()` maps them."""
-        return self._db.execute(sql, params).fetchall()
-
-    def _finish_aggregate(self, frame: pd.DataFrame, *time_columns: str) -> pd.DataFrame:
+    def finish_aggregate(self, frame: pd.DataFrame, *time_columns: str) -> pd.DataFrame:
         """Source ids -> names, epoch columns -> UTC timestamps, other numbers -> int64."""
         if "source" in frame.columns:
             frame["source"] = frame["source"].map(self.source_names()).astype("str")
@@ -974,13 +632,17 @@ class StoreReader:
 
 
 @dataclass(frozen=True, slots=True)
-class _Split:
+class HourSplit:
     """A window [low, high) in epoch seconds, and the whole hours [first, last) inside it that the
     rollups answer (None: the mentions answer it all)."""
 
     low: int
     high: int
     hours: tuple[int, int] | None
+
+    def whole_hours_only(self, bucket_seconds: int) -> HourSplit:
+        """This split for buckets of `bucket_seconds`: the rollups answer only buckets of whole hours."""
+        return self if bucket_seconds % 3600 == 0 else HourSplit(self.low, self.high, None)
 
     def union(self, raw: str, rolled: str, raw_prefix: Sequence[Any] = ()) -> tuple[str, list[Any]]:
         """SQL for the window's rows: `raw` (its last two parameters are a published_at range, after
@@ -994,24 +656,8 @@ class _Split:
         )
 
 
-def _merge_attempts(rows: Sequence[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-    """attempt_summary rows (source_id, bucket, attempts, successes, last_status, order key) with one
-    row per (source_id, bucket): counts added, the status of the highest order key kept."""
-    merged: dict[tuple[int, int], list[Any]] = {}
-    for source_id, bucket, attempts, successes, status, key in rows:
-        found = merged.get((source_id, bucket))
-        if found is None:
-            merged[(source_id, bucket)] = [source_id, bucket, attempts, successes, status, key]
-            continue
-        found[2] += attempts
-        found[3] += successes
-        if key > found[5]:
-            found[4], found[5] = status, key
-    return [tuple(row) for row in sorted(merged.values(), key=lambda row: (row[1], row[0]))]
-
-
 def history_frame(rows: Sequence[tuple[Any, ...]]) -> pd.DataFrame:
-    """engagement_history rows (mention_id, at, likes, replies, shares, views; `_NULL` for NULL)."""
+    """engagement_history rows (mention_id, at, likes, replies, shares, views; `NULL_INT` for NULL)."""
     raw = pd.DataFrame(list(rows), columns=list(HISTORY_COLUMNS[:-1]))
     frame = pd.DataFrame({"mention_id": raw["mention_id"].astype(np.int64)})
     frame["at"] = timestamps(raw["at"].to_numpy(dtype=np.int64))
@@ -1026,21 +672,24 @@ def _moment(seconds: int) -> datetime:
 
 
 __all__ = [
-    "BUCKET_STAT_COLUMNS",
     "COUNTS",
     "ENGAGEMENT_COUNTS",
+    "ENGAGEMENT_KNOWN_SQL",
+    "ENGAGEMENT_SQL",
     "HISTORY_COLUMNS",
     "MENTION_COLUMNS",
+    "NULL_INT",
     "POLL_COLUMNS",
     "SOURCE_COLUMNS",
     "TIMESTAMP",
-    "UNANSWERED_COLUMNS",
     "EngagementSnapshot",
+    "HourSplit",
     "MentionDetail",
     "StoreReader",
     "engagement_of",
     "epoch",
     "history_frame",
+    "known",
     "nullable_int",
     "timestamps",
 ]

@@ -295,7 +295,7 @@ MIGRATIONS: tuple[str, ...] = (
     # An hour is keyed by published_at (its UTC start); `<count>_known` = mentions reporting it; a row
     # can fall to 0 mentions (an author or a published time that changed) and is then ignored.
     ROLLUP_MIGRATION,
-    # 6: per-hour rollups of the attempts (reader.attempt_summary over whole hours), kept by triggers
+    # 6: per-hour rollups of the attempts (analytics.health.attempt_summary over whole hours), kept by triggers
     # on polls like migration 5's; a retention that deletes attempts takes them out of their hour.
     POLL_ROLLUP_MIGRATION,
     # 7: opinion (dashboard.opinion): the language the source declared, the language found (declared,
