@@ -103,7 +103,7 @@ def plain_text(markup: str | None) -> str:
     stack: list[tuple[Any, bool, bool]] = [(root, False, False)]
     while stack:
         node, closing, in_pre = stack.pop()
-        tag = node.tag
+        tag = node.tag or "-"  # lexbor names no tag for some nodes (`<?pi>` read as a bogus comment)
         if closing:
             if tag in _BLOCKS:
                 parts.append(_BREAK)

@@ -27,6 +27,7 @@ from dashboard.text import (
         ("line one<br>line two", "line one\nline two"),
         ("<script>alert(1)</script>kept", "kept"),
         ("<!-- hidden -->shown", "shown"),
+        ("0<?Z>", "0"),  # a processing instruction: a node lexbor gives no tag name (found by hypothesis)
         ("  spaced \t out  ", "spaced out"),
         ("", ""),
         (None, ""),
