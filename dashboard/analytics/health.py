@@ -236,16 +236,15 @@ def last_polls_before(reader: StoreReader, moment: datetime) -> pd.DataFrame:
     )
     if reader.has_table("poll_days"):
         # A source whose attempts before `moment` were all rolled up: its last rolled day's last one.
+        # One query for all sources: one per source was 1,000 queries (~45 ms) for each grid.
         found = {row[0] for row in rows}
-        for source_id in reader.source_names():
-            if source_id in found:
-                continue
-            rolled = reader.query(
-                """SELECT last_started_at, last_status FROM poll_days
-                   WHERE source_id = ? AND last_started_at < ? ORDER BY day DESC LIMIT 1""",
-                (source_id, before),
-            )
-            rows += [(source_id, *row) for row in rolled]
+        rolled = reader.query(
+            """SELECT d.source_id, d.last_started_at, d.last_status FROM poll_days d
+               JOIN (SELECT source_id, MAX(day) AS day FROM poll_days WHERE last_started_at < ?
+                     GROUP BY source_id) latest ON latest.source_id = d.source_id AND latest.day = d.day""",
+            (before,),
+        )
+        rows += [row for row in rolled if row[0] not in found]
         rows.sort(key=lambda row: row[0])
     frame = pd.DataFrame(rows, columns=["source", "started_at", "status"])
     frame["source"] = frame["source"].map(reader.source_names()).astype("str")
