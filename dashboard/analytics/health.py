@@ -96,7 +96,9 @@ def bucket_status(
     index = window.bucket_starts()
     columns = pd.Index(list(sources), dtype="str", name="source")
     healthy = _healthy(attempts, carried, columns, window, unattempted_ok=before_first_attempt == OK)
-    return pd.DataFrame(np.where(healthy, OK, NO_DATA), index=index, columns=columns, dtype="str")
+    # One object block, not one string array per source: each reader of the grid compares all of it
+    # to OK at once (`grid.to_numpy() == OK`), which joined 1,000 string columns first.
+    return pd.DataFrame(np.where(healthy, OK, NO_DATA).astype(object), index=index, columns=columns)
 
 
 def _healthy(
