@@ -44,6 +44,7 @@ from dashboard.analytics import health, keywords, replies, rising, sentiment, sp
 from dashboard.analytics.dashboard import DashboardOptions, compute_dashboard, shown_sources
 from dashboard.analytics.windows import Window
 from dashboard.durations import WINDOW_SPECS
+from dashboard.store.db import connect
 from dashboard.store.reader import StoreReader, engagement_of
 
 HERE = Path(__file__).parent
@@ -64,6 +65,13 @@ def store_path(size: int) -> Path:
         CACHE.mkdir(parents=True, exist_ok=True)
         made = generate_store(path, size, days=DAYS, end=END, seed=SEED)
         print(f"generated {path.name}: {made.mentions:,} mentions in {made.seconds:.1f} s", file=sys.stderr)
+    return at_current_schema(path)
+
+
+def at_current_schema(path: Path) -> Path:
+    """`path` migrated to this version's schema: a cache made by an older version would lack its columns
+    (the dashboard's readers open read-only, so they never migrate)."""
+    connect(path).close()
     return path
 
 
@@ -74,7 +82,7 @@ def opinion_store(size: int) -> Path:
     """`store_path(size)` copied once with language and sentiment filled (see the module docstring)."""
     path = CACHE / f"store-{size}-d{int(DAYS)}-s{SEED}-v{GENERATOR_VERSION}-opinion{OPINION_FILL_VERSION}.db"
     if path.exists():
-        return path
+        return at_current_schema(path)
     pending = path.with_suffix(".part")
     shutil.copyfile(store_path(size), pending)
     with sqlite3.connect(pending) as connection:

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bench.bench_panels import CACHE, END, store_path
+from bench.bench_panels import CACHE, END, at_current_schema, store_path
 from bench.common import describe_machine, machine_info, ratio, write_results
 from dashboard.analytics.posts import posts_frame
 from dashboard.analytics.windows import Window
@@ -43,7 +43,7 @@ def echo_store(size: int) -> Path:
     """store_path(size) copied once with own posts, comments and links filled (module docstring)."""
     path = CACHE / f"{store_path(size).stem}-echo{ECHO_FILL_VERSION}.db"
     if path.exists():
-        return path
+        return at_current_schema(path)
     pending = path.with_suffix(".part")
     shutil.copyfile(store_path(size), pending)
     rng = np.random.default_rng(12)

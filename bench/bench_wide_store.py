@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bench.bench_panels import CACHE, END, KEYWORDS, machine, store_path
+from bench.bench_panels import CACHE, END, KEYWORDS, at_current_schema, machine, store_path
 from dashboard.analytics import health
 from dashboard.analytics.dashboard import compute_dashboard
 from dashboard.analytics.windows import Window
@@ -55,7 +55,7 @@ def wide_store(size: int) -> Path:
         finally:
             connection.close()  # the last connection checkpoints the WAL into the file being renamed
         pending.rename(path)
-    return path
+    return at_current_schema(path)
 
 
 def _string_columns(healthy: np.ndarray, index: pd.Index, columns: pd.Index) -> pd.DataFrame:

@@ -172,7 +172,7 @@ def panel_queries(reader: StoreReader, now: datetime, span: timedelta) -> None:
     volume.totals(reader, since, now)
     spikes.hourly_counts(reader, now - DAY, now)
     voices.author_stats(reader, since, now)
-    replies.first_replies(reader, since, now)
+    replies.response_seconds(reader, since, now)
     replies.unanswered(reader, since, now, 500)
     replies.count_unanswered(reader, since, now)
     rising.engagement_snapshots(reader, now - DAY, now + timedelta(seconds=1))

@@ -133,7 +133,7 @@ def test_engagement_history_keeps_full_resolution_for_a_week_then_a_row_a_day(st
         hour += 1
     recent = NOW - DEFAULT_RETENTION.history
     with StoreReader.open(store.path) as reader:
-        replies_before = replies.first_replies(reader, published, NOW)
+        replies_before = replies.response_seconds(reader, published, NOW)
         velocity_before = rising.engagement_snapshots(reader, NOW - timedelta(days=1), NOW)
         week_before = reader.history(recent)
 
@@ -149,7 +149,11 @@ def test_engagement_history_keeps_full_resolution_for_a_week_then_a_row_a_day(st
     assert first_reply in {at for at, _ in old}
     assert report.history_removed > 0
     with StoreReader.open(store.path) as reader:
-        pd.testing.assert_frame_equal(replies.first_replies(reader, published, NOW), replies_before)
+        assert (
+            replies.response_seconds(reader, published, NOW).tolist()
+            == replies_before.tolist()
+            == [30 * 3600]
+        )
         pd.testing.assert_frame_equal(
             rising.engagement_snapshots(reader, NOW - timedelta(days=1), NOW), velocity_before
         )

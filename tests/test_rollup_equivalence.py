@@ -5,7 +5,8 @@ source that stops reporting a count, text changes that move a mention to another
 raw SQL (a changed published time, a deleted mention), every aggregate the reader takes from the
 rollups (`bucket_stats`, `totals`, `hourly_counts`, `author_stats`, and from migration 6's per-hour
 attempts `attempt_summary`, after attempts in the same second and deleted attempts) equals the raw query's frame, over
-windows aligned to the hour and not. On both backends: SQLite's row triggers and PostgreSQL's
+windows aligned to the hour and not; and migration 9's `first_reply_at` stays each mention's first history row
+with a reply while history rows are inserted, changed and deleted. On both backends: SQLite's row triggers and PostgreSQL's
 statement triggers must keep the same rollups.
 """
 
@@ -100,6 +101,14 @@ def build(path: Database, seed: int) -> None:
         polls = [row[0] for row in db.execute("SELECT id FROM polls ORDER BY id")]
         for poll_id in rng.sample(polls, min(4, len(polls))):  # as retention does, a few at a time
             db.execute("DELETE FROM polls WHERE id = ?", (poll_id,))
+        history = [tuple(row) for row in db.execute("SELECT mention_id, at FROM engagement_history")]
+        for mention_id, at in rng.sample(history, min(4, len(history))):  # first replies come and go
+            db.execute(
+                "UPDATE engagement_history SET replies = ? WHERE mention_id = ? AND at = ?",
+                (rng.choice([0, 2, None]), mention_id, at),
+            )
+        for mention_id, at in rng.sample(history, min(3, len(history))):
+            db.execute("DELETE FROM engagement_history WHERE mention_id = ? AND at = ?", (mention_id, at))
         for mention_id in rng.sample(ids, min(2, len(ids))):
             db.execute("DELETE FROM engagement_history WHERE mention_id = ?", (mention_id,))
             db.execute("DELETE FROM mention_links WHERE mention_id = ?", (mention_id,))
@@ -126,6 +135,17 @@ def assert_same(path: Database, since: datetime, until: datetime, bucket: int) -
         )
 
 
+def assert_first_replies_kept(path: Database) -> None:
+    """mentions.first_reply_at (migration 9's triggers) is each mention's first history row with a reply."""
+    kept = rows(path, "SELECT id, first_reply_at FROM mentions WHERE first_reply_at IS NOT NULL ORDER BY id")
+    fresh = rows(
+        path,
+        """SELECT mention_id, MIN(at) FROM engagement_history WHERE replies > 0
+           GROUP BY mention_id ORDER BY mention_id""",
+    )
+    assert kept == fresh
+
+
 WINDOWS = {
     "seed": st.integers(0, 2**32),
     "start": st.integers(-3600, 3 * 86400),
@@ -140,6 +160,7 @@ def check_random_store(folder: Path, backend: str, seed: int, start: int, length
     since = T0 + timedelta(seconds=start)
     assert_same(path, since, since + timedelta(seconds=length), bucket)
     assert_same(path, T0 - timedelta(days=1), T0 + timedelta(days=4), bucket)  # aligned, everything
+    assert_first_replies_kept(path)
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -194,6 +215,9 @@ def test_migration_backfills_the_rollups_of_an_older_store(tmp_path: Path) -> No
             db.execute(f"DROP TRIGGER {name}")
         for name in ("polls_rollup_insert", "polls_rollup_delete", "polls_rollup_update"):
             db.execute(f"DROP TRIGGER {name}")
+        for name in ("insert", "update", "delete"):  # migration 9
+            db.execute(f"DROP TRIGGER engagement_first_reply_{name}")
+        db.execute("DROP INDEX mentions_first_reply")
         for name in ("mention_hours", "mention_hour_authors", "poll_hours", "mention_links"):
             db.execute(f"DROP TABLE {name}")
         # ... and what migrations 7 and 8 added, so the file is a version-4 store again.
@@ -207,6 +231,7 @@ def test_migration_backfills_the_rollups_of_an_older_store(tmp_path: Path) -> No
             "opinion_version",
             "canonical_url",
             "links_version",
+            "first_reply_at",
         ):
             db.execute(f"ALTER TABLE mentions DROP COLUMN {column}")
         db.execute("ALTER TABLE sources DROP COLUMN own")
@@ -223,3 +248,5 @@ def test_migration_backfills_the_rollups_of_an_older_store(tmp_path: Path) -> No
         )
         assert reader._use_rollups("mention_hours")
         assert reader._use_rollups("poll_hours")
+    assert_first_replies_kept(path)
+    assert rows(path, "SELECT COUNT(*) FROM mentions WHERE first_reply_at IS NOT NULL")[0][0] > 0

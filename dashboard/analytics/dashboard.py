@@ -204,9 +204,7 @@ def compute_dashboard(
             candidates, now, min_age=settings.needs_reply_min_age, horizon=settings.needs_reply_horizon
         )
         waiting_count = waiting_reply_count(reader, now, settings)
-        median_response = replies.median_first_response(
-            replies.first_replies(reader, window.start, window.end)
-        )
+        median_response = replies.median_response(replies.response_seconds(reader, window.start, window.end))
     with clock.panel("share_of_voice"):
         texts = keyword_metrics.keyword_candidates(reader, window.start, window.end, list(keywords))
         share_frame = keyword_metrics.share_of_voice(texts["text"], keywords)

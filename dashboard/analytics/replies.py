@@ -14,7 +14,7 @@ import pandas as pd
 
 from dashboard.analytics.windows import epochs_of, to_epoch_seconds
 from dashboard.store.db import to_epoch
-from dashboard.store.reader import NULL_INT, StoreReader
+from dashboard.store.reader import StoreReader
 
 UNANSWERED_COLUMNS = ("id", "source", "kind", "title", "author", "url", "published_at", "replies", "handled")
 
@@ -64,12 +64,8 @@ def response_times(first_replies: pd.DataFrame) -> pd.Series:
 
 
 def median_first_response(first_replies: pd.DataFrame) -> timedelta | None:
-    """The median over the answered mentions; None when no mention has been answered."""
-    times = response_times(first_replies)
-    if times.empty:
-        return None
-    seconds = float(np.median(times.dt.total_seconds().to_numpy()))
-    return timedelta(seconds=seconds)
+    """The median over the answered mentions of a `first_replies_from_rows` frame; None when none was."""
+    return median_response(response_times(first_replies).dt.total_seconds().to_numpy())
 
 
 # ---- from the store --------------------------------------------------------------------------------
@@ -107,32 +103,23 @@ def count_unanswered(reader: StoreReader, since: datetime, until: datetime) -> i
     return int(rows[0][0])
 
 
-def first_replies(reader: StoreReader, since: datetime, until: datetime) -> pd.DataFrame:
-    """Mentions published in [since, until) from sources that report replies (replies not NULL):
-    [id, source, published_at, first_reply_at], first_reply_at = the first engagement_history row
-    with replies > 0 (NaT if none yet), ordered by id.
-
-    engagement_history is clustered on (mention_id, at) and ids grow with inserts, so the window's
-    mentions sit in one id range: one sequential range scan, no per-mention seek (3x faster over
-    30 days of a 1M-mention store).
-    """
-    mentions = reader.query(
-        """SELECT id, source_id, published_at FROM mentions
-           WHERE published_at >= ? AND published_at < ? AND replies IS NOT NULL ORDER BY id""",
+def response_seconds(reader: StoreReader, since: datetime, until: datetime) -> np.ndarray:
+    """Seconds to first response (negative clock skew clipped to 0) of each answered mention published
+    in [since, until): `mentions.first_reply_at`, which triggers keep equal to the first
+    engagement_history row with replies > 0; one range of the partial index mentions_first_reply, no
+    history read (a 30-day window of a 1M-mention store: 190 -> 15 ms)."""
+    rows = reader.query(
+        """SELECT first_reply_at - published_at FROM mentions
+           WHERE published_at >= ? AND published_at < ? AND first_reply_at IS NOT NULL""",
         (to_epoch(since), to_epoch(until)),
     )
-    frame = pd.DataFrame(mentions, columns=["id", "source", "published_at"]).astype(np.int64)
-    replied: list[tuple[int, int]] = []
-    if len(frame):
-        replied = reader.query(
-            """SELECT mention_id, MIN(at) FROM engagement_history
-               WHERE mention_id BETWEEN ? AND ? AND replies > 0 GROUP BY mention_id""",
-            (int(frame["id"].iloc[0]), int(frame["id"].iloc[-1])),
-        )
-    first = pd.DataFrame(replied, columns=["id", "first_reply_at"]).astype(np.int64)
-    frame = frame.merge(first, on="id", how="left")
-    frame["first_reply_at"] = frame["first_reply_at"].fillna(NULL_INT).astype(np.int64)
-    return reader.finish_aggregate(frame, "published_at", "first_reply_at")
+    seconds = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
+    return np.maximum(seconds, 0)
+
+
+def median_response(seconds: np.ndarray) -> timedelta | None:
+    """The median of `response_seconds`; None when no mention has been answered."""
+    return timedelta(seconds=float(np.median(seconds))) if len(seconds) else None
 
 
 __all__ = [
@@ -141,10 +128,11 @@ __all__ = [
     "NEEDS_REPLY_COLUMNS",
     "UNANSWERED_COLUMNS",
     "count_unanswered",
-    "first_replies",
     "first_replies_from_rows",
     "median_first_response",
+    "median_response",
     "needs_reply",
+    "response_seconds",
     "response_times",
     "unanswered",
 ]

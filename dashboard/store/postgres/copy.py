@@ -12,8 +12,8 @@ store copy` (the other half is to_sqlite.py). Why it is built this way:
   sequences are then set past the largest id so the next insert does not collide.
 - Plain indexes and foreign keys are dropped for the load and made again at its end (each index built
   once, each key checked in one pass); the primary keys and unique constraints stay.
-- The rollup tables (mention_hours, mention_hour_authors, poll_hours) are copied as they are, with the
-  rollup triggers disabled for the transaction: the same rows SQLite had (rows fallen to 0 included),
+- The rollup tables (mention_hours, mention_hour_authors, poll_hours) and mentions.first_reply_at are
+  copied as they are, with the rollup triggers disabled for the transaction: the same rows SQLite had (rows fallen to 0 included),
   and no trigger work over millions of rows. A check afterwards proves they match what was copied.
 - The source must be at this version's schema (open it once with this version to migrate it), read
   through a read-only connection in one read transaction (one snapshot, so the counts compared at the
@@ -56,7 +56,11 @@ TABLES = (
     "poll_hours",
 )
 IDENTITY_TABLES = ("sources", "mentions", "polls", "alerts")
-ROLLUP_TRIGGERS = {"mentions": ("mentions_rollup_insert",), "polls": ("polls_rollup_insert",)}
+ROLLUP_TRIGGERS = {
+    "mentions": ("mentions_rollup_insert",),
+    "polls": ("polls_rollup_insert",),
+    "engagement_history": ("engagement_first_reply_insert",),  # first_reply_at is copied as it is
+}
 # What the rollups must add up to in any store: (rollup sum, the count it equals).
 ROLLUP_SUMS = (
     ("SELECT COALESCE(SUM(mentions), 0) FROM mention_hours", "SELECT COUNT(*) FROM mentions"),
