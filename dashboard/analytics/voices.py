@@ -20,8 +20,6 @@ from dashboard.analytics.windows import Window, epochs_of, utc_times
 from dashboard.store.reader import ENGAGEMENT_KNOWN_SQL, ENGAGEMENT_SQL, TIMESTAMP, StoreReader, known
 
 AUTHOR_STAT_COLUMNS = ("source", "author", "mentions", "engagement", "engagement_known", "first_seen_at")
-
-AUTHOR_STAT_COLUMNS = ("source", "author", "mentions", "engagement", "engagement_known", "first_seen_at")
 VOICE_COLUMNS = ("source", "author", "mentions", "engagement", "first_seen_at", "is_new")
 
 
