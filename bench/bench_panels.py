@@ -45,7 +45,9 @@ from dashboard.analytics.dashboard import DashboardOptions, compute_dashboard, s
 from dashboard.analytics.windows import Window
 from dashboard.durations import WINDOW_SPECS
 from dashboard.store.db import connect
+from dashboard.store.keywords import KeywordBackfill
 from dashboard.store.reader import StoreReader, engagement_of
+from dashboard.store.writer import Store
 
 HERE = Path(__file__).parent
 CACHE = HERE / ".cache"
@@ -56,6 +58,7 @@ SEED = 7
 GENERATOR_VERSION = 1
 KEYWORDS = ("ourproject", "competitor", "othertool")
 FAST_WINDOWS = WINDOW_SPECS  # the dashboard's windows
+KEYWORD_BATCH = 20_000  # mentions per back-fill transaction here (the poller's: store.keywords.BATCH)
 
 
 def store_path(size: int) -> Path:
@@ -69,9 +72,25 @@ def store_path(size: int) -> Path:
 
 
 def at_current_schema(path: Path) -> Path:
-    """`path` migrated to this version's schema: a cache made by an older version would lack its columns
-    (the dashboard's readers open read-only, so they never migrate)."""
-    connect(path).close()
+    """`path` migrated to this version's schema (a cache made by an older version would lack its columns:
+    the dashboard's readers open read-only, so they never migrate), with KEYWORDS tracked and matched
+    in every mention, as a poller's sync and back-fill leave a store (the back-fill is timed, once)."""
+    with Store.open(path) as store:
+        store.sync_keywords(KEYWORDS)
+    connection = connect(path)
+    try:
+        backfill, matched = KeywordBackfill(connection), 0
+        began = time.process_time()
+        while done := backfill.run_batch(KEYWORD_BATCH):
+            matched += done
+        if matched:
+            print(
+                f"matched {len(KEYWORDS)} keywords in {path.name}: {matched:,} mention-keywords read, "
+                f"{time.process_time() - began:.1f} s CPU",
+                file=sys.stderr,
+            )
+    finally:
+        connection.close()
     return path
 
 

@@ -7,9 +7,11 @@ against the raw queries, side by side in one run; and what the rollup triggers a
 Panels: `compute_dashboard` CPU seconds (process_time, median after a warm-up) with
 `StoreReader(rollups=True)` and `rollups=False` alternating on the same store (bench_panels' cached
 store, migrated in place), for a window ending on the hour (bench_panels' END) and one ending
-mid-hour (the usual case: `now`); plus the four aggregate methods the rollups serve, alone.
+mid-hour (the usual case: `now`); plus the five aggregates the rollups and the stored keyword matches
+(schema migration 10) serve, alone. The cached store gets bench_panels' KEYWORDS tracked and matched.
 Writes: CPU per `Store.save_poll` of 50 new mentions plus 50 re-polled ones with new counts, and of
-an attempt with no mentions (a 304), on a fresh store, with the triggers and with them dropped.
+an attempt with no mentions (a 304), on a fresh store, with the triggers and with them dropped; and
+with the three keywords tracked and none.
 Results: bench/results/rollups.json.
 """
 
@@ -27,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.bench_panels import END, KEYWORDS, machine, store_path
-from dashboard.analytics import spikes, voices, volume
+from dashboard.analytics import keywords, spikes, voices, volume
 from dashboard.analytics.dashboard import compute_dashboard
 from dashboard.analytics.windows import Window
 from dashboard.durations import WINDOW_SPECS
@@ -73,12 +75,13 @@ def dashboard_once(reader: StoreReader, window: Window, now: datetime) -> object
 
 
 def aggregates_once(reader: StoreReader, window: Window) -> object:
-    """The reader calls the rollups serve, as compute_dashboard makes them."""
+    """The reader calls the rollups (and the stored keyword matches) serve, as compute_dashboard makes them."""
     return (
         volume.bucket_stats(reader, window.start, window.end, window.bucket_seconds),
         volume.totals(reader, window.previous.start, window.previous.end),
         spikes.hourly_counts(reader, window.start - timedelta(days=7), window.end),
         voices.author_stats(reader, window.start, window.end),
+        keywords.window_share_of_voice(reader, window.start, window.end, KEYWORDS),
     )
 
 
@@ -107,13 +110,40 @@ def panels(path: Path, repeats: int) -> list[dict[str, Any]]:
     return results
 
 
+def share_of_voice(path: Path, repeats: int) -> list[dict[str, Any]]:
+    """Share of voice alone: the stored keyword matches against the search of the window's texts."""
+    results = []
+    with StoreReader.open(path, rollups=True) as stored, StoreReader.open(path, rollups=False) as scan:
+        for spec in WINDOWS:
+            window = Window.last(spec, END)
+            row: dict[str, Any] = {"window": spec}
+            for label, reader in (("scan", scan), ("stored", stored)):
+                measure = partial(keywords.window_share_of_voice, reader, window.start, window.end, KEYWORDS)
+                row[f"{label}_cpu_s"] = cpu_median(measure, repeats)
+            row["ratio"] = row["scan_cpu_s"] / row["stored_cpu_s"]
+            print(
+                f"share of voice {spec:>4}: searching the texts {row['scan_cpu_s'] * 1000:6.1f} ms, "
+                f"stored matches {row['stored_cpu_s'] * 1000:5.2f} ms  x{row['ratio']:.0f}",
+                flush=True,
+            )
+            results.append(row)
+    return results
+
+
+def _title(index: int) -> str:
+    """A title; a fifth of them name one of KEYWORDS."""
+    return (
+        f"{KEYWORDS[index % len(KEYWORDS)]} release notes {index}" if index % 5 == 0 else f"a title {index}"
+    )
+
+
 def _poll_mentions(poll: int, base: datetime) -> tuple[Mention, ...]:
     fresh = [
         Mention(
             key=f"p{poll}-{index}",
             kind=MentionKind.POST,
             url=f"http://x/{poll}/{index}",
-            title="a title",
+            title=_title(index),
             author=f"user{index % 17}",
             published=base + timedelta(minutes=poll * 15, seconds=index),
             likes=index,
@@ -126,7 +156,7 @@ def _poll_mentions(poll: int, base: datetime) -> tuple[Mention, ...]:
             key=f"p{poll - 1}-{index}",
             kind=MentionKind.POST,
             url=f"http://x/{poll - 1}/{index}",
-            title="a title",
+            title=_title(index),
             author=f"user{index % 17}",
             published=base + timedelta(minutes=(poll - 1) * 15, seconds=index),
             likes=index + poll,
@@ -140,16 +170,46 @@ def _poll_mentions(poll: int, base: datetime) -> tuple[Mention, ...]:
 def write_cost(polls: int, *, empty: bool = False, triggers: Sequence[str] = TRIGGERS) -> dict[str, float]:
     """CPU ms per save_poll (50 new + 50 updated mentions; `empty`: a 304 with none), with and without
     the rollup `triggers`."""
+
+    def drop_triggers(store: Store) -> None:
+        for name in triggers:
+            store._db.execute(f"DROP TRIGGER {name}")
+
+    what = "an attempt with no mentions (304)" if empty else "50 new + 50 updated mentions"
+    if triggers != TRIGGERS:
+        what += f"; only {', '.join(triggers)} dropped"
+    return compare_writes(polls, what, "triggers", without=drop_triggers, empty=empty)
+
+
+def keyword_write_cost(polls: int) -> dict[str, float]:
+    """CPU ms per save_poll (50 new + 50 updated mentions, a fifth naming a keyword) with bench_panels'
+    three KEYWORDS tracked (matched as the mentions are stored: schema migration 10) and with none."""
+
+    def track(store: Store) -> None:
+        store.sync_keywords(KEYWORDS)
+
+    return compare_writes(polls, "50 new + 50 updated mentions", "keyword matching", with_=track)
+
+
+def compare_writes(
+    polls: int,
+    what: str,
+    thing: str,
+    *,
+    without: Callable[[Store], None] = lambda store: None,
+    with_: Callable[[Store], None] = lambda store: None,
+    empty: bool = False,
+) -> dict[str, float]:
+    """CPU ms per save_poll on fresh stores prepared `without` and `with_` `thing`, alternating, the
+    best of two runs each."""
     source = SourceConfig(name="Blog", type="feed", interval=900, url="http://127.0.0.1/feed.xml")
     base = datetime(2026, 3, 1, tzinfo=UTC)
     found: dict[str, float] = {}
-    for label in ("without_triggers", "with_triggers", "without_triggers_again", "with_triggers_again"):
+    for label in ("without", "with", "without_again", "with_again"):
         with tempfile.TemporaryDirectory() as directory:
             path = Path(directory) / "w.db"
             store = Store.open(path)
-            if label.startswith("without"):
-                for name in triggers:
-                    store._db.execute(f"DROP TRIGGER {name}")
+            (without if label.startswith("without") else with_)(store)
             store.sync_sources([source], {source.name: "h"})
             began = time.process_time()
             for poll in range(polls):
@@ -160,17 +220,15 @@ def write_cost(polls: int, *, empty: bool = False, triggers: Sequence[str] = TRI
                 store.save_poll(source, record, update, outcome)
             found[label] = (time.process_time() - began) / polls * 1000
             store.close()
+    key = thing.replace(" ", "_")
     result = {
-        "without_triggers_ms": min(found["without_triggers"], found["without_triggers_again"]),
-        "with_triggers_ms": min(found["with_triggers"], found["with_triggers_again"]),
+        f"without_{key}_ms": min(found["without"], found["without_again"]),
+        f"with_{key}_ms": min(found["with"], found["with_again"]),
     }
-    result["increase"] = result["with_triggers_ms"] / result["without_triggers_ms"] - 1
-    what = "an attempt with no mentions (304)" if empty else "50 new + 50 updated mentions"
-    if triggers != TRIGGERS:
-        what += f"; only {', '.join(triggers)} dropped"
+    result["increase"] = result[f"with_{key}_ms"] / result[f"without_{key}_ms"] - 1
     print(
-        f"save_poll ({what}): {result['without_triggers_ms']:.2f} ms CPU without the triggers, "
-        f"{result['with_triggers_ms']:.2f} ms with (+{result['increase'] * 100:.0f} %)",
+        f"save_poll ({what}): {result[f'without_{key}_ms']:.2f} ms CPU without the {thing}, "
+        f"{result[f'with_{key}_ms']:.2f} ms with (+{result['increase'] * 100:.0f} %)",
         flush=True,
     )
     return result
@@ -196,9 +254,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         "repeats": args.repeats,
         "migration_s": migrated,
         "panels": panels(path, args.repeats),
+        "share_of_voice": share_of_voice(path, args.repeats),
         "write": write_cost(args.polls),
         "write_304": write_cost(args.polls * 3, empty=True),
         "write_first_reply": write_cost(args.polls, triggers=FIRST_REPLY_TRIGGERS),
+        "write_keywords": keyword_write_cost(args.polls),
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")

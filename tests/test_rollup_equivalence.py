@@ -218,6 +218,8 @@ def test_migration_backfills_the_rollups_of_an_older_store(tmp_path: Path) -> No
         for name in ("insert", "update", "delete"):  # migration 9
             db.execute(f"DROP TRIGGER engagement_first_reply_{name}")
         db.execute("DROP INDEX mentions_first_reply")
+        for name in ("keyword_mentions", "tracked_keywords"):  # migration 10
+            db.execute(f"DROP TABLE {name}")
         for name in ("mention_hours", "mention_hour_authors", "poll_hours", "mention_links"):
             db.execute(f"DROP TABLE {name}")
         # ... and what migrations 7 and 8 added, so the file is a version-4 store again.
@@ -246,7 +248,7 @@ def test_migration_backfills_the_rollups_of_an_older_store(tmp_path: Path) -> No
         pd.testing.assert_frame_equal(
             health.attempt_summary(reader, T0, T0 + timedelta(days=4), 3600), attempts
         )
-        assert reader._use_rollups("mention_hours")
-        assert reader._use_rollups("poll_hours")
+        assert reader.uses_rollup("mention_hours")
+        assert reader.uses_rollup("poll_hours")
     assert_first_replies_kept(path)
     assert rows(path, "SELECT COUNT(*) FROM mentions WHERE first_reply_at IS NOT NULL")[0][0] > 0

@@ -76,6 +76,7 @@ def _fill(path: Path) -> None:
     ]
     with Store.open(path) as store:
         store.sync_sources(configs, {config.name: "x" for config in configs})
+        store.sync_keywords(["quoted", "Zoë", "blog 2"])
         # Polls a month apart: retention rolls the first ones into poll_days.
         for poll, at in enumerate((T0, T0 + timedelta(hours=1), T0 + timedelta(days=35))):
             for config in configs:

@@ -206,8 +206,7 @@ def compute_dashboard(
         waiting_count = waiting_reply_count(reader, now, settings)
         median_response = replies.median_response(replies.response_seconds(reader, window.start, window.end))
     with clock.panel("share_of_voice"):
-        texts = keyword_metrics.keyword_candidates(reader, window.start, window.end, list(keywords))
-        share_frame = keyword_metrics.share_of_voice(texts["text"], keywords)
+        share_frame = keyword_metrics.window_share_of_voice(reader, window.start, window.end, keywords)
     with clock.panel("trending"):
         trending_frame = _trending(reader, window, settings, top_n)
     with clock.panel("sentiment"):

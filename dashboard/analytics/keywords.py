@@ -1,76 +1,84 @@
 """Share of voice over the configured keywords.
 
-A mention counts for a keyword when its title or summary contains it as a whole word (case-insensitive;
-"rust" matches "Rust," but not "trust"). A mention naming two keywords counts for both, and each
-keyword's share is its mentions over the sum for all keywords, so shares sum to 1 whenever any matched.
+A mention counts for a keyword when its title or summary names it (dashboard.keywords: whole word,
+case-insensitive). A mention naming two keywords counts for both, and each keyword's share is its
+mentions over the sum for all keywords, so shares sum to 1 whenever any matched.
+
+A keyword the store has matched in every mention (dashboard.store.keywords) is counted from its
+matches: one index range per keyword. Any other (just added to feeds.toml, a store of an older
+schema, a reader with `rollups=False`) is found by searching the window's texts.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 import numpy as np
 import pandas as pd
 
+from dashboard.keywords import distinct_keywords, keyword_hits, keyword_key, keyword_pattern, like_pattern
 from dashboard.store.db import to_epoch
 from dashboard.store.reader import StoreReader
 
 SHARE_COLUMNS = ("keyword", "mentions", "share")
 
 
-def keyword_pattern(keyword: str) -> re.Pattern[str]:
-    """Whole word, case-insensitive; lookarounds instead of \\b so "c++" or ".net" work too."""
-    return re.compile(rf"(?<!\w){re.escape(keyword.strip())}(?!\w)", re.IGNORECASE)
-
-
-def distinct_keywords(keywords: Sequence[str]) -> list[str]:
-    """Blank ones dropped, case-insensitive duplicates collapsed (first spelling kept)."""
-    seen: dict[str, str] = {}
-    for keyword in keywords:
-        cleaned = keyword.strip()
-        if cleaned and cleaned.casefold() not in seen:
-            seen[cleaned.casefold()] = cleaned
-    return list(seen.values())
-
-
-def keyword_hits(texts: pd.Series, keywords: Sequence[str]) -> pd.DataFrame:
-    """A boolean frame, one column per keyword: does each text contain it (as `keyword_pattern`).
-
-    All texts are lowercased and searched as one string, the keyword first (a pattern that starts with
-    a lookbehind loses the regex engine's fast literal search: 10x slower); the character before each
-    hit is then checked. Same result as `texts.str.contains(keyword_pattern(k))`."""
-    lowered = [text.lower() for text in texts.astype("str").tolist()]
-    lengths = np.fromiter((len(text) for text in lowered), dtype=np.int64, count=len(lowered))
-    starts = np.concatenate([[0], np.cumsum(lengths + 1)[:-1]]).astype(np.int64)
-    joined = "\n".join(lowered)
-    columns: dict[str, np.ndarray] = {}
-    for keyword in keywords:
-        needle = keyword.strip().lower()
-        pattern = re.compile(rf"{re.escape(needle)}(?!\w)")
-        positions = [
-            start
-            for start in (found.start() for found in pattern.finditer(joined))
-            if start == 0 or not (joined[start - 1].isalnum() or joined[start - 1] == "_")
-        ]
-        docs = np.searchsorted(starts, np.asarray(positions, dtype=np.int64), side="right") - 1
-        hit = np.zeros(len(lowered), dtype=bool)
-        hit[docs] = True
-        columns[keyword] = hit
-    return pd.DataFrame(columns, index=texts.index, columns=list(keywords), dtype=bool)
+def share_frame(names: Sequence[str], counts: Mapping[str, int]) -> pd.DataFrame:
+    """[keyword, mentions, share] in the order of `names`; share is NaN when none has a mention."""
+    mentions = np.asarray([counts.get(name, 0) for name in names], dtype=np.int64)
+    total = int(mentions.sum())
+    shares = mentions / total if total else np.full(len(names), np.nan)
+    return pd.DataFrame(
+        {"keyword": pd.Series(list(names), dtype="str"), "mentions": mentions, "share": shares.astype(float)}
+    )
 
 
 def share_of_voice(texts: pd.Series, keywords: Sequence[str]) -> pd.DataFrame:
-    """[keyword, mentions, share] in the keywords' order; share is NaN when no text matches any."""
+    """The share frame of `keywords` (distinct) over `texts`, searched."""
     names = distinct_keywords(keywords)
-    hits = keyword_hits(texts.astype("str"), names)
-    counts = hits.sum(axis=0).to_numpy(dtype=np.int64) if names else np.zeros(0, dtype=np.int64)
-    total = int(counts.sum())
-    shares = counts / total if total else np.full(len(names), np.nan)
-    return pd.DataFrame(
-        {"keyword": pd.Series(names, dtype="str"), "mentions": counts, "share": shares.astype(float)}
+    hits = keyword_hits(texts.astype("str").tolist(), names)
+    return share_frame(names, {name: int(hit.sum()) for name, hit in hits.items()})
+
+
+def window_share_of_voice(
+    reader: StoreReader, since: datetime, until: datetime, keywords: Sequence[str]
+) -> pd.DataFrame:
+    """The share frame of the mentions published in [since, until): stored matches where the store
+    has them for a keyword, a search of the window's texts for the others."""
+    names = distinct_keywords(keywords)
+    stored = matched_keywords(reader)
+    counted = {name: stored[keyword_key(name)] for name in names if keyword_key(name) in stored}
+    counts = stored_counts(reader, since, until, counted)
+    searched = [name for name in names if name not in counted]
+    if searched:
+        texts = keyword_candidates(reader, since, until, searched)["text"].tolist()
+        counts.update({name: int(hit.sum()) for name, hit in keyword_hits(texts, searched).items()})
+    return share_frame(names, counts)
+
+
+def matched_keywords(reader: StoreReader) -> dict[str, int]:
+    """keyword_key -> id of the tracked keywords matched in every stored mention."""
+    if not reader.uses_rollup("tracked_keywords"):
+        return {}
+    rows = reader.query("SELECT keyword, id FROM tracked_keywords WHERE unmatched_below = 0")
+    return {str(keyword): int(keyword_id) for keyword, keyword_id in rows}
+
+
+def stored_counts(
+    reader: StoreReader, since: datetime, until: datetime, ids: Mapping[str, int]
+) -> dict[str, int]:
+    """Mentions published in [since, until) per keyword, from the stored matches of keywords `ids`."""
+    if not ids:
+        return {}
+    marks = ",".join("?" * len(ids))
+    rows = reader.query(
+        f"""SELECT keyword_id, count(*) FROM keyword_mentions
+            WHERE keyword_id IN ({marks}) AND published_at >= ? AND published_at < ? GROUP BY keyword_id""",
+        (*ids.values(), to_epoch(since), to_epoch(until)),
     )
+    by_id = {int(keyword_id): int(count) for keyword_id, count in rows}
+    return {name: by_id.get(keyword_id, 0) for name, keyword_id in ids.items()}
 
 
 def keyword_candidates(
@@ -84,9 +92,8 @@ def keyword_candidates(
     params: list[object] = [to_epoch(since), to_epoch(until)]
     if keywords and all(keyword.isascii() for keyword in keywords):
         for keyword in keywords:
-            pattern = "%" + keyword.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
             clauses.append("title LIKE ? ESCAPE '\\' OR summary LIKE ? ESCAPE '\\'")
-            params += [pattern, pattern]
+            params += [like_pattern(keyword)] * 2
     elif not keywords:
         clauses.append("1 = 0")
     where = f" AND ({' OR '.join(clauses)})" if clauses else ""
@@ -107,5 +114,9 @@ __all__ = [
     "keyword_candidates",
     "keyword_hits",
     "keyword_pattern",
+    "matched_keywords",
+    "share_frame",
     "share_of_voice",
+    "stored_counts",
+    "window_share_of_voice",
 ]

@@ -17,9 +17,9 @@ import pandas as pd
 
 from dashboard.analytics import health, posts, sentiment, voices, volume
 from dashboard.analytics.dashboard import compute_dashboard, metrics_from, shown_sources
-from dashboard.analytics.keywords import distinct_keywords, keyword_pattern
 from dashboard.analytics.windows import Window
 from dashboard.export.csvfile import Column, ColumnKind, TableSpec
+from dashboard.keywords import distinct_keywords, keyword_pattern
 from dashboard.store.reader import StoreReader
 
 TEXT, INTEGER, NUMBER, TIMESTAMP, BOOLEAN = (

@@ -2,8 +2,9 @@
 
 A pass is any object with `name`, `pending() -> int` and `run_batch(limit) -> int` (rows done; 0 =
 nothing more it can do now), optionally `label` (what a user reads) and `message` (a lasting problem,
-e.g. a missing extra): dashboard.store.opinion.OpinionPass (language and sentiment) and
-dashboard.store.links.LinkBackfill (outbound links) are two.
+e.g. a missing extra): dashboard.store.opinion.OpinionPass (language and sentiment),
+dashboard.store.links.LinkBackfill (outbound links) and dashboard.store.keywords.KeywordBackfill
+(keyword matches) are three.
 
 `BackgroundRunner` runs the passes one batch at a time in a thread of its own: once at start (the
 one-time back-fill of a store written before the pass existed) and again each time it is woken (the
@@ -41,6 +42,7 @@ from dashboard.config import Config
 from dashboard.database import Database
 from dashboard.fetch.parsepool import start_resource_tracker
 from dashboard.store.db import connect
+from dashboard.store.keywords import KeywordBackfill
 from dashboard.store.links import LinkBackfill
 from dashboard.store.opinion import AnalysisResult, OpinionPass, analyse_batch, languages_of
 
@@ -358,14 +360,15 @@ def running_passes(
     """The store's background passes over `database`, started (the back-fill runs at once), each
     with its own connection; analysis in a LowPriorityWorker. Stopped and closed on exit."""
     worker = LowPriorityWorker()
-    connections = [connect(database), connect(database)]
+    connections = [connect(database), connect(database), connect(database)]
 
     def analyse(*args: Any) -> AnalysisResult:
         return worker.call(analyse_batch, *args)
 
     passes: list[BackgroundPass] = [
         LinkBackfill(connections[0]),  # cheap (no model to load): the Posts panel fills first
-        OpinionPass(connections[1], languages_of(config.settings), run=analyse),
+        KeywordBackfill(connections[1]),  # cheap too: share of voice stops scanning texts
+        OpinionPass(connections[2], languages_of(config.settings), run=analyse),
     ]
     runner = BackgroundRunner(passes, on_progress=() if on_progress is None else (on_progress,))
     try:

@@ -115,6 +115,9 @@ class Poller:
         self._instances: dict[tuple[str, str | None], Source] = {}
         self.sources = {source.name: source for source in config.sources}
         store.sync_sources(config.sources, {s.name: source_config_hash(s) for s in config.sources})
+        store.sync_keywords(config.settings.keywords)
+        if background is not None:
+            background.wake()  # a keyword new to the store: its back-fill
 
     @property
     def in_flight(self) -> int:

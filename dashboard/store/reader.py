@@ -606,12 +606,14 @@ class StoreReader:
         edges before and after them; no whole hours when the rollups are not used."""
         low, high = to_epoch(since), to_epoch(until)
         first, last = -(-low // 3600) * 3600, high - high % 3600
-        if not self._use_rollups(table) or low < 0 or first >= last:
+        if not self.uses_rollup(table) or low < 0 or first >= last:
             return HourSplit(low, high, None)
         return HourSplit(low, high, (first, last))
 
-    def _use_rollups(self, table: str = "mention_hours") -> bool:
-        """Whether to read `table` (a read-only file of an older schema may not have it yet)."""
+    def uses_rollup(self, table: str = "mention_hours") -> bool:
+        """Whether to read `table`, a table the writer derives from the mentions (the hour rollups, the
+        keyword matches), instead of the mentions: a read-only file of an older schema may not have it
+        yet, and `rollups=False` never reads one."""
         if not self._rollups:
             return False
         if table not in self._rollup_tables:

@@ -362,6 +362,26 @@ MIGRATIONS: tuple[str, ...] = (
     # index holds (published_at, first_reply_at) of the answered mentions, so a window's response times
     # are one index range (a 30-day window of a 1M-mention store: 190 -> 15 ms).
     FIRST_REPLY_MIGRATION,
+    # 10: share of voice without scanning texts (dashboard.store.keywords): the configured keywords
+    # (dashboard.keywords.keyword_key), and per keyword the mentions naming it, written with the mention
+    # in the poll's transaction and keyed for a window's count to be one index range. A keyword added
+    # to feeds.toml starts with `unmatched_below` = the next mention id: the writer matches every mention
+    # from there, the background pass the older ones, newest first; 0 = all matched, and only then do
+    # readers count its rows (until then they scan the texts, as before).
+    """
+    CREATE TABLE tracked_keywords (
+        id              INTEGER PRIMARY KEY,
+        keyword         TEXT NOT NULL UNIQUE,
+        unmatched_below INTEGER NOT NULL
+    );
+    CREATE TABLE keyword_mentions (
+        keyword_id   INTEGER NOT NULL REFERENCES tracked_keywords(id),
+        published_at INTEGER NOT NULL,
+        mention_id   INTEGER NOT NULL REFERENCES mentions(id),
+        PRIMARY KEY (keyword_id, published_at, mention_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX keyword_mentions_mention ON keyword_mentions (mention_id);
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

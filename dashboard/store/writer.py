@@ -28,6 +28,7 @@ from dashboard.models import (
     SourceUpdate,
     valid_text,
 )
+from dashboard.store import keywords
 from dashboard.store.db import (
     Connection,
     Database,
@@ -192,6 +193,14 @@ class Store:
                         """,
                         (source.name, source.type, source.target, digest, int(source.own)),
                     )
+        except self._errors as error:
+            raise StoreError(f"cannot write to {self._name}: {error}") from error
+
+    def sync_keywords(self, tracked: Sequence[str]) -> None:
+        """Track feeds.toml's keywords (dashboard.store.keywords): matched as mentions are stored."""
+        try:
+            with self._transaction() as db:
+                keywords.sync_keywords(db, tracked)
         except self._errors as error:
             raise StoreError(f"cannot write to {self._name}: {error}") from error
 
@@ -550,6 +559,7 @@ def _upsert_mentions(
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
         [(source_id, *_mention_values(m, now)) for m in fresh],
     )
+    keywords.match_new(db, source_id, [(m.key, m.title, m.summary) for m in fresh])
     linked = [(m.key, links) for m in fresh if (links := _links_of(m))]
     if linked:
         ids = _ids(db, source_id, [key for key, _ in linked])
@@ -701,6 +711,7 @@ def _update_existing(db: Connection, pairs: list[tuple[Mention, tuple[Any, ...]]
         "DELETE FROM mention_links WHERE mention_id = ?", [(row[-1],) for row in (*text_rows, *relinked)]
     )
     db.executemany(_INSERT_LINK, link_rows)
+    keywords.rematch(db, [(row[-1], row[1], row[3]) for row in text_rows])
     db.executemany(
         """INSERT INTO engagement_history (mention_id, at, likes, replies, shares, views)
            VALUES (?, ?, ?, ?, ?, ?)

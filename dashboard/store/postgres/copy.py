@@ -44,6 +44,8 @@ TABLES = (
     "mentions",
     "engagement_history",
     "mention_links",
+    "tracked_keywords",
+    "keyword_mentions",
     "polls",
     "poll_days",
     "retention",
@@ -55,7 +57,7 @@ TABLES = (
     "mention_hour_authors",
     "poll_hours",
 )
-IDENTITY_TABLES = ("sources", "mentions", "polls", "alerts")
+IDENTITY_TABLES = ("sources", "mentions", "tracked_keywords", "polls", "alerts")
 ROLLUP_TRIGGERS = {
     "mentions": ("mentions_rollup_insert",),
     "polls": ("polls_rollup_insert",),

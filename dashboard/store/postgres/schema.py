@@ -430,6 +430,21 @@ MIGRATIONS: tuple[str, ...] = (
     """,
     # 9: mentions.first_reply_at (time to first response), kept by statement triggers on engagement_history.
     FIRST_REPLY_MIGRATION,
+    # 10: the mentions naming each tracked keyword (dashboard.store.keywords), written with the mention.
+    f"""
+    CREATE TABLE tracked_keywords (
+        id              {_ID},
+        keyword         text NOT NULL UNIQUE,
+        unmatched_below bigint NOT NULL
+    );
+    CREATE TABLE keyword_mentions (
+        keyword_id   bigint NOT NULL REFERENCES tracked_keywords(id),
+        published_at bigint NOT NULL,
+        mention_id   bigint NOT NULL REFERENCES mentions(id),
+        PRIMARY KEY (keyword_id, published_at, mention_id)
+    );
+    CREATE INDEX keyword_mentions_mention ON keyword_mentions (mention_id);
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
