@@ -42,11 +42,14 @@ def mention_text(title: str, summary: str) -> str:
 
 
 def keyword_hits(texts: Sequence[str], keywords: Sequence[str]) -> dict[str, np.ndarray]:
-    """Per keyword, a boolean array: does each text contain it (as `keyword_pattern`).
+    """Per keyword, a boolean array: does each text name it (`keyword_pattern`)?
 
     All texts are lowercased and searched as one string, the keyword first (a pattern that starts with
     a lookbehind loses the regex engine's fast literal search: 10x slower); the character before each
-    hit is then checked. Same result as `keyword_pattern(k).search(text) is not None`."""
+    hit is then checked. Same result as `keyword_pattern(k).search(text) is not None`, except that the
+    regex would also take the Kelvin sign, a long s or a dotless i for k, s and i (SQL's LIKE does
+    not either). As fast as a substring prefilter when 2 % of texts name a keyword, 2x faster when
+    all do (10k texts, three keywords)."""
     lowered = [text.lower() for text in texts]
     lengths = np.fromiter((len(text) for text in lowered), dtype=np.int64, count=len(lowered))
     starts = np.concatenate([[0], np.cumsum(lengths + 1)[:-1]]).astype(np.int64)

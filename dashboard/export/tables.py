@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
-from itertools import repeat
 from typing import Any
 
 import numpy as np
@@ -19,7 +18,7 @@ from dashboard.analytics import health, posts, sentiment, voices, volume
 from dashboard.analytics.dashboard import compute_dashboard, metrics_from, shown_sources
 from dashboard.analytics.windows import Window
 from dashboard.export.csvfile import Column, ColumnKind, TableSpec
-from dashboard.keywords import distinct_keywords, keyword_pattern
+from dashboard.keywords import distinct_keywords, keyword_hits
 from dashboard.store.reader import StoreReader
 
 TEXT, INTEGER, NUMBER, TIMESTAMP, BOOLEAN = (
@@ -238,28 +237,6 @@ class Selection:
 # mentions
 
 
-def _contains_keyword(texts: np.ndarray, folded: np.ndarray, keyword: str) -> np.ndarray:
-    """Whole-word, case-insensitive match (the analytics' `keyword_pattern`) of one keyword.
-
-    A casefolded substring test (C-level, one pass) picks the candidates; the regex runs on those only.
-    """
-    if keyword.isascii():
-        candidates = np.fromiter(
-            map(str.__contains__, folded, repeat(keyword.casefold())), dtype=bool, count=len(folded)
-        )
-    else:
-        candidates = np.ones(len(texts), dtype=bool)
-    hits = np.zeros(len(texts), dtype=bool)
-    if candidates.any():
-        search = keyword_pattern(keyword).search
-        hits[candidates] = np.fromiter(
-            (found is not None for found in map(search, texts[candidates])),
-            dtype=bool,
-            count=int(candidates.sum()),
-        )
-    return hits
-
-
 def matched_keywords(fields: Sequence[pd.Series], keywords: Sequence[str]) -> pd.Series:
     """Per row, the keywords found in any of `fields` (title, summary), joined by '; ' in config order.
 
@@ -272,10 +249,8 @@ def matched_keywords(fields: Sequence[pd.Series], keywords: Sequence[str]) -> pd
     if not names or not len(index):
         return pd.Series(result, index=index, dtype=object)
     columns = [field.astype("str").to_numpy(dtype=object, na_value="") for field in fields]
-    texts = np.fromiter(map("\n".join, zip(*columns, strict=True)), dtype=object, count=len(index))
-    folded = np.fromiter(map(str.casefold, texts), dtype=object, count=len(texts))
-    for keyword in names:
-        hits = _contains_keyword(texts, folded, keyword)
+    texts = list(map("\n".join, zip(*columns, strict=True)))
+    for keyword, hits in keyword_hits(texts, names).items():
         if hits.any():
             joined = np.where(result == "", keyword, result + KEYWORD_SEPARATOR + keyword)
             result = np.where(hits, joined, result)
