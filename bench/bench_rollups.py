@@ -42,12 +42,16 @@ from dashboard.models import (
     SourceStatus,
     SourceUpdate,
 )
+from dashboard.opinion import Opinion
+from dashboard.opinion.mention import Label
 from dashboard.store.db import connect
+from dashboard.store.opinion import AnalysisResult, OpinionPass
 from dashboard.store.reader import StoreReader
 from dashboard.store.writer import Store
 
 RESULTS = Path(__file__).parent / "results" / "rollups.json"
 WINDOWS = WINDOW_SPECS  # the dashboard's windows
+SENTIMENT_TRIGGERS = tuple(f"mentions_sentiment_{event}" for event in ("insert", "update", "delete"))
 FIRST_REPLY_TRIGGERS = tuple(f"engagement_first_reply_{event}" for event in ("insert", "update", "delete"))
 TRIGGERS = (
     "mentions_rollup_insert",
@@ -57,6 +61,7 @@ TRIGGERS = (
     "polls_rollup_delete",
     "polls_rollup_update",
     *FIRST_REPLY_TRIGGERS,
+    *SENTIMENT_TRIGGERS,
 )
 
 
@@ -191,6 +196,52 @@ def keyword_write_cost(polls: int) -> dict[str, float]:
     return compare_writes(polls, "50 new + 50 updated mentions", "keyword matching", with_=track)
 
 
+def label_write_cost(mentions: int = 20_000) -> dict[str, float]:
+    """CPU ms per 1,000 mentions the opinion pass labels (its batches of store.opinion.BATCH, the
+    analysis itself left out: a stand-in returns the labels), with and without migration 11's
+    sentiment_hours triggers."""
+
+    def labels(titles: Sequence[str], *rest: object) -> AnalysisResult:
+        kinds: tuple[Label, ...] = ("positive", "neutral", "negative")
+        return AnalysisResult([Opinion("en", 0.5, kinds[len(title) % 3]) for title in titles])
+
+    found: dict[str, float] = {}
+    for label in ("without", "with", "without_again", "with_again"):
+        with tempfile.TemporaryDirectory() as directory:
+            path = Path(directory) / "w.db"
+            store = Store.open(path)
+            if label.startswith("without"):
+                for name in SENTIMENT_TRIGGERS:
+                    store._db.execute(f"DROP TRIGGER {name}")
+            source = SourceConfig(name="Blog", type="feed", interval=900, url="http://127.0.0.1/feed.xml")
+            store.sync_sources([source], {source.name: "h"})
+            base = datetime(2026, 3, 1, tzinfo=UTC)
+            for poll in range(mentions // 50):
+                at = base + timedelta(minutes=poll * 15)
+                record = PollRecord(source=source.name, started_at=at, duration=0.1, status=SourceStatus.OK)
+                update = SourceUpdate(SourceStatus.OK, at + timedelta(minutes=15), 0)
+                store.save_poll(source, record, update, PollOutcome(mentions=_poll_mentions(poll, base)[:50]))
+            store.close()
+            connection = connect(path)
+            opinion = OpinionPass(connection, ["en"], run=labels)
+            began = time.process_time()
+            while opinion.run_batch():
+                pass
+            found[label] = (time.process_time() - began) / mentions * 1000 * 1000
+            connection.close()
+    result = {
+        "without_triggers_ms": min(found["without"], found["without_again"]),
+        "with_triggers_ms": min(found["with"], found["with_again"]),
+    }
+    result["increase"] = result["with_triggers_ms"] / result["without_triggers_ms"] - 1
+    print(
+        f"opinion pass, writing 1,000 labels: {result['without_triggers_ms']:.2f} ms CPU without the "
+        f"sentiment triggers, {result['with_triggers_ms']:.2f} ms with (+{result['increase'] * 100:.0f} %)",
+        flush=True,
+    )
+    return result
+
+
 def compare_writes(
     polls: int,
     what: str,
@@ -259,6 +310,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         "write_304": write_cost(args.polls * 3, empty=True),
         "write_first_reply": write_cost(args.polls, triggers=FIRST_REPLY_TRIGGERS),
         "write_keywords": keyword_write_cost(args.polls),
+        "write_labels": label_write_cost(),
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")

@@ -22,7 +22,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dashboard.analytics import health, spikes, voices, volume
+from dashboard.analytics import health, sentiment, spikes, voices, volume
 from dashboard.models import (
     Mention,
     MentionKind,
@@ -93,6 +93,17 @@ def build(path: Database, seed: int) -> None:
     db = connect(path)  # autocommit: each edit lands as its own statement
     try:
         ids = [row[0] for row in db.execute("SELECT id FROM mentions ORDER BY id")]
+        for mention_id in rng.sample(ids, len(ids) * 2 // 3):  # as the opinion pass labels them
+            label = rng.choice(["positive", "neutral", "negative", "negative", None])
+            db.execute(
+                "UPDATE mentions SET sentiment_label = ?, sentiment = ? WHERE id = ?",
+                (label, None if label is None else rng.uniform(-1, 1), mention_id),
+            )
+        for mention_id in rng.sample(ids, min(4, len(ids))):  # analysed again: some labels change
+            db.execute(
+                "UPDATE mentions SET sentiment_label = ? WHERE id = ?",
+                (rng.choice(["positive", "negative", None]), mention_id),
+            )
         for mention_id in rng.sample(ids, min(3, len(ids))):
             db.execute(
                 "UPDATE mentions SET published_at = published_at + ?, author = ? WHERE id = ?",
@@ -133,6 +144,13 @@ def assert_same(path: Database, since: datetime, until: datetime, bucket: int) -
             health.attempt_summary(fast, since, until, bucket),
             health.attempt_summary(raw, since, until, bucket),
         )
+        for shift, by_source in ((0, True), (until - since, False), (timedelta(minutes=90), True)):
+            seconds = int(shift.total_seconds()) if isinstance(shift, timedelta) else shift
+            pd.testing.assert_frame_equal(
+                sentiment.label_counts(fast, since, until, bucket, shift=seconds, by_source=by_source),
+                sentiment.label_counts(raw, since, until, bucket, shift=seconds, by_source=by_source),
+            )
+        assert sentiment.label_totals(fast, since, until) == sentiment.label_totals(raw, since, until)
 
 
 def assert_first_replies_kept(path: Database) -> None:
@@ -218,7 +236,10 @@ def test_migration_backfills_the_rollups_of_an_older_store(tmp_path: Path) -> No
         for name in ("insert", "update", "delete"):  # migration 9
             db.execute(f"DROP TRIGGER engagement_first_reply_{name}")
         db.execute("DROP INDEX mentions_first_reply")
-        for name in ("keyword_mentions", "tracked_keywords"):  # migration 10
+        for name in ("insert", "update", "delete"):  # migration 11
+            db.execute(f"DROP TRIGGER mentions_sentiment_{name}")
+        db.execute("DROP INDEX mentions_negative")
+        for name in ("sentiment_hours", "keyword_mentions", "tracked_keywords"):  # migrations 11, 10
             db.execute(f"DROP TABLE {name}")
         for name in ("mention_hours", "mention_hour_authors", "poll_hours", "mention_links"):
             db.execute(f"DROP TABLE {name}")
@@ -252,3 +273,28 @@ def test_migration_backfills_the_rollups_of_an_older_store(tmp_path: Path) -> No
         assert reader.uses_rollup("poll_hours")
     assert_first_replies_kept(path)
     assert rows(path, "SELECT COUNT(*) FROM mentions WHERE first_reply_at IS NOT NULL")[0][0] > 0
+
+
+def test_migration_11_backfills_the_sentiment_hours_of_a_labelled_store(tmp_path: Path) -> None:
+    """A store whose mentions the opinion pass labelled before migration 11 gets its sentiment_hours
+    from those labels: the same counts as reading the mentions."""
+    path = tmp_path / "m.db"
+    build(path, 3)
+    db = sqlite3.connect(path)
+    with db:
+        for name in ("insert", "update", "delete"):
+            db.execute(f"DROP TRIGGER mentions_sentiment_{name}")
+        db.execute("DROP INDEX mentions_negative")
+        db.execute("DROP TABLE sentiment_hours")
+    db.execute("PRAGMA user_version = 10")
+    db.close()
+    connect(path).close()  # a writer migrates
+    since, until = T0 - timedelta(days=1), T0 + timedelta(days=4)
+    with StoreReader.open(path) as fast, StoreReader.open(path, rollups=False) as raw:
+        assert fast.uses_rollup("sentiment_hours")
+        counted = sentiment.label_counts(fast, since, until, 3600)
+        pd.testing.assert_frame_equal(counted, sentiment.label_counts(raw, since, until, 3600))
+        assert counted[["positive", "neutral", "negative"]].to_numpy().sum() > 0
+    assert rows(path, "SELECT SUM(positive + neutral + negative) FROM sentiment_hours") == rows(
+        path, "SELECT COUNT(*) FROM mentions WHERE sentiment_label IN ('positive', 'neutral', 'negative')"
+    )

@@ -34,6 +34,7 @@ from dashboard.models import (
 )
 from dashboard.store.alerts import AlertLog, Firing
 from dashboard.store.db import connect
+from dashboard.store.opinion import OpinionPass
 from dashboard.store.postgres.copy import TABLES
 from dashboard.store.writer import Store
 from tests.pg import pg_dsn_fixture, pg_url_fixture  # noqa: F401  (the `pg_dsn` and `pg_url` fixtures)
@@ -89,6 +90,7 @@ def _fill(path: Path) -> None:
         store.apply_retention(T0 + timedelta(days=40))
     connection = connect(path)
     try:
+        assert OpinionPass(connection, ["en"]).run_batch(10_000) > 0  # languages and sentiment_hours
         log = AlertLog(connection)
         for n in range(3):
             firing = Firing(
@@ -191,7 +193,7 @@ def test_sqlite_to_postgresql_and_back_keeps_every_row_and_id(
         assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
         assert db.execute("PRAGMA foreign_key_check").fetchall() == []
         triggers = db.execute("SELECT COUNT(*) FROM sqlite_master WHERE type = 'trigger'").fetchone()
-        assert triggers == (9,)  # the rollups' six and first_reply_at's three
+        assert triggers == (12,)  # the rollups' six, first_reply_at's three, sentiment_hours' three
     db.close()
     with Store.open(back) as copied:
         config = SourceConfig(name="blog 1", type="feed", interval=900, url="https://blog1.example.org/feed")

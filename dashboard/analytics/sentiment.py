@@ -8,17 +8,18 @@ and every share, never counted as neutral: a share is over the scored mentions, 
 (None) when none is scored.
 
 Each panel's SQL sits beside the pandas that reads it (issue 16) and runs through
-`StoreReader.query`. The counts are one GROUP BY over the window's range of the index
-mentions_published, a few dozen rows back (buckets, or buckets x sources for the export); the
-previous window's rows are shifted by the window's length in SQL so they land in the current
-window's buckets ("the same offset in the previous window"), even when the window is not a whole
-number of buckets. The label is not in that index, so each row in the range is read from the table:
-over 30 days of a 1M-mention store that is ~0.1-0.2 s per window (bench/bench_panels.py); an index on
-(published_at, sentiment_label) would make it a covering scan.
+`StoreReader.query`. The counts are one GROUP BY, a few dozen rows back (buckets, or buckets x sources
+for the export), over the window's whole hours in sentiment_hours (schema migration 11, kept by
+triggers as the opinion pass labels mentions) and its partial hours in mentions; the previous window's
+rows are shifted by the window's length in SQL so they land in the current window's buckets ("the same
+offset in the previous window"), even when the window is not a whole number of buckets. Reading every
+scored mention instead took ~90 ms per window over 30 days of a 1M-mention store. The most negative
+mentions are one range of the partial index mentions_negative (published_at, sentiment).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,7 +28,7 @@ from typing import Final
 import numpy as np
 import pandas as pd
 
-from dashboard.analytics.windows import Window, epochs_of, to_epoch_seconds, utc_times
+from dashboard.analytics.windows import Window, epochs_of, utc_times
 from dashboard.store.reader import StoreReader, known, timestamps
 
 LABELS: Final = ("positive", "neutral", "negative")
@@ -51,29 +52,14 @@ MOST_NEGATIVE_COLUMNS: Final = (
 )
 MOST_NEGATIVE_LIMIT: Final = 20
 _SCORED = "sentiment_label IN ('positive', 'neutral', 'negative')"
-_SUMS = ", ".join("SUM(" + known(f"sentiment_label = '{label}'") + ")" for label in LABELS)
+_COUNTED = ", ".join(known(f"sentiment_label = '{label}'") for label in LABELS)
+_SUMS = ", ".join(f"SUM({label})" for label in LABELS)
 
-# ?1 shift (seconds added to published_at before bucketing), ?2 bucket seconds, ?3/?4 the range.
-LABEL_COUNTS_SQL: Final = f"""
-    SELECT (published_at + ?1) - (published_at + ?1) % ?2 AS bucket, source_id, {_SUMS}
-    FROM mentions
-    WHERE published_at >= ?3 AND published_at < ?4 AND {_SCORED}
-    GROUP BY bucket, source_id ORDER BY bucket, source_id"""
-
-# The same over all sources (the dashboard's panel): grouping by bucket alone costs ~40 % less over
-# 30 days of a 1M-mention store (bench/bench_panels.py). 0 stands for "every source".
-BUCKET_COUNTS_SQL: Final = f"""
-    SELECT (published_at + ?1) - (published_at + ?1) % ?2 AS bucket, 0, {_SUMS}
-    FROM mentions
-    WHERE published_at >= ?3 AND published_at < ?4 AND {_SCORED}
-    GROUP BY bucket ORDER BY bucket"""
-
-# ?1/?2 the range.
-LABEL_TOTALS_SQL: Final = f"""
-    SELECT source_id, {_SUMS}
-    FROM mentions
-    WHERE published_at >= ?1 AND published_at < ?2 AND {_SCORED}
-    GROUP BY source_id ORDER BY source_id"""
+# The window's scored mentions as (at, source_id, positive, neutral, negative): one row per mention at
+# its edges (`_RAW`), one per hour and source of sentiment_hours (`_ROLLED`) over its whole hours.
+_RAW = f"SELECT published_at, source_id, {_COUNTED} FROM mentions WHERE published_at >= ? AND published_at < ? AND {_SCORED}"
+_ROLLED = f"""SELECT hour, source_id, {", ".join(LABELS)} FROM sentiment_hours
+              WHERE hour >= ? AND hour < ? AND positive + neutral + negative > 0"""
 
 # ?1/?2 the range, ?3 how many. Lowest score first; between equal scores, the newest.
 MOST_NEGATIVE_SQL: Final = """
@@ -124,9 +110,19 @@ def label_counts(
     [bucket_start, source, positive, neutral, negative] (int64), only (bucket, source) pairs with a
     scored mention; `by_source=False` sums the sources (source ""). `shift` seconds are added before
     bucketing (the previous window's rows, shifted by the window's length, fall in the current
-    window's buckets)."""
-    sql = LABEL_COUNTS_SQL if by_source else BUCKET_COUNTS_SQL
-    rows = reader.query(sql, (shift, bucket_seconds, to_epoch_seconds(since), to_epoch_seconds(until)))
+    window's buckets). Whole hours are read from sentiment_hours when every hour, shifted, falls in
+    one bucket."""
+    split = reader.hour_split(since, until, "sentiment_hours").whole_hours_only(
+        math.gcd(bucket_seconds, shift)
+    )
+    union, params = split.union(_RAW, _ROLLED)
+    source, group = ("source_id", "bucket, source_id") if by_source else ("0", "bucket")
+    rows = reader.query(
+        f"""WITH parts(at, source_id, {", ".join(LABELS)}) AS ({union})
+            SELECT (at + ?) - (at + ?) % ? AS bucket, {source}, {_SUMS} FROM parts
+            GROUP BY {group} ORDER BY {group}""",
+        (*params, shift, shift, bucket_seconds),
+    )
     raw = pd.DataFrame(rows, columns=["bucket", "source", *LABELS])
     frame = pd.DataFrame(
         {
@@ -143,7 +139,12 @@ def label_totals(
     reader: StoreReader, since: datetime, until: datetime, sources: Sequence[str] | None = None
 ) -> Tally:
     """The scored mentions published in [since, until), from `sources` (None: every source)."""
-    rows = reader.query(LABEL_TOTALS_SQL, (to_epoch_seconds(since), to_epoch_seconds(until)))
+    union, params = reader.hour_split(since, until, "sentiment_hours").union(_RAW, _ROLLED)
+    rows = reader.query(
+        f"""WITH parts(at, source_id, {", ".join(LABELS)}) AS ({union})
+            SELECT source_id, {_SUMS} FROM parts GROUP BY source_id ORDER BY source_id""",
+        params,
+    )
     names = reader.source_names()
     wanted = None if sources is None else set(sources)
     kept = [row[1:] for row in rows if wanted is None or names.get(row[0]) in wanted]
@@ -250,10 +251,7 @@ def with_label_counts(metrics: pd.DataFrame, counts: pd.DataFrame, window: Windo
 
 
 __all__ = [
-    "BUCKET_COUNTS_SQL",
     "LABELS",
-    "LABEL_COUNTS_SQL",
-    "LABEL_TOTALS_SQL",
     "MOST_NEGATIVE_COLUMNS",
     "MOST_NEGATIVE_LIMIT",
     "MOST_NEGATIVE_SQL",

@@ -132,6 +132,57 @@ POLL_ROLLUP_MIGRATION = f"""
     END;
 """
 
+# The labels a scored mention has (dashboard.opinion); NULL or anything else: not scored.
+SENTIMENT_LABELS = ("positive", "neutral", "negative")
+_SCORED = "('positive', 'neutral', 'negative')"
+
+
+def _sentiment_migration() -> str:
+    """Migration 11: sentiment_hours (scored mentions per label, hour and source), its triggers and
+    back-fill; and the partial index the most negative mentions of a window are read through."""
+    counts = ", ".join(SENTIMENT_LABELS)
+    adds = ", ".join(f"{label} = {label} + excluded.{label}" for label in SENTIMENT_LABELS)
+
+    def upsert(row: str, sign: int) -> str:
+        labelled = ", ".join(f"{sign} * ({row}.sentiment_label = '{label}')" for label in SENTIMENT_LABELS)
+        return f"""
+        INSERT INTO sentiment_hours (hour, source_id, {counts})
+        SELECT {row}.published_at - {row}.published_at % 3600, {row}.source_id, {labelled}
+        WHERE {row}.sentiment_label IN {_SCORED}
+        ON CONFLICT (hour, source_id) DO UPDATE SET {adds};"""
+
+    sums = ", ".join(f"SUM(sentiment_label = '{label}')" for label in SENTIMENT_LABELS)
+    # The opinion pass rewrites a row's label with each analysis: only a change moves a count.
+    moved = " OR ".join(
+        f"OLD.{column} IS NOT NEW.{column}" for column in ("sentiment_label", "published_at", "source_id")
+    )
+    return f"""
+    CREATE TABLE sentiment_hours (
+        hour      INTEGER NOT NULL,   -- UTC start of the hour the mentions were published in
+        source_id INTEGER NOT NULL,
+        positive  INTEGER NOT NULL,
+        neutral   INTEGER NOT NULL,
+        negative  INTEGER NOT NULL,
+        PRIMARY KEY (hour, source_id)
+    ) WITHOUT ROWID;
+    INSERT INTO sentiment_hours (hour, source_id, {counts})
+        SELECT published_at - published_at % 3600 AS h, source_id, {sums}
+        FROM mentions WHERE sentiment_label IN {_SCORED} GROUP BY h, source_id;
+    CREATE TRIGGER mentions_sentiment_insert AFTER INSERT ON mentions
+    WHEN NEW.sentiment_label IN {_SCORED} BEGIN{upsert("NEW", 1)}
+    END;
+    CREATE TRIGGER mentions_sentiment_delete AFTER DELETE ON mentions
+    WHEN OLD.sentiment_label IN {_SCORED} BEGIN{upsert("OLD", -1)}
+    END;
+    CREATE TRIGGER mentions_sentiment_update AFTER UPDATE OF source_id, published_at, sentiment_label ON mentions
+    WHEN {moved} BEGIN{upsert("OLD", -1)}{upsert("NEW", 1)}
+    END;
+    CREATE INDEX mentions_negative ON mentions (published_at, sentiment) WHERE sentiment_label = 'negative';
+    """
+
+
+SENTIMENT_MIGRATION = _sentiment_migration()
+
 _FIRST_REPLY = (
     "(SELECT MIN(h.at) FROM engagement_history h WHERE h.mention_id = mentions.id AND h.replies > 0)"
 )
@@ -382,6 +433,11 @@ MIGRATIONS: tuple[str, ...] = (
     ) WITHOUT ROWID;
     CREATE INDEX keyword_mentions_mention ON keyword_mentions (mention_id);
     """,
+    # 11: the sentiment panel without reading every scored mention of the window: label counts per hour
+    # and source (analytics.sentiment.label_counts / label_totals over whole hours), kept by triggers in
+    # the writing statement like migration 5's (the opinion pass sets the labels by UPDATE); and a
+    # partial index of the negative mentions by time and score for the most negative of a window.
+    SENTIMENT_MIGRATION,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -251,6 +251,71 @@ FIRST_REPLY_MIGRATION = f"""
         REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION engagement_first_reply_delete();
 """
 
+_LABELS = ("positive", "neutral", "negative")
+_SCORED = "('positive', 'neutral', 'negative')"
+_SENTIMENT_COLUMNS = ("id", "source_id", "published_at", "sentiment_label")
+
+
+def _sentiment_upsert(delta: str) -> str:
+    """Add the signed scored rows of `delta` (_SENTIMENT_COLUMNS + `sign`) to sentiment_hours, grouped."""
+    sums = ", ".join(f"SUM(d.sign * (d.sentiment_label = '{label}')::int)" for label in _LABELS)
+    adds = ", ".join(f"{label} = t.{label} + excluded.{label}" for label in _LABELS)
+    return f"""
+        INSERT INTO sentiment_hours AS t (hour, source_id, {", ".join(_LABELS)})
+        SELECT d.published_at - d.published_at % 3600 AS h, d.source_id, {sums}
+        FROM ({delta}) d WHERE d.sentiment_label IN {_SCORED} GROUP BY h, d.source_id
+        ON CONFLICT (hour, source_id) DO UPDATE SET {adds};"""
+
+
+def _sentiment_migration() -> str:
+    """Migration 11: sentiment_hours, its statement triggers and back-fill; the negative mentions' index."""
+
+    def rows(table: str, sign: int) -> str:
+        return f"SELECT {', '.join(f'{table}.{c}' for c in _SENTIMENT_COLUMNS)}, {sign} AS sign FROM {table}"
+
+    kept = _SENTIMENT_COLUMNS[1:]
+    changed = (
+        f"JOIN {{other}} ON old_rows.id = new_rows.id WHERE ({', '.join(f'old_rows.{c}' for c in kept)}) "
+        f"IS DISTINCT FROM ({', '.join(f'new_rows.{c}' for c in kept)})"
+    )
+    update_delta = (
+        f"{rows('old_rows', -1)} {changed.format(other='new_rows')} "
+        f"UNION ALL {rows('new_rows', 1)} {changed.format(other='old_rows')}"
+    )
+
+    def function(name: str, delta: str) -> str:
+        return f"""
+    CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN{_sentiment_upsert(delta)}
+        RETURN NULL;
+    END $$;"""
+
+    return f"""
+    CREATE TABLE sentiment_hours (
+        hour      bigint NOT NULL,
+        source_id bigint NOT NULL,
+        positive  bigint NOT NULL,
+        neutral   bigint NOT NULL,
+        negative  bigint NOT NULL,
+        PRIMARY KEY (hour, source_id)
+    );
+    {_sentiment_upsert(rows("mentions", 1))}
+    {function("mentions_sentiment_insert", rows("new_rows", 1))}
+    {function("mentions_sentiment_delete", rows("old_rows", -1))}
+    {function("mentions_sentiment_update", update_delta)}
+    CREATE TRIGGER mentions_sentiment_insert AFTER INSERT ON mentions REFERENCING NEW TABLE AS new_rows
+        FOR EACH STATEMENT EXECUTE FUNCTION mentions_sentiment_insert();
+    CREATE TRIGGER mentions_sentiment_delete AFTER DELETE ON mentions REFERENCING OLD TABLE AS old_rows
+        FOR EACH STATEMENT EXECUTE FUNCTION mentions_sentiment_delete();
+    CREATE TRIGGER mentions_sentiment_update AFTER UPDATE ON mentions
+        REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+        FOR EACH STATEMENT EXECUTE FUNCTION mentions_sentiment_update();
+    CREATE INDEX mentions_negative ON mentions (published_at, sentiment) WHERE sentiment_label = 'negative';
+    """
+
+
+SENTIMENT_MIGRATION = _sentiment_migration()
+
 MIGRATIONS: tuple[str, ...] = (
     # 1: the first schema.
     f"""
@@ -445,6 +510,8 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX keyword_mentions_mention ON keyword_mentions (mention_id);
     """,
+    # 11: sentiment label counts per hour and source, kept by statement triggers; the negative mentions.
+    SENTIMENT_MIGRATION,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
