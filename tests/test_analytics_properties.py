@@ -180,3 +180,42 @@ def test_windows_used_above_are_what_they_claim() -> None:
     assert Window.last("3d", NOW).bucket == "D"
     assert Window.last("90m", NOW).start == at(-1.5)
     assert Window.last("24h", NOW).length == timedelta(hours=24)
+
+
+voice_rows = st.lists(
+    st.tuples(
+        st.sampled_from(["HN", "Reddit", "Blog"]),
+        st.integers(0, 40),  # author number: (source, author) kept unique below
+        st.integers(1, 4),  # mentions: many ties
+        st.integers(0, 5),  # engagement
+        st.integers(0, 1),  # engagement known by how many (0: unknown)
+    ),
+    max_size=60,
+)
+
+
+@settings(max_examples=80, deadline=None)
+@given(voice_rows, st.integers(0, 12), st.sampled_from(["mentions", "engagement"]))
+def test_top_voices_equal_a_full_sort(
+    rows: list[tuple[str, int, int, int, int]], top_n: int, by: str
+) -> None:
+    """The top voices, read from the contenders only, are the head of the whole frame sorted."""
+    unique = list({(row[0], row[1]): row for row in rows}.values())
+    stats = pd.DataFrame(
+        {
+            "source": pd.Series([row[0] for row in unique], dtype="str"),
+            "author": pd.Series([f"user{row[1]}" for row in unique], dtype="str"),
+            "mentions": np.asarray([row[2] for row in unique], dtype=np.int64),
+            "engagement": np.asarray([row[3] for row in unique], dtype=np.int64),
+            "engagement_known": np.asarray([row[4] for row in unique], dtype=np.int64),
+            "first_seen_at": utc_times(np.asarray([epoch(at(-row[1])) for row in unique], dtype=np.int64)),
+        }
+    )
+    window = Window.last("24h", NOW)
+    top = voices.top_voices(stats, window, by=by, top_n=top_n)
+    everything = voices.top_voices(stats, window, by=by, top_n=len(stats) + 1)
+    other = "engagement" if by == "mentions" else "mentions"
+    reference = everything.sort_values(
+        [by, other, "source", "author"], ascending=[False, False, True, True], na_position="last"
+    )
+    pd.testing.assert_frame_equal(top, reference.head(top_n).reset_index(drop=True))

@@ -21,6 +21,7 @@ from dashboard.store.reader import ENGAGEMENT_KNOWN_SQL, ENGAGEMENT_SQL, TIMESTA
 
 AUTHOR_STAT_COLUMNS = ("source", "author", "mentions", "engagement", "engagement_known", "first_seen_at")
 VOICE_COLUMNS = ("source", "author", "mentions", "engagement", "first_seen_at", "is_new")
+RankBy = Literal["mentions", "engagement"]  # what the top voices are ranked by
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +87,7 @@ def top_voices(
     stats: pd.DataFrame,
     window: Window,
     *,
-    by: Literal["mentions", "engagement"] = "mentions",
+    by: RankBy = "mentions",
     top_n: int = 10,
 ) -> pd.DataFrame:
     """The top `top_n` voices by mentions (ties: engagement) or by engagement (ties: mentions), then
@@ -102,10 +103,22 @@ def top_voices(
         }
     )
     other = "engagement" if by == "mentions" else "mentions"
-    ordered = frame.sort_values(
+    ordered = _contenders(frame, by, top_n).sort_values(
         [by, other, "source", "author"], ascending=[False, False, True, True], na_position="last"
     )
     return ordered.head(top_n).reset_index(drop=True)
+
+
+def _contenders(frame: pd.DataFrame, by: RankBy, top_n: int) -> pd.DataFrame:
+    """The rows that can be in the top `top_n` by `by`: those at or above its `top_n`-th known value
+    (ties kept for the other keys to order), or every row when fewer are known. Sorting 38k voices on
+    four keys, two of them strings, took ~30 ms of a 30-day panel; nlargest is one pass."""
+    ranked = frame[by].dropna()
+    if top_n <= 0 or len(ranked) <= top_n:
+        return frame
+    threshold = ranked.nlargest(top_n).iloc[-1]
+    contenders: pd.DataFrame = frame.loc[(frame[by] >= threshold).to_numpy()]
+    return contenders
 
 
 def new_voices_per_bucket(stats: pd.DataFrame, window: Window) -> pd.DataFrame:
