@@ -32,6 +32,7 @@ from bench.bench_panels import END, KEYWORDS, machine, store_path
 from dashboard.analytics import keywords, spikes, voices, volume
 from dashboard.analytics.dashboard import compute_dashboard
 from dashboard.analytics.windows import Window
+from dashboard.database import Database
 from dashboard.durations import WINDOW_SPECS
 from dashboard.models import (
     Mention,
@@ -242,6 +243,33 @@ def label_write_cost(mentions: int = 20_000) -> dict[str, float]:
     return result
 
 
+def postgresql_write_cost(polls: int) -> dict[str, dict[str, float]]:
+    """Wall ms (client and server) per save_poll into PostgreSQL (a throwaway cluster, tests/pg.py):
+    with and without migration 11's sentiment statement triggers (they run on every UPDATE of
+    mentions, the writer's count refreshes included), and with and without the keyword matching."""
+    from tests.pg import new_database_url
+
+    def drop_sentiment_triggers(store: Store) -> None:
+        for name in SENTIMENT_TRIGGERS:
+            store._db.execute(f"DROP TRIGGER {name} ON mentions")
+
+    def track(store: Store) -> None:
+        store.sync_keywords(KEYWORDS)
+
+    on_postgresql = {
+        "new_store": lambda folder: new_database_url(),
+        "clock": time.perf_counter,
+        "unit": "wall",
+    }
+    what = "PostgreSQL, 50 new + 50 updated mentions"
+    return {
+        "sentiment_triggers": compare_writes(
+            polls, what, "sentiment triggers", without=drop_sentiment_triggers, **on_postgresql
+        ),
+        "keyword_matching": compare_writes(polls, what, "keyword matching", with_=track, **on_postgresql),
+    }
+
+
 def compare_writes(
     polls: int,
     what: str,
@@ -250,26 +278,28 @@ def compare_writes(
     without: Callable[[Store], None] = lambda store: None,
     with_: Callable[[Store], None] = lambda store: None,
     empty: bool = False,
+    new_store: Callable[[Path], Database] = lambda folder: folder / "w.db",
+    clock: Callable[[], float] = time.process_time,
+    unit: str = "CPU",
 ) -> dict[str, float]:
-    """CPU ms per save_poll on fresh stores prepared `without` and `with_` `thing`, alternating, the
-    best of two runs each."""
+    """ms (`clock`: CPU by default) per save_poll on fresh stores (`new_store`: a SQLite file by default)
+    prepared `without` and `with_` `thing`, alternating, the best of two runs each."""
     source = SourceConfig(name="Blog", type="feed", interval=900, url="http://127.0.0.1/feed.xml")
     base = datetime(2026, 3, 1, tzinfo=UTC)
     found: dict[str, float] = {}
     for label in ("without", "with", "without_again", "with_again"):
         with tempfile.TemporaryDirectory() as directory:
-            path = Path(directory) / "w.db"
-            store = Store.open(path)
+            store = Store.open(new_store(Path(directory)))
             (without if label.startswith("without") else with_)(store)
             store.sync_sources([source], {source.name: "h"})
-            began = time.process_time()
+            began = clock()
             for poll in range(polls):
                 at = base + timedelta(minutes=poll * 15)
                 record = PollRecord(source=source.name, started_at=at, duration=0.1, status=SourceStatus.OK)
                 update = SourceUpdate(SourceStatus.OK, at + timedelta(minutes=15), 0)
                 outcome = PollOutcome(mentions=() if empty else _poll_mentions(poll, base), cursor={})
                 store.save_poll(source, record, update, outcome)
-            found[label] = (time.process_time() - began) / polls * 1000
+            found[label] = (clock() - began) / polls * 1000
             store.close()
     key = thing.replace(" ", "_")
     result = {
@@ -278,7 +308,7 @@ def compare_writes(
     }
     result["increase"] = result[f"with_{key}_ms"] / result[f"without_{key}_ms"] - 1
     print(
-        f"save_poll ({what}): {result[f'without_{key}_ms']:.2f} ms CPU without the {thing}, "
+        f"save_poll ({what}): {result[f'without_{key}_ms']:.2f} ms {unit} without the {thing}, "
         f"{result[f'with_{key}_ms']:.2f} ms with (+{result['increase'] * 100:.0f} %)",
         flush=True,
     )
@@ -290,7 +320,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--size", type=int, default=1_000_000)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--polls", type=int, default=400)
+    parser.add_argument(
+        "--postgresql-writes",
+        action="store_true",
+        help="only the write costs on PostgreSQL (starts a cluster)",
+    )
     args = parser.parse_args(argv)
+    if args.postgresql_writes:
+        postgresql_write_cost(args.polls)
+        return
     path = store_path(args.size)
     began = time.perf_counter()
     connect(path).close()  # a cached store from before migration 5 is migrated (rollups back-filled)
