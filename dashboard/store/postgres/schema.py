@@ -19,6 +19,7 @@ finds the version already there and does nothing.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # psycopg is an optional extra: imported by whoever opens a PostgreSQL store
@@ -68,32 +69,53 @@ def _mention_rollup_upserts(delta: str) -> str:
             engagement_known = t.engagement_known + excluded.engagement_known;"""
 
 
+def _signed_rows(table: str, sign: int, columns: Sequence[str]) -> str:
+    """The `columns` of a transition table (or of mentions, for a back-fill), each row with `sign`."""
+    return f"SELECT {', '.join(f'{table}.{c}' for c in columns)}, {sign} AS sign FROM {table}"
+
+
+def _update_delta(columns: Sequence[str]) -> str:
+    """An UPDATE's rows as signed rows (-1 the old, +1 the new), only where one of `columns` after the
+    first (the id) changed: the writer updates counts and handled_at often."""
+    kept = columns[1:]
+    changed = (
+        f"JOIN {{other}} ON old_rows.id = new_rows.id WHERE ({', '.join(f'old_rows.{c}' for c in kept)}) "
+        f"IS DISTINCT FROM ({', '.join(f'new_rows.{c}' for c in kept)})"
+    )
+    return (
+        f"{_signed_rows('old_rows', -1, columns)} {changed.format(other='new_rows')} "
+        f"UNION ALL {_signed_rows('new_rows', 1, columns)} {changed.format(other='old_rows')}"
+    )
+
+
+def _trigger_function(name: str, body: str) -> str:
+    """A statement trigger's function that runs `body` (SQL statements) and returns."""
+    return f"""
+    CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN{body}
+        RETURN NULL;
+    END $$;"""
+
+
+def _mention_triggers(prefix: str) -> str:
+    """The insert, delete and update statement triggers on mentions that run `prefix`_insert() ..."""
+    return f"""
+    CREATE TRIGGER {prefix}_insert AFTER INSERT ON mentions REFERENCING NEW TABLE AS new_rows
+        FOR EACH STATEMENT EXECUTE FUNCTION {prefix}_insert();
+    CREATE TRIGGER {prefix}_delete AFTER DELETE ON mentions REFERENCING OLD TABLE AS old_rows
+        FOR EACH STATEMENT EXECUTE FUNCTION {prefix}_delete();
+    -- Transition tables allow no column list (UPDATE OF ...): the function keeps the changed rows only.
+    CREATE TRIGGER {prefix}_update AFTER UPDATE ON mentions
+        REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+        FOR EACH STATEMENT EXECUTE FUNCTION {prefix}_update();"""
+
+
 def _rollup_migration() -> str:
     """Migration 5: mention_hours / mention_hour_authors, their statement triggers and back-fill."""
-    listed = ", ".join(_ROLLUP_COLUMNS)
-
-    def rows(table: str, sign: int) -> str:
-        return f"SELECT {', '.join(f'{table}.{c}' for c in _ROLLUP_COLUMNS)}, {sign} AS sign FROM {table}"
-
-    # An update counts only where a rollup column changed: the writer updates counts and handled_at often.
-    changed = (
-        f"JOIN {{other}} ON old_rows.id = new_rows.id WHERE ({', '.join(f'old_rows.{c}' for c in _ROLLUP_COLUMNS)}) "
-        f"IS DISTINCT FROM ({', '.join(f'new_rows.{c}' for c in _ROLLUP_COLUMNS)})"
-    )
-    update_delta = (
-        f"{rows('old_rows', -1)} {changed.format(other='new_rows')} "
-        f"UNION ALL {rows('new_rows', 1)} {changed.format(other='old_rows')}"
-    )
+    columns = ("id", *_ROLLUP_COLUMNS)
     count_columns = ",\n".join(
         f"        {name} bigint NOT NULL, {name}_known bigint NOT NULL" for name in (*_COUNTS, "engagement")
     )
-
-    def function(name: str, delta: str) -> str:
-        return f"""
-    CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN{_mention_rollup_upserts(delta)}
-        RETURN NULL;
-    END $$;"""
 
     return f"""
     CREATE TABLE mention_hours (
@@ -112,18 +134,11 @@ def _rollup_migration() -> str:
         engagement_known bigint NOT NULL,
         PRIMARY KEY (hour, source_id, author)
     );
-    {_mention_rollup_upserts(f"SELECT {listed}, 1 AS sign FROM mentions")}
-    {function("mentions_rollup_insert", rows("new_rows", 1))}
-    {function("mentions_rollup_delete", rows("old_rows", -1))}
-    {function("mentions_rollup_update", update_delta)}
-    CREATE TRIGGER mentions_rollup_insert AFTER INSERT ON mentions REFERENCING NEW TABLE AS new_rows
-        FOR EACH STATEMENT EXECUTE FUNCTION mentions_rollup_insert();
-    CREATE TRIGGER mentions_rollup_delete AFTER DELETE ON mentions REFERENCING OLD TABLE AS old_rows
-        FOR EACH STATEMENT EXECUTE FUNCTION mentions_rollup_delete();
-    -- Transition tables allow no column list (UPDATE OF ...): the function keeps the changed rows only.
-    CREATE TRIGGER mentions_rollup_update AFTER UPDATE ON mentions
-        REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
-        FOR EACH STATEMENT EXECUTE FUNCTION mentions_rollup_update();
+    {_mention_rollup_upserts(_signed_rows("mentions", 1, columns))}
+    {_trigger_function("mentions_rollup_insert", _mention_rollup_upserts(_signed_rows("new_rows", 1, columns)))}
+    {_trigger_function("mentions_rollup_delete", _mention_rollup_upserts(_signed_rows("old_rows", -1, columns)))}
+    {_trigger_function("mentions_rollup_update", _mention_rollup_upserts(_update_delta(columns)))}
+    {_mention_triggers("mentions_rollup")}
     """
 
 
@@ -269,26 +284,7 @@ def _sentiment_upsert(delta: str) -> str:
 
 def _sentiment_migration() -> str:
     """Migration 11: sentiment_hours, its statement triggers and back-fill; the negative mentions' index."""
-
-    def rows(table: str, sign: int) -> str:
-        return f"SELECT {', '.join(f'{table}.{c}' for c in _SENTIMENT_COLUMNS)}, {sign} AS sign FROM {table}"
-
-    kept = _SENTIMENT_COLUMNS[1:]
-    changed = (
-        f"JOIN {{other}} ON old_rows.id = new_rows.id WHERE ({', '.join(f'old_rows.{c}' for c in kept)}) "
-        f"IS DISTINCT FROM ({', '.join(f'new_rows.{c}' for c in kept)})"
-    )
-    update_delta = (
-        f"{rows('old_rows', -1)} {changed.format(other='new_rows')} "
-        f"UNION ALL {rows('new_rows', 1)} {changed.format(other='old_rows')}"
-    )
-
-    def function(name: str, delta: str) -> str:
-        return f"""
-    CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN{_sentiment_upsert(delta)}
-        RETURN NULL;
-    END $$;"""
+    columns = _SENTIMENT_COLUMNS
 
     return f"""
     CREATE TABLE sentiment_hours (
@@ -299,17 +295,11 @@ def _sentiment_migration() -> str:
         negative  bigint NOT NULL,
         PRIMARY KEY (hour, source_id)
     );
-    {_sentiment_upsert(rows("mentions", 1))}
-    {function("mentions_sentiment_insert", rows("new_rows", 1))}
-    {function("mentions_sentiment_delete", rows("old_rows", -1))}
-    {function("mentions_sentiment_update", update_delta)}
-    CREATE TRIGGER mentions_sentiment_insert AFTER INSERT ON mentions REFERENCING NEW TABLE AS new_rows
-        FOR EACH STATEMENT EXECUTE FUNCTION mentions_sentiment_insert();
-    CREATE TRIGGER mentions_sentiment_delete AFTER DELETE ON mentions REFERENCING OLD TABLE AS old_rows
-        FOR EACH STATEMENT EXECUTE FUNCTION mentions_sentiment_delete();
-    CREATE TRIGGER mentions_sentiment_update AFTER UPDATE ON mentions
-        REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
-        FOR EACH STATEMENT EXECUTE FUNCTION mentions_sentiment_update();
+    {_sentiment_upsert(_signed_rows("mentions", 1, columns))}
+    {_trigger_function("mentions_sentiment_insert", _sentiment_upsert(_signed_rows("new_rows", 1, columns)))}
+    {_trigger_function("mentions_sentiment_delete", _sentiment_upsert(_signed_rows("old_rows", -1, columns)))}
+    {_trigger_function("mentions_sentiment_update", _sentiment_upsert(_update_delta(columns)))}
+    {_mention_triggers("mentions_sentiment")}
     CREATE INDEX mentions_negative ON mentions (published_at, sentiment) WHERE sentiment_label = 'negative';
     """
 
