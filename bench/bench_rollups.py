@@ -52,6 +52,7 @@ from dashboard.store.writer import Store
 
 RESULTS = Path(__file__).parent / "results" / "rollups.json"
 WINDOWS = WINDOW_SPECS  # the dashboard's windows
+DAY_AUTHOR_TRIGGERS = tuple(f"mentions_day_authors_{event}" for event in ("insert", "update", "delete"))
 SENTIMENT_TRIGGERS = tuple(f"mentions_sentiment_{event}" for event in ("insert", "update", "delete"))
 FIRST_REPLY_TRIGGERS = tuple(f"engagement_first_reply_{event}" for event in ("insert", "update", "delete"))
 TRIGGERS = (
@@ -63,6 +64,7 @@ TRIGGERS = (
     "polls_rollup_update",
     *FIRST_REPLY_TRIGGERS,
     *SENTIMENT_TRIGGERS,
+    *DAY_AUTHOR_TRIGGERS,
 )
 
 

@@ -48,7 +48,13 @@ def rows(database: Database | Any, sql: str, params: Sequence[Any] = ()) -> list
 # The store's tables, parents first (store copy's order), without the rollups: PostgreSQL's
 # statement triggers build them from the mentions and polls copied, so a test reading both stores
 # also checks that the triggers of the two backends agree.
-ROLLUP_TABLES = ("mention_hours", "mention_hour_authors", "poll_hours", "sentiment_hours")
+ROLLUP_TABLES = (
+    "mention_hours",
+    "mention_hour_authors",
+    "mention_day_authors",
+    "poll_hours",
+    "sentiment_hours",
+)
 COPIED_TABLES = tuple(table for table in TABLES if table not in ROLLUP_TABLES)
 
 

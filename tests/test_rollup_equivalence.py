@@ -236,10 +236,11 @@ def test_migration_backfills_the_rollups_of_an_older_store(tmp_path: Path) -> No
         for name in ("insert", "update", "delete"):  # migration 9
             db.execute(f"DROP TRIGGER engagement_first_reply_{name}")
         db.execute("DROP INDEX mentions_first_reply")
-        for name in ("insert", "update", "delete"):  # migration 11
+        for name in ("insert", "update", "delete"):  # migrations 11 and 12
             db.execute(f"DROP TRIGGER mentions_sentiment_{name}")
+            db.execute(f"DROP TRIGGER mentions_day_authors_{name}")
         db.execute("DROP INDEX mentions_negative")
-        for name in ("sentiment_hours", "keyword_mentions", "tracked_keywords"):  # migrations 11, 10
+        for name in ("mention_day_authors", "sentiment_hours", "keyword_mentions", "tracked_keywords"):
             db.execute(f"DROP TABLE {name}")
         for name in ("mention_hours", "mention_hour_authors", "poll_hours", "mention_links"):
             db.execute(f"DROP TABLE {name}")
@@ -284,8 +285,10 @@ def test_migration_11_backfills_the_sentiment_hours_of_a_labelled_store(tmp_path
     with db:
         for name in ("insert", "update", "delete"):
             db.execute(f"DROP TRIGGER mentions_sentiment_{name}")
+            db.execute(f"DROP TRIGGER mentions_day_authors_{name}")  # migration 12 runs again too
         db.execute("DROP INDEX mentions_negative")
         db.execute("DROP TABLE sentiment_hours")
+        db.execute("DROP TABLE mention_day_authors")
     db.execute("PRAGMA user_version = 10")
     db.close()
     connect(path).close()  # a writer migrates
@@ -297,4 +300,34 @@ def test_migration_11_backfills_the_sentiment_hours_of_a_labelled_store(tmp_path
         assert counted[["positive", "neutral", "negative"]].to_numpy().sum() > 0
     assert rows(path, "SELECT SUM(positive + neutral + negative) FROM sentiment_hours") == rows(
         path, "SELECT COUNT(*) FROM mentions WHERE sentiment_label IN ('positive', 'neutral', 'negative')"
+    )
+
+
+def test_migration_12_backfills_the_day_authors_from_the_hour_authors(tmp_path: Path) -> None:
+    """A store from before migration 12 gets mention_day_authors from mention_hour_authors: author_stats
+    over whole days reads it and equals reading the mentions."""
+    path = tmp_path / "m.db"
+    build(path, 5)
+    db = sqlite3.connect(path)
+    with db:
+        for name in ("insert", "update", "delete"):
+            db.execute(f"DROP TRIGGER mentions_day_authors_{name}")
+        db.execute("DROP TABLE mention_day_authors")
+    db.execute("PRAGMA user_version = 11")
+    db.close()
+    connect(path).close()  # a writer migrates
+    since, until = T0 - timedelta(days=1), T0 + timedelta(days=4)
+    with StoreReader.open(path) as fast, StoreReader.open(path, rollups=False) as raw:
+        assert fast.day_split(since, until).days == (
+            int(T0.timestamp()) - 86400,
+            int(T0.timestamp()) + 4 * 86400,
+        )
+        pd.testing.assert_frame_equal(
+            voices.author_stats(fast, since, until), voices.author_stats(raw, since, until)
+        )
+        pd.testing.assert_frame_equal(
+            volume.bucket_stats(fast, since, until, 86400), volume.bucket_stats(raw, since, until, 86400)
+        )
+    assert rows(path, "SELECT SUM(mentions) FROM mention_day_authors") == rows(
+        path, "SELECT COUNT(*) FROM mentions"
     )

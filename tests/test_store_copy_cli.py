@@ -193,7 +193,9 @@ def test_sqlite_to_postgresql_and_back_keeps_every_row_and_id(
         assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
         assert db.execute("PRAGMA foreign_key_check").fetchall() == []
         triggers = db.execute("SELECT COUNT(*) FROM sqlite_master WHERE type = 'trigger'").fetchone()
-        assert triggers == (12,)  # the rollups' six, first_reply_at's three, sentiment_hours' three
+        assert triggers == (
+            15,
+        )  # six for the hour rollups, three each for first_reply_at, sentiment, day authors
     db.close()
     with Store.open(back) as copied:
         config = SourceConfig(name="blog 1", type="feed", interval=900, url="https://blog1.example.org/feed")

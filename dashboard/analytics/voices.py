@@ -141,14 +141,14 @@ def author_stats(reader: StoreReader, since: datetime, until: datetime) -> pd.Da
     """Per (source, author) with mentions in [since, until), authors "" excluded:
     `AUTHOR_STAT_COLUMNS`, where first_seen_at is the author's first mention on that source over ALL
     time (one index seek per author on mentions_source_author: the same name on two sources is two
-    voices). Whole hours are read from mention_hour_authors.
+    voices). Whole days are read from mention_day_authors, the other whole hours from
+    mention_hour_authors.
     """
-    split = reader.hour_split(since, until)
     raw = f"""SELECT source_id, author, 1, IFNULL({ENGAGEMENT_SQL}, 0), {known(ENGAGEMENT_KNOWN_SQL)}
               FROM mentions WHERE published_at >= ? AND published_at < ? AND author != ''"""
-    rolled = """SELECT source_id, author, mentions, engagement, engagement_known FROM mention_hour_authors
-                WHERE hour >= ? AND hour < ? AND mentions > 0 AND author != ''"""
-    union, params = split.union(raw, rolled)
+    union, params = reader.day_split(since, until).union_by_day(
+        raw, _rolled_authors("mention_hour_authors", "hour"), _rolled_authors("mention_day_authors", "day")
+    )
     rows = reader.query(
         f"""WITH parts(source_id, author, n, engagement, known) AS ({union})
             SELECT w.source_id, w.author, w.n, w.engagement, w.known,
@@ -162,6 +162,12 @@ def author_stats(reader: StoreReader, since: datetime, until: datetime) -> pd.Da
     frame = pd.DataFrame(rows, columns=list(AUTHOR_STAT_COLUMNS))
     frame["author"] = frame["author"].astype("str")
     return reader.finish_aggregate(frame, "first_seen_at")
+
+
+def _rolled_authors(table: str, period: str) -> str:
+    """The per-author rollup rows of `table` whose `period` (hour or day) is in a range."""
+    return f"""SELECT source_id, author, mentions, engagement, engagement_known FROM {table}
+               WHERE {period} >= ? AND {period} < ? AND mentions > 0 AND author != ''"""
 
 
 __all__ = [

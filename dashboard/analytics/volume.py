@@ -46,7 +46,8 @@ def bucket_stats(reader: StoreReader, since: datetime, until: datetime, bucket_s
     Only (bucket, source) pairs with mentions appear.
 
     Buckets of whole hours read the window's whole hours from mention_hours and
-    mention_hour_authors, and only the partial hours at its edges from mentions.
+    mention_hour_authors (daily buckets its whole days from mention_day_authors), and only the partial
+    hours at its edges from mentions.
     """
     split = reader.hour_split(since, until).whole_hours_only(bucket_seconds)
     sums = ", ".join(f"IFNULL(m.{name}, 0), {known(f'm.{name} IS NOT NULL')}" for name in COUNTS)
@@ -67,9 +68,12 @@ def bucket_stats(reader: StoreReader, since: datetime, until: datetime, bucket_s
     )
     raw_voices = """SELECT m.published_at - m.published_at % ?1, m.source_id, m.author FROM mentions m
                     WHERE m.published_at >= ? AND m.published_at < ? AND m.author != ''"""
-    rolled_voices = """SELECT hour - hour % ?1, source_id, author FROM mention_hour_authors
+    hourly_voices = """SELECT hour - hour % ?1, source_id, author FROM mention_hour_authors
                        WHERE hour >= ? AND hour < ? AND mentions > 0 AND author != ''"""
-    union, params = split.union(raw_voices, rolled_voices)
+    daily_voices = """SELECT day - day % ?1, source_id, author FROM mention_day_authors
+                      WHERE day >= ? AND day < ? AND mentions > 0 AND author != ''"""
+    voice_split = reader.day_split(since, until).whole_hours_only(bucket_seconds)
+    union, params = voice_split.union_by_day(raw_voices, hourly_voices, daily_voices)
     voices = {
         (bucket, source_id): count
         for bucket, source_id, count in reader.query(

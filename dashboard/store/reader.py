@@ -29,7 +29,7 @@ keeps integer columns integer (read_sql turns a column with NULLs into float).
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -610,6 +610,16 @@ class StoreReader:
             return HourSplit(low, high, None)
         return HourSplit(low, high, (first, last))
 
+    def day_split(self, since: datetime, until: datetime) -> HourSplit:
+        """`hour_split` of the per-author rollups, with the whole UTC days inside its whole hours read
+        from mention_day_authors (when this store has it)."""
+        split = self.hour_split(since, until)
+        if split.hours is None or not self.uses_rollup("mention_day_authors"):
+            return split
+        first, last = split.hours
+        days = (-(-first // 86400) * 86400, last - last % 86400)
+        return replace(split, days=days) if days[0] < days[1] else split
+
     def uses_rollup(self, table: str = "mention_hours") -> bool:
         """Whether to read `table`, a table the writer derives from the mentions (the hour rollups, the
         keyword matches), instead of the mentions: a read-only file of an older schema may not have it
@@ -641,10 +651,14 @@ class HourSplit:
     low: int
     high: int
     hours: tuple[int, int] | None
+    days: tuple[int, int] | None = None  # whole days [first, last) inside the hours (day_split)
 
     def whole_hours_only(self, bucket_seconds: int) -> HourSplit:
-        """This split for buckets of `bucket_seconds`: the rollups answer only buckets of whole hours."""
-        return self if bucket_seconds % 3600 == 0 else HourSplit(self.low, self.high, None)
+        """This split for buckets of `bucket_seconds`: the rollups answer only buckets of whole hours
+        (the day rollups only buckets of whole days)."""
+        if bucket_seconds % 3600:
+            return HourSplit(self.low, self.high, None)
+        return self if bucket_seconds % 86400 == 0 else replace(self, days=None)
 
     def union(self, raw: str, rolled: str, raw_prefix: Sequence[Any] = ()) -> tuple[str, list[Any]]:
         """SQL for the window's rows: `raw` (its last two parameters are a published_at range, after
@@ -655,6 +669,17 @@ class HourSplit:
         return (
             f"{raw} UNION ALL {rolled} UNION ALL {raw}",
             [*raw_prefix, self.low, first, first, last, *raw_prefix, last, self.high],
+        )
+
+    def union_by_day(self, raw: str, hourly: str, daily: str) -> tuple[str, list[Any]]:
+        """`union` with the whole days read by `daily` (its last two parameters are a day range) and
+        only the hours around them by `hourly`."""
+        if self.hours is None or self.days is None:
+            return self.union(raw, hourly)
+        (first, last), (first_day, last_day) = self.hours, self.days
+        return (
+            f"{raw} UNION ALL {hourly} UNION ALL {daily} UNION ALL {hourly} UNION ALL {raw}",
+            [self.low, first, first, first_day, first_day, last_day, last_day, last, last, self.high],
         )
 
 

@@ -14,13 +14,21 @@ APPLICATION_ID = 0x43447368
 OUR_TABLES = frozenset({"sources", "mentions", "engagement_history", "polls"})
 
 
+def _engagement(row: str) -> str:
+    """A mention's engagement: likes + replies + shares, unknown (NULL) when none of them is known."""
+    return (
+        f"(CASE WHEN {row}.likes IS NULL AND {row}.replies IS NULL AND {row}.shares IS NULL THEN NULL "
+        f"ELSE IFNULL({row}.likes, 0) + IFNULL({row}.replies, 0) + IFNULL({row}.shares, 0) END)"
+    )
+
+
+# What an update of a mention must move in its rollups (mentions_rollup_update and migration 12's).
+_ROLLED_COLUMNS = "source_id, published_at, author, likes, replies, shares, views"
+
+
 def _rollup_migration() -> str:
     """Migration 5: the mention_hours / mention_hour_authors tables, their triggers and back-fill."""
-    engagement = {
-        row: f"(CASE WHEN {row}.likes IS NULL AND {row}.replies IS NULL AND {row}.shares IS NULL THEN NULL "
-        f"ELSE IFNULL({row}.likes, 0) + IFNULL({row}.replies, 0) + IFNULL({row}.shares, 0) END)"
-        for row in ("NEW", "OLD", "m")
-    }
+    engagement = {row: _engagement(row) for row in ("NEW", "OLD", "m")}
     counts = ("likes", "replies", "shares", "views")
     columns = ", ".join(f"{name}, {name}_known" for name in (*counts, "engagement"))
     adds = ", ".join(
@@ -80,7 +88,7 @@ def _rollup_migration() -> str:
     CREATE TRIGGER mentions_rollup_delete AFTER DELETE ON mentions BEGIN{upsert("OLD", -1)}
     END;
     CREATE TRIGGER mentions_rollup_update
-    AFTER UPDATE OF source_id, published_at, author, likes, replies, shares, views ON mentions BEGIN{upsert("OLD", -1)}{upsert("NEW", 1)}
+    AFTER UPDATE OF {_ROLLED_COLUMNS} ON mentions BEGIN{upsert("OLD", -1)}{upsert("NEW", 1)}
     END;
     """
 
@@ -131,6 +139,46 @@ POLL_ROLLUP_MIGRATION = f"""
         SELECT RAISE(ABORT, 'attempts are never changed once stored');
     END;
 """
+
+
+def _day_author_migration() -> str:
+    """Migration 12: mention_day_authors (mention_hour_authors by UTC day), its triggers and back-fill."""
+
+    def upsert(row: str, sign: int) -> str:
+        engagement = _engagement(row)
+        return f"""
+        INSERT INTO mention_day_authors (day, source_id, author, mentions, engagement, engagement_known)
+        VALUES ({row}.published_at - {row}.published_at % 86400, {row}.source_id, {row}.author, {sign},
+                {sign} * IFNULL({engagement}, 0), {sign} * ({engagement} IS NOT NULL))
+        ON CONFLICT (day, source_id, author) DO UPDATE SET mentions = mentions + excluded.mentions,
+            engagement = engagement + excluded.engagement,
+            engagement_known = engagement_known + excluded.engagement_known;"""
+
+    return f"""
+    CREATE TABLE mention_day_authors (
+        day              INTEGER NOT NULL,   -- UTC midnight of the day the mentions were published on
+        source_id        INTEGER NOT NULL,
+        author           TEXT NOT NULL,
+        mentions         INTEGER NOT NULL,
+        engagement       INTEGER NOT NULL,
+        engagement_known INTEGER NOT NULL,
+        PRIMARY KEY (day, source_id, author)
+    ) WITHOUT ROWID;
+    INSERT INTO mention_day_authors (day, source_id, author, mentions, engagement, engagement_known)
+        SELECT hour - hour % 86400 AS d, source_id, author, SUM(mentions), SUM(engagement),
+               SUM(engagement_known)
+        FROM mention_hour_authors GROUP BY d, source_id, author;
+    CREATE TRIGGER mentions_day_authors_insert AFTER INSERT ON mentions BEGIN{upsert("NEW", 1)}
+    END;
+    CREATE TRIGGER mentions_day_authors_delete AFTER DELETE ON mentions BEGIN{upsert("OLD", -1)}
+    END;
+    CREATE TRIGGER mentions_day_authors_update
+    AFTER UPDATE OF {_ROLLED_COLUMNS} ON mentions BEGIN{upsert("OLD", -1)}{upsert("NEW", 1)}
+    END;
+    """
+
+
+DAY_AUTHOR_MIGRATION = _day_author_migration()
 
 # The labels a scored mention has (dashboard.opinion); NULL or anything else: not scored.
 SENTIMENT_LABELS = ("positive", "neutral", "negative")
@@ -438,6 +486,11 @@ MIGRATIONS: tuple[str, ...] = (
     # the writing statement like migration 5's (the opinion pass sets the labels by UPDATE); and a
     # partial index of the negative mentions by time and score for the most negative of a window.
     SENTIMENT_MIGRATION,
+    # 12: the voices of whole days (analytics.voices.author_stats, volume.bucket_stats' voices per
+    # daily bucket) from one row per day, source and author instead of one per hour: a 30-day window of
+    # a 1M-mention store reads 52k rows instead of 89k. Kept by triggers like migration 5's, back-filled
+    # from mention_hour_authors.
+    DAY_AUTHOR_MIGRATION,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

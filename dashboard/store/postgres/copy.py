@@ -55,12 +55,13 @@ TABLES = (
     "alert_state",
     "mention_hours",
     "mention_hour_authors",
+    "mention_day_authors",
     "poll_hours",
     "sentiment_hours",
 )
 IDENTITY_TABLES = ("sources", "mentions", "tracked_keywords", "polls", "alerts")
 ROLLUP_TRIGGERS = {
-    "mentions": ("mentions_rollup_insert", "mentions_sentiment_insert"),
+    "mentions": ("mentions_rollup_insert", "mentions_sentiment_insert", "mentions_day_authors_insert"),
     "polls": ("polls_rollup_insert",),
     "engagement_history": ("engagement_first_reply_insert",),  # first_reply_at is copied as it is
 }
@@ -68,6 +69,7 @@ ROLLUP_TRIGGERS = {
 ROLLUP_SUMS = (
     ("SELECT COALESCE(SUM(mentions), 0) FROM mention_hours", "SELECT COUNT(*) FROM mentions"),
     ("SELECT COALESCE(SUM(mentions), 0) FROM mention_hour_authors", "SELECT COUNT(*) FROM mentions"),
+    ("SELECT COALESCE(SUM(mentions), 0) FROM mention_day_authors", "SELECT COUNT(*) FROM mentions"),
     ("SELECT COALESCE(SUM(attempts), 0) FROM poll_hours", "SELECT COUNT(*) FROM polls"),
     (
         "SELECT COALESCE(SUM(positive + neutral + negative), 0) FROM sentiment_hours",

@@ -60,13 +60,48 @@ def _mention_rollup_upserts(delta: str) -> str:
                SUM(d.sign * COALESCE({engagement}, 0)), SUM(d.sign * ({engagement} IS NOT NULL)::int)
         FROM ({delta}) d GROUP BY h, d.source_id
         ON CONFLICT (hour, source_id) DO UPDATE SET mentions = t.mentions + excluded.mentions, {adds};
-        INSERT INTO mention_hour_authors AS t (hour, source_id, author, mentions, engagement, engagement_known)
-        SELECT {hour} AS h, d.source_id, d.author, SUM(d.sign),
+        {_author_upsert("mention_hour_authors", "hour", 3600, delta)}"""
+
+
+def _author_upsert(table: str, key: str, seconds: int, delta: str) -> str:
+    """Add the signed rows of `delta` to the per-author rollup `table` (mention_hour_authors by `key`
+    hour, mention_day_authors by day: periods of `seconds`), grouped first."""
+    engagement = _engagement("d")
+    return f"""
+        INSERT INTO {table} AS t ({key}, source_id, author, mentions, engagement, engagement_known)
+        SELECT d.published_at - d.published_at % {seconds} AS p, d.source_id, d.author, SUM(d.sign),
                SUM(d.sign * COALESCE({engagement}, 0)), SUM(d.sign * ({engagement} IS NOT NULL)::int)
-        FROM ({delta}) d GROUP BY h, d.source_id, d.author
-        ON CONFLICT (hour, source_id, author) DO UPDATE SET mentions = t.mentions + excluded.mentions,
+        FROM ({delta}) d GROUP BY p, d.source_id, d.author
+        ON CONFLICT ({key}, source_id, author) DO UPDATE SET mentions = t.mentions + excluded.mentions,
             engagement = t.engagement + excluded.engagement,
             engagement_known = t.engagement_known + excluded.engagement_known;"""
+
+
+def _day_author_migration() -> str:
+    """Migration 12: mention_day_authors, its statement triggers and back-fill (from mention_hour_authors)."""
+    columns = ("id", *_ROLLUP_COLUMNS)
+
+    def upsert(delta: str) -> str:
+        return _author_upsert("mention_day_authors", "day", 86400, delta)
+
+    return f"""
+    CREATE TABLE mention_day_authors (
+        day              bigint NOT NULL,
+        source_id        bigint NOT NULL,
+        author           text NOT NULL,
+        mentions         bigint NOT NULL,
+        engagement       bigint NOT NULL,
+        engagement_known bigint NOT NULL,
+        PRIMARY KEY (day, source_id, author)
+    );
+    INSERT INTO mention_day_authors (day, source_id, author, mentions, engagement, engagement_known)
+        SELECT hour - hour % 86400 AS d, source_id, author, SUM(mentions), SUM(engagement), SUM(engagement_known)
+        FROM mention_hour_authors GROUP BY d, source_id, author;
+    {_trigger_function("mentions_day_authors_insert", upsert(_signed_rows("new_rows", 1, columns)))}
+    {_trigger_function("mentions_day_authors_delete", upsert(_signed_rows("old_rows", -1, columns)))}
+    {_trigger_function("mentions_day_authors_update", upsert(_update_delta(columns)))}
+    {_mention_triggers("mentions_day_authors")}
+    """
 
 
 def _signed_rows(table: str, sign: int, columns: Sequence[str]) -> str:
@@ -502,6 +537,8 @@ MIGRATIONS: tuple[str, ...] = (
     """,
     # 11: sentiment label counts per hour and source, kept by statement triggers; the negative mentions.
     SENTIMENT_MIGRATION,
+    # 12: mention_hour_authors by day, kept by statement triggers.
+    _day_author_migration(),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
