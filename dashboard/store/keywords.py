@@ -13,7 +13,10 @@ instead of searching every text of the window (LIKE over a 30-day window of a 1M
   and search the texts for it until then (dashboard.analytics.keywords), so a count is never partial.
 
 With a team's PostgreSQL store the last poller to start decides the tracked set; a reader whose
-keywords are not tracked gets the same counts by the scan, only slower.
+keywords are not tracked gets the same counts by the scan, only slower. There, a keyword added while
+another process is inside a save may miss that save's mentions: the bound is MAX(id) + 1 as READ
+COMMITTED shows it, and the other writer read the tracked set before the keyword existed. On SQLite
+writes are serialised, so it cannot happen.
 """
 
 from __future__ import annotations
