@@ -13,10 +13,10 @@ instead of searching every text of the window (LIKE over a 30-day window of a 1M
   and search the texts for it until then (dashboard.analytics.keywords), so a count is never partial.
 
 With a team's PostgreSQL store the last poller to start decides the tracked set; a reader whose
-keywords are not tracked gets the same counts by the scan, only slower. There, a keyword added while
-another process is inside a save may miss that save's mentions: the bound is MAX(id) + 1 as READ
-COMMITTED shows it, and the other writer read the tracked set before the keyword existed. On SQLite
-writes are serialised, so it cannot happen.
+keywords are not tracked gets the same counts by the scan, only slower. No mention slips between the
+writer and the back-fill: the sync, every save and every back-fill batch are write transactions
+(BEGIN IMMEDIATE: SQLite's write lock, PostgreSQL's writers' advisory lock), so a save either ends
+before the sync reads MAX(id) or starts after the new keyword is visible to it.
 """
 
 from __future__ import annotations
