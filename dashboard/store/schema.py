@@ -141,44 +141,32 @@ POLL_ROLLUP_MIGRATION = f"""
 """
 
 
-def _day_author_migration() -> str:
-    """Migration 12: mention_day_authors (mention_hour_authors by UTC day), its triggers and back-fill."""
+_FIRST_REPLY = (
+    "(SELECT MIN(h.at) FROM engagement_history h WHERE h.mention_id = mentions.id AND h.replies > 0)"
+)
 
-    def upsert(row: str, sign: int) -> str:
-        engagement = _engagement(row)
-        return f"""
-        INSERT INTO mention_day_authors (day, source_id, author, mentions, engagement, engagement_known)
-        VALUES ({row}.published_at - {row}.published_at % 86400, {row}.source_id, {row}.author, {sign},
-                {sign} * IFNULL({engagement}, 0), {sign} * ({engagement} IS NOT NULL))
-        ON CONFLICT (day, source_id, author) DO UPDATE SET mentions = mentions + excluded.mentions,
-            engagement = engagement + excluded.engagement,
-            engagement_known = engagement_known + excluded.engagement_known;"""
-
-    return f"""
-    CREATE TABLE mention_day_authors (
-        day              INTEGER NOT NULL,   -- UTC midnight of the day the mentions were published on
-        source_id        INTEGER NOT NULL,
-        author           TEXT NOT NULL,
-        mentions         INTEGER NOT NULL,
-        engagement       INTEGER NOT NULL,
-        engagement_known INTEGER NOT NULL,
-        PRIMARY KEY (day, source_id, author)
-    ) WITHOUT ROWID;
-    INSERT INTO mention_day_authors (day, source_id, author, mentions, engagement, engagement_known)
-        SELECT hour - hour % 86400 AS d, source_id, author, SUM(mentions), SUM(engagement),
-               SUM(engagement_known)
-        FROM mention_hour_authors GROUP BY d, source_id, author;
-    CREATE TRIGGER mentions_day_authors_insert AFTER INSERT ON mentions BEGIN{upsert("NEW", 1)}
+FIRST_REPLY_MIGRATION = f"""
+    ALTER TABLE mentions ADD COLUMN first_reply_at INTEGER;
+    UPDATE mentions SET first_reply_at = r.at
+        FROM (SELECT mention_id, MIN(at) AS at FROM engagement_history WHERE replies > 0 GROUP BY mention_id) r
+        WHERE mentions.id = r.mention_id;
+    CREATE INDEX mentions_first_reply ON mentions (published_at, first_reply_at)
+        WHERE first_reply_at IS NOT NULL;
+    CREATE TRIGGER engagement_first_reply_insert AFTER INSERT ON engagement_history
+    WHEN NEW.replies > 0 BEGIN
+        UPDATE mentions SET first_reply_at = NEW.at
+        WHERE id = NEW.mention_id AND (first_reply_at IS NULL OR first_reply_at > NEW.at);
     END;
-    CREATE TRIGGER mentions_day_authors_delete AFTER DELETE ON mentions BEGIN{upsert("OLD", -1)}
+    CREATE TRIGGER engagement_first_reply_update AFTER UPDATE OF mention_id, at, replies ON engagement_history
+    WHEN OLD.replies > 0 OR NEW.replies > 0 BEGIN
+        UPDATE mentions SET first_reply_at = {_FIRST_REPLY} WHERE id IN (OLD.mention_id, NEW.mention_id);
     END;
-    CREATE TRIGGER mentions_day_authors_update
-    AFTER UPDATE OF {_ROLLED_COLUMNS} ON mentions BEGIN{upsert("OLD", -1)}{upsert("NEW", 1)}
+    -- Retention keeps each mention's first reply row; a delete of it (the mention's own) recounts.
+    CREATE TRIGGER engagement_first_reply_delete AFTER DELETE ON engagement_history
+    WHEN OLD.replies > 0 BEGIN
+        UPDATE mentions SET first_reply_at = {_FIRST_REPLY} WHERE id = OLD.mention_id AND first_reply_at = OLD.at;
     END;
-    """
-
-
-DAY_AUTHOR_MIGRATION = _day_author_migration()
+"""
 
 # The labels a scored mention has (dashboard.opinion); NULL or anything else: not scored.
 SENTIMENT_LABELS = ("positive", "neutral", "negative")
@@ -231,32 +219,45 @@ def _sentiment_migration() -> str:
 
 SENTIMENT_MIGRATION = _sentiment_migration()
 
-_FIRST_REPLY = (
-    "(SELECT MIN(h.at) FROM engagement_history h WHERE h.mention_id = mentions.id AND h.replies > 0)"
-)
 
-FIRST_REPLY_MIGRATION = f"""
-    ALTER TABLE mentions ADD COLUMN first_reply_at INTEGER;
-    UPDATE mentions SET first_reply_at = r.at
-        FROM (SELECT mention_id, MIN(at) AS at FROM engagement_history WHERE replies > 0 GROUP BY mention_id) r
-        WHERE mentions.id = r.mention_id;
-    CREATE INDEX mentions_first_reply ON mentions (published_at, first_reply_at)
-        WHERE first_reply_at IS NOT NULL;
-    CREATE TRIGGER engagement_first_reply_insert AFTER INSERT ON engagement_history
-    WHEN NEW.replies > 0 BEGIN
-        UPDATE mentions SET first_reply_at = NEW.at
-        WHERE id = NEW.mention_id AND (first_reply_at IS NULL OR first_reply_at > NEW.at);
+def _day_author_migration() -> str:
+    """Migration 12: mention_day_authors (mention_hour_authors by UTC day), its triggers and back-fill."""
+
+    def upsert(row: str, sign: int) -> str:
+        engagement = _engagement(row)
+        return f"""
+        INSERT INTO mention_day_authors (day, source_id, author, mentions, engagement, engagement_known)
+        VALUES ({row}.published_at - {row}.published_at % 86400, {row}.source_id, {row}.author, {sign},
+                {sign} * IFNULL({engagement}, 0), {sign} * ({engagement} IS NOT NULL))
+        ON CONFLICT (day, source_id, author) DO UPDATE SET mentions = mentions + excluded.mentions,
+            engagement = engagement + excluded.engagement,
+            engagement_known = engagement_known + excluded.engagement_known;"""
+
+    return f"""
+    CREATE TABLE mention_day_authors (
+        day              INTEGER NOT NULL,   -- UTC midnight of the day the mentions were published on
+        source_id        INTEGER NOT NULL,
+        author           TEXT NOT NULL,
+        mentions         INTEGER NOT NULL,
+        engagement       INTEGER NOT NULL,
+        engagement_known INTEGER NOT NULL,
+        PRIMARY KEY (day, source_id, author)
+    ) WITHOUT ROWID;
+    INSERT INTO mention_day_authors (day, source_id, author, mentions, engagement, engagement_known)
+        SELECT hour - hour % 86400 AS d, source_id, author, SUM(mentions), SUM(engagement),
+               SUM(engagement_known)
+        FROM mention_hour_authors GROUP BY d, source_id, author;
+    CREATE TRIGGER mentions_day_authors_insert AFTER INSERT ON mentions BEGIN{upsert("NEW", 1)}
     END;
-    CREATE TRIGGER engagement_first_reply_update AFTER UPDATE OF mention_id, at, replies ON engagement_history
-    WHEN OLD.replies > 0 OR NEW.replies > 0 BEGIN
-        UPDATE mentions SET first_reply_at = {_FIRST_REPLY} WHERE id IN (OLD.mention_id, NEW.mention_id);
+    CREATE TRIGGER mentions_day_authors_delete AFTER DELETE ON mentions BEGIN{upsert("OLD", -1)}
     END;
-    -- Retention keeps each mention's first reply row; a delete of it (the mention's own) recounts.
-    CREATE TRIGGER engagement_first_reply_delete AFTER DELETE ON engagement_history
-    WHEN OLD.replies > 0 BEGIN
-        UPDATE mentions SET first_reply_at = {_FIRST_REPLY} WHERE id = OLD.mention_id AND first_reply_at = OLD.at;
+    CREATE TRIGGER mentions_day_authors_update
+    AFTER UPDATE OF {_ROLLED_COLUMNS} ON mentions BEGIN{upsert("OLD", -1)}{upsert("NEW", 1)}
     END;
-"""
+    """
+
+
+DAY_AUTHOR_MIGRATION = _day_author_migration()
 
 MIGRATIONS: tuple[str, ...] = (
     # 1: the first schema.
