@@ -7,6 +7,7 @@ The schema version lives in `PRAGMA user_version`; each migration is one transac
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 
 # `PRAGMA application_id` of our files ("CDsh"): another program's SQLite file is never mistaken for ours.
 APPLICATION_ID = 0x43447368
@@ -22,8 +23,34 @@ def _engagement(row: str) -> str:
     )
 
 
-# What an update of a mention must move in its rollups (mentions_rollup_update and migration 12's).
+# The columns whose update moves a mention in the hour and day rollups (migrations 5 and 12).
 _ROLLED_COLUMNS = "source_id, published_at, author, likes, replies, shares, views"
+
+
+def _author_upsert(table: str, key: str, seconds: int, row: str, sign: int) -> str:
+    """Add `row` (NEW or OLD) with `sign` to the per-author rollup `table` (mention_hour_authors by
+    `key` hour, mention_day_authors by day: periods of `seconds`)."""
+    engagement = _engagement(row)
+    return f"""
+        INSERT INTO {table} ({key}, source_id, author, mentions, engagement, engagement_known)
+        VALUES ({row}.published_at - {row}.published_at % {seconds}, {row}.source_id, {row}.author, {sign},
+                {sign} * IFNULL({engagement}, 0), {sign} * ({engagement} IS NOT NULL))
+        ON CONFLICT ({key}, source_id, author) DO UPDATE SET mentions = mentions + excluded.mentions,
+            engagement = engagement + excluded.engagement,
+            engagement_known = engagement_known + excluded.engagement_known;"""
+
+
+def _mention_triggers(prefix: str, upsert: Callable[[str, int], str]) -> str:
+    """`prefix`_insert, _delete and _update on mentions, each adding the rows it changes (`upsert` of NEW
+    with +1, OLD with -1) to a rollup; an update only where a column the rollups read changed."""
+    return f"""
+    CREATE TRIGGER {prefix}_insert AFTER INSERT ON mentions BEGIN{upsert("NEW", 1)}
+    END;
+    CREATE TRIGGER {prefix}_delete AFTER DELETE ON mentions BEGIN{upsert("OLD", -1)}
+    END;
+    CREATE TRIGGER {prefix}_update
+    AFTER UPDATE OF {_ROLLED_COLUMNS} ON mentions BEGIN{upsert("OLD", -1)}{upsert("NEW", 1)}
+    END;"""
 
 
 def _rollup_migration() -> str:
@@ -47,12 +74,7 @@ def _rollup_migration() -> str:
         INSERT INTO mention_hours (hour, source_id, mentions, {columns})
         VALUES ({hour}, {row}.source_id, {sign}, {values(row, sign)})
         ON CONFLICT (hour, source_id) DO UPDATE SET mentions = mentions + excluded.mentions, {adds};
-        INSERT INTO mention_hour_authors (hour, source_id, author, mentions, engagement, engagement_known)
-        VALUES ({hour}, {row}.source_id, {row}.author, {sign},
-                {sign} * IFNULL({engagement[row]}, 0), {sign} * ({engagement[row]} IS NOT NULL))
-        ON CONFLICT (hour, source_id, author) DO UPDATE SET mentions = mentions + excluded.mentions,
-            engagement = engagement + excluded.engagement,
-            engagement_known = engagement_known + excluded.engagement_known;"""
+        {_author_upsert("mention_hour_authors", "hour", 3600, row, sign)}"""
 
     count_columns = ",\n".join(
         f"        {name} INTEGER NOT NULL, {name}_known INTEGER NOT NULL" for name in (*counts, "engagement")
@@ -83,13 +105,7 @@ def _rollup_migration() -> str:
         SELECT m.published_at - m.published_at % 3600 AS h, m.source_id, m.author, COUNT(*),
                IFNULL(SUM({engagement["m"]}), 0), COUNT({engagement["m"]})
         FROM mentions m GROUP BY h, m.source_id, m.author;
-    CREATE TRIGGER mentions_rollup_insert AFTER INSERT ON mentions BEGIN{upsert("NEW", 1)}
-    END;
-    CREATE TRIGGER mentions_rollup_delete AFTER DELETE ON mentions BEGIN{upsert("OLD", -1)}
-    END;
-    CREATE TRIGGER mentions_rollup_update
-    AFTER UPDATE OF {_ROLLED_COLUMNS} ON mentions BEGIN{upsert("OLD", -1)}{upsert("NEW", 1)}
-    END;
+    {_mention_triggers("mentions_rollup", upsert)}
     """
 
 
@@ -224,14 +240,7 @@ def _day_author_migration() -> str:
     """Migration 12: mention_day_authors (mention_hour_authors by UTC day), its triggers and back-fill."""
 
     def upsert(row: str, sign: int) -> str:
-        engagement = _engagement(row)
-        return f"""
-        INSERT INTO mention_day_authors (day, source_id, author, mentions, engagement, engagement_known)
-        VALUES ({row}.published_at - {row}.published_at % 86400, {row}.source_id, {row}.author, {sign},
-                {sign} * IFNULL({engagement}, 0), {sign} * ({engagement} IS NOT NULL))
-        ON CONFLICT (day, source_id, author) DO UPDATE SET mentions = mentions + excluded.mentions,
-            engagement = engagement + excluded.engagement,
-            engagement_known = engagement_known + excluded.engagement_known;"""
+        return _author_upsert("mention_day_authors", "day", 86400, row, sign)
 
     return f"""
     CREATE TABLE mention_day_authors (
@@ -247,13 +256,7 @@ def _day_author_migration() -> str:
         SELECT hour - hour % 86400 AS d, source_id, author, SUM(mentions), SUM(engagement),
                SUM(engagement_known)
         FROM mention_hour_authors GROUP BY d, source_id, author;
-    CREATE TRIGGER mentions_day_authors_insert AFTER INSERT ON mentions BEGIN{upsert("NEW", 1)}
-    END;
-    CREATE TRIGGER mentions_day_authors_delete AFTER DELETE ON mentions BEGIN{upsert("OLD", -1)}
-    END;
-    CREATE TRIGGER mentions_day_authors_update
-    AFTER UPDATE OF {_ROLLED_COLUMNS} ON mentions BEGIN{upsert("OLD", -1)}{upsert("NEW", 1)}
-    END;
+    {_mention_triggers("mentions_day_authors", upsert)}
     """
 
 
