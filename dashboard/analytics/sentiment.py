@@ -60,6 +60,7 @@ _SUMS = ", ".join(f"SUM({label})" for label in LABELS)
 _RAW = f"SELECT published_at, source_id, {_COUNTED} FROM mentions WHERE published_at >= ? AND published_at < ? AND {_SCORED}"
 _ROLLED = f"""SELECT hour, source_id, {", ".join(LABELS)} FROM sentiment_hours
               WHERE hour >= ? AND hour < ? AND positive + neutral + negative > 0"""
+_PARTS = f"parts(at, source_id, {', '.join(LABELS)})"
 
 # ?1/?2 the range, ?3 how many. Lowest score first; between equal scores, the newest.
 MOST_NEGATIVE_SQL: Final = """
@@ -118,7 +119,7 @@ def label_counts(
     union, params = split.union(_RAW, _ROLLED)
     source, group = ("source_id", "bucket, source_id") if by_source else ("0", "bucket")
     rows = reader.query(
-        f"""WITH parts(at, source_id, {", ".join(LABELS)}) AS ({union})
+        f"""WITH {_PARTS} AS ({union})
             SELECT (at + ?) - (at + ?) % ? AS bucket, {source}, {_SUMS} FROM parts
             GROUP BY {group} ORDER BY {group}""",
         (*params, shift, shift, bucket_seconds),
@@ -141,7 +142,7 @@ def label_totals(
     """The scored mentions published in [since, until), from `sources` (None: every source)."""
     union, params = reader.hour_split(since, until, "sentiment_hours").union(_RAW, _ROLLED)
     rows = reader.query(
-        f"""WITH parts(at, source_id, {", ".join(LABELS)}) AS ({union})
+        f"""WITH {_PARTS} AS ({union})
             SELECT source_id, {_SUMS} FROM parts GROUP BY source_id ORDER BY source_id""",
         params,
     )
