@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import random
 import sqlite3
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -223,10 +224,33 @@ def test_rollups_are_used_and_match_the_mentions(tmp_path: Path, backend: str) -
         assert volume.totals(reader, T0, T0 + timedelta(days=4)).empty
 
 
+# What takes back migrations 12 and 11 (run before the older ones' undo: their triggers are on mentions).
+UNDO_12 = (
+    *(f"DROP TRIGGER mentions_day_authors_{event}" for event in ("insert", "update", "delete")),
+    "DROP TABLE mention_day_authors",
+)
+UNDO_11 = (
+    *(f"DROP TRIGGER mentions_sentiment_{event}" for event in ("insert", "update", "delete")),
+    "DROP INDEX mentions_negative",
+    "DROP TABLE sentiment_hours",
+)
+
+
+def rewind(path: Path, version: int, undo: Sequence[str]) -> None:
+    """Make the file at `path` a store of schema `version` again: run `undo`, set its user_version."""
+    db = sqlite3.connect(path)
+    with db:
+        for statement in undo:
+            db.execute(statement)
+    db.execute(f"PRAGMA user_version = {version}")
+    db.close()
+
+
 def test_migration_backfills_the_rollups_of_an_older_store(tmp_path: Path) -> None:
     """A store written before migration 5 gets its rollups from the rows already there."""
     path = tmp_path / "m.db"
     build(path, 5)
+    rewind(path, 10, (*UNDO_12, *UNDO_11))  # then the older migrations' undo, down to version 4
     db = sqlite3.connect(path)
     with db:
         for name in ("mentions_rollup_insert", "mentions_rollup_delete", "mentions_rollup_update"):
@@ -236,11 +260,7 @@ def test_migration_backfills_the_rollups_of_an_older_store(tmp_path: Path) -> No
         for name in ("insert", "update", "delete"):  # migration 9
             db.execute(f"DROP TRIGGER engagement_first_reply_{name}")
         db.execute("DROP INDEX mentions_first_reply")
-        for name in ("insert", "update", "delete"):  # migrations 11 and 12
-            db.execute(f"DROP TRIGGER mentions_sentiment_{name}")
-            db.execute(f"DROP TRIGGER mentions_day_authors_{name}")
-        db.execute("DROP INDEX mentions_negative")
-        for name in ("mention_day_authors", "sentiment_hours", "keyword_mentions", "tracked_keywords"):
+        for name in ("keyword_mentions", "tracked_keywords"):  # migration 10
             db.execute(f"DROP TABLE {name}")
         for name in ("mention_hours", "mention_hour_authors", "poll_hours", "mention_links"):
             db.execute(f"DROP TABLE {name}")
@@ -281,16 +301,7 @@ def test_migration_11_backfills_the_sentiment_hours_of_a_labelled_store(tmp_path
     from those labels: the same counts as reading the mentions."""
     path = tmp_path / "m.db"
     build(path, 3)
-    db = sqlite3.connect(path)
-    with db:
-        for name in ("insert", "update", "delete"):
-            db.execute(f"DROP TRIGGER mentions_sentiment_{name}")
-            db.execute(f"DROP TRIGGER mentions_day_authors_{name}")  # migration 12 runs again too
-        db.execute("DROP INDEX mentions_negative")
-        db.execute("DROP TABLE sentiment_hours")
-        db.execute("DROP TABLE mention_day_authors")
-    db.execute("PRAGMA user_version = 10")
-    db.close()
+    rewind(path, 10, (*UNDO_12, *UNDO_11))
     connect(path).close()  # a writer migrates
     since, until = T0 - timedelta(days=1), T0 + timedelta(days=4)
     with StoreReader.open(path) as fast, StoreReader.open(path, rollups=False) as raw:
@@ -308,13 +319,7 @@ def test_migration_12_backfills_the_day_authors_from_the_hour_authors(tmp_path: 
     over whole days reads it and equals reading the mentions."""
     path = tmp_path / "m.db"
     build(path, 5)
-    db = sqlite3.connect(path)
-    with db:
-        for name in ("insert", "update", "delete"):
-            db.execute(f"DROP TRIGGER mentions_day_authors_{name}")
-        db.execute("DROP TABLE mention_day_authors")
-    db.execute("PRAGMA user_version = 11")
-    db.close()
+    rewind(path, 11, UNDO_12)
     connect(path).close()  # a writer migrates
     since, until = T0 - timedelta(days=1), T0 + timedelta(days=4)
     with StoreReader.open(path) as fast, StoreReader.open(path, rollups=False) as raw:
