@@ -54,6 +54,8 @@ RESULTS = Path(__file__).parent / "results" / "rollups.json"
 WINDOWS = WINDOW_SPECS  # the dashboard's windows
 DAY_AUTHOR_TRIGGERS = tuple(f"mentions_day_authors_{event}" for event in ("insert", "update", "delete"))
 SENTIMENT_TRIGGERS = tuple(f"mentions_sentiment_{event}" for event in ("insert", "update", "delete"))
+SOURCE = SourceConfig(name="Blog", type="feed", interval=900, url="http://127.0.0.1/feed.xml")
+BASE = datetime(2026, 3, 1, tzinfo=UTC)  # the write benches' first poll
 FIRST_REPLY_TRIGGERS = tuple(f"engagement_first_reply_{event}" for event in ("insert", "update", "delete"))
 TRIGGERS = (
     "mentions_rollup_insert",
@@ -208,41 +210,25 @@ def label_write_cost(mentions: int = 20_000) -> dict[str, float]:
         kinds: tuple[Label, ...] = ("positive", "neutral", "negative")
         return AnalysisResult([Opinion("en", 0.5, kinds[len(title) % 3]) for title in titles])
 
-    found: dict[str, float] = {}
-    for label in ("without", "with", "without_again", "with_again"):
+    def measure(with_triggers: bool) -> float:
         with tempfile.TemporaryDirectory() as directory:
             path = Path(directory) / "w.db"
-            store = Store.open(path)
-            if label.startswith("without"):
-                for name in SENTIMENT_TRIGGERS:
-                    store._db.execute(f"DROP TRIGGER {name}")
-            source = SourceConfig(name="Blog", type="feed", interval=900, url="http://127.0.0.1/feed.xml")
-            store.sync_sources([source], {source.name: "h"})
-            base = datetime(2026, 3, 1, tzinfo=UTC)
-            for poll in range(mentions // 50):
-                at = base + timedelta(minutes=poll * 15)
-                record = PollRecord(source=source.name, started_at=at, duration=0.1, status=SourceStatus.OK)
-                update = SourceUpdate(SourceStatus.OK, at + timedelta(minutes=15), 0)
-                store.save_poll(source, record, update, PollOutcome(mentions=_poll_mentions(poll, base)[:50]))
-            store.close()
+            with Store.open(path) as store:
+                if not with_triggers:
+                    for name in SENTIMENT_TRIGGERS:
+                        store._db.execute(f"DROP TRIGGER {name}")
+                store.sync_sources([SOURCE], {SOURCE.name: "h"})
+                _save_polls(store, mentions // 50, fresh_only=True)
             connection = connect(path)
             opinion = OpinionPass(connection, ["en"], run=labels)
             began = time.process_time()
             while opinion.run_batch():
                 pass
-            found[label] = (time.process_time() - began) / mentions * 1000 * 1000
+            spent = (time.process_time() - began) / mentions * 1000 * 1000
             connection.close()
-    result = {
-        "without_triggers_ms": min(found["without"], found["without_again"]),
-        "with_triggers_ms": min(found["with"], found["with_again"]),
-    }
-    result["increase"] = result["with_triggers_ms"] / result["without_triggers_ms"] - 1
-    print(
-        f"opinion pass, writing 1,000 labels: {result['without_triggers_ms']:.2f} ms CPU without the "
-        f"sentiment triggers, {result['with_triggers_ms']:.2f} ms with (+{result['increase'] * 100:.0f} %)",
-        flush=True,
-    )
-    return result
+        return spent
+
+    return alternate(measure, "opinion pass, writing 1,000 labels", "sentiment triggers")
 
 
 def postgresql_write_cost(polls: int) -> dict[str, dict[str, float]]:
@@ -286,31 +272,43 @@ def compare_writes(
 ) -> dict[str, float]:
     """ms (`clock`: CPU by default) per save_poll on fresh stores (`new_store`: a SQLite file by default)
     prepared `without` and `with_` `thing`, alternating, the best of two runs each."""
-    source = SourceConfig(name="Blog", type="feed", interval=900, url="http://127.0.0.1/feed.xml")
-    base = datetime(2026, 3, 1, tzinfo=UTC)
-    found: dict[str, float] = {}
-    for label in ("without", "with", "without_again", "with_again"):
+
+    def measure(with_thing: bool) -> float:
         with tempfile.TemporaryDirectory() as directory:
             store = Store.open(new_store(Path(directory)))
-            (without if label.startswith("without") else with_)(store)
-            store.sync_sources([source], {source.name: "h"})
+            (with_ if with_thing else without)(store)
+            store.sync_sources([SOURCE], {SOURCE.name: "h"})
             began = clock()
-            for poll in range(polls):
-                at = base + timedelta(minutes=poll * 15)
-                record = PollRecord(source=source.name, started_at=at, duration=0.1, status=SourceStatus.OK)
-                update = SourceUpdate(SourceStatus.OK, at + timedelta(minutes=15), 0)
-                outcome = PollOutcome(mentions=() if empty else _poll_mentions(poll, base), cursor={})
-                store.save_poll(source, record, update, outcome)
-            found[label] = (clock() - began) / polls * 1000
+            _save_polls(store, polls, empty=empty)
+            spent = (clock() - began) / polls * 1000
             store.close()
+        return spent
+
+    return alternate(measure, f"save_poll ({what})", thing, unit)
+
+
+def _save_polls(store: Store, polls: int, *, empty: bool = False, fresh_only: bool = False) -> None:
+    """`polls` attempts of SOURCE, 15 min apart: 50 new mentions and the previous poll's 50 again with
+    new counts (`fresh_only`: the new ones alone; `empty`: none, a 304)."""
+    for poll in range(polls):
+        at = BASE + timedelta(minutes=poll * 15)
+        record = PollRecord(source=SOURCE.name, started_at=at, duration=0.1, status=SourceStatus.OK)
+        update = SourceUpdate(SourceStatus.OK, at + timedelta(minutes=15), 0)
+        mentions = () if empty else _poll_mentions(poll, BASE)[: 50 if fresh_only else None]
+        store.save_poll(SOURCE, record, update, PollOutcome(mentions=mentions, cursor={}))
+
+
+def alternate(measure: Callable[[bool], float], what: str, thing: str, unit: str = "CPU") -> dict[str, float]:
+    """`measure(False)` and `measure(True)` (without and with `thing`), alternating twice; the best of
+    each, its increase, printed."""
+    found: dict[bool, list[float]] = {False: [], True: []}
+    for with_thing in (False, True, False, True):
+        found[with_thing].append(measure(with_thing))
     key = thing.replace(" ", "_")
-    result = {
-        f"without_{key}_ms": min(found["without"], found["without_again"]),
-        f"with_{key}_ms": min(found["with"], found["with_again"]),
-    }
+    result = {f"without_{key}_ms": min(found[False]), f"with_{key}_ms": min(found[True])}
     result["increase"] = result[f"with_{key}_ms"] / result[f"without_{key}_ms"] - 1
     print(
-        f"save_poll ({what}): {result[f'without_{key}_ms']:.2f} ms {unit} without the {thing}, "
+        f"{what}: {result[f'without_{key}_ms']:.2f} ms {unit} without the {thing}, "
         f"{result[f'with_{key}_ms']:.2f} ms with (+{result['increase'] * 100:.0f} %)",
         flush=True,
     )
